@@ -1,0 +1,91 @@
+"""The `kmcomms` command line, and its single error boundary.
+
+Every subcommand lives in its own module here and raises `KmcommsError` for problems a
+person can fix; `main` turns those into one line on stderr and an exit code (0 ok,
+1 the input or the work has problems, 2 wrong usage). Tracebacks only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import click
+
+from kmcomms import __version__
+from kmcomms.errors import KmcommsError
+
+__all__ = ["State", "cli", "main"]
+
+
+@dataclass
+class State:
+    """What the top-level options set for every subcommand."""
+
+    debug: bool = False
+    now: datetime | None = None
+
+    def clock(self) -> datetime:
+        """The current time, aware UTC (fixed by --now for reproducible output)."""
+        return self.now or datetime.now(UTC)
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2027-01-01T09:00Z") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kmcomms")
+@click.option("--debug", is_flag=True, envvar="KMCOMMS_DEBUG", help="Show tracebacks for errors.")
+@click.option("--now", metavar="TIME", callback=_parse_now, expose_value=True, hidden=True,
+              help="Pretend the time is TIME (ISO 8601, UTC if no offset); for tests and demos.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, now: datetime | None) -> None:
+    """Plan, publish and evaluate knowledge-mobilisation campaigns."""
+    state = ctx.ensure_object(State)
+    state.debug = debug
+    state.now = now
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of raising."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    state = State(debug="--debug" in args or bool(os.environ.get("KMCOMMS_DEBUG")))
+    try:
+        result = cli.main(args=args, prog_name="kmcomms", standalone_mode=False, obj=state)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("kmcomms: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KmcommsError as exc:
+        if state.debug:
+            traceback.print_exc()
+        click.echo(f"kmcomms: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("kmcomms: interrupted", err=True)
+        return 130
+    except Exception as exc:  # the boundary: anything else is a bug, reported in one line
+        if state.debug:
+            raise
+        click.echo(f"kmcomms: internal error: {type(exc).__name__}: {exc} — rerun with --debug and report it", err=True)
+        return 70
+
+
+# Subcommands register themselves on `cli` when imported.
+from kmcomms.cli import init, plan, schema, validate  # noqa: E402,F401

@@ -1,0 +1,84 @@
+"""`kmcomms plan`: what will go out, when, to whom, in which language, on which channel."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kmcomms.campaign import load_paths
+from kmcomms.cli import State, cli
+from kmcomms.cli.options import format_option, paths_argument
+from kmcomms.ics import plan_to_ics
+from kmcomms.plan import Plan, Window
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _table(plan: Plan) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160  # piped into a file or pager: no need to squeeze
+    table = Table(title=f"{len(plan.deliveries)} deliveries", title_justify="left", show_lines=False)
+    for column in ("due (UTC)", "local", "campaign", "message", "audience", "lang", "channel", "id"):
+        table.add_column(column, no_wrap=column in ("due (UTC)", "id"))
+    for d in plan.deliveries:
+        local = d.due.astimezone(ZoneInfo(d.timezone))
+        table.add_row(f"{d.due:%Y-%m-%d %H:%M}", f"{local:%a %H:%M %Z}", d.campaign, d.message,
+                      d.audience, d.language, d.channel, d.id)
+    console.print(table)
+    for note in plan.notes:
+        console.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
+
+
+@cli.command("plan")
+@paths_argument
+@click.option("--from", "start", metavar="DATE", callback=_instant, help="First due time (UTC unless an offset is given; default: now).")
+@click.option("--to", "end", metavar="DATE", callback=_instant, help="Stop before this due time (UTC unless an offset is given).")
+@click.option("--all", "everything", is_flag=True, help="Include deliveries already past.")
+@format_option("table", "json", "ics")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")
+@click.pass_obj
+def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, end: datetime | None,
+                 everything: bool, fmt: str, output: Path | None) -> int:
+    """Show every delivery the campaigns will make: due time, campaign, message, audience,
+    language and channel, with stable delivery ids.
+
+    PATHS are as for `validate`. The campaigns must be valid; warnings are summarised.
+    """
+    now = state.clock()
+    result = load_paths(paths)
+    result.raise_for_errors()
+    if everything and start is None:
+        start = datetime.min.replace(tzinfo=UTC)
+    plan = result.plan(Window(start, end), now)
+    if result.diagnostics:
+        click.echo(f"{len(result.diagnostics)} warnings: see `kmcomms validate`", err=True)
+    if fmt == "table" and output is None:
+        _table(plan)
+        return 0
+    if fmt == "json":
+        data = (json.dumps([d.as_dict() for d in plan.deliveries], indent=2, ensure_ascii=False) + "\n").encode()
+    elif fmt == "ics":
+        data = plan_to_ics(plan, (c.campaign for c in result.campaigns), now)
+    else:
+        raise click.UsageError("--output needs --format json or ics")
+    if output:
+        output.write_bytes(data)
+        click.echo(f"wrote {len(plan.deliveries)} deliveries to {output}", err=True)
+    else:
+        click.get_binary_stream("stdout").write(data)
+    return 0

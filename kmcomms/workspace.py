@@ -1,0 +1,175 @@
+"""The workspace: a folder with `kmcomms.toml`, `campaigns/` and `translations/`.
+
+Settings name the unit, the store, tracking, policy and the channel instances that
+campaigns refer to by name. Secrets are never written in files: a value `${VAR}` is read
+from the environment when a channel needs it (`expand`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
+from kmcomms.explain import explain
+from kmcomms.fields import Slug, Url
+from kmcomms.source import file_error, read_text, toml_position
+
+__all__ = [
+    "CAMPAIGN_FILE",
+    "SETTINGS_FILE",
+    "ChannelSettings",
+    "Settings",
+    "Workspace",
+    "campaign_files",
+    "expand",
+    "find_workspace",
+    "load_workspace",
+]
+
+SETTINGS_FILE = "kmcomms.toml"
+CAMPAIGN_FILE = "campaign.yaml"
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Keys whose values are credentials: they must come from the environment.
+_SECRET_KEY = re.compile(r"(password|secret|token|api_?key|credentials?)$", re.IGNORECASE)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Unit(_Section):
+    id: Slug
+    name: str
+    acknowledgement: str
+    """Must appear on every public output, in the delivery's language where translated."""
+
+
+class Store(_Section):
+    url: str = "sqlite:///kmcomms.db"
+    """SQLAlchemy URL; a relative SQLite path is relative to the workspace."""
+
+
+class Tracking(_Section):
+    base_url: Url
+
+
+class Policy(_Section):
+    require_approval: bool = False
+    missing_translation: Literal["block", "source"] = "block"
+
+
+class ChannelSettings(BaseModel):
+    """A channel instance: `adapter` names the adapter; the other keys are its settings,
+    checked by the adapter itself."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: Slug
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Settings(_Section):
+    unit: Unit
+    store: Store = Store()
+    tracking: Tracking | None = None
+    policy: Policy = Policy()
+    channels: dict[Slug, ChannelSettings] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A loaded workspace: where it is and what its settings say."""
+
+    root: Path
+    settings: Settings
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def campaigns_dir(self) -> Path:
+        return self.root / "campaigns"
+
+    @property
+    def translations_dir(self) -> Path:
+        return self.root / "translations"
+
+
+def campaign_files(root: Path) -> list[Path]:
+    """Every `campaigns/<id>/campaign.yaml` of the workspace at `root`, sorted."""
+    return sorted((root / "campaigns").glob(f"*/{CAMPAIGN_FILE}"))
+
+
+def expand(value: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace each `${VAR}` with its value from the environment.
+
+    Raises `WorkspaceError` naming the variable (never a value) when one is unset.
+    """
+    env = os.environ if environ is None else environ
+
+    def lookup(match: re.Match[str]) -> str:
+        if match[1] not in env:
+            raise WorkspaceError(f"the environment variable {match[1]} is not set — export it before running kmcomms")
+        return env[match[1]]
+
+    return _ENV.sub(lookup, value)
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds `kmcomms.toml`."""
+    start = start.resolve()
+    for folder in [start, *start.parents] if start.is_dir() else start.parents:
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    return None
+
+
+def _secret_warnings(path: Path, text: str, settings: Settings, environ: Mapping[str, str]) -> list[Diagnostic]:
+    found = []
+    for name, channel in settings.channels.items():
+        for key, value in channel.options.items():
+            if not isinstance(value, str):
+                continue
+            line, column = toml_position(text, ("channels", name, key))
+            if _SECRET_KEY.search(key) and not _ENV.fullmatch(value):
+                found.append(Diagnostic(str(path), line, column, Severity.ERROR, "secret-in-file",
+                    f'channels.{name}.{key} holds a secret written in the file — write "${{{name.upper().replace("-", "_")}_{key.upper()}}}" and set that environment variable'))
+            for var in _ENV.findall(value):
+                if var not in environ:
+                    found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
+                        f"channels.{name}.{key} reads ${{{var}}}, which is not set — the channel cannot be used until it is"))
+    return found
+
+
+def load_workspace(root: Path, environ: Mapping[str, str] | None = None) -> Workspace:
+    """Read `root/kmcomms.toml`. Raises `InvalidInput` on errors; warnings stay on the result."""
+    path = root / SETTINGS_FILE
+    text = read_text(path, "settings file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(match[1]), int(match[2])) if match else (1, 1)
+        reason = re.sub(r"\s*\(at line.*\)", "", str(exc)) or "cannot parse"
+        raise file_error(path, f"TOML syntax: {reason} — check quotes and [table] headers on this line", "toml-syntax", line, column) from exc
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(explain(exc, Settings, path, lambda loc, key: toml_position(text, loc))) from exc
+    warnings = _secret_warnings(path, text, settings, os.environ if environ is None else environ)
+    if any(d.severity is Severity.ERROR for d in warnings):
+        raise InvalidInput(warnings)
+    return Workspace(root.resolve(), settings, tuple(warnings))
