@@ -71,14 +71,16 @@ def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, 
         _table(plan)
         return 0
     if fmt == "json":
-        data = (json.dumps([d.as_dict() for d in plan.deliveries], indent=2, ensure_ascii=False) + "\n").encode()
+        text = json.dumps([d.as_dict() for d in plan.deliveries], indent=2, ensure_ascii=False) + "\n"
     elif fmt == "ics":
-        data = plan_to_ics(plan, (c.campaign for c in result.campaigns), now)
+        text = plan_to_ics(plan, (c.campaign for c in result.campaigns), now).decode()
     else:
         raise click.UsageError("--output needs --format json or ics")
     if output:
-        output.write_bytes(data)
+        # newline="" keeps iCalendar's CRLF line endings as they are
+        with output.open("w", encoding="utf-8", newline="") as file:
+            file.write(text)
         click.echo(f"wrote {len(plan.deliveries)} deliveries to {output}", err=True)
     else:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(text, nl=False)
     return 0
