@@ -7,7 +7,7 @@ so one `kmcomms validate` run shows a researcher all there is to fix.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from kmcomms.checks import check_campaign
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
-from kmcomms.explain import explain
+from kmcomms.explain import explain, one_line
 from kmcomms.models import Campaign
 from kmcomms.plan import Plan, Window, plan
 from kmcomms.source import YamlDocument, load_yaml, read_text
@@ -78,11 +78,18 @@ def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic])
             bodies[message.id] = Body(message.body, None)
             continue
         line, column = doc.position(("messages", i, "body"))
-        target = (folder / message.body.strip()).resolve()
+        try:
+            target = (folder / message.body.strip()).resolve()
+            exists = target.is_file()
+        except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "bad-path",
+                                    f'body "{message.body.strip()}" is not a usable file name ({reason}) — name a .md file in {doc.path.parent.name}/messages/'))
+            continue
         if not target.is_relative_to(folder):
             found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "path-outside-campaign",
                                     f'body "{message.body}" is outside the campaign folder — put the file in {doc.path.parent.name}/messages/'))
-        elif not target.is_file():
+        elif not exists:
             found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "missing-body",
                                     f'body file "{message.body}" does not exist — create it or fix the path (relative to campaign.yaml)'))
         else:
@@ -97,6 +104,9 @@ def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic])
     return bodies
 
 
+_KINDS = {list: "list", str: "line of text", int: "number", float: "number", bool: "true or false"}
+
+
 def load_campaign(path: Path, workspace: Workspace | None) -> tuple[LoadedCampaign | None, list[Diagnostic]]:
     """Load and check one `campaign.yaml`. The campaign is None when it has errors."""
     try:
@@ -105,14 +115,19 @@ def load_campaign(path: Path, workspace: Workspace | None) -> tuple[LoadedCampai
         return None, exc.diagnostics
     if not isinstance(doc.data, dict):
         line, column = doc.position(())
-        kind = type(doc.data).__name__
+        kind = "nothing" if doc.data is None else f"a {_KINDS.get(type(doc.data), 'single value')}"
         return None, [Diagnostic(str(path), line, column, Severity.ERROR, "not-a-mapping",
-                                 f"a campaign file is a mapping of keys (id, title, …), not a {kind} — see `kmcomms new`")]
+                                 f"a campaign file is a mapping of keys (id, title, …), but this one holds {kind} — see `kmcomms new`")]
     data = doc.data if "id" in doc.data else {"id": path.parent.name, **doc.data}
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:
-        return None, explain(exc, Campaign, path, doc.position)
+        found = explain(exc, Campaign, path, doc.position)
+        if "id" not in doc.data:
+            # The id came from the folder name, which nothing in the file shows.
+            found = [replace(d, message=f"{d.message} (the id is the folder name when the file has no `id:`)")
+                     if d.message.startswith("id: ") else d for d in found]
+        return None, found
     channels = list(workspace.settings.channels) if workspace else None
     found = check_campaign(campaign, doc, channels)
     bodies = _load_bodies(campaign, doc, found)
@@ -155,7 +170,7 @@ def load_paths(paths: Iterable[Path], cwd: Path | None = None) -> LoadResult:
     for root, files in _targets(paths, cwd).items():
         workspace = None
         if root is None:
-            result.diagnostics.append(Diagnostic(str(files[0] if files else cwd), 0, 0, Severity.ERROR, "no-workspace",
+            result.diagnostics.append(Diagnostic(str(files[0] if files else cwd), 1, 1, Severity.ERROR, "no-workspace",
                                                  f"no {SETTINGS_FILE} in this folder or above — run `kmcomms init` in the folder that holds campaigns/"))
         else:
             try:
@@ -172,6 +187,9 @@ def load_paths(paths: Iterable[Path], cwd: Path | None = None) -> LoadResult:
             if loaded:
                 result.campaigns.append(loaded)
     _check_campaign_ids(result)
+    # Messages quote what people wrote; a newline or escape in a value must not break
+    # the one-line-per-finding output.
+    result.diagnostics = [replace(d, message=one_line(d.message)) for d in result.diagnostics]
     return result
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from kmcomms.plan import message_channels, occurrences
 from kmcomms.source import YamlDocument
 from kmcomms.timing import to_utc
 
-__all__ = ["check_campaign"]
+__all__ = ["MAX_OCCURRENCES", "check_campaign"]
+
+#: One message's repeat may go out this many times; more is a mistake in its dates.
+MAX_OCCURRENCES = 10_000
 
 
 @dataclass
@@ -99,7 +103,11 @@ def _audiences(c: Campaign, f: _Findings, channels: list[str] | None) -> None:
 
 def _daylight_saving(c: Campaign, m: Message, walls: list[datetime], where: tuple[Any, ...], f: _Findings) -> None:
     zones = {c.audiences[a].timezone or c.timezone for a in m.audiences if a in c.audiences}
-    notes = dict.fromkeys(note for wall in walls for zone in sorted(zones) if (note := to_utc(wall, zone).note))
+    try:
+        notes = dict.fromkeys(note for wall in walls for zone in sorted(zones) if (note := to_utc(wall, zone).note))
+    except OverflowError:  # a wall time in the year 1 or 9999 whose UTC instant Python cannot hold
+        f.error(where, "date-overflow", "this time falls outside the years 1 to 9999 in UTC — use a real date")
+        return
     for note in notes:
         f.warn(where, "daylight-saving", f"{note} — pick another time if that matters")
 
@@ -122,7 +130,17 @@ def _schedule(c: Campaign, m: Message, loc: tuple[Any, ...], f: _Findings) -> No
             f.error((*where, key), "outside-campaign", f"repeat {key} {day} is outside the campaign ({c.starts} to {c.ends}) — move it inside")
     if repeat.on and parse_every(repeat.every)[1] == "days":
         f.error((*where, "on"), "on-needs-weeks", '`on` picks weekdays, so it needs `every: "N weeks"` — change `every` or remove `on`')
-    walls = list(occurrences(c, m))
+    try:
+        walls = list(islice(occurrences(c, m), MAX_OCCURRENCES + 1))
+    except OverflowError:  # the repeat steps past 9999-12-31, the last date Python has
+        f.error(where, "date-overflow", "this repeat runs past the year 9999 — set `until` or the campaign's `ends` to a real date")
+        return
+    if len(walls) > MAX_OCCURRENCES:
+        # Planning makes every occurrence × audience × language × channel: a typo such as
+        # `starts: 0027-01-11` with `every: 1 day` would plan millions of deliveries.
+        f.error(where, "too-many-occurrences",
+                f"this repeat goes out more than {MAX_OCCURRENCES:,} times — check `every`, `starts`, `until` and the campaign's dates")
+        return
     _daylight_saving(c, m, walls, (*where, "at"), f)
     if not walls:
         f.warn(where, "never-sent", "this repeat has no occurrence between its start and end — check `starts`, `until` and `on`")
@@ -150,7 +168,12 @@ def _messages(c: Campaign, f: _Findings, channels: list[str] | None, folder: Pat
                 f.warn((*loc, "audiences"), "audience-gets-nothing",
                        f'message "{message.id}" reaches audience "{audience}" on no channel — its `channels` and the audience\'s have none in common')
         if message.video and message.video.file:
-            target = (folder / message.video.file).resolve()
+            try:
+                target = (folder / message.video.file).resolve()
+            except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                f.error((*loc, "video", "file"), "bad-path", f"the video file is not a usable file name ({reason}) — fix the name")
+                continue
             if not target.is_relative_to(folder.resolve()):
                 f.error((*loc, "video", "file"), "path-outside-campaign", "the video file is outside the campaign folder — keep it inside the folder")
     _unique_ids(f, [(("messages", i, "id"), m.id) for i, m in enumerate(c.messages)], "message")

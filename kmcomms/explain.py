@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -11,9 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kmcomms.errors import Diagnostic, Severity
-from kmcomms.fields import close_match
+from kmcomms.fields import close_match, closest
 
-__all__ = ["explain"]
+__all__ = ["explain", "one_line"]
 
 Locate = Callable[[tuple[Any, ...], bool], tuple[int, int]]
 
@@ -30,6 +31,14 @@ _TYPE_WORDS = {
     "float_parsing": "a number",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
+}
+
+
+_LIMITS = {
+    "greater_than_equal": "at least",
+    "greater_than": "more than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
 }
 
 
@@ -75,11 +84,31 @@ def _where(loc: tuple[Any, ...]) -> str:
     return out or "the file"
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, str, bool]:
+def _name(loc: tuple[Any, ...]) -> str:
+    """The key a person sees for `loc`: `title`, or `languages[0]` for a list item (a bare
+    index would say nothing)."""
+    last = max((i for i, part in enumerate(loc) if not isinstance(part, int)), default=None)
+    if last is None:
+        return _where(loc) if loc else "value"
+    return str(loc[last]) + "".join(f"[{part}]" for part in loc[last + 1 :])
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False) -> tuple[str, str, bool]:
     """(code, message, point at the key rather than the value) for one pydantic error."""
     kind = error["type"]
     value = error.get("input")
-    name = str(loc[-1]) if loc else "value"
+    # A bad mapping key (`audiences: {Parents: …}`) is named by its mapping, not by itself.
+    name = _name(loc[:-1] if on_key else loc)
     if kind == "extra_forbidden":
         parent = _field_model(model, loc[:-1])
         known = parent.model_fields.keys() if parent else ()
@@ -96,8 +125,10 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...
     if kind == "value_error":
         return "bad-value", f"{name}: {error['msg'].removeprefix('Value error, ')}", False
     if kind in _TYPE_WORDS:
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-        return "wrong-type", f"{name} must be {_TYPE_WORDS[kind]}, not {shown}", False
+        return "wrong-type", f"{name} must be {_TYPE_WORDS[kind]}, not {_shown(value)}", False
+    if kind in _LIMITS:
+        limit = next(iter(error["ctx"].values()))
+        return "out-of-range", f"{name} must be {_LIMITS[kind]} {limit}, not {_shown(value)}", False
     if kind == "too_short":
         return "empty", f"{name} needs at least one entry — add one", False
     if kind == "string_pattern_mismatch":
@@ -107,13 +138,36 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...
 
 def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, locate: Locate) -> list[Diagnostic]:
     """One error diagnostic per pydantic error, positioned by `locate(loc, key)`."""
+    errors = exc.errors(include_url=False)
+    # A misspelt key (`titel`) is one mistake, not two: its "unknown key … did you mean
+    # "title"" says it all, so the "needs the key "title"" beside it is left out.
+    misspelt = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            parent = _field_model(model, loc[:-1])
+            meant = closest(str(loc[-1]), parent.model_fields.keys()) if parent else None
+            if meant is not None:
+                misspelt.add((*loc[:-1], meant))
     found = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc in misspelt:
+            continue
         on_key = bool(loc) and loc[-1] == "[key]"
         if on_key:
             loc = loc[:-1]
-        code, message, key = _describe(error, model, loc)
+        code, message, key = _describe(error, model, loc, on_key)
         line, column = locate(loc, key or on_key)
-        found.append(Diagnostic(str(path), line, column, Severity.ERROR, code, message))
+        found.append(Diagnostic(str(path), line, column, Severity.ERROR, code, one_line(message)))
     return found
+
+
+def one_line(message: str) -> str:
+    """`message` with control characters (a newline in a quoted value, an escape
+    sequence) written as escapes, so a diagnostic stays one line and cannot drive the
+    terminal."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), message)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -29,6 +29,7 @@ __all__ = [
     "Url",
     "Weekday",
     "close_match",
+    "closest",
     "parse_every",
 ]
 
@@ -39,13 +40,21 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2})?)$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
+#: The largest N in `every: "N days"` or `"N weeks"`.
+MAX_EVERY = 999
 _EVERY = re.compile(r"^(?:(\d+)\s+)?(day|days|week|weeks)$")
+
+
+def closest(word: str, choices: object) -> str | None:
+    """The choice nearest to `word`, if one is close enough to be a likely typo."""
+    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)  # type: ignore[attr-defined]
+    return found[0] if found else None
 
 
 def close_match(word: str, choices: object) -> str:
     """' (did you mean "x"?)' for the nearest choice, or ''."""
-    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)  # type: ignore[attr-defined]
-    return f' (did you mean "{found[0]}"?)' if found else ""
+    found = closest(word, choices)
+    return f' (did you mean "{found}"?)' if found else ""
 
 
 def _slug(value: str) -> str:
@@ -71,7 +80,8 @@ def _language(value: str) -> str:
 def _zone(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: "Europe" is a folder of zones, and a very long name is too long a path.
         return None
 
 
@@ -127,8 +137,10 @@ def _time(value: object) -> time:
 def parse_every(value: str) -> tuple[int, str]:
     """`"2 weeks"` → `(2, "weeks")`; the unit is always plural."""
     match = _EVERY.match(value.strip().lower())
-    if not match or match[1] == "0":
-        raise ValueError(f'"{value}" is not an interval — write "N days" or "N weeks", e.g. "2 weeks"')
+    # N is checked as a number: "00 days" would repeat forever on one day, and a huge N
+    # overflows the calendar; no campaign repeats less often than every few years.
+    if not match or not 1 <= int(match[1] or 1) <= MAX_EVERY:
+        raise ValueError(f'"{value}" is not an interval — write "N days" or "N weeks" with N from 1 to {MAX_EVERY}, e.g. "2 weeks"')
     unit = match[2] if match[2].endswith("s") else match[2] + "s"
     return int(match[1] or 1), unit
 

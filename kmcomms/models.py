@@ -107,7 +107,8 @@ class Audience(Spec):
 
 class CallToAction(Spec):
     text: str
-    url: Url
+    url: Url | None = None
+    """Where to act online; leave out for an offline action (say where in `text`)."""
 
 
 class Video(Spec):

@@ -30,7 +30,8 @@ MAX_EXPANDED_NODES = 100_000
 Location = tuple[str | int, ...]
 
 
-def file_error(path: Path | str, message: str, code: str, line: int = 0, column: int = 0) -> InvalidInput:
+def file_error(path: Path | str, message: str, code: str, line: int = 1, column: int = 1) -> InvalidInput:
+    # A finding about the whole file still points at 1:1, so every error reads `path:line:column:`.
     return InvalidInput([Diagnostic(str(path), line, column, Severity.ERROR, code, message)])
 
 
@@ -52,7 +53,9 @@ def read_text(path: Path, what: str = "file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        # Columns count characters, as in every other diagnostic; the bytes before the bad
+        # one decoded, so they can be counted as text.
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
         raise file_error(
             path,
             f"byte 0x{data[exc.start]:02x} is not UTF-8 — save the file as UTF-8",
@@ -68,17 +71,40 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        # A tag such as `!!set [a]` puts a non-mapping here: let SafeConstructor say so.
+        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)] if isinstance(node, yaml.MappingNode) else []
         if len(keys) != len(set(keys)):
             seen: set[str] = set()
             for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    continue  # a list or mapping as a key: SafeConstructor refuses it as unhashable
                 if key.value in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key.value!r} appears twice in this mapping — keep one", key.start_mark
+                        None, None, f"the key {key.value!r} appears twice in this mapping", key.start_mark
                     )
                 seen.add(key.value)
         return super().construct_mapping(node, deep)
 
+
+def _checked(tag: str, construct: Any) -> Any:
+    """SafeConstructor trusts explicit tags: `!!int abc` or `!!timestamp soon` fail with
+    plain Python errors, which would escape as internal errors. Only these scalar tags do;
+    wrapping them (not every node) keeps clean files as fast to load."""
+
+    def checked(loader: _Loader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} cannot be read as !!{tag}", node.start_mark
+            ) from exc
+
+    return checked
+
+
+for _name in ("bool", "int", "float", "timestamp"):
+    _full = f"tag:yaml.org,2002:{_name}"
+    _Loader.add_constructor(_full, _checked(_name, _Loader.yaml_constructors[_full]))
 
 for _tag, _pattern, _first in [
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -166,11 +192,32 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "cannot parse"
-        raise file_error(path, f"YAML syntax: {problem} — {_yaml_hint(problem)}", "yaml-syntax", line, column) from exc
+        hint = _yaml_hint(problem)
+        # An unclosed bracket or quote is found lines later, where the parser gives up;
+        # name the line where it was opened too, which is the line to fix.
+        opened = exc.context_mark
+        what = next((words for jargon, words in _OPENED.items() if jargon in (exc.context or "")), None)
+        if exc.problem and what and opened and "end of stream" in exc.problem:
+            # Where the file ends says nothing; where the unclosed thing opened does.
+            problem, hint = f"{what} opened here is never closed", "close it"
+            line, column = opened.line + 1, opened.column + 1
+        elif exc.problem and what and opened and opened.line + 1 != line:
+            problem += f" ({what} opened on line {opened.line + 1}: is it closed?)"
+        raise file_error(path, f"YAML syntax: {problem} — {hint}", "yaml-syntax", line, column) from exc
+    except yaml.reader.ReaderError as exc:
+        # Its text spans lines and its position counts UTF-8 bytes; the character itself
+        # is never allowed anywhere in YAML, so its first occurrence is the culprit.
+        index = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
+        line = text.count("\n", 0, index) + 1 if index >= 0 else 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1 if index >= 0 else 1
+        code_point = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        raise file_error(path, f"{code_point} is a control character, which YAML does not allow — delete it or"
+                         " write it as an escape inside double quotes", "yaml-syntax", line, column) from exc
     except yaml.YAMLError as exc:
-        raise file_error(path, f"YAML syntax: {exc}", "yaml-syntax", 1, 1) from exc
+        reason = " ".join(str(exc).split())  # one line, whatever the parser wrote
+        raise file_error(path, f"YAML syntax: {reason} — check the file is plain YAML", "yaml-syntax", 1, 1) from exc
     except RecursionError as exc:
         raise file_error(path, "the YAML is nested too deeply — flatten it", "too-deep", 1, 1) from exc
     finally:
@@ -178,10 +225,18 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     return YamlDocument(path, data, root)
 
 
+#: libyaml's names for what a quote or bracket opens, in a person's words.
+_OPENED = {"quoted scalar": "the quote", "flow sequence": "the [ list", "flow mapping": "the { mapping"}
+
+
 def _yaml_hint(problem: str) -> str:
+    if "cannot be read as" in problem:
+        return "remove the tag (`!!name`) or fix the value"
+    if "unhashable" in problem:
+        return "a key must be a plain name, not a list or mapping"
     if "appears twice" in problem:
-        return "each key may appear once"
-    if "tab" in problem:
+        return "keep one: each key may appear once"
+    if "tab character" in problem:
         return "indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return "put quotes around a value that contains ': '"
@@ -189,6 +244,10 @@ def _yaml_hint(problem: str) -> str:
         return "check the indentation and that each key ends with ':'"
     if "found undefined alias" in problem:
         return "define the anchor (&name) before using *name"
+    if "could not determine a constructor" in problem:
+        return "remove the tag (`!name`): campaign files hold plain text, numbers, lists and mappings"
+    if "another document" in problem:
+        return "a campaign file is one YAML document: remove the `---` line or split the file"
     return "check the indentation and quoting on this line"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +39,7 @@ CAMPAIGN_FILE = "campaign.yaml"
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Keys whose values are credentials: they must come from the environment.
-_SECRET_KEY = re.compile(r"(password|secret|token|api_?key|credentials?)$", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|private[_-]?key|credentials?)$", re.IGNORECASE)
 
 
 class _Section(BaseModel):
@@ -137,20 +137,32 @@ def find_workspace(start: Path) -> Path | None:
     return None
 
 
+def _options(options: Mapping[str, Any], loc: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (location, value) in a channel's settings, into nested tables such as
+    `[channels.x.auth]`, where a password may hide as well."""
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            yield from _options(value, (*loc, key))
+        else:
+            yield (*loc, key), value
+
+
 def _secret_warnings(path: Path, text: str, settings: Settings, environ: Mapping[str, str]) -> list[Diagnostic]:
     found = []
     for name, channel in settings.channels.items():
-        for key, value in channel.options.items():
-            if not isinstance(value, str):
-                continue
-            line, column = toml_position(text, ("channels", name, key))
-            if _SECRET_KEY.search(key) and not _ENV.fullmatch(value):
+        for loc, value in _options(channel.options, ("channels", name)):
+            key, dotted = loc[-1], ".".join(loc)
+            line, column = toml_position(text, loc)
+            # A number or list is as much a written secret as a string (`token = 12345`);
+            # only a whole "${VAR}" is not. The message never quotes the value.
+            if _SECRET_KEY.search(key) and not (isinstance(value, str) and _ENV.fullmatch(value)):
+                var = "_".join(loc[1:]).upper().replace("-", "_")
                 found.append(Diagnostic(str(path), line, column, Severity.ERROR, "secret-in-file",
-                    f'channels.{name}.{key} holds a secret written in the file — write "${{{name.upper().replace("-", "_")}_{key.upper()}}}" and set that environment variable'))
-            for var in _ENV.findall(value):
+                    f'{dotted} holds a secret written in the file — write "${{{var}}}" and set that environment variable'))
+            for var in _ENV.findall(value) if isinstance(value, str) else ():
                 if var not in environ:
                     found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
-                        f"channels.{name}.{key} reads ${{{var}}}, which is not set — the channel cannot be used until it is"))
+                        f"{dotted} reads ${{{var}}}, which is not set — the channel cannot be used until it is"))
     return found
 
 
@@ -164,6 +176,10 @@ def load_workspace(root: Path, environ: Mapping[str, str] | None = None) -> Work
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, column = (int(match[1]), int(match[2])) if match else (1, 1)
         reason = re.sub(r"\s*\(at line.*\)", "", str(exc)) or "cannot parse"
+        if "(at end of document)" in reason:  # an unclosed string: point at the end, not line 1
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            reason = reason.replace("(at end of document)", "at the end of the file")
         raise file_error(path, f"TOML syntax: {reason} — check quotes and [table] headers on this line", "toml-syntax", line, column) from exc
     try:
         settings = Settings.model_validate(data)

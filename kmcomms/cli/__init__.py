@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import click
 
 from kmcomms import __version__
+from kmcomms.cli.options import parse_instant
 from kmcomms.errors import KmcommsError
 
 __all__ = ["State", "cli", "main"]
@@ -34,20 +35,10 @@ class State:
         return self.now or datetime.now(UTC)
 
 
-def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2027-01-01T09:00Z") from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kmcomms")
 @click.option("--debug", is_flag=True, envvar="KMCOMMS_DEBUG", help="Show tracebacks for errors.")
-@click.option("--now", metavar="TIME", callback=_parse_now, expose_value=True, hidden=True,
+@click.option("--now", metavar="TIME", callback=parse_instant, expose_value=True, hidden=True,
               help="Pretend the time is TIME (ISO 8601, UTC if no offset); for tests and demos.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, now: datetime | None) -> None:
@@ -88,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Subcommands register themselves on `cli` when imported.
-from kmcomms.cli import init, plan, schema, validate  # noqa: E402,F401
+from kmcomms.cli import init, new, plan, schema, validate  # noqa: E402,F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,8 +18,8 @@ SETTINGS_TEMPLATE = '''\
 # in the environment. Channel instances below are what campaigns name in `channels:`.
 
 [unit]
-id = "{unit_id}"
-name = "{unit_name}"
+id = {unit_id}
+name = {unit_name}
 # Must appear on every public output (blog, newsletter, briefing).
 acknowledgement = "This work is funded by the National Institute for Health and Care Research (NIHR). The views expressed are those of the author(s) and not necessarily those of the NIHR or the Department of Health and Social Care."
 
@@ -38,7 +39,7 @@ path = "site"
 adapter = "smtp"
 host = "127.0.0.1"
 port = 8025
-sender = "{unit_name} <news@example.org>"
+sender = {sender}
 list = "news"
 
 [channels.video]
@@ -49,6 +50,11 @@ path = "site"
 adapter = "briefing"
 list = "policy-leads"
 '''
+
+def _toml_string(text: str) -> str:
+    # JSON's string escapes are valid in a TOML basic string, so any name stays one value.
+    return json.dumps(text, ensure_ascii=False)
+
 
 GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n"
 
@@ -65,7 +71,10 @@ def init(folder: Path, unit_id: str | None, unit_name: str) -> None:
         raise UsageError(f"{settings} already exists — this folder is a workspace already")
     unit_id = unit_id or re.sub(r"[^a-z0-9]+", "-", folder.resolve().name.lower()).strip("-") or "unit"
     folder.mkdir(parents=True, exist_ok=True)
-    settings.write_text(SETTINGS_TEMPLATE.format(unit_id=unit_id, unit_name=unit_name.replace('"', "'")), encoding="utf-8")
+    settings.write_text(SETTINGS_TEMPLATE.format(
+        unit_id=_toml_string(unit_id), unit_name=_toml_string(unit_name),
+        sender=_toml_string(f"{unit_name} <news@example.org>"),
+    ), encoding="utf-8")
     for sub in ("campaigns", "translations"):
         (folder / sub).mkdir(exist_ok=True)
     (folder / "campaign.schema.json").write_text(campaign_schema(), encoding="utf-8")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-__all__ = ["format_option", "paths_argument"]
+__all__ = ["format_option", "parse_instant", "paths_argument"]
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -17,3 +18,14 @@ def format_option(*choices: str) -> click.Option:
         "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
         help="Output format.",
     )
+
+
+def parse_instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """A click callback: an ISO 8601 date or time as an aware UTC instant (UTC if no offset)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time, e.g. 2027-01-01T09:00Z") from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,19 +13,9 @@ from rich.table import Table
 
 from kmcomms.campaign import load_paths
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, paths_argument
+from kmcomms.cli.options import format_option, parse_instant, paths_argument
 from kmcomms.ics import plan_to_ics
 from kmcomms.plan import Plan, Window
-
-
-def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _table(plan: Plan) -> None:
@@ -46,8 +36,8 @@ def _table(plan: Plan) -> None:
 
 @cli.command("plan")
 @paths_argument
-@click.option("--from", "start", metavar="DATE", callback=_instant, help="First due time (UTC unless an offset is given; default: now).")
-@click.option("--to", "end", metavar="DATE", callback=_instant, help="Stop before this due time (UTC unless an offset is given).")
+@click.option("--from", "start", metavar="DATE", callback=parse_instant, help="First due time (UTC unless an offset is given; default: now).")
+@click.option("--to", "end", metavar="DATE", callback=parse_instant, help="Stop before this due time (UTC unless an offset is given).")
 @click.option("--all", "everything", is_flag=True, help="Include deliveries already past.")
 @format_option("table", "json", "ics")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")

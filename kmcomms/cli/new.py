@@ -1,0 +1,369 @@
+"""`kmcomms new`: draft a campaign that validates, from a starting point.
+
+Interactive on a terminal (prompts with the defaults shown), or from flags for scripts
+(`--yes`, or whenever standard input is not a terminal: it never prompts then). The draft
+is written to a temporary folder inside campaigns/, checked with `load_campaign`, and
+only then moved into place: a bad flag (an unknown channel, a language Babel does not
+know) is reported against the flag and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, get_args
+from zoneinfo import ZoneInfo
+
+import click
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from kmcomms.campaign import load_campaign
+from kmcomms.cli import State, cli
+from kmcomms.drafting import (
+    CAMPAIGN_WEEKS,
+    FIRST_SEND,
+    SHAPES,
+    DraftAnswers,
+    default_channels,
+    default_event_date,
+    draft_campaign,
+    next_monday,
+    slugify,
+)
+from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError, WorkspaceError, display_path
+from kmcomms.fields import LanguageCode, LocalDate, LocalDateTime, Slug, close_match
+from kmcomms.models import AudienceKind
+from kmcomms.source import load_yaml
+from kmcomms.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
+
+__all__ = ["new", "stdin_is_tty"]
+
+DEFAULT_TIMEZONE = "Europe/London"
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person is there to answer prompts (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+def _problem(exc: ValidationError) -> str:
+    return exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+
+
+def _checker(adapter: TypeAdapter[Any]) -> Callable[[str], Any]:
+    """Parse with the model's own validator; a click error (re-prompt, or exit 2) when bad."""
+
+    def check(value: str) -> Any:
+        try:
+            return adapter.validate_python(value.strip())
+        except ValidationError as exc:
+            raise click.BadParameter(_problem(exc)) from None
+
+    return check
+
+
+_wall_time = _checker(TypeAdapter(LocalDateTime))
+_day = _checker(TypeAdapter(LocalDate))
+_language = TypeAdapter(LanguageCode)
+
+
+def _option(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    return lambda ctx, param, value: None if value is None else check(value)
+
+
+def _split(values: Sequence[str] | str) -> list[str]:
+    """`("en,ur", "pa")` or `"en, ur, pa"` → `["en", "ur", "pa"]`, in order, once each."""
+    parts = [values] if isinstance(values, str) else list(values)
+    return list(dict.fromkeys(p.strip() for part in parts for p in part.split(",") if p.strip()))
+
+
+def _prompt_languages(value: str) -> list[str]:
+    languages = _split(value)
+    if not languages:
+        raise click.BadParameter("name at least one language, e.g. en")
+    for code in languages:
+        try:
+            _language.validate_python(code)
+        except ValidationError as exc:
+            raise click.BadParameter(_problem(exc)) from None
+    return languages
+
+
+def _prompt_channels(defined: list[str]) -> Callable[[str], list[str]]:
+    def check(value: str) -> list[str]:
+        channels = _split(value)
+        unknown = [c for c in channels if c not in defined]
+        if unknown:
+            hint = close_match(unknown[0], defined)
+            raise click.BadParameter(f'no channel "{unknown[0]}"{hint} in kmcomms.toml — use some of: {", ".join(defined)}')
+        return channels
+
+    return check
+
+
+# Where a value in the drafted file came from: the flag to fix when it is wrong.
+def _flag_for(path: tuple[Any, ...], data: Any) -> str | None:
+    if not path:
+        return None
+    head, last = path[0], path[-1]
+    if path == ("language",) or "languages" in path:
+        return "--language"
+    if "channels" in path:
+        return "--channel"
+    if "timezone" in path:
+        return "--timezone"
+    if head in ("id", "title", "owner", "starts", "ends") and len(path) == 1:
+        return f"--{head}"
+    if head == "audiences" and len(path) == 3 and last in ("name", "kind"):
+        return "--audience" if last == "name" else "--audience-kind"
+    if head == "messages" and len(path) > 2 and path[2] in ("at", "repeat"):
+        try:
+            message = data["messages"][path[1]]["id"]
+        except (KeyError, IndexError, TypeError):
+            message = None
+        return "--event-date" if message == "on-the-day" else "--at"
+    if "contacts" in path:
+        return "--contact"
+    if "by" in path:
+        return "--ends"
+    return None
+
+
+def _paths_by_position(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[int, int], tuple[Any, ...]]) -> None:
+    """Map each node's (line, column), 1-based, to its path; the outermost node wins."""
+    found.setdefault((node.start_mark.line + 1, node.start_mark.column + 1), path)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found.setdefault((key.start_mark.line + 1, key.start_mark.column + 1), (*path, key.value))
+            _paths_by_position(value, (*path, key.value), found)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _paths_by_position(item, (*path, i), found)
+
+
+_WHERE = re.compile(r"^[A-Za-z_][\w.\[\]-]*: ")
+
+
+def _blame_flags(diagnostics: list[Diagnostic], path: Path, defined: list[str]) -> list[Diagnostic]:
+    """The drafted file's errors, each restated against the flag that caused it."""
+    doc = load_yaml(path)
+    positions: dict[tuple[int, int], tuple[Any, ...]] = {}
+    if doc.root is not None:
+        _paths_by_position(doc.root, (), positions)
+    blamed: dict[tuple[str, str], Diagnostic] = {}
+    for d in diagnostics:
+        if d.severity is not Severity.ERROR:
+            continue
+        flag = _flag_for(positions.get((d.line, d.column), ()), doc.data)
+        message = d.message
+        if flag is None:
+            blamed.setdefault(("kmcomms new", message), Diagnostic(
+                "kmcomms new", 0, 0, Severity.ERROR, d.code,
+                f"the draft does not validate ({message}) — this is a bug in kmcomms new: rerun with --debug and report it"))
+            continue
+        # Model findings start with where in the file ("languages[1]: …"): the flag says it.
+        message = _WHERE.sub("", message, count=1)
+        if flag == "--channel":
+            known = (f"use one that kmcomms.toml defines: {', '.join(defined)}" if defined
+                     else "kmcomms.toml defines no channels: add one there")
+            message = message.replace("name a channel defined in kmcomms.toml", known)
+        blamed.setdefault((flag, message), Diagnostic(flag, 0, 0, Severity.ERROR, d.code, message))
+    return list(blamed.values())
+
+
+def _install(draft: Path, target: Path) -> None:
+    """Move the checked draft into place, replacing `target` (only with --force).
+
+    The folder it replaces is first moved beside the draft, inside the scratch folder,
+    and moved back if the draft cannot be put in its place.
+    """
+    old = draft.parent / ".replaced"
+    if target.exists():
+        target.rename(old)
+    try:
+        draft.rename(target)
+    except OSError:
+        if old.exists():
+            old.rename(target)
+        raise
+
+
+@cli.command()
+@click.option("--shape", type=click.Choice(list(SHAPES)), help="The starting point (default: awareness).")
+@click.option("--id", "campaign_id", metavar="ID", help="The campaign's id and folder name (default: from the title).")
+@click.option("--title", help="The campaign's title.")
+@click.option("--audience", "audience_name", metavar="NAME", help="Who the campaign is for, in words.")
+@click.option("--audience-kind", type=click.Choice(get_args(AudienceKind)), help="The audience's kind (default: from the shape).")
+@click.option("--language", "languages", metavar="L", multiple=True,
+              help="A language the audience reads (repeat, or separate with commas); the first is the one you write in. Default: en.")
+@click.option("--channel", "channels", metavar="C", multiple=True,
+              help="A channel from kmcomms.toml (repeat, or separate with commas). Default: those that suit the shape.")
+@click.option("--at", "first_at", metavar="'YYYY-MM-DD HH:MM'", callback=_option(_wall_time),
+              help="When the first message goes out, local time (default: 09:00 on the start day).")
+@click.option("--starts", metavar="DATE", callback=_option(_day), help="First day (default: the day of --at, else next Monday).")
+@click.option("--ends", metavar="DATE", callback=_option(_day), help=f"Last day (default: {CAMPAIGN_WEEKS} weeks after the start).")
+@click.option("--event-date", metavar="DATE", callback=_option(_day),
+              help="Shape event: the day of the event (default: a Saturday two to three weeks after --at).")
+@click.option("--timezone", metavar="ZONE", help=f"IANA time zone of the local times (default: {DEFAULT_TIMEZONE}).")
+@click.option("--owner", help="Who answers for the campaign (default: the unit's name).")
+@click.option("--contact", "contacts", metavar="'NAME <EMAIL>'", multiple=True,
+              help="Shape policy-briefing: a person named in the brief for enquiries (default: the owner, if an email).")
+@click.option("-y", "--yes", is_flag=True, help="Ask nothing: take the defaults for anything not given.")
+@click.option("--force", is_flag=True, help="Replace an existing campaign folder (its files are deleted).")
+@click.pass_obj
+def new(state: State, shape: str | None, campaign_id: str | None, title: str | None, audience_name: str | None,
+        audience_kind: str | None, languages: tuple[str, ...], channels: tuple[str, ...], first_at: datetime | None,
+        starts: date | None, ends: date | None, event_date: date | None, timezone: str | None, owner: str | None,
+        contacts: tuple[str, ...], yes: bool, force: bool) -> None:
+    """Draft a new campaign in campaigns/ID/ that validates: campaign.yaml with a theory of
+    change (aim, objective, indicators), audiences and messages, and Markdown bodies that
+    say what to write.
+
+    \b
+    Starting points (--shape):
+      awareness        public awareness in one or more languages: a launch and a
+                       fortnightly reminder
+      policy-briefing  a briefing to named decision makers: key points, evidence,
+                       uncertainty, recommendations, contacts
+      event            an event or science-fair activity: announce it, remind on the day
+
+    On a terminal it asks for what the flags do not give, with defaults; with --yes, or
+    when input is not a terminal, it asks nothing. Example:
+
+    \b
+      kmcomms new -y --shape awareness --title "HPV vaccine: your questions" \\
+          --language en,ur,pa --channel video,newsletter --at "2027-01-11 09:00"
+    """
+    root = find_workspace(Path.cwd())
+    if root is None:
+        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` first, or cd into a workspace")
+    workspace = load_workspace(root)
+    for warning in workspace.diagnostics:
+        click.echo(str(warning), err=True)
+    defined = list(workspace.settings.channels)
+    ask = not yes and stdin_is_tty()
+
+    # The order of questions: each default may depend on the answers before it.
+    if shape is None:
+        if ask:
+            click.echo("Starting points:")
+            for spec in SHAPES.values():
+                click.echo(f"  {spec.name:<16} {spec.summary}")
+        shape = click.prompt("Shape", type=click.Choice(list(SHAPES)), default="awareness") if ask else "awareness"
+    spec = SHAPES[shape]
+    for flag, value, wanted in (("--event-date", event_date, "event"), ("--contact", contacts, "policy-briefing")):
+        if value and shape != wanted:
+            raise UsageError(f"{flag} is for --shape {wanted}, not {shape} — drop it or change the shape")
+    if title is None:
+        title = click.prompt("Title", default=spec.title) if ask else spec.title
+    title = title.strip() or spec.title
+    campaign_id = (campaign_id or slugify(title)).strip()
+    try:
+        TypeAdapter(Slug).validate_python(campaign_id)
+    except ValidationError as exc:
+        raise InvalidInput([Diagnostic("--id", 0, 0, Severity.ERROR, "bad-value", _problem(exc))]) from None
+    target = workspace.campaigns_dir / campaign_id
+    if target.exists() and not force:
+        raise UsageError(f"{display_path(target)} already exists — pick another --id, or add --force to replace it")
+    if owner is None:
+        owner = workspace.settings.unit.name
+        if ask:
+            owner = click.prompt("Owner (who answers for it)", default=owner)
+    if audience_name is None:
+        audience_name = click.prompt("Audience (who it is for)", default=spec.audience_name) if ask else spec.audience_name
+    if languages:
+        language_list = _split(languages)
+    elif ask:
+        language_list = click.prompt("Languages (comma-separated; the first is the one you write in)",
+                                     default="en", value_proc=_prompt_languages)
+    else:
+        language_list = ["en"]
+    if channels:
+        channel_list = _split(channels)
+    elif ask:
+        channel_list = click.prompt(f"Channels (comma-separated; kmcomms.toml defines {', '.join(defined) or 'none'})",
+                                    default=", ".join(default_channels(shape, defined)), value_proc=_prompt_channels(defined))
+    else:
+        channel_list = default_channels(shape, defined)
+
+    zone_name = (timezone or DEFAULT_TIMEZONE).strip()
+    try:
+        zone: Any = ZoneInfo(zone_name)
+    except (ValueError, LookupError):
+        zone = None  # reported against --timezone when the draft is checked
+    today = state.clock().astimezone(zone).date() if zone else state.clock().date()
+    default_at = datetime.combine(starts or next_monday(today), FIRST_SEND)
+    if first_at is None:
+        first_at = default_at
+        if ask:
+            first_at = click.prompt(f"First message (YYYY-MM-DD HH:MM, {zone_name} time)",
+                                    default=f"{default_at:%Y-%m-%d %H:%M}", value_proc=_wall_time)
+    starts = starts or first_at.date()
+    ends = ends or starts + timedelta(weeks=CAMPAIGN_WEEKS)
+    if shape == "event":
+        if event_date is None:
+            default_day = default_event_date(first_at)
+            event_date = default_day
+            if ask:
+                event_date = click.prompt("Day of the event (YYYY-MM-DD)", default=str(default_day), value_proc=_day)
+        if event_date <= first_at.date():
+            raise UsageError(f"the event ({event_date}) must be after the first message ({first_at:%Y-%m-%d})"
+                             " — change --event-date or --at")
+
+    answers = DraftAnswers(
+        shape=shape,
+        id=campaign_id,
+        title=title,
+        owner=owner.strip() or workspace.settings.unit.name,
+        timezone=zone_name,
+        languages=tuple(language_list),
+        channels=tuple(channel_list),
+        starts=starts,
+        ends=ends,
+        at=first_at,
+        audience_name=audience_name.strip() or spec.audience_name,
+        audience_kind=audience_kind or spec.audience_kind,
+        event_date=event_date,
+        contacts=tuple(c.strip() for c in contacts if c.strip()),
+    )
+    files = draft_campaign(answers, defined)
+
+    # Drafted in a hidden scratch folder, one level deeper than campaigns/*/campaign.yaml
+    # so that nothing (validate, a daemon) takes it for a campaign, and checked there.
+    workspace.campaigns_dir.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".new-", dir=workspace.campaigns_dir))
+    try:
+        draft = scratch / campaign_id
+        for relative, text in files.items():
+            path = draft / Path(relative).relative_to(Path("campaigns", campaign_id))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        _, found = load_campaign(draft / CAMPAIGN_FILE, workspace)
+        errors = _blame_flags(found, draft / CAMPAIGN_FILE, defined)
+        if errors:
+            for error in errors[:-1]:
+                click.echo(f"kmcomms: error: {error}", err=True)
+            raise InvalidInput(errors[-1:])
+        _install(draft, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _report(workspace, target, sorted(files), shape)
+
+
+def _report(workspace: Workspace, target: Path, files: list[Path], shape: str) -> None:
+    _, found = load_campaign(target / CAMPAIGN_FILE, workspace)
+    for diagnostic in found:
+        click.echo(str(diagnostic), err=True)
+    click.echo(f"drafted {display_path(target)}/ from the {shape} starting point:")
+    for relative in files:
+        click.echo(f"  {display_path(workspace.root / relative)}")
+    click.echo("next:")
+    click.echo('  1. write the text: every "Replace:" value in campaign.yaml and every [bracketed] paragraph in messages/')
+    click.echo("  2. kmcomms validate")
+    click.echo(f"  3. kmcomms plan {display_path(target)}")

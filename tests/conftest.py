@@ -1,0 +1,115 @@
+"""Shared test helpers: a fresh workspace, a campaign written into it, the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kmcomms.cli import main
+
+#: A small campaign that validates with no errors and no warnings in a `kmcomms init`
+#: workspace; tests change one thing in it.
+VALID_CAMPAIGN = """\
+title: Conversations with clinicians
+owner: comms@example.org
+timezone: Europe/London
+language: en
+starts: 2027-01-11
+ends: 2027-03-31
+aims:
+  - id: uptake
+    statement: More parents hear clinicians answer their questions
+    objectives:
+      - id: parents-hear
+        statement: Parents hear clinicians
+        audiences: [parents]
+        indicators:
+          - id: views
+            metric: views
+            level: output
+            target: 100
+            by: 2027-03-31
+audiences:
+  parents:
+    name: Parents and carers
+    kind: public
+    languages: [en, ur]
+    intent: act
+    channels: [blog, newsletter]
+messages:
+  - id: launch
+    audiences: [parents]
+    at: 2027-01-11 09:00
+    title: The films are out
+    body: messages/launch.md
+  - id: reminder
+    audiences: [parents]
+    channels: [newsletter]
+    repeat:
+      every: 2 weeks
+      on: [tuesday]
+      at: 18:30
+    title: Has your child had the vaccine?
+    body: |
+      It is not too late.
+
+      Ask your school nurse or GP.
+"""
+
+RunCli = Callable[..., tuple[int, str, str]]
+WriteCampaign = Callable[..., Path]
+
+
+def run_cli(*args: str | Path) -> tuple[int, str, str]:
+    """`kmcomms ARGS` in this process: (exit code, stdout, stderr). Works inside
+    hypothesis tests, where the capsys fixture cannot be used."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def kmcomms() -> RunCli:
+    return run_cli
+
+
+def make_workspace(folder: Path) -> Path:
+    code, _, err = run_cli("init", folder)
+    assert code == 0, err
+    return folder
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A new workspace made by `kmcomms init` (channels blog, newsletter, video, briefing)."""
+    return make_workspace(tmp_path / "unit")
+
+
+def write_campaign(root: Path, text: str | bytes = VALID_CAMPAIGN, name: str = "example",
+                   files: dict[str, str | bytes] | None = None) -> Path:
+    """Write `campaigns/NAME/campaign.yaml` (and `files`, relative to the campaign folder)
+    into the workspace at `root`; returns the campaign.yaml path. With no `files`, the
+    `messages/launch.md` that VALID_CAMPAIGN names is written."""
+    folder = root / "campaigns" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if files is None:
+        files = {"messages/launch.md": "# The films are out\n\nClinicians answer what parents ask most.\n"}
+    for relative, content in {"campaign.yaml": text, **(files or {})}.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return folder / "campaign.yaml"
+
+
+@pytest.fixture
+def campaign(workspace: Path) -> WriteCampaign:
+    """`campaign(text, name=..., files=...)` writes a campaign into the `workspace` fixture."""
+    return lambda text=VALID_CAMPAIGN, **kwargs: write_campaign(workspace, text, **kwargs)
