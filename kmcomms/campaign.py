@@ -19,7 +19,7 @@ from kmcomms.explain import explain, one_line
 from kmcomms.models import Campaign
 from kmcomms.plan import Plan, Window, plan
 from kmcomms.source import YamlDocument, load_yaml, read_text
-from kmcomms.workspace import CAMPAIGN_FILE, SETTINGS_FILE, Workspace, campaign_files, find_workspace, load_workspace
+from kmcomms.workspace import CAMPAIGN_FILE, SETTINGS_FILE, Workspace, campaign_files, campaigns_in, find_workspace, load_workspace
 
 __all__ = ["Body", "LoadResult", "LoadedCampaign", "is_body_path", "load_campaign", "load_paths"]
 
@@ -151,7 +151,7 @@ def _targets(paths: Iterable[Path], cwd: Path) -> dict[Path | None, list[Path] |
         elif given.is_dir() and (given / CAMPAIGN_FILE).is_file():
             files = [given / CAMPAIGN_FILE]
         elif given.is_dir():
-            files = sorted(given.glob(f"*/{CAMPAIGN_FILE}"))
+            files = campaigns_in(given)
             if not files:
                 raise UsageError(f"{given}: no {SETTINGS_FILE} or campaign.yaml here — run `kmcomms init` or name a campaign folder")
         else:

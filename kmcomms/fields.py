@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -28,6 +28,7 @@ __all__ = [
     "TimeZoneName",
     "Url",
     "Weekday",
+    "YoutubeId",
     "close_match",
     "closest",
     "parse_every",
@@ -64,7 +65,7 @@ def _slug(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_language(code: str) -> bool:
     return localedata.exists(code.replace("-", "_"))
 
@@ -76,7 +77,7 @@ def _language(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
@@ -157,6 +158,15 @@ def _url(value: str) -> str:
     return value
 
 
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+
+def _youtube_id(value: str) -> str:
+    if not _YOUTUBE_ID.match(value):
+        raise ValueError(f'"{value}" is not a YouTube video id — copy the 11 characters after "v=" in the video\'s address')
+    return value
+
+
 def _string(pattern: str | None = None, fmt: str | None = None, **extra: object) -> WithJsonSchema:
     schema: dict[str, object] = {"type": "string", **extra}
     if pattern:
@@ -176,3 +186,4 @@ LocalDateTime = Annotated[
 LocalTime = Annotated[time, BeforeValidator(_time), _string(_TIME.pattern, examples=["18:30"])]
 Every = Annotated[str, AfterValidator(_every), _string(r"^(\d+\s+)?(day|days|week|weeks)$", examples=["2 weeks"])]
 Url = Annotated[str, AfterValidator(_url), _string(r"^https?://", fmt="uri")]
+YoutubeId = Annotated[str, AfterValidator(_youtube_id), _string(_YOUTUBE_ID.pattern)]

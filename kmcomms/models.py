@@ -22,6 +22,7 @@ from kmcomms.fields import (
     TimeZoneName,
     Url,
     Weekday,
+    YoutubeId,
 )
 
 __all__ = [
@@ -112,7 +113,7 @@ class CallToAction(Spec):
 
 
 class Video(Spec):
-    youtube_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{11}$")
+    youtube_id: YoutubeId | None = None
     peertube_id: str | None = None
     file: str | None = None
     """A local video file, relative to the campaign folder."""

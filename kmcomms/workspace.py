@@ -29,6 +29,7 @@ __all__ = [
     "Settings",
     "Workspace",
     "campaign_files",
+    "campaigns_in",
     "expand",
     "find_workspace",
     "load_workspace",
@@ -110,7 +111,12 @@ class Workspace:
 
 def campaign_files(root: Path) -> list[Path]:
     """Every `campaigns/<id>/campaign.yaml` of the workspace at `root`, sorted."""
-    return sorted((root / "campaigns").glob(f"*/{CAMPAIGN_FILE}"))
+    return campaigns_in(root / "campaigns")
+
+
+def campaigns_in(folder: Path) -> list[Path]:
+    """Every `<folder>/<id>/campaign.yaml`, sorted; hidden folders (drafts, editors' own) are skipped."""
+    return sorted(p for p in folder.glob(f"*/{CAMPAIGN_FILE}") if not p.parent.name.startswith("."))
 
 
 def expand(value: str, environ: Mapping[str, str] | None = None) -> str:

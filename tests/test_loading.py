@@ -317,3 +317,18 @@ def test_toml_positions_follow_tables_and_quoted_keys() -> None:
     assert toml_position(text, ("channels", "unit-blog", "pass-word")) == (6, 3)
     assert toml_position(text, ("channels", "mail", "auth", "token")) == (8, 1)
     assert toml_position(text, ("store", "url")) == (1, 1)
+
+
+def test_hidden_folders_under_campaigns_are_not_campaigns(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli) -> None:
+    campaign()
+    hidden = workspace / "campaigns" / ".draft"
+    hidden.mkdir()
+    (hidden / "campaign.yaml").write_text("title: [broken\n")
+    assert kmcomms("validate", workspace)[0] == 0
+    assert kmcomms("validate", workspace / "campaigns")[0] == 0
+
+
+def test_a_bad_youtube_id_says_where_to_find_one(campaign: WriteCampaign, kmcomms: RunCli) -> None:
+    path = campaign(VALID_CAMPAIGN.replace("    body: messages/launch.md\n", "    body: messages/launch.md\n    video:\n      youtube_id: https://youtu.be/x\n", 1))
+    code, out, _ = kmcomms("validate", path)
+    assert code == 1 and 'is not a YouTube video id — copy the 11 characters after "v="' in out
