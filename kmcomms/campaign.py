@@ -72,26 +72,35 @@ def is_body_path(body: str) -> bool:
 
 def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic]) -> dict[str, Body]:
     folder = doc.path.parent.resolve()
+    resolved: dict[Path, Path] = {}  # each folder of body files is resolved once
+
+    def error(i: int, code: str, message: str) -> None:
+        line, column = doc.position(("messages", i, "body"))
+        found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, code, message))
+
     bodies = {}
     for i, message in enumerate(campaign.messages):
-        if not is_body_path(message.body):
+        name = message.body.strip()
+        if not is_body_path(name):
             bodies[message.id] = Body(message.body, None)
             continue
-        line, column = doc.position(("messages", i, "body"))
         try:
-            target = (folder / message.body.strip()).resolve()
+            if "\x00" in name:  # pathlib's checks answer False for it instead of failing
+                raise ValueError("embedded null byte")
+            given = folder / name
+            parent = resolved.get(given.parent) or resolved.setdefault(given.parent, given.parent.resolve())
+            target = parent / given.name
+            if target.is_symlink():
+                target = target.resolve()
             exists = target.is_file()
         except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "bad-path",
-                                    f'body "{message.body.strip()}" is not a usable file name ({reason}) — name a .md file in {doc.path.parent.name}/messages/'))
+            error(i, "bad-path", f'body "{name}" is not a usable file name ({reason}) — name a .md file in {folder.name}/messages/')
             continue
         if not target.is_relative_to(folder):
-            found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "path-outside-campaign",
-                                    f'body "{message.body}" is outside the campaign folder — put the file in {doc.path.parent.name}/messages/'))
+            error(i, "path-outside-campaign", f'body "{name}" is outside the campaign folder — put the file in {folder.name}/messages/')
         elif not exists:
-            found.append(Diagnostic(str(doc.path), line, column, Severity.ERROR, "missing-body",
-                                    f'body file "{message.body}" does not exist — create it or fix the path (relative to campaign.yaml)'))
+            error(i, "missing-body", f'body file "{name}" does not exist — create it or fix the path (relative to campaign.yaml)')
         else:
             try:
                 text = read_text(target, "body file")
@@ -133,7 +142,7 @@ def load_campaign(path: Path, workspace: Workspace | None) -> tuple[LoadedCampai
     bodies = _load_bodies(campaign, doc, found)
     if any(d.severity is Severity.ERROR for d in found):
         return None, found
-    return LoadedCampaign(campaign, doc, bodies), found
+    return LoadedCampaign(campaign, doc.without_data(), bodies), found
 
 
 def _targets(paths: Iterable[Path], cwd: Path) -> dict[Path | None, list[Path] | None]:

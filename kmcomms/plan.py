@@ -73,10 +73,18 @@ class Plan:
     notes: list[PlanNote] = field(default_factory=list)
 
 
+def _id_prefix(campaign: str, message: str, due: datetime, audience: str) -> str:
+    return f"{campaign}/{message}/{due:%Y-%m-%dT%H:%M:%SZ}/{audience}/"
+
+
+def _id(prefix: str, language: str, channel: str) -> str:
+    return hashlib.blake2b(f"{prefix}{language}/{channel}".encode(), digest_size=6).hexdigest()
+
+
 def delivery_id(campaign: str, message: str, due: datetime, audience: str, language: str, channel: str) -> str:
-    """The stable short id of a delivery (12 hex digits)."""
-    key = f"{campaign}/{message}/{due:%Y-%m-%dT%H:%M:%SZ}/{audience}/{language}/{channel}"
-    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+    """The stable short id of a delivery (12 hex digits): a hash of
+    `campaign/message/due-UTC/audience/language/channel`."""
+    return _id(_id_prefix(campaign, message, due, audience), language, channel)
 
 
 def occurrences(campaign: Campaign, message: Message) -> Iterator[datetime]:
@@ -125,10 +133,12 @@ def _campaign_deliveries(campaign: Campaign, notes: list[PlanNote]) -> Iterator[
                 if local.note:
                     notes.append(PlanNote(campaign.id, message.id, local.note))
                 channels = message_channels(campaign, message, audience_id)
+                # The prefix is formatted once for all the languages and channels it fans out to.
+                prefix = _id_prefix(campaign.id, message.id, local.utc, audience_id)
                 for language in audience.languages:
                     for channel in channels:
                         yield Delivery(
-                            delivery_id(campaign.id, message.id, local.utc, audience_id, language, channel),
+                            _id(prefix, language, channel),
                             campaign.id, message.id, occurrence, audience_id, language, channel, local.utc, zone,
                         )
 

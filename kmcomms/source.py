@@ -12,7 +12,6 @@ dates stay strings for the models to parse with a clear message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +114,31 @@ for _tag, _pattern, _first in [
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
 
-@dataclass(frozen=True, slots=True)
 class YamlDocument:
-    """Parsed YAML: `data` as plain Python, and the node tree for positions."""
+    """Parsed YAML: `data` as plain Python, and positions on demand.
 
-    path: Path
-    data: Any
-    root: yaml.Node | None
+    The node tree that holds line and column marks is built only when a position is
+    asked for: kept for every file it would be millions of objects for the garbage
+    collector to scan again and again, for the rare file that has something to report.
+    """
+
+    __slots__ = ("_root", "data", "path", "text")
+
+    def __init__(self, path: Path, text: str, data: Any, root: yaml.Node | None = None) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self._root = root
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if self._root is None and self.text.strip():
+            self._root = yaml.compose(self.text, Loader=_Loader)
+        return self._root
+
+    def without_data(self) -> YamlDocument:
+        """The same document for positions only, once its data has been validated."""
+        return YamlDocument(self.path, self.text, None, self._root)
 
     def position(self, loc: Location, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `loc`, or of its key when `key`.
@@ -179,8 +196,11 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         raise file_error(path, "the file is empty — write the campaign's keys (see `kmcomms new`)", "empty-file", 1, 1)
     loader = _Loader(text)
     try:
+        if "&" not in text:  # no anchors, no aliases: nothing can expand
+            data = loader.get_single_data()
+            return YamlDocument(path, text, data)
         root = loader.get_single_node()
-        if root is not None and "&" in text and _expanded_size(root) > MAX_EXPANDED_NODES:
+        if root is not None and _expanded_size(root) > MAX_EXPANDED_NODES:
             raise file_error(
                 path,
                 f"aliases expand this file to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?)"
@@ -222,7 +242,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         raise file_error(path, "the YAML is nested too deeply — flatten it", "too-deep", 1, 1) from exc
     finally:
         loader.dispose()
-    return YamlDocument(path, data, root)
+    return YamlDocument(path, text, data, root)
 
 
 #: libyaml's names for what a quote or bracket opens, in a person's words.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 __all__ = ["LocalInstant", "to_utc"]
@@ -36,7 +36,9 @@ def _transition(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)
 
 
-@lru_cache(maxsize=65_536)
+# Unbounded on purpose: campaigns hold few distinct wall times, and a bounded cache that
+# validation fills would make planning miss on every lookup once it is full.
+@cache
 def to_utc(wall: datetime, zone_name: str) -> LocalInstant:
     """The UTC instant of naive local `wall` time in the IANA zone `zone_name`."""
     zone = ZoneInfo(zone_name)
