@@ -9,7 +9,6 @@ know) is reported against the flag and nothing is written.
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import tempfile
@@ -20,7 +19,6 @@ from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import click
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from kmcomms.campaign import load_campaign
@@ -37,9 +35,8 @@ from kmcomms.drafting import (
     slugify,
 )
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError, WorkspaceError, display_path
-from kmcomms.fields import LanguageCode, LocalDate, LocalDateTime, Slug, close_match
+from kmcomms.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
 from kmcomms.models import AudienceKind
-from kmcomms.source import load_yaml
 from kmcomms.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
 
 __all__ = ["new", "stdin_is_tty"]
@@ -71,6 +68,7 @@ def _checker(adapter: TypeAdapter[Any]) -> Callable[[str], Any]:
 _wall_time = _checker(TypeAdapter(LocalDateTime))
 _day = _checker(TypeAdapter(LocalDate))
 _language = TypeAdapter(LanguageCode)
+_timezone = TypeAdapter(TimeZoneName)
 
 
 def _option(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:
@@ -83,98 +81,58 @@ def _split(values: Sequence[str] | str) -> list[str]:
     return list(dict.fromkeys(p.strip() for part in parts for p in part.split(",") if p.strip()))
 
 
-def _prompt_languages(value: str) -> list[str]:
-    languages = _split(value)
+def _check_languages(languages: list[str]) -> list[str]:
     if not languages:
-        raise click.BadParameter("name at least one language, e.g. en")
+        raise ValueError("name at least one language, e.g. en")
     for code in languages:
         try:
             _language.validate_python(code)
         except ValidationError as exc:
-            raise click.BadParameter(_problem(exc)) from None
+            raise ValueError(_problem(exc)) from None
     return languages
 
 
-def _prompt_channels(defined: list[str]) -> Callable[[str], list[str]]:
-    def check(value: str) -> list[str]:
-        channels = _split(value)
-        unknown = [c for c in channels if c not in defined]
-        if unknown:
-            hint = close_match(unknown[0], defined)
-            raise click.BadParameter(f'no channel "{unknown[0]}"{hint} in kmcomms.toml — use some of: {", ".join(defined)}')
-        return channels
-
-    return check
+def _check_channels(channels: list[str], defined: list[str]) -> list[str]:
+    unknown = [c for c in channels if c not in defined]
+    if unknown:
+        known = f"use one that kmcomms.toml defines: {', '.join(defined)}" if defined else "kmcomms.toml defines no channels: add one there"
+        raise ValueError(f'no channel "{unknown[0]}"{close_match(unknown[0], defined)} — {known}')
+    return channels
 
 
-# Where a value in the drafted file came from: the flag to fix when it is wrong.
-def _flag_for(path: tuple[Any, ...], data: Any) -> str | None:
-    if not path:
-        return None
-    head, last = path[0], path[-1]
-    if path == ("language",) or "languages" in path:
-        return "--language"
-    if "channels" in path:
-        return "--channel"
-    if "timezone" in path:
-        return "--timezone"
-    if head in ("id", "title", "owner", "starts", "ends") and len(path) == 1:
-        return f"--{head}"
-    if head == "audiences" and len(path) == 3 and last in ("name", "kind"):
-        return "--audience" if last == "name" else "--audience-kind"
-    if head == "messages" and len(path) > 2 and path[2] in ("at", "repeat"):
+def _prompted(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A prompt's value_proc: a failed check asks again."""
+
+    def proc(value: str) -> Any:
         try:
-            message = data["messages"][path[1]]["id"]
-        except (KeyError, IndexError, TypeError):
-            message = None
-        return "--event-date" if message == "on-the-day" else "--at"
-    if "contacts" in path:
-        return "--contact"
-    if "by" in path:
-        return "--ends"
-    return None
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return proc
 
 
-def _paths_by_position(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[int, int], tuple[Any, ...]]) -> None:
-    """Map each node's (line, column), 1-based, to its path; the outermost node wins."""
-    found.setdefault((node.start_mark.line + 1, node.start_mark.column + 1), path)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            found.setdefault((key.start_mark.line + 1, key.start_mark.column + 1), (*path, key.value))
-            _paths_by_position(value, (*path, key.value), found)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _paths_by_position(item, (*path, i), found)
+def _flag_error(flag: str, message: str, code: str = "bad-value") -> InvalidInput:
+    return InvalidInput([Diagnostic(flag, 0, 0, Severity.ERROR, code, message)])
 
 
-_WHERE = re.compile(r"^[A-Za-z_][\w.\[\]-]*: ")
-
-
-def _blame_flags(diagnostics: list[Diagnostic], path: Path, defined: list[str]) -> list[Diagnostic]:
-    """The drafted file's errors, each restated against the flag that caused it."""
-    doc = load_yaml(path)
-    positions: dict[tuple[int, int], tuple[Any, ...]] = {}
-    if doc.root is not None:
-        _paths_by_position(doc.root, (), positions)
-    blamed: dict[tuple[str, str], Diagnostic] = {}
-    for d in diagnostics:
-        if d.severity is not Severity.ERROR:
-            continue
-        flag = _flag_for(positions.get((d.line, d.column), ()), doc.data)
-        message = d.message
-        if flag is None:
-            blamed.setdefault(("kmcomms new", message), Diagnostic(
-                "kmcomms new", 0, 0, Severity.ERROR, d.code,
-                f"the draft does not validate ({message}) — this is a bug in kmcomms new: rerun with --debug and report it"))
-            continue
-        # Model findings start with where in the file ("languages[1]: …"): the flag says it.
-        message = _WHERE.sub("", message, count=1)
-        if flag == "--channel":
-            known = (f"use one that kmcomms.toml defines: {', '.join(defined)}" if defined
-                     else "kmcomms.toml defines no channels: add one there")
-            message = message.replace("name a channel defined in kmcomms.toml", known)
-        blamed.setdefault((flag, message), Diagnostic(flag, 0, 0, Severity.ERROR, d.code, message))
-    return list(blamed.values())
+def _check_answers(a: DraftAnswers, defined: list[str]) -> None:
+    """Refuse a bad flag value, naming the flag, before anything is drafted."""
+    for flag, check in (("--language", lambda: _check_languages(list(a.languages))),
+                        ("--channel", lambda: _check_channels(list(a.channels), defined)),
+                        ("--timezone", lambda: _timezone.validate_python(a.timezone))):
+        try:
+            check()
+        except ValidationError as exc:
+            raise _flag_error(flag, _problem(exc)) from None
+        except ValueError as exc:
+            raise _flag_error(flag, str(exc), "unknown-channel" if flag == "--channel" else "bad-value") from None
+    if a.ends < a.starts:
+        raise _flag_error("--ends", f"the campaign ends ({a.ends}) before it starts ({a.starts}) — change --ends or --starts")
+    if not a.starts <= a.at.date() <= a.ends:
+        raise _flag_error("--at", f"{a.at:%Y-%m-%d %H:%M} is outside the campaign ({a.starts} to {a.ends}) — change --at, --starts or --ends")
+    if a.event_date is not None and not a.starts <= a.event_date <= a.ends:
+        raise _flag_error("--event-date", f"the event ({a.event_date}) is outside the campaign ({a.starts} to {a.ends}) — change --event-date or --ends")
 
 
 def _install(draft: Path, target: Path) -> None:
@@ -281,14 +239,15 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
         language_list = _split(languages)
     elif ask:
         language_list = click.prompt("Languages (comma-separated; the first is the one you write in)",
-                                     default="en", value_proc=_prompt_languages)
+                                     default="en", value_proc=_prompted(lambda v: _check_languages(_split(v))))
     else:
         language_list = ["en"]
     if channels:
         channel_list = _split(channels)
     elif ask:
         channel_list = click.prompt(f"Channels (comma-separated; kmcomms.toml defines {', '.join(defined) or 'none'})",
-                                    default=", ".join(default_channels(shape, defined)), value_proc=_prompt_channels(defined))
+                                    default=", ".join(default_channels(shape, defined)),
+                                    value_proc=_prompted(lambda v: _check_channels(_split(v), defined)))
     else:
         channel_list = default_channels(shape, defined)
 
@@ -296,7 +255,7 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
     try:
         zone: Any = ZoneInfo(zone_name)
     except (ValueError, LookupError):
-        zone = None  # reported against --timezone when the draft is checked
+        zone = None  # reported against --timezone by _check_answers
     today = state.clock().astimezone(zone).date() if zone else state.clock().date()
     default_at = datetime.combine(starts or next_monday(today), FIRST_SEND)
     if first_at is None:
@@ -332,6 +291,7 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
         event_date=event_date,
         contacts=tuple(c.strip() for c in contacts if c.strip()),
     )
+    _check_answers(answers, defined)
     files = draft_campaign(answers, defined)
 
     # Drafted in a hidden scratch folder, one level deeper than campaigns/*/campaign.yaml
@@ -345,11 +305,11 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         _, found = load_campaign(draft / CAMPAIGN_FILE, workspace)
-        errors = _blame_flags(found, draft / CAMPAIGN_FILE, defined)
-        if errors:
-            for error in errors[:-1]:
-                click.echo(f"kmcomms: error: {error}", err=True)
-            raise InvalidInput(errors[-1:])
+        errors = [d for d in found if d.severity is Severity.ERROR]
+        if errors:  # the flags were checked above, so this is a fault in a starter
+            raise InvalidInput([Diagnostic("kmcomms new", 0, 0, Severity.ERROR, errors[0].code,
+                                           f"the draft does not validate ({errors[0].message}) — this is a bug in kmcomms new:"
+                                           " rerun with --debug and report it")])
         _install(draft, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
