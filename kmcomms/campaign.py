@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from kmcomms.checks import check_campaign
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
-from kmcomms.explain import explain, one_line
+from kmcomms.explain import explain
 from kmcomms.models import Campaign
 from kmcomms.plan import Plan, Window, plan
 from kmcomms.source import YamlDocument, load_yaml, read_text
@@ -196,9 +196,6 @@ def load_paths(paths: Iterable[Path], cwd: Path | None = None) -> LoadResult:
             if loaded:
                 result.campaigns.append(loaded)
     _check_campaign_ids(result)
-    # Messages quote what people wrote; a newline or escape in a value must not break
-    # the one-line-per-finding output.
-    result.diagnostics = [replace(d, message=one_line(d.message)) for d in result.diagnostics]
     return result
 
 

@@ -14,6 +14,7 @@ instead of stopping at the first, so a researcher sees everything in one run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,12 +27,23 @@ __all__ = [
     "UsageError",
     "WorkspaceError",
     "display_path",
+    "one_line",
 ]
 
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a quoted value, a terminal escape)
+    written as escapes: a finding quotes what people wrote, and must stay one line that
+    cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def display_path(path: Path | str) -> str:
@@ -59,7 +71,7 @@ class Diagnostic:
         where = display_path(self.path)
         if self.line:
             where += f":{self.line}:{self.column}"
-        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+        return one_line(f"{where}: {self.severity}: {self.message} [{self.code}]")
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)

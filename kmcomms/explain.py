@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from kmcomms.errors import Diagnostic, Severity
 from kmcomms.fields import close_match, closest
 
-__all__ = ["explain", "one_line"]
+__all__ = ["explain"]
 
 Locate = Callable[[tuple[Any, ...], bool], tuple[int, int]]
 
@@ -159,15 +158,5 @@ def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, loca
             loc = loc[:-1]
         code, message, key = _describe(error, model, loc, on_key)
         line, column = locate(loc, key or on_key)
-        found.append(Diagnostic(str(path), line, column, Severity.ERROR, code, one_line(message)))
+        found.append(Diagnostic(str(path), line, column, Severity.ERROR, code, message))
     return found
-
-
-def one_line(message: str) -> str:
-    """`message` with control characters (a newline in a quoted value, an escape
-    sequence) written as escapes, so a diagnostic stays one line and cannot drive the
-    terminal."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), message)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

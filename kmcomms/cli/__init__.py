@@ -18,7 +18,7 @@ import click
 
 from kmcomms import __version__
 from kmcomms.cli.options import parse_instant
-from kmcomms.errors import KmcommsError
+from kmcomms.errors import KmcommsError, one_line
 
 __all__ = ["State", "cli", "main"]
 
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KmcommsError as exc:
         if state.debug:
             traceback.print_exc()
-        click.echo(f"kmcomms: error: {exc}", err=True)
+        click.echo(f"kmcomms: error: {one_line(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("kmcomms: interrupted", err=True)
