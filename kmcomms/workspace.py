@@ -52,6 +52,8 @@ class Unit(_Section):
     name: str
     acknowledgement: str
     """Must appear on every public output, in the delivery's language where translated."""
+    acknowledgements: dict[str, str] = {}
+    """The acknowledgement in other languages, by language code."""
 
 
 class Store(_Section):

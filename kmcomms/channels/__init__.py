@@ -1,0 +1,52 @@
+"""Channels: where deliveries go. Each instance in kmcomms.toml names an adapter.
+
+Until adapters register themselves (with their kind and limits), the kinds of the
+built-in and planned adapters are known here, and a channel instance may state its
+`kind` itself (the `folder` adapter writes whatever kind it is told).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from kmcomms.workspace import ChannelSettings
+
+__all__ = ["ADAPTER_KINDS", "SOCIAL_LIMITS", "Kind", "channel_kind"]
+
+
+class Kind(StrEnum):
+    """What a channel publishes; decides the draft a delivery renders to."""
+
+    BLOG = "blog"
+    NEWSLETTER = "newsletter"
+    VIDEO = "video"
+    BRIEFING = "briefing"
+    SOCIAL = "social"
+
+
+ADAPTER_KINDS: dict[str, Kind] = {
+    "static-site": Kind.BLOG,
+    "wordpress": Kind.BLOG,
+    "ghost": Kind.BLOG,
+    "smtp": Kind.NEWSLETTER,
+    "listmonk": Kind.NEWSLETTER,
+    "mailchimp": Kind.NEWSLETTER,
+    "video-page": Kind.VIDEO,
+    "youtube": Kind.VIDEO,
+    "peertube": Kind.VIDEO,
+    "briefing": Kind.BRIEFING,
+    "mastodon": Kind.SOCIAL,
+    "bluesky": Kind.SOCIAL,
+}
+
+#: Post length per social adapter: Mastodon's default 500 characters, Bluesky's 300 graphemes.
+SOCIAL_LIMITS = {"mastodon": 500, "bluesky": 300}
+
+
+def channel_kind(channel: ChannelSettings) -> Kind | None:
+    """The kind a channel instance publishes: its own `kind` setting, else its adapter's.
+    None when neither says (validation reports it)."""
+    stated = channel.options.get("kind")
+    if isinstance(stated, str) and stated in Kind.__members__.values():
+        return Kind(stated)
+    return ADAPTER_KINDS.get(channel.adapter)

@@ -1,0 +1,110 @@
+"""Markdown to safe HTML, with every link tagged for analytics and registered for tracking.
+
+Markdown is converted with python-markdown, then sanitised with nh3 (the Rust ammonia
+sanitiser): only the tags and attributes a message needs survive; scripts, event
+handlers, `style`, iframes, SVG, and any link that is not http(s) or mailto are removed.
+Links are rewritten in the same pass, so no unsanitised HTML is ever tagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import markdown
+import nh3
+
+from kmcomms.render.drafts import Link
+
+__all__ = ["LinkRegister", "plain_text", "to_html", "utm_tags"]
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"}, "abbr": {"title"},
+                      "td": {"align"}, "th": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def utm_tags(*, campaign: str, medium: str, source: str, content: str, delivery: str) -> dict[str, str]:
+    """The UTM parameters of a delivery's links: lowercase, no personal data."""
+    return {
+        "utm_source": source.lower(),
+        "utm_medium": medium.lower(),
+        "utm_campaign": campaign.lower(),
+        "utm_content": content.lower(),
+        "utm_id": delivery.lower(),
+    }
+
+
+class LinkRegister:
+    """Tags http(s) links of one delivery with its UTM parameters and gives each original
+    address a stable id (the same address in the same delivery keeps its id)."""
+
+    def __init__(self, delivery: str, tags: dict[str, str]) -> None:
+        self.delivery = delivery
+        self.tags = tags
+        self.links: dict[str, Link] = {}
+
+    def __call__(self, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return url
+        known = self.links.get(url)
+        if known is None:
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            present = {key for key, _ in query}
+            # Tags the author set by hand are theirs to keep.
+            query += [(key, value) for key, value in self.tags.items() if key not in present]
+            tagged = urlunsplit(parts._replace(query=urlencode(query)))
+            link_id = hashlib.blake2b(f"{self.delivery} {url}".encode(), digest_size=5).hexdigest()
+            known = self.links[url] = Link(link_id, url, tagged)
+        return known.url
+
+
+_markdown = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+
+
+def to_html(text: str, tag_link: Callable[[str], str] | None = None) -> str:
+    """Markdown `text` as sanitised HTML; each link's address passes through `tag_link`."""
+    _markdown.reset()
+    raw = _markdown.convert(text)
+
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        if tag == "a" and name == "href" and tag_link is not None:
+            return tag_link(value)
+        return value
+
+    return nh3.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+        attribute_filter=attribute,
+    )
+
+
+_ANCHOR = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def _spell_out(match: re.Match[str]) -> str:
+    address, words = html.unescape(match[1]), match[2]
+    return words if _TAGS.sub("", words).strip() == address else f"{words} ({address})"
+
+
+def plain_text(fragment: str) -> str:
+    """Sanitised HTML as plain text: tags dropped, entities decoded, paragraphs kept, and
+    each link's address written after its words (a text part has no hrefs)."""
+    text = _ANCHOR.sub(_spell_out, fragment)
+    text = re.sub(r"</(p|li|h\d|blockquote|tr)>|<br\s*/?>", "\n", text)
+    text = html.unescape(_TAGS.sub("", text))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
