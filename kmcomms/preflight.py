@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
+import markupsafe
 import pyphen
 
 from kmcomms.campaign import LoadedCampaign, LoadResult
@@ -48,6 +49,7 @@ from kmcomms.workspace import Workspace
 __all__ = [
     "NHS_READING_AGE",
     "READING_AGE_KINDS",
+    "SUBJECT_CHARACTERS",
     "YOUTUBE_DESCRIPTION_BYTES",
     "YOUTUBE_TAGS_CHARACTERS",
     "YOUTUBE_TITLE_CHARACTERS",
@@ -87,6 +89,8 @@ _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "inpu
 _URL = re.compile(r"\b(?:https?|ftp|mailto):\S+|\bwww\.\S+|\S+@\S+\.\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ADDRESS = re.compile(r"""<[a-z][^>]*?\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _ANGLES = str.maketrans({"<": "‹", ">": "›"})  # as the renderer writes them for YouTube
 
 
@@ -199,13 +203,11 @@ def reading_age(text: str) -> float:
 
 
 class _Page(HTMLParser):
-    """An HTML draft's readable text (without the templates' boilerplate), images and links."""
+    """An HTML draft's readable text, without the templates' boilerplate."""
 
     def __init__(self, source: str) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.images: list[tuple[str, str | None]] = []
-        self.links: list[str] = []
         self._stack: list[tuple[str, bool]] = []  # open elements: (tag, skipped)
         self.feed(source)
         self.close()
@@ -215,17 +217,11 @@ class _Page(HTMLParser):
         return any(skipped for _, skipped in self._stack)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "img":
-            self.images.append((values.get("src") or "", values.get("alt")))
-        for name in ("href", "src"):
-            if values.get(name):
-                self.links.append(values[name].strip())
         if tag in _BLOCK_TAGS:
             self.parts.append("\n\n")
         if tag in _VOID_TAGS:
             return
-        classes = set((values.get("class") or "").split())
+        classes = set((dict(attrs).get("class") or "").split())
         self._stack.append((tag, tag in _SKIP_TAGS or bool(classes & _SKIP_CLASSES)))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -306,10 +302,10 @@ def _limits(draft: Draft) -> list[Problem]:
     return found
 
 
-def _draft_text(draft: Draft, page: _Page | None) -> str:
+def _draft_text(draft: Draft, markup: str | None) -> str:
     """The words a reader reads: title, summary and body, as plain text."""
-    if page is not None:
-        return page.text
+    if markup is not None:
+        return _Page(markup).text
     if isinstance(draft, VideoListing):
         return f"{draft.title}\n\n{draft.description}"
     if isinstance(draft, SocialPost):
@@ -317,10 +313,10 @@ def _draft_text(draft: Draft, page: _Page | None) -> str:
     return draft.title
 
 
-def _reading_age(draft: Draft, audience: Audience, page: _Page | None, acknowledgement: str) -> list[Problem]:
+def _reading_age(draft: Draft, audience: Audience, markup: str | None, acknowledgement: str) -> list[Problem]:
     if draft.language != "en" or audience.kind not in READING_AGE_KINDS or audience.reading_age is None:
         return []
-    text = _readable(_draft_text(draft, page), acknowledgement)
+    text = _readable(_draft_text(draft, markup), acknowledgement)
     if not _WORD.search(text):
         return []
     grade = flesch_kincaid_grade(text)
@@ -332,9 +328,15 @@ def _reading_age(draft: Draft, audience: Audience, page: _Page | None, acknowled
                     f"— use shorter sentences and everyday words; the NHS aims for {NHS_READING_AGE}")]
 
 
-def _images(page: _Page | None) -> list[Problem]:
+def _attribute(tag: str, name: str) -> str | None:
+    match = re.search(rf"""\s{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", tag, re.IGNORECASE)
+    return None if match is None else html.unescape(next(v for v in match.groups() if v is not None))
+
+
+def _images(markup: str | None) -> list[Problem]:
     found = []
-    for src, alt in [] if page is None else dict.fromkeys(page.images):
+    images = [] if markup is None else [(_attribute(t, "src") or "", _attribute(t, "alt")) for t in _IMG.findall(markup)]
+    for src, alt in dict.fromkeys(images):
         if alt is None or not alt.strip():
             name = src or "(no src)"
             found.append(Problem(Severity.ERROR, "image-alt",
@@ -346,7 +348,7 @@ def _https(url: str) -> str:
     return "https" + url[len("http"):] if url.lower().startswith("http:") else url
 
 
-def _links(draft: Draft, page: _Page | None) -> list[Problem]:
+def _links(draft: Draft, markup: str | None) -> list[Problem]:
     found: dict[str, Problem] = {}
     tagged = {link.url for link in draft.links}
     for link in draft.links:
@@ -354,7 +356,9 @@ def _links(draft: Draft, page: _Page | None) -> list[Problem]:
             found[link.original] = Problem(Severity.WARNING, "insecure-link",
                                            f"link {link.original} is not https — link to {_https(link.original)} "
                                            "(or another page that has https)")
-    for url in [] if page is None else page.links:
+    addresses = [] if markup is None else [html.unescape(next(v for v in m.groups() if v is not None)).strip()
+                                           for m in _ADDRESS.finditer(markup)]
+    for url in addresses:
         scheme = urlsplit(url).scheme.lower() if not url.startswith("{{") else ""
         if scheme in ("", "https", "mailto") or url in tagged or url in found:
             continue
@@ -363,25 +367,31 @@ def _links(draft: Draft, page: _Page | None) -> list[Problem]:
     return list(found.values())
 
 
+def _carries(text: str, expected: str, markup: bool) -> bool:
+    """Whether `text` (HTML when `markup`) holds `expected`, however spaced or escaped."""
+    if expected in text or (markup and str(markupsafe.escape(expected)) in text):
+        return True  # the usual case, without normalising the whole document
+    return _normal(expected) in _normal(_TAG.sub(" ", text) if markup else text)
+
+
 def _acknowledgement(draft: Draft, acknowledgement: str) -> list[Problem]:
-    expected = _normal(acknowledgement)
-    if not expected:
+    if not acknowledgement.strip():
         return []
     template = _TEMPLATES[type(draft)]
     if isinstance(draft, BlogPost | Briefing):
-        parts = [("", template, _normal(_TAG.sub(" ", draft.html)))]
+        parts = [("", template, draft.html, True)]
     elif isinstance(draft, Newsletter):
-        parts = [(" from the HTML part", template, _normal(_TAG.sub(" ", draft.html))),
-                 (" from the plain-text part", "newsletter.txt.j2", _normal(draft.text))]
+        parts = [(" from the HTML part", template, draft.html, True),
+                 (" from the plain-text part", "newsletter.txt.j2", draft.text, False)]
     elif isinstance(draft, VideoListing):
-        parts = [(" from the video description", template, _normal(draft.description))]
-        expected = expected.translate(_ANGLES)
+        parts = [(" from the video description", template, draft.description, False)]
+        acknowledgement = acknowledgement.translate(_ANGLES)
     else:
         return []
     return [Problem(Severity.ERROR, "acknowledgement-missing",
                     f"the unit's acknowledgement is missing{part} — put {{{{ acknowledgement }}}} back in templates/{name} "
                     "(every public output must carry it)")
-            for part, name, text in parts if expected not in text]
+            for part, name, text, markup in parts if not _carries(text, acknowledgement, markup)]
 
 
 def _translation(draft: Draft) -> list[Problem]:
@@ -403,14 +413,14 @@ def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str
                         f"delivery {draft.delivery} is blocked: {draft.reason}{fix}; or, to send the source text meanwhile, "
                         'set missing_translation = "source" in [policy] of kmcomms.toml')]
     markup = getattr(draft, "html", None)
-    page = _Page(markup) if isinstance(markup, str) else None
+    markup = markup if isinstance(markup, str) else None
     found = [
         *_limits(draft),
-        *_images(page),
+        *_images(markup),
         *_acknowledgement(draft, acknowledgement),
         *_translation(draft),
-        *_reading_age(draft, audience, page, acknowledgement),
-        *_links(draft, page),
+        *_reading_age(draft, audience, markup, acknowledgement),
+        *_links(draft, markup),
     ]
     return sorted(found, key=lambda p: p.severity is not Severity.ERROR)
 

@@ -438,3 +438,16 @@ def test_a_broken_workspace_template_is_an_error_not_a_crash(kmcomms: RunCli, ws
     assert code == 1
     assert set(codes(found)) == {"template-error"}
     assert all(", blog (" in str(f["message"]) and "templates/blog.html.j2" in str(f["message"]) for f in found)
+
+
+def test_an_escaped_or_rewrapped_acknowledgement_counts() -> None:
+    acknowledgement = "Funded by the NIHR's <Programme> & partners."
+    escaped = "Funded by the NIHR&#39;s &lt;Programme&gt; &amp; partners."
+    post = BlogPost(**{**COMMON, "slug": "s", "excerpt": "", "tags": (), "html": f"<p>Hi.</p><footer><p>{escaped}</p></footer>"})  # type: ignore[arg-type]
+    assert check_draft(post, PUBLIC, acknowledgement) == []
+    letter = Newsletter(**{**COMMON, "subject": "Hi", "preheader": "", "html": f"<p>{escaped}</p>",  # type: ignore[arg-type]
+                           "text": "Hi.\n\n--\nFunded by the NIHR's <Programme>\n& partners."})
+    assert check_draft(letter, PUBLIC, acknowledgement) == []
+    listing = video(description="Watch.\n\nFunded by the NIHR's ‹Programme› & partners.")
+    assert check_draft(listing, PUBLIC, acknowledgement) == []
+    assert [p.code for p in check_draft(listing, PUBLIC, "Funded by someone else.")] == ["acknowledgement-missing"]

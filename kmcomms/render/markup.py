@@ -12,6 +12,7 @@ import hashlib
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import markdown
@@ -72,10 +73,17 @@ class LinkRegister:
 _markdown = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
 
 
+@lru_cache(maxsize=1024)
+def _convert(text: str) -> str:
+    # python-markdown is the slow step; the same body goes to many deliveries that differ
+    # only in their link tags, which the sanitiser adds per delivery below.
+    _markdown.reset()
+    return _markdown.convert(text)
+
+
 def to_html(text: str, tag_link: Callable[[str], str] | None = None) -> str:
     """Markdown `text` as sanitised HTML; each link's address passes through `tag_link`."""
-    _markdown.reset()
-    raw = _markdown.convert(text)
+    raw = _convert(text)
 
     def attribute(tag: str, name: str, value: str) -> str | None:
         if tag == "a" and name == "href" and tag_link is not None:

@@ -135,13 +135,14 @@ class Renderer:
             summary=translate("summary", message.summary) if message.summary else "",
             body_markdown="\n\n".join(translate("body", block) for block in paragraphs(body)),
             call_to_action=translate("call_to_action", message.call_to_action.text) if message.call_to_action else "",
-            briefing={} if briefing is None else {
-                "summary": translate("briefing.summary", briefing.summary) if briefing.summary else "",
-                "key_points": tuple(translate("briefing.key_points", p) for p in briefing.key_points),
-                "evidence": translate("briefing.evidence", briefing.evidence) if briefing.evidence else "",
-                "uncertainty": translate("briefing.uncertainty", briefing.uncertainty) if briefing.uncertainty else "",
-                "recommendations": tuple(translate("briefing.recommendations", r) for r in briefing.recommendations),
-                "contacts": tuple(briefing.contacts),
+            # Every key is always there, so a briefing channel renders any message.
+            briefing={
+                "summary": translate("briefing.summary", briefing.summary) if briefing and briefing.summary else "",
+                "key_points": tuple(translate("briefing.key_points", p) for p in briefing.key_points) if briefing else (),
+                "evidence": translate("briefing.evidence", briefing.evidence) if briefing and briefing.evidence else "",
+                "uncertainty": translate("briefing.uncertainty", briefing.uncertainty) if briefing and briefing.uncertainty else "",
+                "recommendations": tuple(translate("briefing.recommendations", r) for r in briefing.recommendations) if briefing else (),
+                "contacts": tuple(briefing.contacts) if briefing else (),
             },
         )
 
@@ -197,10 +198,10 @@ def _video(job: _Job) -> VideoListing:
 
 def _briefing(job: _Job) -> Briefing:
     points = job.context["briefing"]
-    return Briefing(**job.common, date=job.context["date"], summary=points.get("summary") or job.context["summary"],
-                    key_points=points.get("key_points", ()), evidence=points.get("evidence", ""),
-                    uncertainty=points.get("uncertainty", ""), recommendations=points.get("recommendations", ()),
-                    contacts=points.get("contacts", ()), html=job.render("briefing.html.j2"), links=job.links())
+    return Briefing(**job.common, date=job.context["date"], summary=points["summary"] or job.context["summary"],
+                    key_points=points["key_points"], evidence=points["evidence"], uncertainty=points["uncertainty"],
+                    recommendations=points["recommendations"], contacts=points["contacts"],
+                    html=job.render("briefing.html.j2"), links=job.links())
 
 
 def _social(job: _Job) -> SocialPost:
