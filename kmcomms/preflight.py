@@ -179,6 +179,7 @@ def _counts(text: str) -> tuple[int, int, int]:
     return words, sentences, syllables
 
 
+@functools.lru_cache(maxsize=4096)  # one text is checked for each audience that reads it
 def flesch_kincaid_grade(text: str) -> float:
     """The Flesch–Kincaid grade level of English `text`:
     0.39 × words/sentences + 11.8 × syllables/words − 15.59 (0.0 for text without words).
@@ -474,6 +475,9 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     # (campaign, message index, severity, code, text) → the deliveries it was found in
     findings: dict[tuple[str, int, Severity, str, str], list[Delivery]] = {}
     seen: set[tuple[str, str, str, str, str]] = set()
+    # Audiences of one message read the same words (only their link tags differ), so each
+    # message × language × channel is rendered once and checked for every audience.
+    drafts: dict[tuple[str, str, str, str], Draft | Blocked | Problem] = {}
     for delivery in plan((c.campaign for c in campaigns), _ALL_TIME, _NOW).deliveries:
         key = (delivery.campaign, delivery.message, delivery.audience, delivery.language, delivery.channel)
         if key in seen:
@@ -481,7 +485,17 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
         seen.add(key)
         loaded = by_id[delivery.campaign]
         index = next(i for i, m in enumerate(loaded.campaign.messages) if m.id == delivery.message)
-        for problem in _check_delivery(renderer, loaded, delivery, unit.acknowledgements, unit.acknowledgement):
+        words = (delivery.campaign, delivery.message, delivery.language, delivery.channel)
+        if words not in drafts:
+            drafts[words] = _render(renderer, delivery)
+        draft = drafts[words]
+        if isinstance(draft, Problem):
+            problems = [draft]
+        else:
+            language = delivery.language if isinstance(draft, Blocked) else draft.language
+            expected = unit.acknowledgements.get(language, unit.acknowledgement)
+            problems = check_draft(draft, loaded.campaign.audiences[delivery.audience], expected)
+        for problem in problems:
             # The text without the delivery's id, so the same finding on other channels is one
             text = problem.message.replace(f"delivery {delivery.id} is blocked", "blocked")
             findings.setdefault((delivery.campaign, index, problem.severity, problem.code, text), []).append(delivery)
@@ -494,20 +508,16 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     return diagnostics
 
 
-def _check_delivery(renderer: Renderer, loaded: LoadedCampaign, delivery: Delivery,
-                    acknowledgements: dict[str, str], acknowledgement: str) -> list[Problem]:
-    """Render one delivery and check it; a failure to render is itself a problem."""
+def _render(renderer: Renderer, delivery: Delivery) -> Draft | Blocked | Problem:
+    """Render one delivery; a failure to render is itself a problem."""
     try:
-        draft = renderer.render(delivery)
+        return renderer.render(delivery)
     except KmcommsError as exc:
-        return [Problem(Severity.ERROR, "cannot-render", f"cannot render: {exc}")]
+        return Problem(Severity.ERROR, "cannot-render", f"cannot render: {exc}")
     except jinja2.TemplateError as exc:
         where = f" ({exc.name}, line {exc.lineno})" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
         own = sorted(p.name for p in (renderer.workspace.root / "templates").glob("*.j2")
                      if p.name.split(".")[0] == renderer.kind(delivery))
         fix = (f"fix templates/{' or templates/'.join(own)} or delete it to use the built-in one" if own
                else "the built-in template failed: report this as a kmcomms bug")
-        return [Problem(Severity.ERROR, "template-error", f"a template fails{where}: {exc} — {fix}")]
-    language = delivery.language if isinstance(draft, Blocked) else draft.language
-    expected = acknowledgements.get(language, acknowledgement)
-    return check_draft(draft, loaded.campaign.audiences[delivery.audience], expected)
+        return Problem(Severity.ERROR, "template-error", f"a template fails{where}: {exc} — {fix}")

@@ -100,7 +100,8 @@ def _ur(workspace: Path) -> Path:
 
 def test_paragraphs_split_on_blank_lines_and_strip() -> None:
     text = "\n\n  First line\nsame paragraph  \n   \n\n- a list\n- item\n\n\nLast.\n\n"
-    assert paragraphs(text) == ["First line\nsame paragraph", "- a list\n- item", "Last."]
+    # Leading spaces stay (four make an indented code block); trailing ones go.
+    assert paragraphs(text) == ["  First line\nsame paragraph", "- a list\n- item", "Last."]
     assert paragraphs("") == [] and paragraphs("\n \n\t\n") == []
     assert paragraphs("a\r\n\r\nb") == ["a", "b"]
 

@@ -20,7 +20,7 @@ import nh3
 
 from kmcomms.render.drafts import Link
 
-__all__ = ["LinkRegister", "plain_text", "to_html", "utm_tags"]
+__all__ = ["LinkRegister", "plain", "plain_text", "to_html", "utm_tags"]
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h2", "h3", "h4", "h5", "h6",
@@ -60,11 +60,12 @@ class LinkRegister:
             return url
         known = self.links.get(url)
         if known is None:
-            query = parse_qsl(parts.query, keep_blank_values=True)
-            present = {key for key, _ in query}
-            # Tags the author set by hand are theirs to keep.
-            query += [(key, value) for key, value in self.tags.items() if key not in present]
-            tagged = urlunsplit(parts._replace(query=urlencode(query)))
+            present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+            # Tags the author set by hand are theirs to keep, and their query stays as
+            # written (a server or a signature may read it byte for byte): ours go after it.
+            ours = urlencode([(key, value) for key, value in self.tags.items() if key not in present])
+            query = "&".join(part for part in (parts.query, ours) if part)
+            tagged = urlunsplit(parts._replace(query=query))
             link_id = hashlib.blake2b(f"{self.delivery} {url}".encode(), digest_size=5).hexdigest()
             known = self.links[url] = Link(link_id, url, tagged)
         return known.url
@@ -106,7 +107,9 @@ _ANCHOR = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 def _spell_out(match: re.Match[str]) -> str:
     address, words = html.unescape(match[1]), match[2]
-    return words if _TAGS.sub("", words).strip() == address else f"{words} ({address})"
+    shown = html.unescape(_TAGS.sub("", words)).strip()
+    # An autolink's words are its address (before tagging): write the tagged one, once.
+    return address if shown and address.startswith(shown) else f"{words} ({address})"
 
 
 def plain_text(fragment: str) -> str:
@@ -116,3 +119,14 @@ def plain_text(fragment: str) -> str:
     text = re.sub(r"</(p|li|h\d|blockquote|tr)>|<br\s*/?>", "\n", text)
     text = html.unescape(_TAGS.sub("", text))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+
+
+_TAG_START = re.compile(r"<\s*[A-Za-z!/?]")
+_EMAIL = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")  # "Name <a@b.org>" is how contacts are written
+
+
+def plain(text: str) -> str:
+    """A short field (title, summary, call to action, briefing point) as plain text that no
+    platform can read as markup (a WordPress title is HTML): a `<` that could open a tag
+    becomes `‹`, and its `>` `›`, so what was typed stays visible and inert."""
+    return text.replace("<", "‹").replace(">", "›") if _TAG_START.search(_EMAIL.sub("", text)) else text

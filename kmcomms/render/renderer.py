@@ -21,7 +21,7 @@ from kmcomms.errors import KmcommsError
 from kmcomms.models import Message
 from kmcomms.plan import Delivery
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Link, Newsletter, SocialPost, VideoListing
-from kmcomms.render.markup import LinkRegister, plain_text, to_html, utm_tags
+from kmcomms.render.markup import LinkRegister, plain, plain_text, to_html, utm_tags
 from kmcomms.translations import incomplete, load_catalog, paragraphs, source_messages
 from kmcomms.words import direction, format_day, words
 from kmcomms.workspace import Workspace
@@ -30,6 +30,7 @@ __all__ = ["UNSUBSCRIBE_PLACEHOLDER", "Renderer"]
 
 #: GA4 recognises these `utm_medium` values for its default channel groups.
 MEDIUM = {Kind.BLOG: "referral", Kind.NEWSLETTER: "email", Kind.VIDEO: "video", Kind.BRIEFING: "email", Kind.SOCIAL: "social"}
+FALLBACK_NOTE = "Sent in the source language: the translation is not complete."
 #: The newsletter adapter puts each recipient's own unsubscribe address here.
 UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
 
@@ -101,10 +102,13 @@ class Renderer:
             "fallback": text.fallback, "title": text.title,
             "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
         }
-        body_html = to_html(text.body_markdown, register)
+        # A social post carries no body, so the body's links are not registered for it.
+        body_html = to_html(text.body_markdown, None if kind is Kind.SOCIAL else register)
         cta_url = register(message.call_to_action.url) if message.call_to_action and message.call_to_action.url else None
         day = delivery.due.astimezone(ZoneInfo(delivery.timezone)).date()
-        context = {**common, "_": say.gettext, "summary": text.summary, "body_html": body_html,
+        # The note that the text fell back is for the reader, in the reader's language.
+        note = words(delivery.language).gettext(FALLBACK_NOTE) if text.fallback else ""
+        context = {**common, "_": say.gettext, "fallback_note": note, "summary": text.summary, "body_html": body_html,
                    "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
                    "date": format_day(day, text.language),
                    "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing}
@@ -116,24 +120,29 @@ class Renderer:
         "source" policy, or the reason it is blocked."""
         campaign = loaded.campaign
         body = loaded.bodies[message.id].text
-        translate: Callable[[str, str], str] = lambda field, source: source  # noqa: E731
+        lookup: Callable[[str, str], str] = lambda field, source: source  # noqa: E731
         fallback = False
         if language != campaign.language:
             catalog = load_catalog(self.workspace.translations_dir, campaign.id, language)
             reason = incomplete(catalog, source_messages(loaded, message.id), language=language)
             if reason is None and catalog is not None:
-                translate = lambda field, source: catalog.get(f"{message.id}/{field}", source) or source  # noqa: E731
+                lookup = lambda field, source: catalog.get(f"{message.id}/{field}", source) or source  # noqa: E731
             elif self.workspace.settings.policy.missing_translation == "block":
                 return reason or f"no translation into {language}"
             else:
                 fallback, language = True, campaign.language
+
+        def translate(field: str, source: str) -> str:
+            # Every field but the body is plain text, whatever markup was typed into it.
+            return plain(lookup(field, source))
+
         briefing = message.briefing
         return _Text(
             language=language,
             fallback=fallback,
             title=translate("title", message.title),
             summary=translate("summary", message.summary) if message.summary else "",
-            body_markdown="\n\n".join(translate("body", block) for block in paragraphs(body)),
+            body_markdown="\n\n".join(lookup("body", block) for block in paragraphs(body)),
             call_to_action=translate("call_to_action", message.call_to_action.text) if message.call_to_action else "",
             # Every key is always there, so a briefing channel renders any message.
             briefing={
@@ -142,7 +151,7 @@ class Renderer:
                 "evidence": translate("briefing.evidence", briefing.evidence) if briefing and briefing.evidence else "",
                 "uncertainty": translate("briefing.uncertainty", briefing.uncertainty) if briefing and briefing.uncertainty else "",
                 "recommendations": tuple(translate("briefing.recommendations", r) for r in briefing.recommendations) if briefing else (),
-                "contacts": tuple(briefing.contacts) if briefing else (),
+                "contacts": tuple(plain(contact) for contact in briefing.contacts) if briefing else (),
             },
         )
 

@@ -18,15 +18,16 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def _blocks(markdown: str) -> list[tuple[int, str]]:
-    """(1-based line where it starts, stripped text) of each translatable block."""
+    """(1-based line where it starts, text without trailing spaces) of each translatable block."""
     blocks: list[tuple[int, str]] = []
     lines: list[str] = []
     start = 0
     fence = ""  # the opening fence while inside a fenced code block
 
     def close() -> None:
-        text = "\n".join(lines).strip()
-        if text:
+        # Leading spaces stay: four of them make an indented code block.
+        text = "\n".join(line.rstrip() for line in lines)
+        if text.strip():
             blocks.append((start, text))
         lines.clear()
 
@@ -49,8 +50,8 @@ def _blocks(markdown: str) -> list[tuple[int, str]]:
 
 
 def paragraphs(markdown: str) -> list[str]:
-    """The translatable blocks of a Markdown body: split on blank lines, each block
-    stripped, empty blocks dropped. A fenced code block (``` or ~~~) stays one block even
+    """The translatable blocks of a Markdown body: split on blank lines, trailing spaces
+    dropped (leading ones kept: they can make a code block), empty blocks dropped. A fenced code block (``` or ~~~) stays one block even
     with blank lines inside; an unclosed fence runs to the end, as in CommonMark.
 
     The renderer translates each block and joins the results with "\\n\\n".
