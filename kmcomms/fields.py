@@ -151,7 +151,13 @@ def _every(value: str) -> str:
     return value
 
 
+_NOT_IN_URLS = re.compile(r'[\s"<>`{}|\\^\x00-\x1f\x7f]')
+
+
 def _url(value: str) -> str:
+    bad = _NOT_IN_URLS.search(value)
+    if bad:
+        raise ValueError(f'"{value}" has a character a web address cannot hold ({bad[0]!r}) — percent-encode it (a space is %20)')
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f'"{value}" is not a web address — write a full URL starting with https://')

@@ -29,7 +29,16 @@ from kmcomms.campaign import load_paths
 from kmcomms.channels import Kind
 from kmcomms.plan import Delivery, Window
 from kmcomms.preview import draft_json
-from kmcomms.render import Blocked, BlogPost, Briefing, Draft, Newsletter, Renderer, SocialPost, VideoListing
+from kmcomms.render import (
+    Blocked,
+    BlogPost,
+    Briefing,
+    Draft,
+    Newsletter,
+    Renderer,
+    SocialPost,
+    VideoListing,
+)
 from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 from kmcomms.words import words
 
@@ -508,6 +517,8 @@ def test_under_the_source_policy_the_source_text_goes_out_with_a_note(ws: Path, 
     for draft in drafts.values():
         assert isinstance(draft, Draft)
         assert (draft.language, draft.direction, draft.fallback, draft.title) == ("en", "ltr", True, "Free clinics")
+        # Nothing of the stale catalog ("ترجمة <source>") is used.
+        assert not re.search(r"ترجمة [A-Za-z]", json.dumps(draft_json(draft), ensure_ascii=False)), draft.channel
     # The note is for the reader, so it is in the reader's language.
     for document in (drafts["blog"].html, drafts["newsletter"].html, drafts["newsletter"].text, drafts["briefing"].html):
         assert words("ar").gettext(SOURCE_NOTE) in document and SOURCE_NOTE not in document
@@ -522,6 +533,38 @@ def test_the_fallback_note_is_in_the_readers_language(ws: Path, campaign: WriteC
     campaign(link_campaign(languages="en, ar"), files={"messages/launch.md": LINK_BODY})
     blog = by_channel(ws, language="ar")["blog"]
     assert words("ar").gettext(SOURCE_NOTE) in blog.html
+
+
+class _NoteElement(HTMLParser):
+    """The attributes of the innermost element around `text` (lang and dir inherited)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text, self.stack, self.found = text, [{}], None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("meta", "br", "img", "hr", "link"):
+            inherited = {k: v for k, v in self.stack[-1].items() if k in ("lang", "dir")}
+            self.stack.append({**inherited, **{k: v for k, v in attrs if k in ("lang", "dir")}})
+
+    def handle_endtag(self, tag: str) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.text in data and self.found is None:
+            self.found = dict(self.stack[-1])
+
+
+def test_the_fallback_note_carries_its_own_language_and_direction(ws: Path, campaign: WriteCampaign) -> None:
+    set_policy(ws, "source")
+    campaign(link_campaign(languages="en, ar"), files={"messages/launch.md": LINK_BODY})
+    drafts = by_channel(ws, language="ar")
+    note = words("ar").gettext(SOURCE_NOTE)
+    for channel in ("blog", "newsletter", "briefing"):
+        parser = _NoteElement(note)
+        parser.feed(drafts[channel].html)
+        assert parser.found == {"lang": "ar", "dir": "rtl"}, channel
 
 
 def test_an_indented_code_block_stays_a_code_block(ws: Path, campaign: WriteCampaign) -> None:

@@ -122,7 +122,8 @@ def plain_text(fragment: str) -> str:
 
 
 _TAG_START = re.compile(r"<\s*[A-Za-z!/?]")
-_EMAIL = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")  # "Name <a@b.org>" is how contacts are written
+# "Name <a@b.org>" is how contacts are written; only a plain address counts as one.
+_EMAIL = re.compile(r"<[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>")
 
 
 def plain(text: str) -> str:

@@ -108,7 +108,8 @@ class Renderer:
         day = delivery.due.astimezone(ZoneInfo(delivery.timezone)).date()
         # The note that the text fell back is for the reader, in the reader's language.
         note = words(delivery.language).gettext(FALLBACK_NOTE) if text.fallback else ""
-        context = {**common, "_": say.gettext, "fallback_note": note, "summary": text.summary, "body_html": body_html,
+        context = {**common, "_": say.gettext, "fallback_note": note, "reader_language": delivery.language,
+                   "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
                    "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
                    "date": format_day(day, text.language),
                    "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing}
@@ -176,7 +177,8 @@ class _Job:
 
 
 def _excerpt(summary: str, body_html: str, limit: int = 200) -> str:
-    text = summary or _BLOCKS.split(plain_text(body_html))[0]
+    # From the body it is text the author may have written as markup, so it is made plain.
+    text = summary or plain(_BLOCKS.split(plain_text(body_html))[0])
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
