@@ -75,5 +75,10 @@ def direction(language: str) -> Literal["rtl", "ltr"]:
 
 
 def format_day(day: date, language: str) -> str:
-    """`day` written out in `language` (e.g. "11 stycznia 2027"), English if Babel lacks it."""
-    return format_date(day, format="long", locale=_locale(language) or "en")
+    """`day` written out in `language` (e.g. "11 stycznia 2027"), English if Babel lacks it.
+    Plain "en" is written the British way ("11 January 2027"): kmcomms serves UK units;
+    "en-US" gives the American form."""
+    return format_date(day, format="long", locale=_locale(_DATE_VARIANT.get(language, language)) or "en_GB")
+
+
+_DATE_VARIANT = {"en": "en_GB"}
