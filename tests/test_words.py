@@ -66,7 +66,9 @@ def test_left_to_right(language):
 
 def test_format_day_in_the_language():
     assert "stycznia" in format_day(date(2027, 1, 11), "pl")
-    assert format_day(date(2027, 1, 11), "xx") == "January 11, 2027"
+    assert format_day(date(2027, 1, 11), "xx") == "11 January 2027"
+    assert format_day(date(2027, 1, 11), "en") == "11 January 2027"  # British, for UK units
+    assert format_day(date(2027, 1, 11), "en-US") == "January 11, 2027"
 
 
 def test_unknown_language_falls_back_to_english():
