@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from kmcomms.cli import main
 
@@ -113,3 +116,44 @@ def write_campaign(root: Path, text: str | bytes = VALID_CAMPAIGN, name: str = "
 def campaign(workspace: Path) -> WriteCampaign:
     """`campaign(text, name=..., files=...)` writes a campaign into the `workspace` fixture."""
     return lambda text=VALID_CAMPAIGN, **kwargs: write_campaign(workspace, text, **kwargs)
+
+
+# ---------------------------------------------------------------------------- stores
+
+POSTGRES_URL = os.environ.get("KMCOMMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_or_skip() -> None:
+    """Skip when PostgreSQL is unreachable; under CI (KMCOMMS_REQUIRE_POSTGRES=1) fail instead."""
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any reason it cannot be reached
+        reason = f"PostgreSQL at {POSTGRES_URL} is unreachable ({type(exc).__name__}); set KMCOMMS_TEST_POSTGRES_URL"
+        if os.environ.get("KMCOMMS_REQUIRE_POSTGRES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty schema on the test PostgreSQL, dropped afterwards."""
+    _postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.connect() as db:
+        db.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger URL on each database kmcomms supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -35,6 +35,7 @@ ADAPTER_KINDS: dict[str, Kind] = {
     "youtube": Kind.VIDEO,
     "peertube": Kind.VIDEO,
     "briefing": Kind.BRIEFING,
+    "folder": Kind.BLOG,
     "mastodon": Kind.SOCIAL,
     "bluesky": Kind.SOCIAL,
 }

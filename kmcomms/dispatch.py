@@ -1,0 +1,232 @@
+"""The dispatcher: due deliveries out of the ledger, rendered, through their channels,
+outcomes back into the ledger. One pass is `publish_due`; the daemon calls it on a clock.
+
+Exactly once: a delivery is claimed with a lease before anything is sent; the delivery id
+goes to the channel as its idempotency key; the outcome is written only while the lease
+is still held. A worker that dies mid-publish leaves its lease to expire: the delivery
+goes back to `planned` where publishing again is harmless, else to `unknown`, which the
+channel's `find()` settles or a person resolves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, Row, insert, select, update
+
+from kmcomms.campaign import LoadResult
+from kmcomms.channels.base import Channel, PermanentError, TransientError
+from kmcomms.ledger.ledger import Attempt, State, SyncReport, claim, finish, mark_missed, reap, sync
+from kmcomms.ledger.tables import approvals, deliveries, publications
+from kmcomms.plan import Delivery, Window
+from kmcomms.render import Blocked, Draft, Renderer
+from kmcomms.translations import load_catalog, source_messages, target_languages
+from kmcomms.workspace import Workspace
+
+__all__ = ["DispatchReport", "Dispatcher", "content_hash", "message_hash"]
+
+log = logging.getLogger("kmcomms.dispatch")
+
+ALL_TIME = Window(start=datetime(1970, 1, 1, tzinfo=UTC))
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+#: A blocked delivery is looked at again from the next pass on, not within the same one.
+RECHECK = timedelta(seconds=1)
+
+
+def content_hash(draft: Draft) -> str:
+    """A fingerprint of what a channel receives, to tell an edit after publication."""
+    data = dataclasses.asdict(draft)
+    data.pop("delivery")
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def message_hash(renderer: Renderer, campaign: str, message: str) -> str:
+    """A fingerprint of a message's content in every language, for approvals: it changes
+    when the text, a body file or any translation of it changes."""
+    loaded = renderer.campaigns[campaign]
+    found = next(m for m in loaded.campaign.messages if m.id == message)
+    parts = [found.model_dump_json(), loaded.bodies[message].text]
+    for language in target_languages(loaded.campaign):
+        catalog = load_catalog(renderer.workspace.translations_dir, campaign, language)
+        for entry in source_messages(loaded, message):
+            parts.append(f"{language}\0{entry.context}\0{catalog.get(entry.context, entry.text) if catalog else ''}")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did: counts per outcome."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{count} {name}" for name, count in sorted(self.outcomes.items())) or "nothing due"
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(row.id, row.campaign, row.message, row.occurrence, row.audience, row.language, row.channel,
+                    row.due_at, row.timezone)
+
+
+class Dispatcher:
+    """Publishes the due deliveries of the loaded campaigns of one workspace."""
+
+    def __init__(self, engine: Engine, workspace: Workspace, loaded: LoadResult, channels: dict[str, Channel], *,
+                 worker: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 lease: timedelta = timedelta(minutes=10), rng: random.Random | None = None) -> None:
+        self.engine = engine
+        self.workspace = workspace
+        self.loaded = loaded
+        self.channels = channels
+        self.worker = worker
+        self.clock = clock
+        self.lease = lease
+        self.rng = rng or random.Random()
+        self.renderer = Renderer(workspace, loaded.campaigns)
+        self.stopping = False
+        self.embargo = {
+            c.campaign.id: c.campaign.embargo.replace(tzinfo=ZoneInfo(c.campaign.timezone)).astimezone(UTC)
+            for c in loaded.campaigns if c.campaign.embargo
+        }
+
+    def sync(self, now: datetime) -> SyncReport:
+        """Bring the ledger in line with the campaigns (every delivery, past ones too)."""
+        return sync(self.engine, self.loaded.plan(ALL_TIME, now).deliveries, now)
+
+    def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
+        """One pass: reap expired leases, settle unknowns, mark the missed, then claim and
+        publish due deliveries until none is left (or `stopping` is set)."""
+        now = now or self.clock()
+        report = DispatchReport()
+        requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent])
+        report.outcomes.update({"requeued": requeued, "unknown": unknown})
+        self._reconcile(report)
+        report.outcomes["missed"] += mark_missed(self.engine, now, {n: c.grace_period for n, c in self.channels.items()})
+        while not self.stopping:
+            rows = claim(self.engine, self.worker, now, self.lease, limit)
+            if not rows:
+                break
+            for index, row in enumerate(rows):
+                if self.stopping:  # a stop was asked: release the rest, untouched
+                    self._release(rows[index:])
+                    break
+                report.outcomes[self._publish(row, now)] += 1
+        report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
+        return report
+
+    def _release(self, rows: list[Row]) -> None:
+        with self.engine.begin() as db:
+            for row in rows:
+                db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.SENDING,
+                                                    deliveries.c.lease_owner == self.worker)
+                           .values(state=State.PLANNED, lease_owner=None, lease_until=None,
+                                   attempts=deliveries.c.attempts - 1))
+
+    def _gate(self, row: Row, draft: Draft | Blocked, now: datetime) -> str | None:
+        """Why the delivery may not go out now, or None."""
+        if isinstance(draft, Blocked):
+            return draft.reason
+        embargo = self.embargo.get(row.campaign)
+        if embargo and now < embargo:
+            return f"embargoed until {embargo:%Y-%m-%d %H:%M} UTC"
+        if self.workspace.settings.policy.require_approval:
+            wanted = message_hash(self.renderer, row.campaign, row.message)
+            with self.engine.connect() as db:
+                approved = db.execute(select(approvals.c.id).where(
+                    approvals.c.campaign == row.campaign, approvals.c.message == row.message,
+                    approvals.c.content_hash == wanted)).first()
+            if approved is None:
+                return f"awaiting approval — run `kmcomms approve {row.campaign} --message {row.message} --by NAME`"
+        return None
+
+    def _publish(self, row: Row, now: datetime) -> str:
+        started = self.clock()
+        channel = self.channels.get(row.channel)
+        if channel is None or row.campaign not in self.renderer.campaigns:
+            finish(self.engine, row, self.worker, State.BLOCKED, started, None,
+                   reason=f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined', counted=False,
+                   not_before=now + RECHECK)
+            return "blocked"
+        try:
+            draft = self.renderer.render(_delivery(row))
+        except Exception as exc:  # a template or settings fault: the delivery waits for a person
+            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=f"cannot render: {exc}", counted=False,
+                   not_before=now + RECHECK)
+            return "blocked"
+        reason = self._gate(row, draft, started)
+        if reason is not None:
+            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=reason, counted=False,
+                   not_before=now + RECHECK)
+            return "blocked"
+        assert isinstance(draft, Draft)
+        try:
+            publication = channel.publish(draft, row.id)
+        except TransientError as exc:
+            return self._retry(row, channel, started, str(exc), exc.retry_after)
+        except PermanentError as exc:
+            finish(self.engine, row, self.worker, State.FAILED, self.clock(), Attempt(started, "permanent", str(exc)),
+                   reason=str(exc))
+            return "failed"
+        except Exception as exc:  # an adapter bug: it may or may not have published
+            log.exception("channel %s raised while publishing %s", row.channel, row.id)
+            if channel.idempotent:
+                return self._retry(row, channel, started, f"{type(exc).__name__}: {exc}", None)
+            finish(self.engine, row, self.worker, State.UNKNOWN, self.clock(), Attempt(started, "unknown", repr(exc)),
+                   reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`")
+            return "unknown"
+        done = finish(self.engine, row, self.worker, State.PUBLISHED, self.clock(), Attempt(started, "published"),
+                      remote_id=publication.remote_id, url=publication.url, content_hash=content_hash(draft))
+        if not done:
+            log.error("lease on %s was lost while publishing: the ledger keeps the other worker's outcome", row.id)
+            return "lease-lost"
+        return "published"
+
+    def _retry(self, row: Row, channel: Channel, started: datetime, error: str, retry_after: float | None) -> str:
+        now = self.clock()
+        if row.attempts >= channel.attempt_limit:
+            finish(self.engine, row, self.worker, State.FAILED, now, Attempt(started, "transient", error),
+                   reason=f"gave up after {row.attempts} attempts: {error}")
+            return "failed"
+        wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)) * self.rng.uniform(0.8, 1.2)
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        finish(self.engine, row, self.worker, State.RETRYING, now, Attempt(started, "transient", error),
+               reason=error, not_before=now + wait)
+        return "retrying"
+
+    def _reconcile(self, report: DispatchReport) -> None:
+        """Ask channels about `unknown` deliveries: found means published, absent means
+        it never went out; a channel that cannot tell leaves it to a person."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(deliveries).where(deliveries.c.state == State.UNKNOWN)).all()
+        for row in rows:
+            channel = self.channels.get(row.channel)
+            if channel is None:
+                continue
+            try:
+                found = channel.find(row.id)
+            except (NotImplementedError, TransientError):
+                continue
+            now = self.clock()
+            with self.engine.begin() as db:
+                if found is None:
+                    changed = db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.UNKNOWN)
+                                         .values(state=State.PLANNED, reason="not found on the channel: sending", updated_at=now))
+                    report.outcomes["reconciled-unsent"] += changed.rowcount
+                    continue
+                changed = db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.UNKNOWN)
+                                     .values(state=State.PUBLISHED, reason="found on the channel", updated_at=now))
+                if changed.rowcount == 1:
+                    db.execute(insert(publications).values(delivery_id=row.id, remote_id=found.remote_id, url=found.url,
+                                                           published_at=now, content_hash=""))
+                    report.outcomes["reconciled-published"] += 1

@@ -1,0 +1,200 @@
+"""The ledger's operations: what happened to every delivery, changed only by conditional
+updates, so that two processes can never both own a delivery.
+
+States (DESIGN.md):
+
+    planned ─► sending ─► published
+       │          │  └──► retrying ─► sending …   (transient error: backoff, Retry-After)
+       │          ├─────► failed                   (permanent error, or attempts used up)
+       │          └─────► unknown                  (lease expired, channel cannot confirm)
+       ├──► blocked    (a gate: embargo, approval, translation; looked at again each pass)
+       ├──► missed     (due longer ago than the channel's grace period)
+       └──► cancelled  (removed from the campaign before it was sent)
+
+A claim moves an open delivery to `sending` with a lease (owner and expiry); only the
+lease owner can finish it (`finish` is fenced on owner and state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kmcomms.ledger.tables import attempts, deliveries, publications
+from kmcomms.plan import Delivery
+
+__all__ = [
+    "OPEN",
+    "Attempt",
+    "State",
+    "SyncReport",
+    "claim",
+    "counts",
+    "finish",
+    "mark_missed",
+    "reap",
+    "sync",
+]
+
+
+class State(StrEnum):
+    PLANNED = "planned"
+    BLOCKED = "blocked"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+#: States from which a delivery may still go out.
+OPEN = (State.PLANNED, State.BLOCKED, State.RETRYING)
+_CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    added: int
+    cancelled: int
+    restored: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at publishing, for the `attempts` table."""
+
+    started_at: datetime
+    outcome: str
+    error: str | None = None
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _insert_ignoring_existing(engine: Engine):  # type: ignore[no-untyped-def]
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["id"])
+
+
+def sync(engine: Engine, planned: Sequence[Delivery], now: datetime) -> SyncReport:
+    """Make the ledger agree with the plan: new deliveries planned, deliveries that left
+    the plan cancelled if not yet sent, cancelled ones that came back planned again.
+    Running it twice changes nothing the second time."""
+    wanted = {d.id for d in planned}
+    rows = [
+        {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence, "audience": d.audience,
+         "language": d.language, "channel": d.channel, "due_at": d.due, "timezone": d.timezone,
+         "state": State.PLANNED, "attempts": 0, "planned_at": now, "updated_at": now}
+        for d in planned
+    ]
+    with engine.begin() as db:
+        known = {row.id: row.state for row in db.execute(select(deliveries.c.id, deliveries.c.state))}
+        new = [row for row in rows if row["id"] not in known]
+        for start in range(0, len(new), _CHUNK):
+            db.execute(_insert_ignoring_existing(engine), new[start : start + _CHUNK])
+        gone = [i for i, state in known.items() if i not in wanted and state in OPEN]
+        back = [i for i, state in known.items() if i in wanted and state == State.CANCELLED]
+        for ids in _chunks(gone):
+            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state.in_(OPEN))
+                       .values(state=State.CANCELLED, reason="removed from the campaign", updated_at=now))
+        for ids in _chunks(back):
+            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state == State.CANCELLED)
+                       .values(state=State.PLANNED, reason=None, updated_at=now))
+    return SyncReport(len(new), len(gone), len(back))
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(deliveries.c.state.in_(OPEN), deliveries.c.due_at <= now,
+                or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
+
+
+def claim(engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50) -> list[Row]:
+    """Take up to `limit` due deliveries for `worker`, earliest first, each with a lease
+    until `now + lease`. No delivery is ever taken by two workers: on PostgreSQL the
+    candidates are locked with SKIP LOCKED; on SQLite each is taken by a conditional update."""
+    values = {"state": State.SENDING, "lease_owner": worker, "lease_until": now + lease,
+              "attempts": deliveries.c.attempts + 1, "updated_at": now}
+    with engine.begin() as db:
+        if engine.dialect.name == "postgresql":
+            candidates = (select(deliveries.c.id).where(_claimable(now)).order_by(deliveries.c.due_at)
+                          .limit(limit).with_for_update(skip_locked=True))
+            return list(db.execute(update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()))
+                                   .values(values).returning(*deliveries.c)))
+        ids = db.execute(select(deliveries.c.id).where(_claimable(now)).order_by(deliveries.c.due_at).limit(limit)).scalars().all()
+        taken = []
+        for delivery_id in ids:
+            result = db.execute(update(deliveries).where(deliveries.c.id == delivery_id, _claimable(now)).values(values))
+            if result.rowcount == 1:
+                taken.append(delivery_id)
+        if not taken:
+            return []
+        rows = db.execute(select(deliveries).where(deliveries.c.id.in_(taken))).all()
+        return sorted(rows, key=lambda row: row.due_at)
+
+
+def finish(engine: Engine, row: Row, worker: str, state: State, now: datetime, attempt: Attempt | None, *,
+           reason: str | None = None, not_before: datetime | None = None,
+           remote_id: str | None = None, url: str | None = None, content_hash: str = "", counted: bool = True) -> bool:
+    """Record the outcome of a claimed delivery. Fenced: only while `worker` still holds
+    the lease; returns False when it was lost (the delivery is someone else's now).
+    `counted=False` gives the claim's attempt back (a gate held it; nothing was tried)."""
+    with engine.begin() as db:
+        result = db.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id, deliveries.c.state == State.SENDING, deliveries.c.lease_owner == worker)
+            .values(state=state, reason=reason, not_before=not_before, lease_owner=None, lease_until=None, updated_at=now,
+                    attempts=deliveries.c.attempts - (0 if counted else 1))
+        )
+        if result.rowcount != 1:
+            return False
+        if attempt is not None:
+            db.execute(insert(attempts).values(
+                delivery_id=row.id, worker=worker, started_at=attempt.started_at, finished_at=now, outcome=attempt.outcome,
+                error=attempt.error, duration_ms=int((now - attempt.started_at).total_seconds() * 1000)))
+        if state == State.PUBLISHED:
+            db.execute(insert(publications).values(delivery_id=row.id, remote_id=remote_id, url=url,
+                                                   published_at=now, content_hash=content_hash))
+    return True
+
+
+def reap(engine: Engine, now: datetime, idempotent: Iterable[str]) -> tuple[int, int]:
+    """Deliveries whose lease expired (their worker died): back to `planned` on channels
+    where publishing again is harmless, else `unknown` for `find()` or a person.
+    Returns (requeued, unknown)."""
+    expired = and_(deliveries.c.state == State.SENDING, deliveries.c.lease_until < now)
+    safe = list(idempotent)
+    with engine.begin() as db:
+        requeued = db.execute(update(deliveries).where(expired, deliveries.c.channel.in_(safe)).values(
+            state=State.PLANNED, lease_owner=None, lease_until=None, reason="lease expired: retried", updated_at=now)).rowcount
+        unknown = db.execute(update(deliveries).where(expired).values(
+            state=State.UNKNOWN, lease_owner=None, lease_until=None,
+            reason="the worker stopped while publishing: the channel may or may not have it", updated_at=now)).rowcount
+    return requeued, unknown
+
+
+def mark_missed(engine: Engine, now: datetime, grace: dict[str, timedelta]) -> int:
+    """Open deliveries due longer ago than their channel's grace period become `missed`:
+    never published late without a person deciding so."""
+    total = 0
+    with engine.begin() as db:
+        for channel, period in grace.items():
+            total += db.execute(update(deliveries).where(
+                deliveries.c.channel == channel, deliveries.c.state.in_(OPEN), deliveries.c.due_at < now - period,
+            ).values(state=State.MISSED, reason=f"due more than {period} ago: not sent late", updated_at=now)).rowcount
+    return total
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """How many deliveries are in each state."""
+    with engine.connect() as db:
+        found = dict(db.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all())
+    return {state.value: found.get(state.value, 0) for state in State}

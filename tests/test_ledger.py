@@ -1,0 +1,331 @@
+"""The ledger and the dispatcher on SQLite and PostgreSQL: sync, claims, gates, retries,
+missed deliveries, expired leases and reconciliation."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from kmcomms.campaign import load_paths
+from kmcomms.channels.base import PermanentError, TransientError
+from kmcomms.channels.registry import open_channels
+from kmcomms.dispatch import Dispatcher
+from kmcomms.ledger.ledger import State, counts
+from kmcomms.ledger.store import open_store
+from kmcomms.ledger.tables import attempts, deliveries, publications
+from kmcomms.testing import RecordingChannel
+
+SETTINGS = """\
+[unit]
+id = "unit"
+name = "Test unit"
+acknowledgement = "Funded by the NIHR."
+
+[store]
+url = "{url}"
+
+[policy]
+require_approval = {approval}
+missing_translation = "block"
+
+[channels.blog]
+adapter = "folder"
+path = "out/blog"
+
+[channels.news]
+adapter = "folder"
+kind = "newsletter"
+path = "out/news"
+grace_minutes = 120
+"""
+
+CAMPAIGN = """\
+title: Trial
+owner: comms@example.org
+timezone: Europe/London
+language: en
+starts: 2027-01-04
+ends: 2027-06-30
+{embargo}
+aims:
+  - id: a
+    statement: s
+    objectives:
+      - id: o
+        statement: s
+        audiences: [parents]
+        indicators: [{{id: i, metric: views, level: output, target: 10, by: 2027-06-30}}]
+audiences:
+  parents:
+    name: Parents
+    kind: public
+    languages: [{languages}]
+    intent: act
+    channels: [blog, news]
+messages:
+  - id: launch
+    audiences: [parents]
+    at: 2027-01-11 09:00
+    title: Launch
+    body: Hello.
+  - id: weekly
+    audiences: [parents]
+    channels: [news]
+    repeat: {{every: 1 week, on: [monday], at: "10:00", starts: 2027-01-11, until: 2027-02-28}}
+    title: Weekly
+    body: Again.
+"""
+
+LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
+
+
+def make(root: Path, url: str, *, languages: str = "en", embargo: str = "", approval: str = "false",
+         campaign: str | None = None) -> Path:
+    (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
+    (root / "kmcomms.toml").write_text(SETTINGS.format(url=url, approval=approval), encoding="utf-8")
+    text = campaign if campaign is not None else CAMPAIGN.format(languages=languages, embargo=embargo)
+    (root / "campaigns" / "trial" / "campaign.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+ENGINES: list[Engine] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    yield
+    while ENGINES:
+        ENGINES.pop().dispose()
+
+
+def dispatcher(root: Path, clock: Clock, worker: str = "w1", channels: dict | None = None) -> Dispatcher:
+    result = load_paths([root])
+    result.raise_for_errors()
+    workspace = result.workspaces[0]
+    engine = open_store(workspace.settings.store.url, workspace.root)
+    ENGINES.append(engine)
+    return Dispatcher(engine, workspace, result, channels or open_channels(workspace), worker=worker, clock=clock)
+
+
+def states(d: Dispatcher) -> dict[str, str]:
+    with d.engine.connect() as db:
+        return dict(db.execute(select(deliveries.c.id, deliveries.c.state)).all())
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(root.glob("out/*/*.json"))
+
+
+def test_sync_is_idempotent_and_follows_the_campaign(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    d = dispatcher(root, Clock(LAUNCH))
+    first = d.sync(LAUNCH)
+    assert first.added == 2 + 7 and first.cancelled == 0  # launch on blog + news, 7 Mondays on news
+    again = d.sync(LAUNCH)
+    assert (again.added, again.cancelled, again.restored) == (0, 0, 0)
+    # Drop the weekly message: its unsent deliveries are cancelled, then restored when it returns.
+    make(root, store_url, campaign=CAMPAIGN.format(languages="en", embargo="").split("  - id: weekly")[0])
+    d2 = dispatcher(root, Clock(LAUNCH))
+    assert d2.sync(LAUNCH).cancelled == 7
+    assert counts(d2.engine)["cancelled"] == 7
+    make(root, store_url)
+    assert dispatcher(root, Clock(LAUNCH)).sync(LAUNCH).restored == 7
+
+
+def test_due_deliveries_are_published_once(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.sync(clock.now)
+    report = d.publish_due()
+    assert report.outcomes["published"] == 2  # the launch, on both channels; the weekly is later
+    assert len(files(root)) == 2
+    assert d.publish_due().outcomes["published"] == 0
+    clock.now = datetime(2027, 3, 1, tzinfo=UTC)
+    report = d.publish_due()
+    # The Mondays more than the newsletter's 2 h grace ago are missed, never sent late.
+    assert report.outcomes["missed"] == 7 and report.outcomes["published"] == 0
+    draft = json.loads((root / "out" / "blog" / files(root)[0].name).read_text()) if (root / "out/blog").exists() else {}
+    assert draft.get("title") == "Launch"
+    with d.engine.connect() as db:
+        assert len(db.execute(select(publications)).all()) == 2
+        assert {row.outcome for row in db.execute(select(attempts))} == {"published"}
+
+
+def test_a_weekly_message_goes_out_each_week_on_time(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH)
+    d = dispatcher(root, clock)
+    d.sync(clock.now)
+    published = 0
+    for week in range(7):
+        clock.now = datetime(2027, 1, 11, 10, 0, tzinfo=UTC) + timedelta(weeks=week, seconds=5)
+        published += d.publish_due().outcomes["published"]
+    assert published == 2 + 7 and counts(d.engine)["published"] == 9
+
+
+def test_transient_errors_retry_with_backoff_then_publish(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH)
+    d = dispatcher(root, clock)
+    recorder = RecordingChannel("blog", d.channels["blog"].settings, root)
+    failures = iter([TransientError("503", "blog", retry_after=120), TransientError("timeout", "blog")])
+
+    def fail(draft, key):  # type: ignore[no-untyped-def]
+        error = next(failures, None)
+        if error:
+            raise error
+
+    recorder.fail = fail
+    d.channels["blog"] = recorder
+    d.sync(clock.now)
+    assert d.publish_due().outcomes["retrying"] == 1
+    with d.engine.connect() as db:
+        row = db.execute(select(deliveries).where(deliveries.c.channel == "blog")).one()
+    assert row.state == "retrying" and row.not_before >= LAUNCH + timedelta(seconds=120)  # Retry-After honoured
+    assert d.publish_due().outcomes.get("retrying", 0) == 0  # not before its time
+    clock.now = row.not_before + timedelta(seconds=1)
+    assert d.publish_due().outcomes["retrying"] == 1
+    clock.now += timedelta(hours=2)
+    assert d.publish_due().outcomes["published"] == 2  # the blog post, and the first weekly newsletter
+    assert states(d)[row.id] == "published"
+    key = row.id
+    assert recorder.calls[key] == 3 and list(recorder.published) == [key]
+
+
+def test_permanent_errors_fail_and_attempts_run_out(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH)
+    d = dispatcher(root, clock)
+    blog = RecordingChannel("blog", d.channels["blog"].settings, root)
+    news = RecordingChannel("news", d.channels["news"].settings.model_copy(update={"max_attempts": 2}), root)
+
+    def refuse(draft, key):  # type: ignore[no-untyped-def]
+        raise PermanentError("400 the title is too long", "blog")
+
+    def flaky(draft, key):  # type: ignore[no-untyped-def]
+        raise TransientError("502", "news")
+
+    blog.fail, news.fail = refuse, flaky
+    d.channels.update(blog=blog, news=news)
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"failed": 1, "retrying": 1}
+    clock.now += timedelta(minutes=30)
+    assert d.publish_due().outcomes == {"failed": 1}
+    with d.engine.connect() as db:
+        reasons = dict(db.execute(select(deliveries.c.channel, deliveries.c.reason).where(
+            deliveries.c.message == "launch")).all())
+    assert "title is too long" in reasons["blog"] and "gave up after 2 attempts" in reasons["news"]
+
+
+def test_embargo_blocks_until_it_lifts(tmp_path: Path, store_url: str) -> None:
+    # Validation refuses a schedule before the embargo; the dispatcher checks again, in case
+    # the ledger holds deliveries planned before the embargo was moved.
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.embargo["trial"] = datetime(2027, 1, 11, 9, 30, tzinfo=UTC)
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"blocked": 2}
+    with d.engine.connect() as db:
+        assert {r.reason for r in db.execute(select(deliveries).where(deliveries.c.state == "blocked"))} == {
+            "embargoed until 2027-01-11 09:30 UTC"}
+        assert {r.attempts for r in db.execute(select(deliveries).where(deliveries.c.state == "blocked"))} == {0}
+    assert d.publish_due().outcomes == {}  # looked at again from the next pass, not in a loop
+    clock.now = LAUNCH + timedelta(minutes=31)
+    assert d.publish_due().outcomes == {"published": 2}
+
+
+def test_a_language_without_translation_is_blocked(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url, languages="en, ur")
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"published": 2, "blocked": 2}
+    with d.engine.connect() as db:
+        blocked = db.execute(select(deliveries).where(deliveries.c.state == "blocked")).all()
+    assert {r.language for r in blocked} == {"ur"} and all("not translated" in r.reason or "no translation" in r.reason
+                                                           for r in blocked)
+
+
+def test_approval_gate(tmp_path: Path, store_url: str) -> None:
+    from kmcomms.approvals import approve
+
+    root = make(tmp_path, store_url, approval="true")
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"blocked": 2}
+    approve(d.engine, d.renderer, "trial", ["launch"], "A. Lead", clock.now)
+    clock.now += timedelta(seconds=1)
+    assert d.publish_due().outcomes == {"published": 2}
+    # An edit after approval needs a new approval.
+    make(root, store_url, approval="true", campaign=CAMPAIGN.format(languages="en", embargo="").replace(
+        "body: Again.", "body: Again, changed."))
+    d2 = dispatcher(root, Clock(datetime(2027, 1, 18, 10, 0, 1, tzinfo=UTC)))
+    d2.sync(d2.clock())
+    assert d2.publish_due().outcomes["blocked"] == 1  # the changed weekly message waits for a new approval
+
+
+def test_an_expired_lease_is_retried_on_an_idempotent_channel_and_reconciled_otherwise(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    news = RecordingChannel("news", d.channels["news"].settings, root)
+    type(news).idempotent = False  # pretend the remote has no idempotency key
+    try:
+        d.channels["news"] = news
+        d.sync(clock.now)
+        from kmcomms.ledger.ledger import claim
+
+        claimed = claim(d.engine, "dead-worker", clock.now, timedelta(minutes=10))
+        assert len(claimed) == 2
+        # The dead worker had published the newsletter before dying.
+        news.published[next(r.id for r in claimed if r.channel == "news")] = None  # type: ignore[assignment]
+        assert d.publish_due().outcomes == {}  # leases still held
+        clock.now += timedelta(minutes=11)
+        report = d.publish_due()
+        assert report.outcomes["requeued"] == 1 and report.outcomes["unknown"] == 1
+        assert report.outcomes["reconciled-published"] == 1 and report.outcomes["published"] == 1
+        assert news.calls == {}  # found, so never sent again
+        assert counts(d.engine)["published"] == 2
+    finally:
+        type(news).idempotent = True
+
+
+def test_two_dispatchers_never_publish_the_same_delivery(tmp_path: Path, postgres_url: str) -> None:
+    root = make(tmp_path, postgres_url)
+    clock = Clock(datetime(2027, 2, 28, 10, 1, tzinfo=UTC))
+    shared = RecordingChannel("news", open_channels(load_paths([root]).workspaces[0])["news"].settings, root)
+    lock = threading.Lock()
+    original = shared.publish
+
+    def publish(draft, key):  # type: ignore[no-untyped-def]
+        with lock:
+            return original(draft, key)
+
+    shared.publish = publish  # type: ignore[method-assign]
+    workers = [dispatcher(root, clock, worker=f"w{i}", channels={"news": shared, "blog": shared}) for i in range(2)]
+    for w in workers:
+        w.channels["news"].settings = w.channels["news"].settings.model_copy(update={"grace_minutes": 100_000})
+    workers[0].sync(clock.now)
+    threads = [threading.Thread(target=w.publish_due, kwargs={"limit": 1}) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(shared.calls.values()) == {1} and len(shared.calls) == 9
