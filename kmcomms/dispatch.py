@@ -132,21 +132,22 @@ class Dispatcher:
                            .values(state=State.PLANNED, lease_owner=None, lease_until=None,
                                    attempts=deliveries.c.attempts - 1))
 
-    def _gate(self, row: Row, draft: Draft | Blocked, now: datetime) -> str | None:
-        """Why the delivery may not go out now, or None."""
+    def gate(self, campaign: str, message: str, draft: Draft | Blocked, now: datetime) -> str | None:
+        """Why a delivery of `message` rendered as `draft` may not go out at `now`, or None:
+        a translation, the embargo, or a missing approval."""
         if isinstance(draft, Blocked):
             return draft.reason
-        embargo = self.embargo.get(row.campaign)
+        embargo = self.embargo.get(campaign)
         if embargo and now < embargo:
             return f"embargoed until {embargo:%Y-%m-%d %H:%M} UTC"
         if self.workspace.settings.policy.require_approval:
-            wanted = message_hash(self.renderer, row.campaign, row.message)
+            wanted = message_hash(self.renderer, campaign, message)
             with self.engine.connect() as db:
                 approved = db.execute(select(approvals.c.id).where(
-                    approvals.c.campaign == row.campaign, approvals.c.message == row.message,
+                    approvals.c.campaign == campaign, approvals.c.message == message,
                     approvals.c.content_hash == wanted)).first()
             if approved is None:
-                return f"awaiting approval — run `kmcomms approve {row.campaign} --message {row.message} --by NAME`"
+                return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
         return None
 
     def _publish(self, row: Row, now: datetime) -> str:
@@ -163,7 +164,7 @@ class Dispatcher:
             finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=f"cannot render: {exc}", counted=False,
                    not_before=now + RECHECK)
             return "blocked"
-        reason = self._gate(row, draft, started)
+        reason = self.gate(row.campaign, row.message, draft, started)
         if reason is not None:
             finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=reason, counted=False,
                    not_before=now + RECHECK)

@@ -388,7 +388,7 @@ def test_a_complete_translation_passes_and_a_stale_one_is_blocked(kmcomms: RunCl
 
 
 def test_a_channel_that_cannot_render_is_an_error_not_a_crash(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
-    add_settings(ws, '[channels.print]\nadapter = "folder"\npath = "print"\n')
+    add_settings(ws, '[channels.print]\nadapter = "carrier-pigeon"\npath = "print"\n')
     campaign(crafted(channels="print").replace("channels: [blog, newsletter, video, social]", "channels: [blog, print]"))
     code, found = findings(kmcomms, ws)
     assert (code, codes(found)) == (1, ["cannot-render"])

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.console import Console
 
-__all__ = ["format_option", "parse_instant", "paths_argument"]
+__all__ = ["console", "format_option", "parse_instant", "paths_argument"]
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -29,3 +30,11 @@ def parse_instant(ctx: click.Context, param: click.Parameter, value: str | None)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time, e.g. 2027-01-01T09:00Z") from None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def console() -> Console:
+    """A Rich console for tables: the terminal's width, or a wide one when piped."""
+    out = Console()
+    if not out.is_terminal:
+        out.width = 160  # piped into a file or pager: no need to squeeze
+    return out

@@ -8,20 +8,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from kmcomms.campaign import load_paths
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, parse_instant, paths_argument
+from kmcomms.cli.options import console, format_option, parse_instant, paths_argument
 from kmcomms.ics import plan_to_ics
 from kmcomms.plan import Plan, Window
 
 
 def _table(plan: Plan) -> None:
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160  # piped into a file or pager: no need to squeeze
+    out = console()
     table = Table(title=f"{len(plan.deliveries)} deliveries", title_justify="left", show_lines=False)
     for column in ("due (UTC)", "local", "campaign", "message", "audience", "lang", "channel", "id"):
         table.add_column(column, no_wrap=column in ("due (UTC)", "id"))
@@ -29,9 +26,9 @@ def _table(plan: Plan) -> None:
         local = d.due.astimezone(ZoneInfo(d.timezone))
         table.add_row(f"{d.due:%Y-%m-%d %H:%M}", f"{local:%a %H:%M %Z}", d.campaign, d.message,
                       d.audience, d.language, d.channel, d.id)
-    console.print(table)
+    out.print(table)
     for note in plan.notes:
-        console.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
+        out.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
 
 
 @cli.command("plan")

@@ -1,0 +1,51 @@
+"""`kmcomms publish --due`: one dispatch pass, then exit (for cron, or by hand)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from kmcomms.cli import State, cli
+from kmcomms.cli.options import format_option
+from kmcomms.errors import UsageError
+from kmcomms.ledger.status import due_now
+from kmcomms.runtime import open_runtime
+
+
+@cli.command()
+@click.option("--due", is_flag=True, help="Publish every delivery that is due now.")
+@click.option("--dry-run", is_flag=True, help="Show what is due and how it renders; change nothing.")
+@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@format_option("text", "json")
+@click.pass_obj
+def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str) -> int:
+    """Sync the ledger with the campaigns, then publish every due delivery once through
+    its channel and exit: the daemon's work in one pass, for cron. Exit 1 when a delivery
+    failed or needs a person."""
+    if not due:
+        raise UsageError("say what to publish: --due")
+    runtime = open_runtime(path, clock=state.clock)
+    try:
+        now = state.clock()
+        if dry_run:
+            rows = due_now(runtime, now)
+            if fmt == "json":
+                click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            for row in rows if fmt == "text" else []:
+                click.echo(f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {row['audience']}, "
+                           f"{row['language']}, {row['channel']}: {row['would']}")
+            if fmt == "text":
+                click.echo(f"{len(rows)} due; nothing was changed (--dry-run)", err=True)
+            return 0
+        synced = runtime.dispatcher.sync(now)
+        report = runtime.dispatcher.publish_due(now)
+        if fmt == "json":
+            click.echo(json.dumps({"sync": dataclasses.asdict(synced), "outcomes": dict(report.outcomes)}, indent=2))
+        else:
+            click.echo(f"synced: {synced.added} new, {synced.cancelled} cancelled, {synced.restored} restored; {report}")
+        return 1 if report.outcomes.keys() & {"failed", "unknown", "lease-lost"} else 0
+    finally:
+        runtime.close()

@@ -1,0 +1,60 @@
+"""Everything a running kmcomms needs, opened from a workspace: campaigns, ledger,
+channels, dispatcher. The CLI commands and the daemon share it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from kmcomms.campaign import LoadResult, load_paths
+from kmcomms.channels.base import Channel
+from kmcomms.channels.registry import open_channels
+from kmcomms.dispatch import Dispatcher
+from kmcomms.errors import WorkspaceError
+from kmcomms.ledger.store import open_store
+from kmcomms.workspace import Workspace, find_workspace
+
+__all__ = ["Runtime", "open_runtime", "worker_name"]
+
+
+def worker_name() -> str:
+    """Who holds a lease: host and process, so a person can tell daemons apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Runtime:
+    workspace: Workspace
+    loaded: LoadResult
+    engine: Engine
+    channels: dict[str, Channel]
+    dispatcher: Dispatcher
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_runtime(path: Path | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 registry: Mapping[str, type[Channel]] | None = None, engine: Engine | None = None) -> Runtime:
+    """Load the workspace at or above `path` (default: here) with its valid campaigns.
+
+    Campaigns with errors are left out (and their problems are in `loaded.diagnostics`),
+    so one broken file does not stop the others going out.
+    """
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
+    loaded = load_paths([root])
+    if not loaded.workspaces:
+        loaded.raise_for_errors()
+    workspace = loaded.workspaces[0]
+    engine = engine or open_store(workspace.settings.store.url, workspace.root)
+    channels = open_channels(workspace, registry)
+    dispatcher = Dispatcher(engine, workspace, loaded, channels, worker=worker_name(), clock=clock)
+    return Runtime(workspace, loaded, engine, channels, dispatcher)
