@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign import LoadResult
-from kmcomms.channels.base import Channel, PermanentError, TransientError
+from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.ledger import Attempt, State, SyncReport, claim, finish, mark_missed, reap, sync
 from kmcomms.ledger.tables import approvals, deliveries, publications
 from kmcomms.plan import Delivery, Window
@@ -102,6 +102,35 @@ class Dispatcher:
     def sync(self, now: datetime) -> SyncReport:
         """Bring the ledger in line with the campaigns (every delivery, past ones too)."""
         return sync(self.engine, self.loaded.plan(ALL_TIME, now).deliveries, now)
+
+    def refresh(self, now: datetime) -> dict[str, list[str]]:
+        """Published deliveries whose content changed since (a body, a title, a
+        translation): updated on channels that can, listed for a person otherwise.
+        Returns {"updated": [ids], "edited": [ids the channel cannot update]}."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(deliveries, publications.c.remote_id, publications.c.url, publications.c.content_hash)
+                              .join(publications, publications.c.delivery_id == deliveries.c.id)
+                              .where(deliveries.c.state == State.PUBLISHED)).all()
+        result: dict[str, list[str]] = {"updated": [], "edited": []}
+        for row in rows:
+            channel = self.channels.get(row.channel)
+            if channel is None or not row.content_hash or row.campaign not in self.renderer.campaigns:
+                continue
+            draft = self.renderer.render(_delivery(row))
+            if not isinstance(draft, Draft) or content_hash(draft) == row.content_hash:
+                continue
+            try:
+                updated = channel.update(Publication(row.remote_id or row.id, row.url), draft)
+            except (NotImplementedError, ChannelError) as exc:
+                if not isinstance(exc, NotImplementedError):
+                    log.warning("could not update %s on %s: %s", row.id, row.channel, exc)
+                result["edited"].append(row.id)
+                continue
+            with self.engine.begin() as db:
+                db.execute(update(publications).where(publications.c.delivery_id == row.id).values(
+                    remote_id=updated.remote_id, url=updated.url, content_hash=content_hash(draft)))
+            result["updated"].append(row.id)
+        return result
 
     def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
         """One pass: reap expired leases, settle unknowns, mark the missed, then claim and

@@ -329,3 +329,22 @@ def test_two_dispatchers_never_publish_the_same_delivery(tmp_path: Path, postgre
     for t in threads:
         t.join()
     assert set(shared.calls.values()) == {1} and len(shared.calls) == 9
+
+
+def test_content_edited_after_publication_is_updated_or_reported(tmp_path: Path, store_url: str) -> None:
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.channels["news"] = RecordingChannel("news", d.channels["news"].settings, root)  # cannot update
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"published": 2}
+    assert d.refresh(clock.now) == {"updated": [], "edited": []}
+    make(root, store_url, campaign=CAMPAIGN.format(languages="en", embargo="").replace("title: Launch", "title: Launch!"))
+    d2 = dispatcher(root, clock)
+    d2.channels["news"] = d.channels["news"]
+    d2.sync(clock.now)
+    changed = d2.refresh(clock.now)
+    [blog_file] = (root / "out" / "blog").glob("*.json")
+    assert changed["updated"] == [blog_file.stem] and len(changed["edited"]) == 1
+    assert json.loads(blog_file.read_text())["title"] == "Launch!"
+    assert d2.refresh(clock.now)["updated"] == []  # the new content is now the published one

@@ -44,6 +44,13 @@ class Folder(Channel):
         target = self._file(key)
         if target.exists():
             return Publication(key, target.as_uri())
+        return self._write(draft, key)
+
+    def update(self, publication: Publication, draft: Draft) -> Publication:
+        return self._write(draft, publication.remote_id)
+
+    def _write(self, draft: Draft, key: str) -> Publication:
+        target = self._file(key)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             data = {"kind": str(draft.kind), **dataclasses.asdict(draft)}

@@ -41,11 +41,17 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
                 click.echo(f"{len(rows)} due; nothing was changed (--dry-run)", err=True)
             return 0
         synced = runtime.dispatcher.sync(now)
+        changed = runtime.dispatcher.refresh(now)
         report = runtime.dispatcher.publish_due(now)
         if fmt == "json":
-            click.echo(json.dumps({"sync": dataclasses.asdict(synced), "outcomes": dict(report.outcomes)}, indent=2))
+            click.echo(json.dumps({"sync": dataclasses.asdict(synced), "edited_after_publication": changed,
+                                   "outcomes": dict(report.outcomes)}, indent=2))
         else:
             click.echo(f"synced: {synced.added} new, {synced.cancelled} cancelled, {synced.restored} restored; {report}")
+            for delivery in changed["edited"]:
+                click.echo(f"{delivery}: edited after publication and its channel cannot update it — check it", err=True)
+            if changed["updated"]:
+                click.echo(f"updated {len(changed['updated'])} publications edited since", err=True)
         return 1 if report.outcomes.keys() & {"failed", "unknown", "lease-lost"} else 0
     finally:
         runtime.close()
