@@ -15,10 +15,12 @@ import hashlib
 import json
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Row, insert, select, update
@@ -32,7 +34,7 @@ from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.translations import load_catalog, source_messages, target_languages
 from kmcomms.workspace import Workspace
 
-__all__ = ["DispatchReport", "Dispatcher", "content_hash", "message_hash"]
+__all__ = ["DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
 
 log = logging.getLogger("kmcomms.dispatch")
 
@@ -73,6 +75,33 @@ class DispatchReport:
         return ", ".join(f"{count} {name}" for name, count in sorted(self.outcomes.items())) or "nothing due"
 
 
+_ID_LINE = re.compile(r"^id:[ \t]*['\"]?([a-z0-9-]+)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def held_campaigns(loaded: LoadResult, workspace: Workspace) -> set[str]:
+    """Ids of the workspace's campaigns that failed to load: their folder name, or the
+    `id:` line of their file when it has one. Their deliveries are kept as they are
+    (not cancelled) until the files are fixed."""
+    held = set()
+    good = {c.campaign.id for c in loaded.campaigns}
+    folder = workspace.campaigns_dir.resolve()
+    for diagnostic in loaded.errors:
+        try:
+            relative = Path(diagnostic.path).resolve().relative_to(folder)
+        except ValueError:
+            continue
+        if len(relative.parts) < 2:
+            continue
+        held.add(relative.parts[0])
+        try:
+            found = _ID_LINE.search((folder / relative.parts[0] / "campaign.yaml").read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            found = None
+        if found:
+            held.add(found[1])
+    return held - good
+
+
 def _delivery(row: Row) -> Delivery:
     return Delivery(row.id, row.campaign, row.message, row.occurrence, row.audience, row.language, row.channel,
                     row.due_at, row.timezone)
@@ -94,6 +123,9 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.renderer = Renderer(workspace, loaded.campaigns)
         self.stopping = False
+        self.held = held_campaigns(loaded, workspace)
+        #: Called with each claimed row and its outcome ("published", "failed", …), e.g. to log it.
+        self.on_outcome: Callable[[Row, str], None] | None = None
         self.embargo = {
             c.campaign.id: c.campaign.embargo.replace(tzinfo=ZoneInfo(c.campaign.timezone)).astimezone(UTC)
             for c in loaded.campaigns if c.campaign.embargo
@@ -101,7 +133,7 @@ class Dispatcher:
 
     def sync(self, now: datetime) -> SyncReport:
         """Bring the ledger in line with the campaigns (every delivery, past ones too)."""
-        return sync(self.engine, self.loaded.plan(ALL_TIME, now).deliveries, now)
+        return sync(self.engine, self.loaded.plan(ALL_TIME, now).deliveries, now, keep=self.held)
 
     def refresh(self, now: datetime) -> dict[str, list[str]]:
         """Published deliveries whose content changed since (a body, a title, a
@@ -149,7 +181,10 @@ class Dispatcher:
                 if self.stopping:  # a stop was asked: release the rest, untouched
                     self._release(rows[index:])
                     break
-                report.outcomes[self._publish(row, now)] += 1
+                outcome = self._publish(row, now)
+                report.outcomes[outcome] += 1
+                if self.on_outcome is not None:
+                    self.on_outcome(row, outcome)
         report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
         return report
 
@@ -183,8 +218,9 @@ class Dispatcher:
         started = self.clock()
         channel = self.channels.get(row.channel)
         if channel is None or row.campaign not in self.renderer.campaigns:
-            finish(self.engine, row, self.worker, State.BLOCKED, started, None,
-                   reason=f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined', counted=False,
+            reason = (f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them' if row.campaign in self.held
+                      else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined')
+            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=reason, counted=False,
                    not_before=now + RECHECK)
             return "blocked"
         try:

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
 from kmcomms.explain import explain
-from kmcomms.fields import Slug, Url
+from kmcomms.fields import Slug, Url, _url
 from kmcomms.source import file_error, read_text, toml_position
 
 __all__ = [
     "CAMPAIGN_FILE",
     "SETTINGS_FILE",
     "ChannelSettings",
+    "Notify",
     "Settings",
     "Workspace",
     "campaign_files",
@@ -70,6 +71,53 @@ class Policy(_Section):
     missing_translation: Literal["block", "source"] = "block"
 
 
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
+
+
+class Notify(_Section):
+    """Who is told when a delivery needs a person (it ended failed, unknown or missed):
+    by email through an SMTP server, and/or by a JSON POST to a webhook."""
+
+    email: list[str] = []
+    """Addresses to mail (one, or a list)."""
+    sender: str = "kmcomms@localhost"
+    """The From address of those mails."""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    webhook: str | None = None
+    """A URL to POST JSON to. It often holds a token: write it as "${VAR}" (or put "${VAR}"
+    in the part that is secret) and set the variable."""
+    timeout: float = Field(10.0, gt=0, le=300)
+    """Seconds for the SMTP conversation and for the webhook request."""
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _EMAIL.match(address):
+                raise ValueError(f'"{address}" is not an email address — write name@example.org')
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f'"{value}" is not an email address — write name@example.org')
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV.fullmatch(value):
+            _url(_ENV.sub("x", value))  # the address as written, a ${VAR} standing for its part
+        return value
+
+
 class ChannelSettings(BaseModel):
     """A channel instance: `adapter` names the adapter; the other keys are its settings,
     checked by the adapter itself."""
@@ -88,6 +136,7 @@ class Settings(_Section):
     tracking: Tracking | None = None
     policy: Policy = Policy()
     channels: dict[Slug, ChannelSettings] = {}
+    notify: Notify | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +220,12 @@ def _secret_warnings(path: Path, text: str, settings: Settings, environ: Mapping
                 if var not in environ:
                     found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
                         f"{dotted} reads ${{{var}}}, which is not set — the channel cannot be used until it is"))
+    webhook = settings.notify.webhook if settings.notify else None
+    for var in _ENV.findall(webhook or ""):
+        if var not in environ:
+            line, column = toml_position(text, ("notify", "webhook"))
+            found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
+                f"notify.webhook reads ${{{var}}}, which is not set — notifications cannot be sent to it until it is"))
     return found
 
 

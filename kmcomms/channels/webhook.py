@@ -1,0 +1,252 @@
+"""`webhook`: each draft POSTed as JSON to a URL you run (or a service that speaks the
+same contract): a bridge from kmcomms to any system kmcomms has no adapter for.
+
+Settings (`[channels.<name>]`, `adapter = "webhook"`):
+
+- `url` (required): where drafts are POSTed. `https://…`, or `http://…` on the loopback
+  interface only (localhost, 127.0.0.0/8, ::1), so drafts and the token never cross a
+  network in clear text. No user:password, query or fragment in it: the token goes in
+  `token`, and `find()` asks `GET {url}/{delivery id}`.
+- `kind` (required): what the deliveries render to (blog, newsletter, video, briefing,
+  social); a webhook can take anything, so it has no kind of its own.
+- `token` (optional): sent as `Authorization: Bearer <token>`. A secret: write
+  `token = "${WEBHOOK_TOKEN}"` and set the variable. It is held as a `SecretStr`, read
+  from the environment only when a request is made, and never logged or put in an error.
+- `timeout` (optional, seconds, default 10): for connecting and for each read.
+
+The contract, for whoever writes the receiving end:
+
+    POST {url}
+    Content-Type: application/json
+    Idempotency-Key: <delivery id>
+    Authorization: Bearer <token>                      (when a token is set)
+
+    {"delivery": "<delivery id>", "kind": "blog", "draft": {…every field of the draft…}}
+
+- 2xx: published. A JSON body may give `id` (the remote id; default: the delivery id)
+  and `url` (the public address).
+- 429 and 5xx: try again later, after `Retry-After` (seconds or an HTTP date) when sent.
+  408 (request timeout), 409 (a request with this key is still in progress, as Stripe
+  answers) and 425 (too early) are treated the same way: retrying is their remedy.
+- Any other 4xx: refused; the delivery fails with the body's error message
+  (`{"error": "…"}`, `{"error": {"message": "…"}}`, `{"message": "…"}`,
+  `{"errors": [{"message": "…"}]}`, `{"detail": "…"}`, or the text), shortened.
+- 3xx: refused (redirects are not followed: a redirected POST would be replayed as a GET).
+- `GET {url}/{delivery id}`: 200 (with the same JSON as the POST answered) when that key
+  was published, 404 (or 410) when it was not. `find()` uses it to settle deliveries
+  whose outcome is unknown.
+
+Exactly once: the adapter declares itself `idempotent`, because the delivery id goes
+with every POST as the `Idempotency-Key` and stays the same on every retry. That is only
+true if **the receiving end honours the key**, as Stripe-style APIs do: it stores the
+first result for a key and replays it for any later request with the same key (for at
+least as long as kmcomms may retry: the channel's grace period), and it does not start a
+second publication while one with the same key is in flight (it waits, or answers 409).
+A timeout or a dropped connection after the request was sent leaves the outcome unknown
+to kmcomms; the retry with the same key is what makes that safe. A receiver that ignores
+the key can publish twice: do not point this adapter at one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import ipaddress
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import Field, SecretStr, field_validator
+
+from kmcomms import __version__
+from kmcomms.channels import Kind
+from kmcomms.channels.base import (
+    Channel,
+    ChannelOptions,
+    PermanentError,
+    Publication,
+    TransientError,
+)
+from kmcomms.errors import WorkspaceError
+from kmcomms.render.drafts import Draft
+from kmcomms.workspace import expand
+
+__all__ = ["Webhook", "WebhookOptions", "error_message", "retry_after"]
+
+log = logging.getLogger("kmcomms.channels.webhook")
+
+#: Status codes besides 429 and 5xx that say "the same request may succeed later".
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+#: How much of a refusal's message goes into the ledger and the logs.
+MESSAGE_LIMIT = 200
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class WebhookOptions(ChannelOptions):
+    url: str
+    """Where drafts are POSTed: https, or http on the loopback interface."""
+    kind: Kind  # type: ignore[assignment]  # required here: a webhook has no kind of its own
+    token: SecretStr | None = None
+    """Sent as `Authorization: Bearer`; write "${VAR}" and set VAR."""
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds to connect, and for each read."""
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// address (or http:// on this machine: localhost, 127.0.0.1, ::1)")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(f"plain http:// is only allowed on this machine, not to {parts.hostname} — use https://")
+        if parts.username or parts.password:
+            raise ValueError("must not carry a user or password — put the secret in `token` instead")
+        if parts.query or parts.fragment:
+            raise ValueError("must have no ?query or #fragment — find() asks {url}/{delivery id}")
+        return value.rstrip("/")
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: a number of seconds or an HTTP date
+    (RFC 9110 §10.2.3). None when absent or unreadable; never negative."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT by definition
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_message(response: requests.Response) -> str:
+    """The error a refusal's body gives, in one short line."""
+    try:
+        data: Any = response.json()
+    except ValueError:
+        return _shorten(response.text or response.reason or "")
+    found: Any = None
+    if isinstance(data, dict):
+        found = data.get("error") or data.get("message") or data.get("detail") or data.get("title")
+        if isinstance(found, dict):
+            found = found.get("message") or found.get("detail")
+        errors = data.get("errors")
+        if found is None and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            found = errors[0].get("message")
+    if not isinstance(found, str):
+        found = json.dumps(data, ensure_ascii=False)
+    return _shorten(found)
+
+
+class Webhook(Channel):
+    """POSTs drafts as JSON with the delivery id as `Idempotency-Key` (see the module)."""
+
+    Settings = WebhookOptions
+    idempotent = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert isinstance(self.settings, WebhookOptions)
+        self.kind = self.settings.kind  # type: ignore[misc]  # each instance says what it takes
+        self.options: WebhookOptions = self.settings
+
+    # ------------------------------------------------------------------ requests
+
+    def _headers(self, key: str | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": f"kmcomms/{__version__}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        token = self.options.token
+        if token is not None:
+            try:
+                secret = expand(token.get_secret_value())
+            except WorkspaceError as exc:  # names the variable, never a value
+                raise PermanentError(f"[channels.{self.name}] token: {exc}", self.name) from None
+            headers["Authorization"] = f"Bearer {secret}"
+        return headers
+
+    def _send(self, method: str, url: str, key: str, **kwargs: Any) -> requests.Response:
+        """One request; transport failures become `TransientError`. Nothing here puts a
+        header (the token) into a message."""
+        try:
+            return self.session.request(method, url, timeout=self.options.timeout, allow_redirects=False, **kwargs)
+        except requests.Timeout:
+            # Sent, perhaps: the outcome is unknown, and the same key makes the retry safe.
+            raise TransientError(f"{method} {url} for {key}: no answer within {self.options.timeout:g} s", self.name) from None
+        except requests.ConnectionError as exc:
+            raise TransientError(f"{method} {url} for {key}: connection failed ({_shorten(str(exc), 160)})", self.name) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema) as exc:
+            raise PermanentError(f"{method} {url}: {type(exc).__name__}", self.name) from None
+        except requests.RequestException as exc:  # a broken or undecodable answer: try again
+            raise TransientError(f"{method} {url} for {key}: {type(exc).__name__}", self.name) from None
+
+    @staticmethod
+    def _publication(response: requests.Response, key: str) -> Publication:
+        try:
+            data: Any = response.json() if response.content else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        remote_id = data.get("id")
+        url = data.get("url")
+        return Publication(str(remote_id) if remote_id not in (None, "") else key, url if isinstance(url, str) else None)
+
+    # ------------------------------------------------------------------ Channel
+
+    def publish(self, draft: Draft, key: str) -> Publication:
+        payload = {"delivery": key, "kind": str(draft.kind), "draft": dataclasses.asdict(draft)}
+        response = self._send("POST", self.options.url, key, json=payload, headers=self._headers(key))
+        status = response.status_code
+        log.debug("POST %s for %s: %s", self.options.url, key, status)
+        if 200 <= status < 300:
+            return self._publication(response, key)
+        if status in RETRYABLE_4XX or status >= 500:
+            wait = retry_after(response.headers.get("Retry-After"))
+            raise TransientError(f"{self.options.url} answered {status} for {key}: {error_message(response)}",
+                                 self.name, retry_after=wait)
+        if 300 <= status < 400:
+            raise PermanentError(f"{self.options.url} answered {status}, a redirect to "
+                                 f"{response.headers.get('Location', '(nowhere)')} — set url to the final address", self.name)
+        raise PermanentError(f"{self.options.url} refused {key} ({status}): {error_message(response)}", self.name)
+
+    def find(self, key: str) -> Publication | None:
+        url = f"{self.options.url}/{key}"
+        response = self._send("GET", url, key, headers=self._headers())
+        if response.status_code == 200:
+            return self._publication(response, key)
+        if response.status_code in (404, 410):
+            return None
+        raise TransientError(f"GET {url} answered {response.status_code}: cannot tell whether {key} was published",
+                             self.name, retry_after=retry_after(response.headers.get("Retry-After")))
+
+    def check(self) -> list[str]:
+        token = self.options.token
+        if token is None:
+            return []
+        try:
+            expand(token.get_secret_value())
+        except WorkspaceError as exc:
+            return [f"[channels.{self.name}] token: {exc}"]
+        return []
+

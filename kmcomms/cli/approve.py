@@ -1,0 +1,74 @@
+"""`kmcomms approve CAMPAIGN --by NAME`: sign off messages as they render now."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kmcomms.approvals import approve as record_approval
+from kmcomms.campaign import load_paths
+from kmcomms.cli import State, cli
+from kmcomms.cli.options import format_option
+from kmcomms.dispatch import held_campaigns, message_hash
+from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
+from kmcomms.fields import close_match
+from kmcomms.ledger.store import open_store
+from kmcomms.render import Renderer
+from kmcomms.translations import target_languages
+from kmcomms.workspace import find_workspace
+
+
+@cli.command()
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@click.option("--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all).")
+@click.option("--by", "by", required=True, metavar="NAME", help="Who approves (recorded with the approval).")
+@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@format_option("text", "json")
+@click.pass_obj
+def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, path: Path | None, fmt: str) -> None:
+    """Approve a campaign's messages (all, or those named) as they render now, in every
+    language. With `require_approval = true` a delivery goes out only while its message
+    is unchanged since it was approved: an edit to the text or a translation needs a
+    new approval. `kmcomms preview` shows what you approve."""
+    if not by.strip():
+        raise UsageError("--by needs the name of who approves")
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
+    loaded = load_paths([root])
+    if not loaded.workspaces:
+        loaded.raise_for_errors()
+    workspace = loaded.workspaces[0]
+    found = {c.campaign.id: c for c in loaded.campaigns}
+    if campaign_id not in found:
+        if campaign_id in held_campaigns(loaded, workspace):
+            raise KmcommsError(f"campaign {campaign_id} has errors — run `kmcomms validate` and fix them before approving")
+        names = sorted(found)
+        raise KmcommsError(f'no campaign "{campaign_id}"{close_match(campaign_id, names)} — campaigns: {", ".join(names) or "none"}')
+    campaign = found[campaign_id].campaign
+    ids = [m.id for m in campaign.messages]
+    for message in messages:
+        if message not in ids:
+            raise UsageError(f'campaign {campaign_id} has no message "{message}"{close_match(message, ids)} — messages: {", ".join(ids)}')
+    chosen = list(dict.fromkeys(messages)) or ids
+    renderer = Renderer(workspace, loaded.campaigns)
+    now = state.clock()
+    engine = open_store(workspace.settings.store.url, workspace.root)
+    try:
+        record_approval(engine, renderer, campaign_id, chosen, by.strip(), now)
+    finally:
+        engine.dispose()
+    languages = [campaign.language, *target_languages(campaign)]
+    rows = [{"campaign": campaign_id, "message": m, "title": next(x.title for x in campaign.messages if x.id == m),
+             "content_hash": message_hash(renderer, campaign_id, m), "languages": list(dict.fromkeys(languages)),
+             "by": by.strip(), "at": now.strftime("%Y-%m-%dT%H:%M:%SZ")} for m in chosen]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"approved {row['campaign']}/{row['message']} \"{row['title']}\" as it renders now "
+                   f"({', '.join(row['languages'])}; content {row['content_hash'][:12]}) by {row['by']}")
+    if not workspace.settings.policy.require_approval:
+        click.echo("note: [policy] require_approval is false in kmcomms.toml, so nothing waits for approvals", err=True)

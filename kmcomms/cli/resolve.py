@@ -1,0 +1,94 @@
+"""`kmcomms resolve ID`: a person settles a delivery that will not go out by itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from sqlalchemy import Engine, delete, insert, select, update
+
+from kmcomms.cli import State, cli
+from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
+from kmcomms.ledger.ledger import State as DeliveryState
+from kmcomms.ledger.store import open_store
+from kmcomms.ledger.tables import deliveries, publications
+from kmcomms.notify import forget
+from kmcomms.workspace import find_workspace, load_workspace
+
+#: The states a person may resolve: nothing more happens to them by itself (blocked ones
+#: wait for a gate, which a person may decide to go around).
+RESOLVABLE = (DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.BLOCKED)
+
+_URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
+
+
+def open_ledger(path: Path | None) -> Engine:
+    """The workspace's ledger, without loading campaigns or channels (a person can resolve
+    deliveries even while a campaign has errors or an adapter is missing)."""
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
+    workspace = load_workspace(root)
+    return open_store(workspace.settings.store.url, workspace.root)
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if _URL_BREAKERS.search(url) or parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise UsageError(f'--published "{url}" is not an address — give where it was published, e.g. https://example.org/post')
+    return url
+
+
+@cli.command()
+@click.argument("delivery_id", metavar="ID")
+@click.option("--published", "url", metavar="URL", help="It was published (by hand, or the channel has it) at URL.")
+@click.option("--retry", is_flag=True, help="Send it again now: it goes out at the daemon's next pass (or the next "
+              "`kmcomms publish --due`), with its attempts counted afresh. For an unknown delivery, first check the "
+              "channel does not have it.")
+@click.option("--cancel", is_flag=True, help="Do not send it. It stays cancelled when campaigns are synced.")
+@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@click.pass_obj
+def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel: bool, path: Path | None) -> None:
+    """Settle a delivery that needs a person (unknown, failed, missed) or is blocked:
+    record that it was published at URL, send it again now, or cancel it. `kmcomms
+    status` lists them with their ids."""
+    if sum((url is not None, retry, cancel)) != 1:
+        raise UsageError("say what happened to it: one of --published URL, --retry, --cancel")
+    if url is not None:
+        _check_url(url)
+    engine = open_ledger(path)
+    try:
+        now = state.clock()
+        where = (deliveries.c.id == delivery_id, deliveries.c.state.in_(RESOLVABLE))
+        cleared = {"lease_owner": None, "lease_until": None, "not_before": None, "updated_at": now}
+        with engine.begin() as db:
+            if url is not None:
+                changed = db.execute(update(deliveries).where(*where).values(
+                    state=DeliveryState.PUBLISHED, reason="published, recorded by a person", **cleared)).rowcount
+                if changed:
+                    db.execute(delete(publications).where(publications.c.delivery_id == delivery_id))
+                    db.execute(insert(publications).values(delivery_id=delivery_id, remote_id=None, url=url,
+                                                           published_at=now, content_hash=""))
+                done = f"published at {url}"
+            elif retry:
+                changed = db.execute(update(deliveries).where(*where).values(
+                    state=DeliveryState.PLANNED, due_at=now, attempts=0, reason="sent again: asked by a person", **cleared)).rowcount
+                done = "planned again, due now: it goes out at the daemon's next pass (or `kmcomms publish --due`)"
+            else:
+                changed = db.execute(update(deliveries).where(*where).values(
+                    state=DeliveryState.CANCELLED, reason="cancelled by a person", **cleared)).rowcount
+                done = "cancelled"
+            if not changed:
+                found = db.execute(select(deliveries.c.state).where(deliveries.c.id == delivery_id)).scalar()
+        if not changed:
+            if found is None:
+                raise KmcommsError(f'no delivery "{delivery_id}" in the ledger — `kmcomms status` lists the ids')
+            raise KmcommsError(f'delivery {delivery_id} is {found}: only unknown, failed, missed or blocked deliveries '
+                               "can be resolved — see `kmcomms status`")
+        if retry:
+            forget(engine, delivery_id)  # a new failure of it is told again
+        click.echo(f"{delivery_id}: {done}")
+    finally:
+        engine.dispose()

@@ -1,0 +1,56 @@
+"""Channel adapters for tests/test_proofs.py, installed the way a third party would ship
+one: an entry point in the group `kmcomms.channels` (the `*.dist-info` beside this file).
+The test puts this folder on PYTHONPATH of the kmcomms processes it starts, and nowhere
+else.
+
+- `proofs-counting`: records every publish call, one line `<key> <pid>` appended to a log
+  file with O_APPEND in a single write(2), so lines from concurrent processes never
+  interleave and a call is on record before it returns. Declared *not* idempotent: a
+  remote that cannot deduplicate, so any second call for a key is a duplicate.
+- `proofs-unkeyed-folder`: the `folder` adapter declared *not* idempotent, so an expired
+  lease makes its delivery `unknown`, which `find()` has to settle (reconciliation).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kmcomms.channels import Kind
+from kmcomms.channels.base import Channel, ChannelOptions, Publication
+from kmcomms.channels.folder import Folder
+from kmcomms.render.drafts import Draft
+
+
+class CountingOptions(ChannelOptions):
+    log: str = "publish-calls.log"
+
+
+class Counting(Channel):
+    kind = Kind.BLOG
+    Settings = CountingOptions
+    idempotent = False
+
+    @property
+    def log(self) -> Path:
+        assert isinstance(self.settings, CountingOptions)
+        return self.root / self.settings.log
+
+    def publish(self, draft: Draft, key: str) -> Publication:
+        assert draft.delivery == key
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{key} {os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+        return Publication(key, None)
+
+    def find(self, key: str) -> Publication | None:
+        if not self.log.exists():
+            return None
+        keys = {line.split()[0] for line in self.log.read_text().splitlines() if line}
+        return Publication(key, None) if key in keys else None
+
+
+class UnkeyedFolder(Folder):
+    idempotent = False
