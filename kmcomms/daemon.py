@@ -10,10 +10,11 @@ job) with two kinds of job, both running the same `tick`:
 
 A tick reloads the workspace when a file under campaigns/, translations/ or templates/,
 or kmcomms.toml, changed (a fingerprint of paths, sizes and modification times) or a
-SIGHUP asked for it, syncs the ledger after a (re)load, runs one dispatcher pass, tells
-the comms officer about deliveries that need a person, and re-arms the wake-ups. Running
-it twice at once is harmless (the ledger's claims decide), but ticks take a lock so a
-reload never swaps the campaigns under a running pass.
+SIGHUP asked for it; syncs the ledger after a (re)load (and updates publications edited
+since, where the channel can); runs one dispatcher pass; tells the comms officer about
+deliveries that need a person; and re-arms the wake-ups. Running it twice at once is
+harmless (the ledger's claims decide), but ticks take a lock so a reload never swaps the
+campaigns under a running pass.
 
 Stopping (SIGTERM, SIGINT): the dispatcher finishes the publication in flight and gives
 the rest of its claims back; the scheduler shuts down waiting for the running tick; the
@@ -24,7 +25,6 @@ nothing runs inside a signal handler.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import threading
@@ -139,18 +139,18 @@ class Daemon:
     def run(self, install_signals: bool = True) -> int:
         """Load, then run until stopped; returns the exit code (0). A workspace that cannot
         be loaded at all raises `KmcommsError` before anything starts."""
-        self.fingerprint = fingerprint(self.root)
-        self._load("start")
-        assert self.runtime is not None
-        self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.sweep, timezone=UTC), args=["sweep"], id="sweep",
-                               next_run_time=datetime.now(UTC), replace_existing=True)
-        if install_signals:
+        if install_signals:  # first: a SIGHUP or SIGTERM while loading must not kill the process
             self._install_signals()
-        settings = self.runtime.workspace.settings
-        event(log, "started", f"kmcomms daemon for {display_path(self.root)}: sweep every {self.sweep:g} s, wake-ups "
-              f"{self.horizon} ahead", workspace=str(self.root), store=parsed_safe(settings.store.url),
-              worker=worker_name(), sweep=self.sweep, pid=os.getpid())
         try:
+            self.fingerprint = fingerprint(self.root)
+            self._load("start")
+            assert self.runtime is not None
+            self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.sweep, timezone=UTC), args=["sweep"],
+                                   id="sweep", next_run_time=datetime.now(UTC), replace_existing=True)
+            settings = self.runtime.workspace.settings
+            event(log, "started", f"kmcomms daemon for {display_path(self.root)}: sweep every {self.sweep:g} s, "
+                  f"wake-ups {self.horizon} ahead", workspace=str(self.root), store=parsed_safe(settings.store.url),
+                  worker=worker_name(), sweep=self.sweep, pid=os.getpid())
             if not self.stopping:
                 self.scheduler.start()
                 # start() returns as soon as the scheduler is marked stopped; the tick in
@@ -225,7 +225,7 @@ class Daemon:
                 return
             try:
                 self._pass(why)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the daemon outlives any one pass
                 event(log, "pass-failed", f"the pass failed: {type(exc).__name__}: {exc}", level=logging.ERROR,
                       exc_info=True, why=why)
 
@@ -240,14 +240,30 @@ class Daemon:
             if synced.added or synced.cancelled or synced.restored:
                 event(log, "synced", f"ledger synced: {synced.added} new, {synced.cancelled} cancelled, "
                       f"{synced.restored} restored", added=synced.added, cancelled=synced.cancelled, restored=synced.restored)
+            self._refresh(runtime, now)
         report = runtime.dispatcher.publish_due(now)
         self.passes += 1
         if report.outcomes:
             event(log, "pass", f"pass ({why}): {report}", why=why, **dict(report.outcomes))
-        if self.notifier is not None:
+        if self.notifier is not None and not self.stopping:  # a stopping daemon leaves notices to the next start
             self.notifier.run(runtime.engine, self.clock())
         if not self.stopping:
             self._arm(now)
+
+    def _refresh(self, runtime: Runtime, now: datetime) -> None:
+        """After a (re)load: publications whose content was edited since are updated where
+        the channel can, and named for a person where it cannot."""
+        try:
+            changed = runtime.dispatcher.refresh(now)
+        except Exception as exc:  # noqa: BLE001 - publishing what is due matters more
+            event(log, "refresh-failed", f"cannot check publications for edits: {type(exc).__name__}: {exc}",
+                  level=logging.ERROR, exc_info=True)
+            return
+        for delivery in changed["updated"]:
+            event(log, "updated", f"updated {delivery}: its content was edited after publication", delivery=delivery)
+        for delivery in changed["edited"]:
+            event(log, "edited-after-publication", f"{delivery} was edited after publication and its channel cannot "
+                  "update it: check the published version", level=logging.WARNING, delivery=delivery)
 
     def _arm(self, now: datetime) -> None:
         """Date jobs at the next due (and retry) times within the horizon; stale ones removed."""
@@ -333,11 +349,13 @@ class Daemon:
         if outcome == "published":
             event(log, "published", f"published {row.id} ({row.campaign}/{row.message} → {row.channel})", **fields)
             return
+        level = {"blocked": logging.DEBUG, "retrying": logging.WARNING}.get(outcome, logging.ERROR)
+        if not log.isEnabledFor(level):
+            return
         reason = None
         if self.runtime is not None:
             with self.runtime.engine.connect() as db:
                 reason = db.execute(select(deliveries.c.reason).where(deliveries.c.id == row.id)).scalar()
-        level = {"blocked": logging.DEBUG, "retrying": logging.WARNING}.get(outcome, logging.ERROR)
         event(log, outcome, f"{outcome} {row.id} ({row.campaign}/{row.message} → {row.channel}): {reason or ''}",
               level=level, reason=reason, **fields)
 

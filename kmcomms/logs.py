@@ -110,7 +110,7 @@ class Redactor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string: keep what there is
+        except Exception:  # noqa: BLE001 - a bad format string: keep what there is
             message = f"{record.msg} {record.args}"
         record.msg, record.args = self.redact(message), None
         fields = getattr(record, _FIELDS, None)

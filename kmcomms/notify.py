@@ -128,7 +128,7 @@ class Notifier:
         message["To"] = ", ".join(self.settings.email)
         message["Subject"] = subject
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(body)
+        message.set_content(body, cte="quoted-printable")  # 7-bit safe through any relay
         with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=self.settings.timeout) as smtp:
             smtp.send_message(message)
 

@@ -16,7 +16,7 @@ from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
 from kmcomms.dispatch import Dispatcher
-from kmcomms.ledger.ledger import State, counts
+from kmcomms.ledger.ledger import counts
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.testing import RecordingChannel

@@ -50,4 +50,13 @@ def channel_kind(channel: ChannelSettings) -> Kind | None:
     stated = channel.options.get("kind")
     if isinstance(stated, str) and stated in Kind.__members__.values():
         return Kind(stated)
-    return ADAPTER_KINDS.get(channel.adapter)
+    if channel.adapter in ADAPTER_KINDS:
+        return ADAPTER_KINDS[channel.adapter]
+    # A third-party adapter says its own kind. Imported here: the registry needs this module.
+    from kmcomms.channels.registry import adapter_class
+    from kmcomms.errors import WorkspaceError
+
+    try:
+        return adapter_class(channel.adapter).kind
+    except WorkspaceError:
+        return None

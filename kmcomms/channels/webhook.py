@@ -123,7 +123,7 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -167,8 +167,9 @@ class Webhook(Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         assert isinstance(self.settings, WebhookOptions)
-        self.kind = self.settings.kind  # type: ignore[misc]  # each instance says what it takes
         self.options: WebhookOptions = self.settings
+        self.kind = self.options.kind  # type: ignore[misc]  # each instance says what it takes
+        self.timeout = self.options.timeout  # type: ignore[misc]  # the setting, not the class default
 
     # ------------------------------------------------------------------ requests
 

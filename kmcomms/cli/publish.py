@@ -11,6 +11,7 @@ import click
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option
 from kmcomms.errors import UsageError
+from kmcomms.ledger.ledger import counts
 from kmcomms.ledger.status import due_now
 from kmcomms.runtime import open_runtime
 
@@ -52,6 +53,8 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
                 click.echo(f"{delivery}: edited after publication and its channel cannot update it — check it", err=True)
             if changed["updated"]:
                 click.echo(f"updated {len(changed['updated'])} publications edited since", err=True)
-        return 1 if report.outcomes.keys() & {"failed", "unknown", "lease-lost"} else 0
+        # Unknowns found and settled in this same pass need nobody: only what is left counts.
+        left = counts(runtime.engine)["unknown"]
+        return 1 if left or report.outcomes.keys() & {"failed", "lease-lost"} else 0
     finally:
         runtime.close()

@@ -72,7 +72,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = _config(engine)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            pass
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 backends.append(found)
         print(f"Python {sys.version.split()[0]}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs; "
-              f"ledgers under {folder} and in fresh PostgreSQL schemas")
+              f"ledgers under {folder}{' and in fresh PostgreSQL schemas' if len(backends) > 1 else ''}")
 
         if not args.no_throughput:
             root = folder / "throughput"

@@ -494,7 +494,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile with the cyclic garbage collector off, so its time is not charged to other functions")
     parser.add_argument("--profile-top", type=int, default=30, metavar="N", help="profile rows to print (default 30)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="generate into DIR (must not exist) and keep it")
-    args = parser.parse_args(argv)
+    # tests/benchmarks/run passes the same options to every benchmark: ignore the others'.
+    args, others = parser.parse_known_args(argv)
+    if others:
+        print(f"(ignoring options for other benchmarks: {' '.join(others)})")
     if args.campaigns < 1 or args.repeat < 1:
         parser.error("--campaigns and --repeat must be at least 1")
 
