@@ -20,7 +20,7 @@ from kmcomms.errors import WorkspaceError
 from kmcomms.ledger.store import open_store
 from kmcomms.workspace import Workspace, find_workspace
 
-__all__ = ["Runtime", "open_runtime", "worker_name"]
+__all__ = ["Runtime", "load_here", "open_runtime", "worker_name"]
 
 
 def worker_name() -> str:
@@ -40,6 +40,18 @@ class Runtime:
         self.engine.dispose()
 
 
+def load_here(path: Path | None = None) -> tuple[Workspace, LoadResult]:
+    """The workspace at or above `path` (default: here) and its campaigns; campaigns with
+    errors are left out, their problems kept in the result's diagnostics."""
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
+    loaded = load_paths([root])
+    if not loaded.workspaces:
+        loaded.raise_for_errors()
+    return loaded.workspaces[0], loaded
+
+
 def open_runtime(path: Path | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  registry: Mapping[str, type[Channel]] | None = None, engine: Engine | None = None) -> Runtime:
     """Load the workspace at or above `path` (default: here) with its valid campaigns.
@@ -47,13 +59,7 @@ def open_runtime(path: Path | None = None, *, clock: Callable[[], datetime] = la
     Campaigns with errors are left out (and their problems are in `loaded.diagnostics`),
     so one broken file does not stop the others going out.
     """
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
-    loaded = load_paths([root])
-    if not loaded.workspaces:
-        loaded.raise_for_errors()
-    workspace = loaded.workspaces[0]
+    workspace, loaded = load_here(path)
     engine = engine or open_store(workspace.settings.store.url, workspace.root)
     channels = open_channels(workspace, registry)
     dispatcher = Dispatcher(engine, workspace, loaded, channels, worker=worker_name(), clock=clock)

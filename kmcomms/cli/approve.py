@@ -8,16 +8,15 @@ from pathlib import Path
 import click
 
 from kmcomms.approvals import approve as record_approval
-from kmcomms.campaign import load_paths
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option
 from kmcomms.dispatch import held_campaigns, message_hash
-from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
+from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.fields import close_match
 from kmcomms.ledger.store import open_store
 from kmcomms.render import Renderer
 from kmcomms.translations import target_languages
-from kmcomms.workspace import find_workspace
+from kmcomms.runtime import load_here
 
 
 @cli.command()
@@ -34,13 +33,7 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     new approval. `kmcomms preview` shows what you approve."""
     if not by.strip():
         raise UsageError("--by needs the name of who approves")
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
-    loaded = load_paths([root])
-    if not loaded.workspaces:
-        loaded.raise_for_errors()
-    workspace = loaded.workspaces[0]
+    workspace, loaded = load_here(path)
     found = {c.campaign.id: c for c in loaded.campaigns}
     if campaign_id not in found:
         if campaign_id in held_campaigns(loaded, workspace):
