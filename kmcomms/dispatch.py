@@ -29,7 +29,7 @@ from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.ledger import Attempt, State, SyncReport, claim, finish, mark_missed, reap, sync
 from kmcomms.ledger.tables import approvals, deliveries, publications
-from kmcomms.plan import Delivery, Window
+from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.translations import load_catalog, source_messages, target_languages
 from kmcomms.workspace import Workspace
@@ -38,7 +38,6 @@ __all__ = ["DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "me
 
 log = logging.getLogger("kmcomms.dispatch")
 
-ALL_TIME = Window(start=datetime(1970, 1, 1, tzinfo=UTC))
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 #: A blocked delivery is looked at again from the next pass on, not within the same one.

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from kmcomms.fields import WEEKDAYS, parse_every
 from kmcomms.models import Campaign, Message
 from kmcomms.timing import to_utc
 
-__all__ = ["Delivery", "Plan", "PlanNote", "Window", "delivery_id", "message_channels", "occurrences", "plan"]
+__all__ = ["ALL_TIME", "Delivery", "Plan", "PlanNote", "Window", "delivery_id", "message_channels", "occurrences", "plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,10 @@ class Window:
 
     start: datetime | None = None
     end: datetime | None = None
+
+
+#: Every delivery, however long ago it was due (the ledger, previews, `plan --all`).
+ALL_TIME = Window(start=datetime.min.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ import pyphen
 from kmcomms.campaign import LoadedCampaign, LoadResult
 from kmcomms.errors import Diagnostic, KmcommsError, Severity
 from kmcomms.models import Audience
-from kmcomms.plan import Delivery, Window, plan
+from kmcomms.plan import ALL_TIME, Delivery, plan
 from kmcomms.render import (
     Blocked,
     BlogPost,
@@ -428,7 +428,6 @@ def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str
 
 # --- Over a workspace --------------------------------------------------------------------
 
-_ALL_TIME = Window(start=datetime.min.replace(tzinfo=UTC))
 _NOW = datetime(2000, 1, 1, tzinfo=UTC)  # planning needs one; the window does not use it
 
 
@@ -478,7 +477,7 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     # Audiences of one message read the same words (only their link tags differ), so each
     # message × language × channel is rendered once and checked for every audience.
     drafts: dict[tuple[str, str, str, str], Draft | Blocked | Problem] = {}
-    for delivery in plan((c.campaign for c in campaigns), _ALL_TIME, _NOW).deliveries:
+    for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW).deliveries:
         key = (delivery.campaign, delivery.message, delivery.audience, delivery.language, delivery.channel)
         if key in seen:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from kmcomms.campaign import load_paths
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, parse_instant, paths_argument
 from kmcomms.ics import plan_to_ics
-from kmcomms.plan import Plan, Window
+from kmcomms.plan import ALL_TIME, Plan, Window
 
 
 def _table(plan: Plan) -> None:
@@ -50,7 +50,7 @@ def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, 
     result = load_paths(paths)
     result.raise_for_errors()
     if everything and start is None:
-        start = datetime.min.replace(tzinfo=UTC)
+        start = ALL_TIME.start
     plan = result.plan(Window(start, end), now)
     if result.diagnostics:
         click.echo(f"{len(result.diagnostics)} warnings: see `kmcomms validate`", err=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from kmcomms.campaign import load_paths
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option
 from kmcomms.errors import UsageError
-from kmcomms.plan import Window
+from kmcomms.plan import ALL_TIME
 from kmcomms.preview import draft_fields, draft_json, write_site
 from kmcomms.render import Blocked, Renderer
 from kmcomms.workspace import find_workspace
@@ -50,7 +49,7 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
     result.raise_for_errors()
     workspace = result.workspaces[0]
     wanted = {"message": message, "audience": audience, "language": language, "channel": channel}
-    plan = result.plan(Window(start=datetime.min.replace(tzinfo=UTC)), state.clock())
+    plan = result.plan(ALL_TIME, state.clock())
     deliveries = [d for d in plan.deliveries if all(v is None or getattr(d, k) == v for k, v in wanted.items())]
     if not deliveries:
         raise UsageError("no delivery matches — see `kmcomms plan --all` for what there is")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from kmcomms.dispatch import ALL_TIME
 from kmcomms.ledger.ledger import OPEN, State, counts
 from kmcomms.ledger.tables import deliveries
+from kmcomms.plan import ALL_TIME
 
 if TYPE_CHECKING:
     from kmcomms.runtime import Runtime
