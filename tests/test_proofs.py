@@ -633,7 +633,6 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
                 elapsed)
 
     assert kills >= KILLS and interrupted >= KILLS // 3  # the kills did land in the middle of the work
-    assert progress["published"] < CRASH_DELIVERIES and outcomes.get("published", 0) > 0  # work was left for the end
     assert stranded and found_again <= stranded  # deliveries did become `unknown` (and were settled: see states)
     assert len(ids) == CRASH_DELIVERIES and states == {"published": CRASH_DELIVERIES}  # none lost, none unknown
     assert set(published) == ids
