@@ -249,6 +249,8 @@ class Daemon:
             self.notifier.run(runtime.engine, self.clock())
         if not self.stopping:
             self._arm(now)
+            # Rendered a sweep or more before they fall due, so a wake-up only publishes.
+            runtime.dispatcher.prepare(now + timedelta(seconds=2 * self.sweep))
 
     def _refresh(self, runtime: Runtime, now: datetime) -> None:
         """After a (re)load: publications whose content was edited since are updated where

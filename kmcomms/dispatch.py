@@ -27,10 +27,11 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
-from kmcomms.ledger.ledger import Attempt, State, SyncReport, claim, finish, mark_missed, reap, sync
+from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, sync
 from kmcomms.ledger.tables import approvals, deliveries, publications
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
+from kmcomms.tracking import Tracker, register_links
 from kmcomms.translations import load_catalog, source_messages, target_languages
 from kmcomms.workspace import Workspace
 
@@ -42,13 +43,16 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 #: A blocked delivery is looked at again from the next pass on, not within the same one.
 RECHECK = timedelta(seconds=1)
+#: Outcomes are written together (one transaction per claimed batch), but never held
+#: longer than this: a crash loses at most this long of outcomes, which reaping settles.
+GROUP_COMMIT = timedelta(seconds=0.5)
 
 
 def content_hash(draft: Draft) -> str:
     """A fingerprint of what a channel receives, to tell an edit after publication."""
-    data = dataclasses.asdict(draft)
-    data.pop("delivery")
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    data = {f.name: getattr(draft, f.name) for f in dataclasses.fields(draft) if f.name != "delivery"}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=lambda link: [link.id, link.original, link.url])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def message_hash(renderer: Renderer, campaign: str, message: str) -> str:
@@ -111,7 +115,8 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, workspace: Workspace, loaded: LoadResult, channels: dict[str, Channel], *,
                  worker: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 lease: timedelta = timedelta(minutes=10), rng: random.Random | None = None) -> None:
+                 lease: timedelta = timedelta(minutes=10), rng: random.Random | None = None,
+                 tracker: Tracker | None = None) -> None:
         self.engine = engine
         self.workspace = workspace
         self.loaded = loaded
@@ -120,8 +125,9 @@ class Dispatcher:
         self.clock = clock
         self.lease = lease
         self.rng = rng or random.Random()
-        self.renderer = Renderer(workspace, loaded.campaigns)
+        self.renderer = Renderer(workspace, loaded.campaigns, tracker)
         self.stopping = False
+        self._drafts: dict[str, Draft | Blocked] = {}
         self.held = held_campaigns(loaded, workspace)
         #: Called with each claimed row and its outcome ("published", "failed", …), e.g. to log it.
         self.on_outcome: Callable[[Row, str], None] | None = None
@@ -163,6 +169,24 @@ class Dispatcher:
             result["updated"].append(row.id)
         return result
 
+    def prepare(self, until: datetime) -> int:
+        """Render ahead the open deliveries due by `until`, so that when they fall due the
+        pass only claims, publishes and records. Returns how many were rendered. The
+        drafts live as long as this dispatcher: a reload (files changed) makes a new one."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(deliveries).where(deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
+                                                       deliveries.c.due_at <= until)).all()
+        rendered = 0
+        for row in rows:
+            if row.id in self._drafts or row.campaign not in self.renderer.campaigns or row.channel not in self.channels:
+                continue
+            try:
+                self._drafts[row.id] = self.renderer.render(_delivery(row))
+            except Exception:  # noqa: BLE001,S112 - rendered again when due, where the fault is recorded
+                continue
+            rendered += 1
+        return rendered
+
     def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
         """One pass: reap expired leases, settle unknowns, mark the missed, then claim and
         publish due deliveries until none is left (or `stopping` is set)."""
@@ -176,16 +200,39 @@ class Dispatcher:
             rows = claim(self.engine, self.worker, now, self.lease, limit)
             if not rows:
                 break
+            pending: list[tuple[Row, Outcome]] = []
             for index, row in enumerate(rows):
                 if self.stopping:  # a stop was asked: release the rest, untouched
+                    self._record(pending, report)
                     self._release(rows[index:])
                     break
-                outcome = self._publish(row, now)
-                report.outcomes[outcome] += 1
-                if self.on_outcome is not None:
-                    self.on_outcome(row, outcome)
+                pending.append((row, self._publish(row, now)))
+                if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
+                    self._record(pending, report)
+            self._record(pending, report)
         report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
         return report
+
+    def _settles_itself(self, name: str) -> bool:
+        """Whether a crash before this channel's outcome is recorded is settled without a
+        person: publishing again is harmless, or the channel can be asked (`find`)."""
+        channel = self.channels.get(name)
+        return channel is None or channel.idempotent or type(channel).find is not Channel.find
+
+    def _record(self, pending: list[tuple[Row, Outcome]], report: DispatchReport) -> None:
+        """Write the outcomes in `pending` in one transaction (a group commit), then empty it."""
+        if not pending:
+            return
+        lost = finish(self.engine, self.worker, [outcome for _, outcome in pending])
+        for row, outcome in pending:
+            name = str(outcome.state)
+            if row.id in lost:
+                log.error("lease on %s was lost while publishing: the ledger keeps the other worker's outcome", row.id)
+                name = "lease-lost"
+            report.outcomes[name] += 1
+            if self.on_outcome is not None:
+                self.on_outcome(row, name)
+        pending.clear()
 
     def _release(self, rows: list[Row]) -> None:
         with self.engine.begin() as db:
@@ -213,61 +260,54 @@ class Dispatcher:
                 return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
         return None
 
-    def _publish(self, row: Row, now: datetime) -> str:
+    def _publish(self, row: Row, now: datetime) -> Outcome:
+        """Render (or take the draft rendered ahead), gate and publish one claimed delivery."""
         started = self.clock()
         channel = self.channels.get(row.channel)
+
+        def held(reason: str) -> Outcome:
+            return Outcome(row.id, State.BLOCKED, started, reason=reason, counted=False, not_before=now + RECHECK)
+
         if channel is None or row.campaign not in self.renderer.campaigns:
-            reason = (f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them' if row.campaign in self.held
-                      else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined')
-            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=reason, counted=False,
-                   not_before=now + RECHECK)
-            return "blocked"
-        try:
-            draft = self.renderer.render(_delivery(row))
-        except Exception as exc:  # a template or settings fault: the delivery waits for a person
-            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=f"cannot render: {exc}", counted=False,
-                   not_before=now + RECHECK)
-            return "blocked"
+            return held(f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them' if row.campaign in self.held
+                        else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined')
+        draft = self._drafts.pop(row.id, None)
+        if draft is None:
+            try:
+                draft = self.renderer.render(_delivery(row))
+            except Exception as exc:  # noqa: BLE001 - a template or settings fault: the delivery waits for a person
+                return held(f"cannot render: {exc}")
         reason = self.gate(row.campaign, row.message, draft, started)
         if reason is not None:
-            finish(self.engine, row, self.worker, State.BLOCKED, started, None, reason=reason, counted=False,
-                   not_before=now + RECHECK)
-            return "blocked"
+            return held(reason)
         assert isinstance(draft, Draft)
         try:
+            if self.renderer.tracker is not None:
+                register_links(self.engine, row.id, draft.links)
             publication = channel.publish(draft, row.id)
         except TransientError as exc:
             return self._retry(row, channel, started, str(exc), exc.retry_after)
         except PermanentError as exc:
-            finish(self.engine, row, self.worker, State.FAILED, self.clock(), Attempt(started, "permanent", str(exc)),
-                   reason=str(exc))
-            return "failed"
-        except Exception as exc:  # an adapter bug: it may or may not have published
+            return Outcome(row.id, State.FAILED, self.clock(), Attempt(started, "permanent", str(exc)), reason=str(exc))
+        except Exception as exc:
             log.exception("channel %s raised while publishing %s", row.channel, row.id)
             if channel.idempotent:
                 return self._retry(row, channel, started, f"{type(exc).__name__}: {exc}", None)
-            finish(self.engine, row, self.worker, State.UNKNOWN, self.clock(), Attempt(started, "unknown", repr(exc)),
-                   reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`")
-            return "unknown"
-        done = finish(self.engine, row, self.worker, State.PUBLISHED, self.clock(), Attempt(started, "published"),
-                      remote_id=publication.remote_id, url=publication.url, content_hash=content_hash(draft))
-        if not done:
-            log.error("lease on %s was lost while publishing: the ledger keeps the other worker's outcome", row.id)
-            return "lease-lost"
-        return "published"
+            return Outcome(row.id, State.UNKNOWN, self.clock(), Attempt(started, "unknown", repr(exc)),
+                           reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`")
+        return Outcome(row.id, State.PUBLISHED, self.clock(), Attempt(started, "published"),
+                       remote_id=publication.remote_id, url=publication.url, content_hash=content_hash(draft))
 
-    def _retry(self, row: Row, channel: Channel, started: datetime, error: str, retry_after: float | None) -> str:
+    def _retry(self, row: Row, channel: Channel, started: datetime, error: str, retry_after: float | None) -> Outcome:
         now = self.clock()
         if row.attempts >= channel.attempt_limit:
-            finish(self.engine, row, self.worker, State.FAILED, now, Attempt(started, "transient", error),
-                   reason=f"gave up after {row.attempts} attempts: {error}")
-            return "failed"
+            return Outcome(row.id, State.FAILED, now, Attempt(started, "transient", error),
+                           reason=f"gave up after {row.attempts} attempts: {error}")
         wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)) * self.rng.uniform(0.8, 1.2)
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
-        finish(self.engine, row, self.worker, State.RETRYING, now, Attempt(started, "transient", error),
-               reason=error, not_before=now + wait)
-        return "retrying"
+        return Outcome(row.id, State.RETRYING, now, Attempt(started, "transient", error), reason=error,
+                       not_before=now + wait)
 
     def _reconcile(self, report: DispatchReport) -> None:
         """Ask channels about `unknown` deliveries: found means published, absent means

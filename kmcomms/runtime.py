@@ -18,6 +18,7 @@ from kmcomms.channels.registry import open_channels
 from kmcomms.dispatch import Dispatcher
 from kmcomms.errors import WorkspaceError
 from kmcomms.ledger.store import open_store
+from kmcomms.tracking import Tracker, tracker_for
 from kmcomms.workspace import Workspace, find_workspace
 
 __all__ = ["Runtime", "load_here", "open_runtime", "worker_name"]
@@ -35,6 +36,7 @@ class Runtime:
     engine: Engine
     channels: dict[str, Channel]
     dispatcher: Dispatcher
+    tracker: Tracker | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -61,6 +63,7 @@ def open_runtime(path: Path | None = None, *, clock: Callable[[], datetime] = la
     """
     workspace, loaded = load_here(path)
     engine = engine or open_store(workspace.settings.store.url, workspace.root)
-    channels = open_channels(workspace, registry)
-    dispatcher = Dispatcher(engine, workspace, loaded, channels, worker=worker_name(), clock=clock)
-    return Runtime(workspace, loaded, engine, channels, dispatcher)
+    tracker = tracker_for(engine, workspace.settings, clock())
+    channels = open_channels(workspace, registry, store=engine, tracker=tracker)
+    dispatcher = Dispatcher(engine, workspace, loaded, channels, worker=worker_name(), clock=clock, tracker=tracker)
+    return Runtime(workspace, loaded, engine, channels, dispatcher, tracker)

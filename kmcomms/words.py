@@ -61,6 +61,7 @@ def words(language: str) -> Words:
     return Words(language)
 
 
+@functools.cache  # parsing a locale costs more than the formatting it is used for
 def _locale(language: str) -> Locale | None:
     try:
         return Locale.parse(language.replace("-", "_"))

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import requests
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +27,11 @@ from pydantic import BaseModel, ConfigDict
 from kmcomms.channels import Kind
 from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import Draft
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from kmcomms.tracking import Tracker
 
 __all__ = [
     "Channel",
@@ -94,11 +99,17 @@ class Channel(ABC):
     timeout: ClassVar[float] = 30.0
     """Seconds for each remote call."""
 
-    def __init__(self, name: str, settings: ChannelOptions, root: Path, session: requests.Session | None = None) -> None:
+    def __init__(self, name: str, settings: ChannelOptions, root: Path, session: requests.Session | None = None, *,
+                 store: Engine | None = None, tracker: Tracker | None = None) -> None:
         self.name = name
         self.settings = settings
         self.root = root
         self.session = session or requests.Session()
+        #: The ledger, for adapters that keep state in it (contacts, recipients); None
+        #: where nothing is published (checks, previews).
+        self.store = store
+        #: Signs tracking addresses (unsubscribe links, open pixels); None without `[tracking]`.
+        self.tracker = tracker
 
     @property
     def grace_period(self) -> timedelta:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import requests
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from kmcomms.channels.base import Channel
 from kmcomms.errors import WorkspaceError
 from kmcomms.fields import close_match
+from kmcomms.tracking import Tracker
 from kmcomms.workspace import Workspace
 
 __all__ = ["GROUP", "adapter_class", "adapter_names", "open_channels"]
@@ -40,8 +42,10 @@ def adapter_class(name: str, registry: Mapping[str, type[Channel]] | None = None
 
 
 def open_channels(workspace: Workspace, registry: Mapping[str, type[Channel]] | None = None,
-                  session: requests.Session | None = None) -> dict[str, Channel]:
-    """Every channel instance of the workspace, with its settings checked by its adapter."""
+                  session: requests.Session | None = None, *, store: Engine | None = None,
+                  tracker: Tracker | None = None) -> dict[str, Channel]:
+    """Every channel instance of the workspace, with its settings checked by its adapter;
+    `store` and `tracker` are handed to each (adapters that publish need them)."""
     channels = {}
     for name, settings in workspace.settings.channels.items():
         cls = adapter_class(settings.adapter, registry)
@@ -51,5 +55,5 @@ def open_channels(workspace: Workspace, registry: Mapping[str, type[Channel]] | 
             problem = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in problem["loc"])
             raise WorkspaceError(f"[channels.{name}] {where}: {problem['msg']} — see the {settings.adapter} adapter's settings") from exc
-        channels[name] = cls(name, options, Path(workspace.root), session)
+        channels[name] = cls(name, options, Path(workspace.root), session, store=store, tracker=tracker)
     return channels

@@ -32,6 +32,7 @@ __all__ = [
     "OPEN",
     "REMOVED",
     "Attempt",
+    "Outcome",
     "State",
     "SyncReport",
     "claim",
@@ -120,37 +121,56 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Itera
     return SyncReport(len(new), len(gone), len(back))
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
-    return and_(deliveries.c.state.in_(OPEN), deliveries.c.due_at <= now,
-                or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
+_NOW = bindparam("now", type_=UTCDateTime)
+_CLAIMABLE = and_(deliveries.c.state.in_(OPEN), deliveries.c.due_at <= _NOW,
+                  or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= _NOW))
+_CLAIM_VALUES = {"state": State.SENDING, "lease_owner": bindparam("worker"),
+                 "lease_until": bindparam("lease_until", type_=UTCDateTime),
+                 "attempts": deliveries.c.attempts + 1, "updated_at": _NOW}
+
+
+def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
+    # One statement takes the whole batch: on SQLite it runs under the database's single
+    # write lock; on PostgreSQL SKIP LOCKED lets other workers take the rows next to it.
+    candidates = select(deliveries.c.id).where(_CLAIMABLE).order_by(deliveries.c.due_at).limit(bindparam("limit"))
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()), _CLAIMABLE)
+            .values(_CLAIM_VALUES).returning(*deliveries.c))
+
+
+# Built once: a pass claims and finishes hundreds of deliveries, and building the
+# statements each time cost more than running them.
+_CLAIM = {"postgresql": _claim_statement(skip_locked=True), "sqlite": _claim_statement(skip_locked=False)}
 
 
 def claim(engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50) -> list[Row]:
     """Take up to `limit` due deliveries for `worker`, earliest first, each with a lease
-    until `now + lease`. No delivery is ever taken by two workers: on PostgreSQL the
-    candidates are locked with SKIP LOCKED; on SQLite each is taken by a conditional update."""
-    values = {"state": State.SENDING, "lease_owner": worker, "lease_until": now + lease,
-              "attempts": deliveries.c.attempts + 1, "updated_at": now}
+    until `now + lease`. No delivery is ever taken by two workers: the claim is one
+    conditional update (with SKIP LOCKED on PostgreSQL, so workers do not queue)."""
     with engine.begin() as db:
-        if engine.dialect.name == "postgresql":
-            candidates = (select(deliveries.c.id).where(_claimable(now)).order_by(deliveries.c.due_at)
-                          .limit(limit).with_for_update(skip_locked=True))
-            return list(db.execute(update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()))
-                                   .values(values).returning(*deliveries.c)))
-        ids = db.execute(select(deliveries.c.id).where(_claimable(now)).order_by(deliveries.c.due_at).limit(limit)).scalars().all()
-        taken = []
-        for delivery_id in ids:
-            result = db.execute(update(deliveries).where(deliveries.c.id == delivery_id, _claimable(now)).values(values))
-            if result.rowcount == 1:
-                taken.append(delivery_id)
-        if not taken:
-            return []
-        rows = db.execute(select(deliveries).where(deliveries.c.id.in_(taken))).all()
-        return sorted(rows, key=lambda row: row.due_at)
+        rows = db.execute(_CLAIM[engine.dialect.name],
+                          {"now": now, "worker": worker, "lease_until": now + lease, "limit": limit}).all()
+    return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
-# Built once: a pass finishes hundreds of deliveries, and building the statements each
-# time cost more than running them.
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed delivery, for `finish`."""
+
+    delivery: str
+    state: State
+    at: datetime
+    attempt: Attempt | None = None
+    reason: str | None = None
+    not_before: datetime | None = None
+    remote_id: str | None = None
+    url: str | None = None
+    content_hash: str = ""
+    counted: bool = True
+    """False gives the claim's attempt back (a gate held the delivery; nothing was tried)."""
+
+
 _FINISH = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("fence_id"), deliveries.c.state == State.SENDING,
@@ -163,25 +183,33 @@ _ATTEMPT = insert(attempts)
 _PUBLICATION = insert(publications)
 
 
-def finish(engine: Engine, row: Row, worker: str, state: State, now: datetime, attempt: Attempt | None, *,
-           reason: str | None = None, not_before: datetime | None = None,
-           remote_id: str | None = None, url: str | None = None, content_hash: str = "", counted: bool = True) -> bool:
-    """Record the outcome of a claimed delivery. Fenced: only while `worker` still holds
-    the lease; returns False when it was lost (the delivery is someone else's now).
-    `counted=False` gives the claim's attempt back (a gate held it; nothing was tried)."""
+def finish(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> set[str]:
+    """Record the outcomes of deliveries `worker` claimed, all in one transaction. Fenced:
+    each only while `worker` still holds its lease. Returns the ids whose lease was lost
+    (someone else's now): nothing is recorded for those."""
+    lost = set()
+    tried, published = [], []
     with engine.begin() as db:
-        result = db.execute(_FINISH, {"fence_id": row.id, "fence_worker": worker, "state": str(state), "reason": reason,
-                                      "not_before": not_before, "updated_at": now, "given_back": 0 if counted else 1})
-        if result.rowcount != 1:
-            return False
-        if attempt is not None:
-            db.execute(_ATTEMPT, {"delivery_id": row.id, "worker": worker, "started_at": attempt.started_at,
-                                  "finished_at": now, "outcome": attempt.outcome, "error": attempt.error,
-                                  "duration_ms": int((now - attempt.started_at).total_seconds() * 1000)})
-        if state == State.PUBLISHED:
-            db.execute(_PUBLICATION, {"delivery_id": row.id, "remote_id": remote_id, "url": url, "published_at": now,
-                                      "content_hash": content_hash})
-    return True
+        for outcome in outcomes:
+            result = db.execute(_FINISH, {
+                "fence_id": outcome.delivery, "fence_worker": worker, "state": str(outcome.state),
+                "reason": outcome.reason, "not_before": outcome.not_before, "updated_at": outcome.at,
+                "given_back": 0 if outcome.counted else 1})
+            if result.rowcount != 1:
+                lost.add(outcome.delivery)
+                continue
+            if (attempt := outcome.attempt) is not None:
+                tried.append({"delivery_id": outcome.delivery, "worker": worker, "started_at": attempt.started_at,
+                              "finished_at": outcome.at, "outcome": attempt.outcome, "error": attempt.error,
+                              "duration_ms": int((outcome.at - attempt.started_at).total_seconds() * 1000)})
+            if outcome.state == State.PUBLISHED:
+                published.append({"delivery_id": outcome.delivery, "remote_id": outcome.remote_id, "url": outcome.url,
+                                  "published_at": outcome.at, "content_hash": outcome.content_hash})
+        if tried:
+            db.execute(_ATTEMPT, tried)
+        if published:
+            db.execute(_PUBLICATION, published)
+    return lost
 
 
 def reap(engine: Engine, now: datetime, idempotent: Iterable[str]) -> tuple[int, int]:

@@ -33,6 +33,10 @@ __all__ = [
     "notifications",
     "publications",
     "reach_samples",
+    "recipients",
+    "suppressions",
+    "tracked_links",
+    "tracking_keys",
 ]
 
 
@@ -161,3 +165,47 @@ notifications = Table(
 """Who was told that a delivery needs a person, once per delivery and state: `via` names
 how (log, email, webhook). A person's `kmcomms resolve --retry` clears its rows, so a new
 failure of the same delivery is told again."""
+
+recipients = Table(
+    "recipients", metadata,
+    Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("name", Text),
+    Column("language", String(35), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("message_id", Text),
+    Column("error", Text),
+    Column("sent_at", UTCDateTime),
+)
+"""Who a newsletter or briefing delivery goes to, frozen when its send starts: one row per
+recipient, `pending` until that one message is `sent` (or `rejected`, with the server's
+answer in `error`, or `suppressed`). A send that resumes after a crash writes only to the
+pending ones."""
+
+suppressions = Table(
+    "suppressions", metadata,
+    Column("email", String(320), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text),
+    Column("suppressed_at", UTCDateTime, nullable=False),
+)
+"""Addresses never written to again, whatever list they are on or are imported into later:
+`reason` is "unsubscribed" or "bounced"."""
+
+tracked_links = Table(
+    "tracked_links", metadata,
+    Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
+    Column("link_id", String(16), primary_key=True),
+    Column("url", Text, nullable=False),
+)
+"""The links a delivery was published with: the tracking server redirects a click only
+to the address registered here for that delivery and link."""
+
+tracking_keys = Table(
+    "tracking_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""The key tracking tokens are signed with: made on first use and kept in the store, so
+every daemon sharing it signs and checks alike, and nobody has to configure one."""

@@ -57,6 +57,11 @@ class Draft:
     title: str
     acknowledgement: str
     links: tuple[Link, ...]
+    source_language: str
+    """The campaign's source language."""
+    audience_languages: tuple[str, ...]
+    """The languages the audience is reached in: a contact in none of them gets the
+    source-language delivery."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,12 +13,16 @@ import html
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import markdown
 import nh3
 
 from kmcomms.render.drafts import Link
+
+if TYPE_CHECKING:
+    from kmcomms.tracking import Tracker
 
 __all__ = ["LinkRegister", "plain", "plain_text", "to_html", "utm_tags"]
 
@@ -46,12 +50,15 @@ def utm_tags(*, campaign: str, medium: str, source: str, content: str, delivery:
 
 class LinkRegister:
     """Tags http(s) links of one delivery with its UTM parameters and gives each original
-    address a stable id (the same address in the same delivery keeps its id)."""
+    address a stable id (the same address in the same delivery keeps its id). With a
+    `tracker`, the address written in the text is the tracking server's click address."""
 
-    def __init__(self, delivery: str, tags: dict[str, str]) -> None:
+    def __init__(self, delivery: str, tags: dict[str, str], tracker: Tracker | None = None) -> None:
         self.delivery = delivery
         self.tags = tags
+        self.tracker = tracker
         self.links: dict[str, Link] = {}
+        self._encoded = urlencode(tags)
 
     def __call__(self, url: str) -> str:
         url = url.strip()
@@ -63,12 +70,15 @@ class LinkRegister:
             present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
             # Tags the author set by hand are theirs to keep, and their query stays as
             # written (a server or a signature may read it byte for byte): ours go after it.
-            ours = urlencode([(key, value) for key, value in self.tags.items() if key not in present])
+            ours = (urlencode([(key, value) for key, value in self.tags.items() if key not in present])
+                    if present & self.tags.keys() else self._encoded)
             query = "&".join(part for part in (parts.query, ours) if part)
             tagged = urlunsplit(parts._replace(query=query))
             link_id = hashlib.blake2b(f"{self.delivery} {url}".encode(), digest_size=5).hexdigest()
             known = self.links[url] = Link(link_id, url, tagged)
-        return known.url
+        # With tracking on, the reader gets the tracking server's address, which counts the
+        # click and redirects to the tagged one registered for this delivery.
+        return self.tracker.click_url(self.delivery, known.id) if self.tracker else known.url
 
 
 _markdown = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -25,6 +26,9 @@ from kmcomms.render.markup import LinkRegister, plain, plain_text, to_html, utm_
 from kmcomms.translations import incomplete, load_catalog, paragraphs, source_messages
 from kmcomms.words import direction, format_day, words
 from kmcomms.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kmcomms.tracking import Tracker
 
 __all__ = ["UNSUBSCRIBE_PLACEHOLDER", "Renderer"]
 
@@ -59,6 +63,9 @@ def _environment(workspace_root: Path) -> jinja2.Environment:
         ]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=jinja2.StrictUndefined,
+        # A renderer lives as long as one load of the workspace (the daemon makes a new one
+        # when files change), so templates need not be looked at on disk at every render.
+        auto_reload=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -68,8 +75,9 @@ def _environment(workspace_root: Path) -> jinja2.Environment:
 class Renderer:
     """Renders deliveries of the given campaigns with a workspace's settings and templates."""
 
-    def __init__(self, workspace: Workspace, campaigns: Iterable[LoadedCampaign]) -> None:
+    def __init__(self, workspace: Workspace, campaigns: Iterable[LoadedCampaign], tracker: Tracker | None = None) -> None:
         self.workspace = workspace
+        self.tracker = tracker
         self.campaigns = {loaded.campaign.id: loaded for loaded in campaigns}
         self.templates = _environment(workspace.root)
 
@@ -93,7 +101,7 @@ class Renderer:
         register = LinkRegister(delivery.id, utm_tags(
             campaign=delivery.campaign, medium=MEDIUM[kind], source=delivery.channel,
             content=f"{delivery.audience}-{delivery.language}", delivery=delivery.id,
-        ))
+        ), self.tracker)
         say = words(text.language)
         unit = self.workspace.settings.unit
         common = {
@@ -101,6 +109,8 @@ class Renderer:
             "channel": delivery.channel, "language": text.language, "direction": direction(text.language),
             "fallback": text.fallback, "title": text.title,
             "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
+            "source_language": loaded.campaign.language,
+            "audience_languages": tuple(loaded.campaign.audiences[delivery.audience].languages),
         }
         # A social post carries no body, so the body's links are not registered for it.
         body_html = to_html(text.body_markdown, None if kind is Kind.SOCIAL else register)
@@ -112,7 +122,8 @@ class Renderer:
                    "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
                    "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
                    "date": format_day(day, text.language),
-                   "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing}
+                   "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing,
+                   "open_pixel_url": self.tracker.open_url(delivery.id) if self.tracker else ""}
         adapter = self.workspace.settings.channels[delivery.channel].adapter
         return _BUILDERS[kind](_Job(self.templates.get_template, context, common, register, delivery, message, adapter))
 
