@@ -462,6 +462,7 @@ def test_the_webhook_gives_up_waiting_and_says_so() -> None:
 
 KILLS = 30
 CRASH_DELIVERIES = 500
+PACE_MS = 5  # per publish, like a remote API: a whole pass takes seconds, so kills land mid-pass
 SWEEP = "0.5"
 
 
@@ -566,14 +567,16 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
     at least 30 times and restarted, then run to the end. A third of the kills come at a
     random time after the start (importing, migrating, syncing or publishing), the rest a
     random moment after a few more files were seen to land (in the middle of publishing,
-    claims held). Four channels are `folder` (idempotent: an expired claim is retried);
-    the fifth is `folder` declared not idempotent, so an expired claim makes its delivery
-    `unknown`, for `find()` to settle."""
+    claims held). Four channels are `folder` taking PACE_MS per publish (idempotent: an
+    expired claim is retried); the fifth is the same declared not idempotent, so an expired
+    claim makes its delivery `unknown`, for `find()` to settle."""
     rng = random.Random(int(os.environ.get("KMCOMMS_PROOFS_SEED", "20270328")))
     root = tmp_path / "ws"
     channels: dict[str, dict[str, object]] = {
-        f"c{i}": {"adapter": "folder", "path": "out", "grace_minutes": 100_000} for i in range(4)}
-    channels["unkeyed"] = {"adapter": "proofs-unkeyed-folder", "kind": "blog", "path": "out", "grace_minutes": 100_000}
+        f"c{i}": {"adapter": "proofs-paced-folder", "kind": "blog", "path": "out", "pace_ms": PACE_MS,
+                  "grace_minutes": 100_000} for i in range(4)}
+    channels["unkeyed"] = {"adapter": "proofs-unkeyed-folder", "kind": "blog", "path": "out", "pace_ms": PACE_MS,
+                           "grace_minutes": 100_000}
     write_workspace(root, "sqlite:///ledger.db", channels, messages=50, languages=["en", "pl"], due=recent())
     out, db = root / "out", root / "ledger.db"
     out.mkdir()

@@ -57,9 +57,10 @@ class Draft:
     title: str
     acknowledgement: str
     links: tuple[Link, ...]
-    source_language: str
-    """The campaign's source language."""
-    audience_languages: tuple[str, ...]
+    source_language: str = ""
+    """The campaign's source language ("" in drafts made by hand: then only contacts in
+    `language` receive it)."""
+    audience_languages: tuple[str, ...] = ()
     """The languages the audience is reached in: a contact in none of them gets the
     source-language delivery."""
 

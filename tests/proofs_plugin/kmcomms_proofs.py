@@ -7,18 +7,20 @@ else.
   file with O_APPEND in a single write(2), so lines from concurrent processes never
   interleave and a call is on record before it returns. Declared *not* idempotent: a
   remote that cannot deduplicate, so any second call for a key is a duplicate.
-- `proofs-unkeyed-folder`: the `folder` adapter declared *not* idempotent, so an expired
+- `proofs-paced-folder`: the `folder` adapter taking `pace_ms` per publish, like a remote.
+- `proofs-unkeyed-folder`: the paced folder adapter declared *not* idempotent, so an expired
   lease makes its delivery `unknown`, which `find()` has to settle (reconciliation).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from kmcomms.channels import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, Publication
-from kmcomms.channels.folder import Folder
+from kmcomms.channels.folder import Folder, FolderOptions
 from kmcomms.render.drafts import Draft
 
 
@@ -52,5 +54,21 @@ class Counting(Channel):
         return Publication(key, None) if key in keys else None
 
 
-class UnkeyedFolder(Folder):
+class PacedOptions(FolderOptions):
+    pace_ms: int = 0
+
+
+class PacedFolder(Folder):
+    """The `folder` adapter taking `pace_ms` per publish, as a remote API does, so that a
+    kill lands while deliveries are in flight rather than after a pass that took a blink."""
+
+    Settings = PacedOptions
+
+    def publish(self, draft: Draft, key: str) -> Publication:
+        assert isinstance(self.settings, PacedOptions)
+        time.sleep(self.settings.pace_ms / 1000)
+        return super().publish(draft, key)
+
+
+class UnkeyedFolder(PacedFolder):
     idempotent = False

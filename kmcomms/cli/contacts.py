@@ -1,0 +1,126 @@
+"""`kmcomms contacts`: import the people a list sends to, see how many there are, and
+suppress an address (unsubscribed by mail, bounced)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from kmcomms.cli import State, cli
+from kmcomms.cli.options import console, format_option
+from kmcomms.cli.resolve import open_ledger
+from kmcomms.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
+from kmcomms.errors import InvalidInput, UsageError
+from kmcomms.mail import address_problem
+from kmcomms.workspace import find_workspace, load_workspace
+
+#: Findings printed for a refused file; the rest are counted.
+SHOWN = 100
+
+workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
+                                help="The workspace (default: here).")
+
+
+@cli.group()
+def contacts() -> None:
+    """The people lists send to (personal data: kept in the store, never in campaign files)."""
+
+
+def _lists_sent_to(path: Path | None) -> list[str]:
+    root = find_workspace(path or Path.cwd())
+    settings = load_workspace(root).settings if root else None
+    return sorted({str(c.options["list"]) for c in settings.channels.values() if "list" in c.options} if settings else [])
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--list", "contact_list", required=True, metavar="NAME", help="The list to import into (a channel's `list`).")
+@workspace_option
+@format_option("text", "json")
+@click.pass_obj
+def import_command(state: State, file: Path, contact_list: str, path: Path | None, fmt: str) -> int:
+    """Add or update the contacts in FILE, a CSV with the columns
+    email,name,language,audience,consent_date. Every row is checked first: a file with any
+    bad row is refused whole, each bad row named with its line. Addresses not in FILE are
+    left as they are; an unsubscribed or bounced address stays suppressed."""
+    engine = open_ledger(path)
+    try:
+        report = import_contacts(engine, file, contact_list, state.clock())
+    except InvalidInput as exc:
+        if fmt == "json":
+            click.echo(json.dumps([d.as_dict() for d in exc.diagnostics], indent=2, ensure_ascii=False))
+        else:
+            for diagnostic in exc.diagnostics[:SHOWN]:
+                click.echo(str(diagnostic), err=True)
+            if len(exc.diagnostics) > SHOWN:
+                click.echo(f"… and {len(exc.diagnostics) - SHOWN} more", err=True)
+            click.secho(f"✗ {len(exc.diagnostics)} problem{'s' * (len(exc.diagnostics) != 1)}; nothing was imported",
+                        fg="red", err=True)
+        return 1
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps({"list": report.list, "added": report.added, "updated": report.updated,
+                               "unchanged": report.unchanged, "suppressed": report.suppressed}, indent=2))
+    else:
+        click.echo(f"{report.list}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged"
+                   + (f"; {report.suppressed} suppressed (unsubscribed or bounced): kept, never sent to"
+                      if report.suppressed else ""))
+    known = _lists_sent_to(path)
+    if contact_list not in known:
+        click.echo(f'note: no channel in kmcomms.toml sends to the list "{contact_list}" (lists: '
+                   f'{", ".join(known) or "none"})', err=True)
+    return 0
+
+
+@contacts.command("list")
+@click.option("--list", "contact_list", metavar="NAME", help="Only this list.")
+@click.option("--show-addresses", is_flag=True, help="List every contact with address and name (personal data).")
+@workspace_option
+@format_option("table", "json")
+def list_command(contact_list: str | None, show_addresses: bool, path: Path | None, fmt: str) -> None:
+    """How many contacts each list has per audience and language, and how many of them
+    are suppressed. No addresses unless --show-addresses."""
+    engine = open_ledger(path)
+    try:
+        rows = addresses(engine, contact_list) if show_addresses else summary(engine, contact_list)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no contacts" + (f' on the list "{contact_list}"' if contact_list else "") +
+                   " — import some with `kmcomms contacts import FILE --list NAME`")
+        return
+    table = Table()
+    for column in rows[0]:
+        table.add_column(column, justify="right" if column in ("contacts", "suppressed") and not show_addresses else "left")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row.values()))
+    console().print(table)
+
+
+@contacts.command("suppress")
+@click.argument("email")
+@click.option("--reason", type=click.Choice(REASONS), required=True, help="Why it is never written to again.")
+@click.option("--detail", metavar="TEXT", help="A note kept with it (e.g. where the request came from).")
+@workspace_option
+@click.pass_obj
+def suppress_command(state: State, email: str, reason: str, detail: str | None, path: Path | None) -> None:
+    """Never send anything to EMAIL again, on any list (an unsubscribe request that came
+    by mail, a bounce seen by hand)."""
+    problem = address_problem(email.strip())
+    if problem:
+        raise UsageError(f'"{email}" is not an e-mail address: {problem}')
+    engine = open_ledger(path)
+    try:
+        added = suppress(engine, email, reason, detail, state.clock())
+    finally:
+        engine.dispose()
+    address = normal_address(email)
+    click.echo(f"suppressed {address} ({reason}): never sent anything again" if added
+               else f"{address} was suppressed already; nothing changed")

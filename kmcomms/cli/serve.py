@@ -1,0 +1,74 @@
+"""`kmcomms serve`: the workspace's static site on this machine, to look at before (or
+instead of) putting it on a web server."""
+
+from __future__ import annotations
+
+import functools
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from kmcomms.channels.registry import open_channels
+from kmcomms.channels.static_site import SiteChannel
+from kmcomms.cli import cli
+from kmcomms.errors import UsageError, WorkspaceError
+from kmcomms.runtime import load_here
+from kmcomms.workspace import Workspace
+
+__all__ = ["site_folder"]
+
+
+def site_folder(workspace: Workspace, name: str | None) -> Path:
+    """The folder of the site channel `name`, or of the workspace's only site."""
+    sites = {channel.name: channel.site.root for channel in open_channels(workspace).values()
+             if isinstance(channel, SiteChannel)}
+    listed = ", ".join(f"{channel} ({folder})" for channel, folder in sites.items()) or "none"
+    if name is not None:
+        if name not in sites:
+            raise UsageError(f'"{name}" is not a channel that publishes to a site — site channels: {listed}')
+        return sites[name]
+    folders = set(sites.values())
+    if not folders:
+        raise WorkspaceError("no channel in kmcomms.toml publishes to a site — add one with adapter = \"static-site\"")
+    if len(folders) > 1:
+        raise UsageError(f"the workspace has several sites: {listed} — choose one with --channel")
+    return folders.pop()
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Files of the site; its records and lock (`_data/`) are not for readers."""
+
+    def send_head(self) -> BinaryIO | None:
+        hidden = Path(self.directory) / "_data"
+        if Path(self.translate_path(self.path)).is_relative_to(hidden):
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+
+@cli.command()
+@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@click.option("--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--channel", "name", metavar="NAME", help="The site channel to serve, when there are several sites.")
+def serve(path: Path | None, port: int, host: str, name: str | None) -> None:
+    """Serve the workspace's static site (blog, video library, briefings) over HTTP until
+    Ctrl-C."""
+    workspace, _ = load_here(path)
+    folder = site_folder(workspace, name)
+    if not folder.is_dir():
+        raise WorkspaceError(f"{folder} does not exist yet — publish something first (kmcomms publish --due)")
+    handler = functools.partial(_SiteHandler, directory=str(folder))
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc} — choose another --port or --host") from exc
+    with server:
+        shown = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
+        click.echo(f"Serving {folder} at http://{shown}:{server.server_address[1]}/ — press Ctrl-C to stop")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")

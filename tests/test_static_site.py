@@ -1,0 +1,369 @@
+"""The `static-site` adapter and the site it builds: real drafts rendered from a workspace
+in English, Urdu and Arabic, published into real files; the Atom feeds and the sitemap
+parsed; re-publishing, updating, withdrawing; two processes publishing at once; and
+`kmcomms serve` run as a process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from browser import page_problems
+from site_fixtures import ACKNOWLEDGEMENT, ACKNOWLEDGEMENT_UR, BASE_URL, UNIT, SiteCase, make_site_case
+
+from kmcomms.channels.base import PermanentError, Publication
+from kmcomms.channels.static_site import StaticSite
+from kmcomms.render import BlogPost
+from kmcomms.site import Entry, Site, SiteError
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+T0 = datetime(2027, 1, 11, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> SiteCase:
+    return make_site_case(tmp_path / "unit")
+
+
+def publish_posts(case: SiteCase) -> dict[str, tuple[BlogPost, Publication]]:
+    """Publish every blog draft through the adapter; by delivery id."""
+    blog = case.channels["blog"]
+    published = {}
+    for delivery, draft in case.on("blog"):
+        assert isinstance(draft, BlogPost)
+        published[delivery.id] = (draft, blog.publish(draft, delivery.id))
+    return published
+
+
+def local(case: SiteCase, url: str) -> Path:
+    assert url.startswith(BASE_URL + "/"), url
+    return case.site / url.removeprefix(BASE_URL + "/")
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def html_attrs(page: str) -> tuple[str, str]:
+    match = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', page)
+    assert match, page[:200]
+    return match[1], match[2]
+
+
+def list_titles(page: str) -> list[str]:
+    """The titles a list page shows, in order (html-escaped as written)."""
+    return re.findall(r'<h2><a href="[^"]+">([^<]+)</a></h2>', page)
+
+
+def escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def entry(key: str, *, language: str = "en", published: datetime = T0, slug: str = "post", **changes: object) -> Entry:
+    fields: dict[str, object] = {
+        "section": "posts", "key": key, "language": language, "direction": "rtl" if language in ("ur", "ar") else "ltr",
+        "slug": slug, "title": f"Title {key}", "summary": f"Summary of {key}", "html": f"<article><h1>Title {key}</h1></article>",
+        "published": published, "acknowledgement": "Funded by the NIHR.",
+    }
+    return Entry(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+# ============================================================================ pages
+
+
+def test_posts_in_three_languages_become_pages(case: SiteCase) -> None:
+    published = publish_posts(case)
+    assert len(published) == 7  # launch: en for parents, en for clinicians, ur, ar; clinics: en, ur, ar
+    for draft, publication in published.values():
+        page = read(local(case, publication.url))
+        assert html_attrs(page) == (draft.language, draft.direction)
+        assert draft.html in page, "the article is on its page whole"
+        assert f"<title>{escaped(draft.title)} · {UNIT}</title>" in page
+        footer = page.split('<footer class="km-footer">')[1]
+        assert escaped(draft.acknowledgement) in footer
+        assert page_problems(page) == []
+    ur = [draft for draft, _ in published.values() if draft.language == "ur"]
+    assert ur and all(d.direction == "rtl" and d.acknowledgement == ACKNOWLEDGEMENT_UR for d in ur)
+    assert {d.language for d, _ in published.values()} == {"en", "ur", "ar"}
+
+
+def test_same_message_for_two_audiences_gets_two_pages(case: SiteCase) -> None:
+    published = publish_posts(case)
+    launch_en = [p.url for d, p in published.values() if d.language == "en" and d.slug == "launch"]
+    assert len(launch_en) == 2 and len(set(launch_en)) == 2
+    assert f"{BASE_URL}/en/launch.html" in launch_en
+    assert len(list_titles(read(case.site / "en" / "index.html"))) == 3
+
+
+def test_the_chooser_links_each_language_in_its_own_words(case: SiteCase) -> None:
+    publish_posts(case)
+    home = read(case.site / "index.html")
+    assert html_attrs(home) == ("en", "ltr"), "written in the language most entries are in"
+    links = re.findall(r'<a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)" dir="([^"]+)">([^<]+)</a>', home)
+    assert links == [("ar/index.html", "ar", "ar", "rtl", "العربية"), ("en/index.html", "en", "en", "ltr", "English"),
+                     ("ur/index.html", "ur", "ur", "rtl", "اردو")]
+    for href, *_ in links:
+        assert (case.site / href).is_file()
+    assert page_problems(home) == []
+
+
+def test_language_index_lists_its_posts_only_and_links_the_videos(case: SiteCase) -> None:
+    published = publish_posts(case)
+    ur_index = read(case.site / "ur" / "index.html")
+    assert html_attrs(ur_index) == ("ur", "rtl")
+    assert sorted(list_titles(ur_index)) == sorted(escaped(d.title) for d, _ in published.values() if d.language == "ur")
+    assert "videos/index.html" not in ur_index, "no video library link before there are videos"
+    assert "مواد پر جائیں" in ur_index, "the skip link is in Urdu"
+    [(delivery, video)] = case.on("video", "ur")
+    case.channels["video"].publish(video, delivery.id)
+    assert '<a href="videos/index.html">Videos</a>' in read(case.site / "ur" / "index.html")
+
+
+def test_index_is_newest_first_whatever_order_entries_came_in(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    for key, days in (("b", 2), ("a", 0), ("d", 3), ("c", 1)):
+        site.add(entry(key, slug=key, published=T0 + timedelta(days=days)))
+    index = read(tmp_path / "site" / "en" / "index.html")
+    assert list_titles(index) == ["Title d", "Title b", "Title c", "Title a"]
+    feed = ElementTree.parse(tmp_path / "site" / "en" / "feed.xml").getroot()
+    assert [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")] == ["Title d", "Title b", "Title c", "Title a"]
+
+
+# ============================================================================ feeds, sitemap
+
+
+def test_atom_feed_per_language(case: SiteCase) -> None:
+    published = publish_posts(case)
+    for language in ("en", "ur", "ar"):
+        feed = ElementTree.parse(case.site / language / "feed.xml").getroot()
+        assert feed.tag == f"{ATOM}feed"
+        assert feed.get(XML_LANG) == language
+        assert feed.findtext(f"{ATOM}title") == UNIT
+        links = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+        assert links == {"self": f"{BASE_URL}/{language}/feed.xml", "alternate": f"{BASE_URL}/{language}/index.html"}
+        expected = {p.url: d for d, p in published.values() if d.language == language}
+        entries = feed.findall(f"{ATOM}entry")
+        assert len(entries) == len(expected)
+        ids = set()
+        for item in entries:
+            [link] = item.findall(f"{ATOM}link")
+            draft = expected[link.get("href")]
+            assert item.findtext(f"{ATOM}title") == draft.title
+            assert item.findtext(f"{ATOM}summary") == draft.excerpt
+            assert item.findtext(f"{ATOM}content") == draft.html
+            assert datetime.fromisoformat(item.findtext(f"{ATOM}published")).tzinfo is not None
+            ids.add(item.findtext(f"{ATOM}id"))
+        assert len(ids) == len(entries) and all(i.startswith("tag:127.0.0.1,") for i in ids)
+
+
+def test_sitemap_lists_every_page(case: SiteCase) -> None:
+    published = publish_posts(case)
+    root = ElementTree.parse(case.site / "sitemap.xml").getroot()
+    locations = [url.findtext(f"{SITEMAP}loc") for url in root.findall(f"{SITEMAP}url")]
+    expected = {p.url for _, p in published.values()} | {f"{BASE_URL}/index.html"} | {
+        f"{BASE_URL}/{lang}/index.html" for lang in ("en", "ur", "ar")}
+    assert sorted(locations) == sorted(expected)
+    for url in root.findall(f"{SITEMAP}url"):
+        assert datetime.fromisoformat(url.findtext(f"{SITEMAP}lastmod")).tzinfo is not None
+        assert local(case, url.findtext(f"{SITEMAP}loc")).is_file()
+
+
+# ============================================================================ publish again, update, withdraw, find
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_publishing_again_changes_nothing(case: SiteCase) -> None:
+    published = publish_posts(case)
+    before = snapshot(case.site)
+    again = publish_posts(case)
+    assert {k: p for k, (_, p) in again.items()} == {k: p for k, (_, p) in published.items()}
+    assert snapshot(case.site) == before, "same key, same draft: not a byte changes (no duplicate, no new date)"
+
+
+def test_update_replaces_the_page_and_keeps_its_address_and_first_date(case: SiteCase) -> None:
+    published = publish_posts(case)
+    key, (draft, publication) = next((k, v) for k, v in published.items() if v[0].language == "ar")
+    feed_path = case.site / "ar" / "feed.xml"
+
+    def feed_entry() -> ElementTree.Element:
+        feed = ElementTree.parse(feed_path).getroot()
+        return next(e for e in feed.iter(f"{ATOM}entry") if e.find(f"{ATOM}link").get("href") == publication.url)
+
+    first = feed_entry()
+    edited = dataclasses.replace(draft, title="بالعربية عنوان جديد", html=draft.html.replace(draft.title, "بالعربية عنوان جديد"))
+    assert case.channels["blog"].update(publication, edited) == publication
+    page = read(local(case, publication.url))
+    assert "عنوان جديد" in page and escaped(draft.title) not in page
+    assert "عنوان جديد" in read(case.site / "ar" / "index.html")
+    after = feed_entry()
+    assert after.findtext(f"{ATOM}title") == "بالعربية عنوان جديد"
+    assert after.findtext(f"{ATOM}id") == first.findtext(f"{ATOM}id")
+    assert after.findtext(f"{ATOM}published") == first.findtext(f"{ATOM}published")
+    assert after.findtext(f"{ATOM}updated") >= first.findtext(f"{ATOM}updated")
+    assert len(list(case.site.joinpath("_data", "entries").glob("*.json"))) == len(published)
+
+
+def test_find_and_withdraw(case: SiteCase) -> None:
+    published = publish_posts(case)
+    blog = case.channels["blog"]
+    for key, (_, publication) in published.items():
+        assert blog.find(key) == publication
+    assert blog.find("0123456789ab") is None
+    assert blog.find("../../kmcomms") is None
+    ur = [(key, p) for key, (d, p) in published.items() if d.language == "ur"]
+    for key, publication in ur[:-1]:
+        blog.withdraw(publication)
+        assert not local(case, publication.url).exists()
+        assert blog.find(key) is None
+    assert len(list_titles(read(case.site / "ur" / "index.html"))) == 1
+    blog.withdraw(ur[-1][1])
+    assert not (case.site / "ur").exists(), "the last Urdu entry gone, the Urdu pages and feed go too"
+    assert 'hreflang="ur"' not in read(case.site / "index.html")
+    assert f"{BASE_URL}/ur/" not in read(case.site / "sitemap.xml")
+    blog.withdraw(ur[-1][1])  # withdrawing again is harmless
+
+
+def test_withdrawing_everything_leaves_only_the_records_folder(case: SiteCase) -> None:
+    published = publish_posts(case)
+    for _, publication in published.values():
+        case.channels["blog"].withdraw(publication)
+    assert sorted(p.name for p in case.site.iterdir()) == ["_data"]
+
+
+# ============================================================================ files, bad entries
+
+
+def test_files_beside_the_page_shared_only_when_equal(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    site.add(entry("a", slug="a", section="briefings", files={"brief.pdf": b"%PDF-1 same"}))
+    site.add(entry("b", slug="b", section="briefings", files={"brief.pdf": b"%PDF-1 same"}))
+    pdf = tmp_path / "site" / "en" / "briefings" / "brief.pdf"
+    assert pdf.read_bytes() == b"%PDF-1 same"
+    with pytest.raises(SiteError, match="differs from the one"):
+        site.add(entry("c", slug="c", section="briefings", files={"brief.pdf": b"%PDF-1 other"}))
+    with pytest.raises(SiteError, match="would overwrite the page"):
+        site.add(entry("d", slug="d", section="briefings", files={"index.html": b"<p>"}))
+    assert pdf.read_bytes() == b"%PDF-1 same" and site.find("c") is None and site.find("d") is None
+    assert site.remove("a")
+    assert pdf.exists(), "still b's"
+    assert site.remove("b")
+    assert not pdf.exists() and not site.remove("b")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"key": "../escape", "slug": "x"}, "key"), ({"language": "en/../x"}, "language"), ({"direction": "up"}, "direction"),
+    ({"section": "pages"}, "section"), ({"files": {"../x.pdf": b""}}, "file name"),
+    ({"published": datetime(2027, 1, 1)}, "aware"),  # noqa: DTZ001  # the naive time is the point
+])
+def test_entries_that_would_break_the_site_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    with pytest.raises(SiteError, match=message):
+        site.add(entry(**{"key": "k", **changes}))
+    assert not (tmp_path / "site" / "index.html").exists()
+
+
+def test_the_adapter_refuses_other_drafts_and_reports_its_settings(case: SiteCase, tmp_path: Path) -> None:
+    [(delivery, video), *_] = case.on("video")
+    with pytest.raises(PermanentError, match="publishes blog drafts, not video"):
+        case.channels["blog"].publish(video, delivery.id)
+    assert case.channels["blog"].check() == []
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    channel = StaticSite("blog", StaticSite.Settings(adapter="static-site", path=str(blocked)), tmp_path)
+    assert channel.check() == [f"{blocked} is not a folder — set `path` to a folder for the site"]
+    with pytest.raises(ValueError, match="not an http"):
+        StaticSite.Settings(adapter="static-site", base_url="ftp://example.org")
+    with pytest.raises(ValueError, match="Extra inputs"):
+        StaticSite.Settings(adapter="static-site", folder="site")
+    assert channel.site.title == "blog", "with no kmcomms.toml to name the unit, the channel's name"
+
+
+# ============================================================================ two processes
+
+WRITER = textwrap.dedent("""\
+    import sys
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+    from kmcomms.site import Entry, Site
+
+    site = Site(Path(sys.argv[1]), "http://127.0.0.1:8760", "Unit")
+    name, count = sys.argv[2], int(sys.argv[3])
+    for i in range(count):
+        key = f"{name}{i:03d}"
+        site.add(Entry(section="posts", key=key, language="en", direction="ltr", slug="same",
+                       title=f"Post {key}", summary="", html=f"<article><h1>Post {key}</h1></article>",
+                       published=datetime(2027, 1, 1, tzinfo=UTC) + timedelta(minutes=i), acknowledgement="NIHR"))
+""")
+
+
+def test_two_processes_publishing_at_once_lose_nothing(tmp_path: Path) -> None:
+    count = 20
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "site"), name, str(count)])
+               for name in ("a", "b")]
+    assert [w.wait(timeout=300) for w in writers] == [0, 0]
+    keys = {f"{name}{i:03d}" for name in "ab" for i in range(count)}
+    index = read(tmp_path / "site" / "en" / "index.html")
+    assert sorted(list_titles(index)) == sorted(f"Post {k}" for k in keys)
+    feed = ElementTree.parse(tmp_path / "site" / "en" / "feed.xml").getroot()
+    assert len(feed.findall(f"{ATOM}entry")) == len(keys)
+    pages = {p.name for p in (tmp_path / "site" / "en").glob("same*.html")}
+    assert len(pages) == len(keys), "every entry kept a page of its own (one slug, suffixed by key)"
+    built = set(json.loads((tmp_path / "site" / "_data" / "built.json").read_bytes()))
+    assert {f"en/{page}" for page in pages} <= built
+
+
+# ============================================================================ kmcomms serve
+
+SERVE = "import sys, kmcomms.cli.serve; from kmcomms.cli import main; sys.exit(main())"
+
+
+def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> None:
+    publish_posts(case)
+    server = subprocess.Popen([sys.executable, "-u", "-c", SERVE, "serve", "--port", "0", "-w", str(case.root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/) ", line)
+        assert match, (line, server.stderr.read() if server.poll() is not None else "")
+        assert line.startswith(f"Serving {case.site} at ")
+        with urllib.request.urlopen(match[1] + "ur/index.html") as response:
+            assert 'lang="ur" dir="rtl"' in response.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(match[1] + "_data/built.json")
+        assert missing.value.code == 404, "records are not served"
+        missing.value.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert out.strip() == "stopped"
+
+
+def test_serve_says_what_is_wrong_in_one_line(case: SiteCase, tmp_path: Path) -> None:
+    run = [sys.executable, "-c", SERVE, "serve", "-w", str(case.root)]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (1, f"kmcomms: error: {case.site} does not exist yet — publish something first"
+                                                 " (kmcomms publish --due)\n")
+    done = subprocess.run([*run, "--channel", "nope"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "site channels: blog (" in done.stderr and "video (" in done.stderr
+    (case.root / "kmcomms.toml").write_text(read(case.root / "kmcomms.toml").replace('path = "site"\nbase_url',
+                                                                                   'path = "other"\nbase_url', 1))
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "several sites" in done.stderr and "--channel" in done.stderr
+    assert "Traceback" not in done.stderr
