@@ -58,6 +58,7 @@ from kmcomms.ledger.tables import deliveries
 from kmcomms.logs import Redactor, event, secrets_of
 from kmcomms.notify import Notifier
 from kmcomms.runtime import Runtime, open_runtime, worker_name
+from kmcomms.tracking.server import TrackingServer, start_for
 from kmcomms.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 __all__ = ["HORIZON", "SWEEP", "Daemon", "fingerprint"]
@@ -118,6 +119,7 @@ class Daemon:
         self._own_session = session is None
         self.session = session or requests.Session()
         self.runtime: Runtime | None = None
+        self.tracking: TrackingServer | None = None
         self.notifier: Notifier | None = None
         self.fingerprint: Fingerprint | None = None
         self.synced = False
@@ -145,6 +147,7 @@ class Daemon:
             self.fingerprint = fingerprint(self.root)
             self._load("start")
             assert self.runtime is not None
+            self.tracking = start_for(self.runtime, self.clock)
             self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.sweep, timezone=UTC), args=["sweep"],
                                    id="sweep", next_run_time=datetime.now(UTC), replace_existing=True)
             settings = self.runtime.workspace.settings
@@ -157,6 +160,8 @@ class Daemon:
                 # flight is still finishing: wait for shutdown(wait=True) to come back.
                 self._stopped.wait()
         finally:
+            if self.tracking is not None:
+                self.tracking.shutdown()
             if self.runtime is not None:
                 self.runtime.close()
             if self._own_session:

@@ -64,6 +64,9 @@ class Store(_Section):
 
 class Tracking(_Section):
     base_url: Url
+    listen: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
+    """"host:port" the tracking server listens on, when it is not the host and port of
+    `base_url` (behind a reverse proxy that terminates TLS, e.g. "127.0.0.1:8750")."""
 
 
 class Policy(_Section):

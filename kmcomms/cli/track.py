@@ -46,7 +46,7 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     try:
         tracker = tracker_for(engine, settings, state.clock())
         assert tracker is not None  # [tracking] is set
-        default_host, default_port = listen_address(tracker.base_url)
+        default_host, default_port = listen_address(settings.tracking)
         server = serve(engine, tracker, host or default_host, default_port if port is None else port, state.clock,
                        sender=settings.unit.name)
         click.echo(f"kmcomms: tracking server listening on {server.url} (public address {tracker.base_url}); "

@@ -44,6 +44,7 @@ fetch links. No "resubscribe" is offered: consent must be given afresh.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import html
 import logging
@@ -338,9 +339,13 @@ class TrackingServer(ThreadingHTTPServer):
         event(log, "tracking-stopped", f"tracking server on {self.url} stopped")
 
 
-def listen_address(base_url: str) -> tuple[str, int]:
-    """The host and port of `[tracking] base_url` (the scheme's port when it names none)."""
-    parts = urlsplit(base_url)
+def listen_address(tracking: Tracking) -> tuple[str, int]:
+    """Where the tracking server listens: `[tracking] listen` ("host:port") when set, else
+    the host and port of `base_url` (the scheme's port when it names none)."""
+    if tracking.listen:
+        host, _, port = tracking.listen.rpartition(":")
+        return host, int(port)
+    parts = urlsplit(str(tracking.base_url))
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
 
@@ -351,8 +356,10 @@ def serve(engine: Engine, tracker: Tracker, host: str, port: int, clock: Clock, 
     try:
         server = TrackingServer((host, port), engine, tracker, clock, sender)
     except OSError as exc:
-        raise ListenError(f"the tracking server cannot listen on {host}:{port}: {exc.strerror or exc} — stop what "
-                          "uses that port (`kmcomms daemon` serves tracking too) or choose another with --host/--port") from exc
+        fix = ("another process uses it (`kmcomms track` and `kmcomms daemon` both serve tracking): stop it, or listen "
+               "elsewhere with `kmcomms track --host H --port P`" if exc.errno == errno.EADDRINUSE else
+               "listen on an address of this host, e.g. `kmcomms track --host 127.0.0.1 --port 8080` behind a reverse proxy")
+        raise ListenError(f"the tracking server cannot listen on {host}:{port}: {exc.strerror or exc} — {fix}") from exc
     threading.Thread(target=server.serve_forever, name="kmcomms-tracking", daemon=True).start()
     event(log, "tracking-started", f"tracking server listening on {server.url} for {tracker.base_url}",
           listen=server.url, base_url=tracker.base_url)
@@ -360,12 +367,13 @@ def serve(engine: Engine, tracker: Tracker, host: str, port: int, clock: Clock, 
 
 
 def start_for(runtime: Runtime, clock: Clock) -> TrackingServer | None:
-    """For the daemon: the tracking server of the workspace, listening on the host and port
-    of `[tracking] base_url`; None when tracking is off, or when it cannot listen (logged
+    """For the daemon: the tracking server of the workspace, listening where
+    `listen_address` says; None when tracking is off, or when it cannot listen (logged
     as `tracking-failed`: another process, such as `kmcomms track`, may be serving it)."""
     if runtime.tracker is None:
         return None
-    host, port = listen_address(runtime.tracker.base_url)
+    assert runtime.workspace.settings.tracking is not None  # there is a tracker
+    host, port = listen_address(runtime.workspace.settings.tracking)
     try:
         return serve(runtime.engine, runtime.tracker, host, port, clock, sender=runtime.workspace.settings.unit.name)
     except ListenError as exc:
