@@ -109,7 +109,7 @@ def serve_folder(folder: Path) -> Iterator[Served]:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             served.responses.append((self.path, int(code)))
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # the base class's name
+        def log_message(self, format: str, *args: object) -> None:  # the base class names it so
             pass  # test output stays readable; responses are kept above
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))

@@ -20,7 +20,14 @@ from xml.etree import ElementTree
 
 import pytest
 from browser import page_problems
-from site_fixtures import ACKNOWLEDGEMENT, ACKNOWLEDGEMENT_UR, BASE_URL, UNIT, SiteCase, make_site_case
+from site_fixtures import (
+    ACKNOWLEDGEMENT,
+    ACKNOWLEDGEMENT_UR,
+    BASE_URL,
+    UNIT,
+    SiteCase,
+    make_site_case,
+)
 
 from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.static_site import StaticSite
@@ -97,6 +104,7 @@ def test_posts_in_three_languages_become_pages(case: SiteCase) -> None:
         assert page_problems(page) == []
     ur = [draft for draft, _ in published.values() if draft.language == "ur"]
     assert ur and all(d.direction == "rtl" and d.acknowledgement == ACKNOWLEDGEMENT_UR for d in ur)
+    assert all(d.acknowledgement == ACKNOWLEDGEMENT for d, _ in published.values() if d.language == "en")
     assert {d.language for d, _ in published.values()} == {"en", "ur", "ar"}
 
 
@@ -198,7 +206,7 @@ def test_publishing_again_changes_nothing(case: SiteCase) -> None:
 
 def test_update_replaces_the_page_and_keeps_its_address_and_first_date(case: SiteCase) -> None:
     published = publish_posts(case)
-    key, (draft, publication) = next((k, v) for k, v in published.items() if v[0].language == "ar")
+    draft, publication = next(v for v in published.values() if v[0].language == "ar")
     feed_path = case.site / "ar" / "feed.xml"
 
     def feed_entry() -> ElementTree.Element:
@@ -217,6 +225,15 @@ def test_update_replaces_the_page_and_keeps_its_address_and_first_date(case: Sit
     assert after.findtext(f"{ATOM}published") == first.findtext(f"{ATOM}published")
     assert after.findtext(f"{ATOM}updated") >= first.findtext(f"{ATOM}updated")
     assert len(list(case.site.joinpath("_data", "entries").glob("*.json"))) == len(published)
+
+
+def test_an_entry_whose_slug_changes_moves_and_leaves_no_page_behind(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    assert site.add(entry("k", slug="old")) == f"{BASE_URL}/en/old.html"
+    assert site.add(entry("k", slug="new", language="ur")) == f"{BASE_URL}/ur/new.html"
+    assert not (tmp_path / "site" / "en").exists()
+    assert (tmp_path / "site" / "ur" / "new.html").is_file()
+    assert site.find("k") == f"{BASE_URL}/ur/new.html"
 
 
 def test_find_and_withdraw(case: SiteCase) -> None:
@@ -255,11 +272,19 @@ def test_files_beside_the_page_shared_only_when_equal(tmp_path: Path) -> None:
     site.add(entry("b", slug="b", section="briefings", files={"brief.pdf": b"%PDF-1 same"}))
     pdf = tmp_path / "site" / "en" / "briefings" / "brief.pdf"
     assert pdf.read_bytes() == b"%PDF-1 same"
-    with pytest.raises(SiteError, match="differs from the one"):
+    with pytest.raises(SiteError, match='"a" and "c" publish different files as en/briefings/brief.pdf'):
         site.add(entry("c", slug="c", section="briefings", files={"brief.pdf": b"%PDF-1 other"}))
-    with pytest.raises(SiteError, match="would overwrite the page"):
+    with pytest.raises(SiteError, match="would be both a page and a file"):
         site.add(entry("d", slug="d", section="briefings", files={"index.html": b"<p>"}))
-    assert pdf.read_bytes() == b"%PDF-1 same" and site.find("c") is None and site.find("d") is None
+    with pytest.raises(SiteError, match="would be both a page and a file"):
+        site.add(entry("e", slug="brief", section="briefings", files={"brief.html": b"<p>"}))
+    with pytest.raises(SiteError, match='en/briefings/a.html would be both a page and a file of "f"'):
+        site.add(entry("f", slug="f", section="briefings", files={"a.html": b"<p>"}))
+    assert pdf.read_bytes() == b"%PDF-1 same"
+    site.add(entry("g", slug="g", section="briefings", files={"notes.html": b"<p>notes"}))
+    with pytest.raises(SiteError, match='en/briefings/notes.html would be both a page and a file of "g"'):
+        site.add(entry("h", slug="notes", section="briefings"))
+    assert [site.find(key) for key in "cdefh"] == [None] * 5
     assert site.remove("a")
     assert pdf.exists(), "still b's"
     assert site.remove("b")
@@ -269,7 +294,7 @@ def test_files_beside_the_page_shared_only_when_equal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("changes", "message"), [
     ({"key": "../escape", "slug": "x"}, "key"), ({"language": "en/../x"}, "language"), ({"direction": "up"}, "direction"),
     ({"section": "pages"}, "section"), ({"files": {"../x.pdf": b""}}, "file name"),
-    ({"published": datetime(2027, 1, 1)}, "aware"),  # noqa: DTZ001  # the naive time is the point
+    ({"published": datetime(2027, 1, 1)}, "aware"),
 ])
 def test_entries_that_would_break_the_site_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
     site = Site(tmp_path / "site", BASE_URL, "Unit")
@@ -358,8 +383,8 @@ def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> Non
 def test_serve_says_what_is_wrong_in_one_line(case: SiteCase, tmp_path: Path) -> None:
     run = [sys.executable, "-c", SERVE, "serve", "-w", str(case.root)]
     done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
-    assert (done.returncode, done.stderr) == (1, f"kmcomms: error: {case.site} does not exist yet — publish something first"
-                                                 " (kmcomms publish --due)\n")
+    expected = f"kmcomms: error: {case.site} does not exist yet — publish something first (kmcomms publish --due)\n"
+    assert (done.returncode, done.stderr) == (1, expected)
     done = subprocess.run([*run, "--channel", "nope"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "site channels: blog (" in done.stderr and "video (" in done.stderr
     (case.root / "kmcomms.toml").write_text(read(case.root / "kmcomms.toml").replace('path = "site"\nbase_url',

@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 import click
 
-from kmcomms.channels.registry import open_channels
-from kmcomms.channels.static_site import SiteChannel
+from kmcomms.channels.registry import adapter_class
+from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.cli import cli
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.runtime import load_here
@@ -22,8 +22,15 @@ __all__ = ["site_folder"]
 
 def site_folder(workspace: Workspace, name: str | None) -> Path:
     """The folder of the site channel `name`, or of the workspace's only site."""
-    sites = {channel.name: channel.site.root for channel in open_channels(workspace).values()
-             if isinstance(channel, SiteChannel)}
+    sites = {}
+    for channel, settings in workspace.settings.channels.items():
+        if issubclass(adapter_class(settings.adapter), SiteChannel):
+            # Only `path` is read: a site channel's other settings (a briefing's mail
+            # server) need not be finished for anyone to look at the site.
+            path = settings.options.get("path", SiteOptions.model_fields["path"].default)
+            if not isinstance(path, str):
+                raise WorkspaceError(f"[channels.{channel}] path: must be a folder name in quotes")
+            sites[channel] = workspace.root / path
     listed = ", ".join(f"{channel} ({folder})" for channel, folder in sites.items()) or "none"
     if name is not None:
         if name not in sites:
