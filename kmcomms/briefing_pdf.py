@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,7 +32,17 @@ from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import Briefing
 from kmcomms.words import words
 
-__all__ = ["FONT_DIRS", "SCRIPT_FONTS", "Face", "FontMissing", "body_blocks", "briefing_pdf", "face_for", "script_of"]
+__all__ = [
+    "FONT_DIRS",
+    "SCRIPT_FONTS",
+    "Face",
+    "FontMissing",
+    "body_blocks",
+    "briefing_blocks",
+    "briefing_pdf",
+    "face_for",
+    "script_of",
+]
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/noto"),
@@ -83,8 +93,12 @@ class Face:
 
 
 def script_of(language: str) -> str:
-    """The script `language` is usually written in ("ur" → "Arab"); Latin when unknown."""
+    """The script `language` names ("pa-Arab" → "Arab") or is usually written in
+    ("ur" → "Arab", "pa" → "Guru"); Latin when unknown."""
     tag = language.replace("-", "_")
+    named = [part.title() for part in tag.split("_")[1:] if len(part) == 4 and part.isalpha()]
+    if named:
+        return named[0]
     likely = get_global("likely_subtags")
     for key in (tag, tag.split("_")[0]):
         parts = likely.get(key, "").split("_")
@@ -117,8 +131,8 @@ def face_for(language: str, fonts: Path | None = None) -> Face:
     if candidates is None:
         names = Locale("en").scripts
         known = ", ".join(sorted({names.get(code, code) for code in SCRIPT_FONTS}))
-        raise FontMissing(f"kmcomms has no font for the {names.get(script, script)} script ({script}) of {language!r} — "
-                          f"briefings can be made in these scripts: {known}")
+        raise FontMissing(f"kmcomms has no font for the {names.get(script, script)} script ({script}) of "
+                          f"{language!r} — briefings can be made in these scripts: {known}")
     face = _face(candidates, _folders(fonts))
     if face is None:
         names = " or ".join(regular for regular, _ in candidates)
@@ -222,6 +236,29 @@ def body_blocks(draft: Briefing) -> list[tuple[str, str]]:
     return parser.blocks
 
 
+def briefing_blocks(draft: Briefing) -> list[tuple[str, str]]:
+    """Everything after the title and date in reading order, as (marker, text) like
+    `body_blocks`: summary, key points, the body, the evidence and its uncertainty,
+    recommendations (numbered) and contacts, each under its heading in the briefing's
+    language. The PDF and the mail's plain text are both written from it."""
+    say = words(draft.language).gettext
+    blocks: list[tuple[str, str]] = []
+
+    def section(heading: str, texts: Sequence[str], marker: Callable[[int], str] = lambda _: "") -> None:
+        if any(texts):
+            blocks.append(("h", say(heading)))
+            blocks.extend((marker(number), text) for number, text in enumerate(texts, 1) if text)
+
+    section("Summary", [draft.summary])
+    section("Key points", draft.key_points, lambda _: "•")
+    blocks.extend(body_blocks(draft))
+    section("How strong is the evidence", [draft.evidence])
+    section("What we do not know", [draft.uncertainty])
+    section("Recommendations", draft.recommendations, lambda number: f"{number}.")
+    section("Contacts", draft.contacts, lambda _: "•")
+    return blocks
+
+
 # ---------------------------------------------------------------------------- the PDF
 
 class _Document(FPDF):
@@ -308,17 +345,6 @@ class _Document(FPDF):
         self.multi_cell(width, self.line_height, text, align=self.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(1.5)
 
-    def section(self, heading: str, text: str) -> None:
-        if text:
-            self.heading(heading)
-            self.paragraph(text)
-
-    def items(self, heading: str, texts: Sequence[str], numbered: bool = False) -> None:
-        if texts:
-            self.heading(heading)
-            for number, text in enumerate(texts, 1):
-                self.item(f"{number}." if numbered else "•", text)
-
 
 def briefing_pdf(draft: Briefing, unit_name: str | None = None, *, fonts: Path | None = None) -> bytes:
     """The briefing as a PDF document (A4), in the fonts of its language's script.
@@ -344,17 +370,11 @@ def briefing_pdf(draft: Briefing, unit_name: str | None = None, *, fonts: Path |
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(4)
 
-    pdf.section(say("Summary"), draft.summary)
-    pdf.items(say("Key points"), draft.key_points)
-    for marker, text in body_blocks(draft):
+    for marker, text in briefing_blocks(draft):
         if marker == "h":
             pdf.heading(text)
         elif marker:
             pdf.item(marker, text)
         else:
             pdf.paragraph(text)
-    pdf.section(say("How strong is the evidence"), draft.evidence)
-    pdf.section(say("What we do not know"), draft.uncertainty)
-    pdf.items(say("Recommendations"), draft.recommendations, numbered=True)
-    pdf.items(say("Contacts"), draft.contacts)
     return bytes(pdf.output())

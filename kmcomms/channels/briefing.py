@@ -1,0 +1,218 @@
+"""`briefing`: a policy briefing as HTML and PDF, published on the static site and mailed
+to the named decision makers of a contact list, one message each.
+
+Settings (`[channels.<name>]`, `adapter = "briefing"`):
+
+- `list`: the contact list of decision makers (`kmcomms contacts import FILE --list NAME`).
+- `host`, `port`, `sender`, `username`, `password`, `starttls`, `ssl`, `rate`, `timeout`,
+  `list_id`, `reply_to`: the mail server and sender, as for the `smtp` adapter.
+- `path` (default "site"), `base_url` (default "http://127.0.0.1:8760"), `title`: the
+  static site, as for the `static-site` adapter (channels on one site share them).
+- `fonts` (optional): a folder of .ttf fonts, relative to the workspace, searched before
+  the system's (Debian/Ubuntu: `apt install fonts-noto-core`).
+
+Publishing a delivery: the briefing's PDF is made in the fonts of its language's script
+(`kmcomms.briefing_pdf`; a missing font fails the delivery, saying what to install); the
+page (`<lang>/briefings/<message>.html`, the briefing's header and main part with a link
+to the PDF) and the PDF beside it go on the site; then each recipient gets one message:
+the link to the page, the briefing as HTML (and as plain text), the PDF attached, and
+their own unsubscribe address. Who gets it and how each message is recorded is the
+`smtp` adapter's: the recipients are frozen in the ledger when the send starts, each is
+sent exactly once, and publishing the delivery again resumes what is pending and sends
+nobody a second copy. A list with nobody to send to fails the delivery (the page stays
+up; publishing again after the import sends the mail). The publication's URL is the page's.
+
+`find` says published only when the page is on the site and every recipient is settled;
+`update` replaces the page and the PDF (mail already sent stays sent); `withdraw` takes
+the page down; `collect` counts recipients as the `smtp` adapter does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import functools
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import Engine
+
+from kmcomms.briefing_pdf import FontMissing, briefing_blocks, briefing_pdf, face_for
+from kmcomms.channels import Kind
+from kmcomms.channels.base import ChannelOptions, PermanentError, Publication
+from kmcomms.channels.smtp import Smtp, SmtpOptions
+from kmcomms.channels.static_site import SiteChannel, SiteOptions
+from kmcomms.mail import Composer, Letter
+from kmcomms.render.drafts import Briefing, Draft, Newsletter
+from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
+from kmcomms.site import Entry
+from kmcomms.site.entry import slug_of
+from kmcomms.words import words
+
+__all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "page_fragment"]
+
+_BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+#: Headers the composer wrote go out as it wrote them: refolding would turn a long
+#: List-Unsubscribe address into encoded words that no mail client follows.
+_AS_COMPOSED = policy.SMTP.clone(refold_source="none")
+
+
+class BriefingOptions(SiteOptions, SmtpOptions):
+    fonts: str | None = None
+    """A folder of fonts searched before the system's, relative to the workspace."""
+
+
+@functools.lru_cache(maxsize=8)  # the site entry and the mail of one publish share the PDF
+def _pdf(draft: Briefing, unit: str, fonts: Path | None) -> bytes:
+    return briefing_pdf(draft, unit, fonts=fonts)
+
+
+def page_fragment(draft: Briefing, pdf_name: str) -> str:
+    """The briefing's site page content: its header (with the page's `<h1>`), a link to
+    the PDF, and its main part, from the whole document the renderer made."""
+    header, main = _inside("header", draft.html), _inside("main", draft.html)
+    link = Markup('<p class="km-download"><a href="{0}" type="application/pdf">{1} (PDF)</a></p>').format(
+        pdf_name, words(draft.language).gettext("Policy briefing"))
+    # A workspace's own briefing template may lack a <main>: then all of its body is shown.
+    content = main if main is not None else _inside("body", draft.html) or ""
+    heading = f"<header>{header}</header>\n" if header is not None else ""
+    return f'<article class="km-briefing">\n{heading}{link}\n{content}</article>\n'
+
+
+def _inside(tag: str, document: str) -> str | None:
+    """What the first `tag` element of `document` holds. Sanitised message text cannot
+    hold header, main or body elements, so the first of each is the template's own."""
+    found = re.search(rf"<{tag}\b[^>]*>(.*?)</{tag}>", document, re.DOTALL | re.IGNORECASE)
+    return found[1] if found else None
+
+
+def briefing_text(draft: Briefing) -> str:
+    """The briefing as plain text, in the PDF's order."""
+    parts, previous = [f"{draft.title}\n{draft.date}"], "h"
+    for marker, text in briefing_blocks(draft):
+        item = marker not in ("", "h")
+        if item and previous not in ("", "h"):
+            parts[-1] += f"\n{marker} {text}"  # the items of one list stay together
+        else:
+            parts.append(f"{marker} {text}" if item else text)
+        previous = marker
+    return "\n\n".join([*parts, draft.acknowledgement]) + "\n"
+
+
+def briefing_mail(draft: Briefing, url: str) -> Newsletter:
+    """The briefing as the `smtp` adapter mails it: titled by the briefing, the page's
+    address above it, the reader's unsubscribe address below, as plain text and as the
+    briefing's own HTML document (the channel attaches the PDF to each copy)."""
+    say = words(draft.language).gettext
+    cover = f"{say('Policy briefing')}: {draft.title}\n{url}\n\n"
+    footer = f"\n--\n{say('Unsubscribe')}: {UNSUBSCRIBE_PLACEHOLDER}\n"
+    html_cover = str(Markup('<p dir="auto"><a href="{0}">{0}</a></p>\n').format(url))
+    # The placeholder is replaced (and escaped) per recipient by the composer.
+    html_footer = str(Markup('<p dir="auto"><a href="{0}">{1}</a></p>\n').format(
+        Markup(UNSUBSCRIBE_PLACEHOLDER), say("Unsubscribe")))
+    document = _BODY_START.sub(lambda start: start[0] + "\n" + html_cover, draft.html, count=1)
+    common = {field.name: getattr(draft, field.name) for field in dataclasses.fields(Draft)}
+    return Newsletter(**common, subject=draft.title, preheader=draft.summary,
+                      text=cover + briefing_text(draft) + footer,
+                      html=document.replace("</body>", html_footer + "</body>", 1))
+
+
+@dataclass(frozen=True)
+class _Attaching:
+    """A composer whose every copy carries the PDF: multipart/mixed, the text and HTML
+    alternatives first, then the attachment."""
+
+    composer: Composer
+    pdf: bytes
+    filename: str
+
+    def compose(self, address: str, name: str | None) -> Letter:
+        letter = self.composer.compose(address, name)
+        message = email.message_from_bytes(letter.data, _class=EmailMessage, policy=_AS_COMPOSED)
+        language = message["Content-Language"]
+        message.add_attachment(self.pdf, maintype="application", subtype="pdf", filename=self.filename)
+        # Making the message mixed moved its Content-* headers into the alternatives; the
+        # language is the whole message's.
+        if language:
+            message["Content-Language"] = language
+        return Letter(letter.recipient, letter.message_id, message.as_bytes())
+
+
+class BriefingChannel(SiteChannel, Smtp):
+    """Policy briefings on the site and by mail (see the module). The site part is the
+    `static-site` adapter's, the mail part the `smtp` adapter's."""
+
+    kind = Kind.BRIEFING
+    Settings = BriefingOptions
+    idempotent = True
+    section = "briefings"
+    draft_type = Briefing
+    _attachment: tuple[bytes, str]
+    """The PDF and its file name, for `_send`, which the smtp adapter's publish calls."""
+
+    @property
+    def options(self) -> BriefingOptions:
+        assert isinstance(self.settings, BriefingOptions)
+        return self.settings
+
+    @options.setter
+    def options(self, value: ChannelOptions) -> None:
+        # `Smtp.__init__` keeps its settings here; they are this channel's `settings`.
+        assert value is self.settings
+
+    @functools.cached_property
+    def unit(self) -> str:
+        """The unit's name, for the PDF's heading and author."""
+        return self._unit_name()
+
+    @property
+    def fonts(self) -> Path | None:
+        return self.root / self.options.fonts if self.options.fonts else None
+
+    def pdf(self, draft: Briefing) -> bytes:
+        try:
+            return _pdf(draft, self.unit, self.fonts)
+        except FontMissing as exc:
+            raise PermanentError(str(exc), self.name) from exc
+
+    @staticmethod
+    def pdf_name(draft: Briefing, key: str) -> str:
+        # The delivery id keeps two briefings of one message (two audiences) apart.
+        return f"{slug_of(draft.message)}-{key}.pdf"
+
+    def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
+        assert isinstance(draft, Briefing)
+        name = self.pdf_name(draft, key)
+        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction,
+                     slug=draft.message, title=draft.title, summary=draft.summary, html=page_fragment(draft, name),
+                     published=published, acknowledgement=draft.acknowledgement, files={name: self.pdf(draft)})
+
+    def publish(self, draft: Draft, key: str) -> Publication:
+        page = SiteChannel.publish(self, draft, key)  # refuses drafts of other kinds
+        assert isinstance(draft, Briefing) and page.url is not None
+        self._attachment = (self.pdf(draft), f"{slug_of(draft.message)}.pdf")
+        Smtp.publish(self, briefing_mail(draft, page.url), key)
+        return page
+
+    def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
+        # The smtp adapter's send loop, exactly once per recipient, with the PDF in each copy.
+        pdf, filename = self._attachment
+        return super()._send(engine, key, _Attaching(composer, pdf, filename), todo)  # type: ignore[arg-type]
+
+    def find(self, key: str) -> Publication | None:
+        page = SiteChannel.find(self, key)
+        return page if page is not None and Smtp.find(self, key) is not None else None
+
+    def check(self) -> list[str]:
+        problems = [*SiteChannel.check(self), *Smtp.check(self)]
+        try:
+            face_for("en", self.fonts)  # the languages are not known yet: at least Latin
+        except FontMissing as exc:
+            problems.append(f"[channels.{self.name}] {exc}")
+        return problems
