@@ -47,8 +47,12 @@ adapter = "video-page"
 path = "site"
 
 [channels.briefing]
+# Briefings (HTML and PDF) on the site, and mailed to the decision makers on "policy-leads".
 adapter = "briefing"
 list = "policy-leads"
+host = "127.0.0.1"
+port = 8025
+sender = {sender}
 '''
 
 def _toml_string(text: str) -> str:
