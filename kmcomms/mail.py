@@ -75,6 +75,7 @@ __all__ = [
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+CRLF = "\r\n"
 _LIST_ID = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 
 
@@ -104,8 +105,9 @@ def address_problem(address: str) -> str | None:
 def split_sender(sender: str) -> tuple[str, str]:
     """("HPRU news", "news@unit.example") from "HPRU news <news@unit.example>" (or a bare
     address). Raises ValueError saying what is wrong."""
-    name, address = email.utils.parseaddr(sender, strict=True)
-    problem = address_problem(address) if address else "there is no address in it"
+    found = email.utils.getaddresses([sender])
+    name, address = found[0] if len(found) == 1 else ("", "")
+    problem = address_problem(address) if address else "there is not one address in it"
     if problem:
         raise ValueError(f'"{sender}" is not a sender: {problem} — write "Name <address@example.org>"')
     return name, address
@@ -122,7 +124,7 @@ def _encoded_name(name: str, address: str) -> str:
     (folded into several when long), quoted when it holds specials."""
     if not name or name.isascii():
         return email.utils.formataddr((name, address))
-    return f"{Header(name, 'utf-8', header_name='To').encode(linesep=chr(13) + chr(10))} <{address}>"
+    return f"{Header(name, 'utf-8', header_name='To').encode(linesep=CRLF)} <{address}>"
 
 
 def _quoted_printable(data: bytes) -> bytes:
@@ -181,12 +183,12 @@ class Composer:
         message["List-Id"] = list_id
         if one_click:
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message["Content-Language"] = draft.language
         # Markers stand for the encoded bodies; a random boundary cannot occur in base64
         # (no "-" in its alphabet) nor, in practice, in the text.
         marks = [f"kmcomms-{part}-{uuid.uuid4().hex}" for part in ("text", "html")]
         message.set_content(marks[0])
         message.add_alternative(marks[1], subtype="html")
+        message["Content-Language"] = draft.language  # after set_content, which clears Content-* headers
         message.set_boundary(f"kmcomms-{uuid.uuid4().hex}")
         for part, body in zip(message.iter_parts(), self.bodies, strict=True):
             part.replace_header("Content-Transfer-Encoding", body.cte)
@@ -338,35 +340,37 @@ class Mailer:
                 smtp.ehlo()
             if server.username and server.password is not None:
                 smtp.login(server.username, server.password)
-        except smtplib.SMTPAuthenticationError as exc:
-            self._discard(smtp)
+            return smtp
+        except (OSError, smtplib.SMTPException) as exc:
+            failure = self._connect_failure(exc)
+        self._discard(smtp)
+        # Raised outside the handler, so the library's exception (which may quote what the
+        # server echoed back, the password included) is not kept as its context.
+        raise failure
+
+    def _connect_failure(self, exc: OSError | smtplib.SMTPException) -> TransientError | PermanentError:
+        """What a failure to connect, greet, STARTTLS or log in means."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
             reply = _reply(exc.smtp_code, exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
-                raise self._transient(f"cannot log in now ({reply})") from None
-            raise self._permanent(f"the server refused the user name or password ({reply}) — "
-                                  "check username and password") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            self._discard(smtp)
-            hint = ("it may offer AUTH only after STARTTLS: set starttls = true" if server.security == "plain"
+                return self._transient(f"cannot log in now ({reply})")
+            return self._permanent(f"the server refused the user name or password ({reply}) — "
+                                   "check username and password")
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            hint = ("it may offer AUTH only after STARTTLS: set starttls = true" if self.server.security == "plain"
                     else "check the port and the starttls/ssl settings")
-            raise self._permanent(f"{exc} — {hint}") from None
-        except ssl.SSLCertVerificationError as exc:
-            self._discard(smtp)
-            raise self._permanent(f"its TLS certificate is not trusted ({exc.verify_message}) — "
-                                  "point SSL_CERT_FILE at the CA that signed it") from None
-        except smtplib.SMTPResponseException as exc:  # a refusing greeting or EHLO
-            self._discard(smtp)
+            return self._permanent(f"{exc} — {hint}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self._permanent(f"its TLS certificate is not trusted ({exc.verify_message}) — "
+                                   "point SSL_CERT_FILE at the CA that signed it")
+        if isinstance(exc, smtplib.SMTPResponseException):  # a refusing greeting, EHLO or STARTTLS
             reply = _reply(exc.smtp_code, exc.smtp_error)
             if exc.smtp_code >= 500:
-                raise self._permanent(f"the server will not talk to us ({reply})") from None
-            raise self._transient(f"the server cannot take mail now ({reply})") from None
-        except (OSError, smtplib.SMTPServerDisconnected) as exc:  # refused, unreachable, timed out, dropped
-            self._discard(smtp)
-            raise self._transient(f"cannot connect ({type(exc).__name__}: {exc})") from None
-        except smtplib.SMTPException as exc:  # e.g. no AUTH mechanism both sides know
-            self._discard(smtp)
-            raise self._permanent(f"{exc} — check the server's settings and username") from None
-        return smtp
+                return self._permanent(f"the server will not talk to us ({reply})")
+            return self._transient(f"the server cannot take mail now ({reply})")
+        if isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):  # refused, unreachable, timed out, dropped
+            return self._transient(f"cannot connect ({type(exc).__name__}: {exc})")
+        return self._permanent(f"{exc} — check the server's settings and username")  # e.g. no common AUTH mechanism
 
     @staticmethod
     def _discard(smtp: smtplib.SMTP | None) -> None:

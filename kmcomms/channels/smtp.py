@@ -21,7 +21,8 @@ table when the send starts (state `pending`, with the Message-ID each copy will 
 a resumed send uses those rows, so contacts imported later do not join a half-sent
 delivery. Then, one recipient at a time in address order: the row is taken (`sending`,
 committed), the message handed to the server, and the row marked `sent` in the same
-commit that takes the next one (one commit per recipient). A refusal marks the row
+commit that takes the next one (one commit per recipient; on SQLite most of them without
+an fsync, see `_Commits`). A refusal marks the row
 `rejected` with the server's answer; a hard bounce (5.1.x) also suppresses the address.
 An address suppressed after the freeze is skipped (`suppressed`). When the process dies,
 at most the one row in `sending` is in doubt: the resumed send marks it `unknown` and
@@ -105,8 +106,11 @@ class SmtpOptions(ChannelOptions):
     rate: float = Field(10.0, ge=0)
     """Messages per second; 0 = no limit."""
     timeout: float = Field(30.0, gt=0, le=300)
+    """Seconds for each SMTP exchange."""
     list_id: str | None = None
+    """The List-Id header: "id" or "Description <id>". Default: "<list>.<sender domain>"."""
     reply_to: str | None = None
+    """"Name <address>" for replies (and the mailto: unsubscribe without tracking)."""
 
     @field_validator("sender", "reply_to")
     @classmethod
@@ -149,6 +153,56 @@ _TAKE = (update(recipients).where(_ROW, _R.state == "pending")
          .returning(_R.state))
 _SENT = update(recipients).where(_ROW).values(state="sent", sent_at=bindparam("at"), error=None)
 _SETTLE = update(recipients).where(_ROW).values(state=bindparam("state"), error=bindparam("error"))
+
+
+#: On SQLite, the longest stretch of the send loop's record a power cut can undo (seconds).
+DURABLE_EVERY = 0.1
+
+
+class _Commits:
+    """How the send loop's commits reach the disk.
+
+    On SQLite (WAL mode), a commit durable against a power cut costs an fsync: more than
+    handing a message to a local server. So while it sends, the loop commits with
+    `synchronous = NORMAL` (atomic, and durable against the process being killed at any
+    moment, which is what exactly-once needs: test_smtp_crash.py), and at least every
+    DURABLE_EVERY seconds, and last, with FULL, which makes every commit before it durable
+    too. A power cut can undo at most that last stretch of the record (whose recipients
+    could then get a second copy). On other databases every commit is as durable as the
+    server is configured to make it; nothing changes.
+    """
+
+    def __init__(self, db: Connection, clock: Callable[[], float] = time.monotonic) -> None:
+        self.db = db
+        self.clock = clock
+        self.sqlite = db.dialect.name == "sqlite"
+        self.mode = ""
+        self.due = 0.0
+        if self.sqlite:
+            self.before = int(db.exec_driver_sql("PRAGMA synchronous").scalar_one())
+            db.commit()
+
+    def next_commit(self, durable: bool = False) -> None:
+        """Call inside each of the loop's transactions: sets how its commit is made."""
+        if not self.sqlite:
+            return
+        now = self.clock()
+        want = "FULL" if durable or now >= self.due else "NORMAL"
+        if want == "FULL":
+            self.due = now + DURABLE_EVERY
+        if want != self.mode:
+            self.db.exec_driver_sql(f"PRAGMA synchronous = {want}")
+            self.mode = want
+
+    def __enter__(self) -> _Commits:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Give the pooled connection back as it was."""
+        if self.sqlite and self.mode:
+            self.db.rollback()
+            self.db.exec_driver_sql(f"PRAGMA synchronous = {self.before}")
+            self.db.commit()
 
 
 def _publication(key: str, counts: dict[str, int]) -> Publication:
@@ -277,7 +331,7 @@ class Smtp(Channel):
                               .order_by(_R.email)).all()
         deferred = self._send(engine, key, composer, todo)
         if deferred:
-            raise TransientError(f"{deferred} recipients of {key} were deferred by the server ({deferred[-1]}); "
+            raise TransientError(f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
                                  "the others were sent, these are tried again", self.name)
         return _publication(key, self._counts(key))
 
@@ -287,17 +341,18 @@ class Smtp(Channel):
         mailer = Mailer(self.server(), rate=self.options.rate, channel=self.name, sleep=self.sleep)
         sender = self.options.sender_address
         sent: tuple[str, datetime] | None = None  # handed over, its row not yet marked
-        with mailer, engine.connect() as db:
+        with mailer, engine.connect() as db, _Commits(db) as commits:
             try:
                 for row in todo:
+                    letter = composer.compose(row.email, row.name)  # before the take: a failure leaves it pending
                     with db.begin():
+                        commits.next_commit()
                         if sent is not None:
                             db.execute(_SENT, {"d": key, "e": sent[0], "at": sent[1]})
                             sent = None
                         taken = db.execute(_TAKE, {"d": key, "e": row.email}).scalar()
                     if taken != "sending":  # suppressed since the freeze, or another worker has it
                         continue
-                    letter = composer.compose(row.email, row.name)
                     try:
                         mailer.send(sender, row.email, letter.data)
                     except Refused as exc:
@@ -315,8 +370,9 @@ class Smtp(Channel):
                         raise
                     sent = (row.email, self.clock())
             finally:
-                if sent is not None:
-                    with db.begin():
+                with db.begin():
+                    commits.next_commit(durable=True)
+                    if sent is not None:
                         db.execute(_SENT, {"d": key, "e": sent[0], "at": sent[1]})
         return deferred
 
@@ -330,7 +386,9 @@ class Smtp(Channel):
             db.execute(_SETTLE, {"d": key, "e": email, "state": "rejected", "error": exc.reply})
             if exc.bounce:
                 suppress(db, email, "bounced", exc.reply, self.clock())
-        event(log, "recipient-rejected", f"{self.options.host} refused a recipient of {key}: {exc.reply}",
+        # The address stays in the ledger; logs get the server's reason without it.
+        event(log, "recipient-rejected", f"{self.options.host} refused a recipient of {key}: "
+              f"{exc.reply.replace(email, '<recipient>')}" + ("; the address is suppressed" if exc.bounce else ""),
               level=logging.WARNING, delivery=key, channel=self.name, bounce=exc.bounce)
 
     # ------------------------------------------------------------------ the ledger's view
