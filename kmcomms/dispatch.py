@@ -10,14 +10,16 @@ channel's `find()` settles or a person resolves.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import random
 import re
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,7 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
-from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, sync
+from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, renew, sync
 from kmcomms.ledger.tables import approvals, deliveries, publications
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
@@ -196,6 +198,33 @@ class Dispatcher:
         report.outcomes.update({"requeued": requeued, "unknown": unknown})
         self._reconcile(report)
         report.outcomes["missed"] += mark_missed(self.engine, now, {n: c.grace_period for n, c in self.channels.items()})
+        with self._keeping_leases():
+            self._claim_and_publish(now, limit, report)
+        report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
+        return report
+
+    @contextlib.contextmanager
+    def _keeping_leases(self) -> Iterator[None]:
+        """While a pass runs, renew this worker's leases every third of a lease, so that a
+        publish longer than a lease is not taken for a dead worker's."""
+        done = threading.Event()
+
+        def keep() -> None:
+            while not done.wait(self.lease.total_seconds() / 3):
+                try:
+                    renew(self.engine, self.worker, self.clock() + self.lease)
+                except Exception:  # noqa: BLE001 - the next try may work; the lease has time left
+                    log.warning("could not renew the leases of %s", self.worker, exc_info=True)
+
+        keeper = threading.Thread(target=keep, name="kmcomms-leases", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+
+    def _claim_and_publish(self, now: datetime, limit: int, report: DispatchReport) -> None:
         while not self.stopping:
             rows = claim(self.engine, self.worker, now, self.lease, limit)
             if not rows:
@@ -210,8 +239,6 @@ class Dispatcher:
                 if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
                     self._record(pending, report)
             self._record(pending, report)
-        report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
-        return report
 
     def _settles_itself(self, name: str) -> bool:
         """Whether a crash before this channel's outcome is recorded is settled without a

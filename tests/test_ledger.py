@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -348,3 +349,37 @@ def test_content_edited_after_publication_is_updated_or_reported(tmp_path: Path,
     assert changed["updated"] == [blog_file.stem] and len(changed["edited"]) == 1
     assert json.loads(blog_file.read_text())["title"] == "Launch!"
     assert d2.refresh(clock.now)["updated"] == []  # the new content is now the published one
+
+
+class Slow(RecordingChannel):
+    """Publishes after `seconds` of real time, as a newsletter to thousands does."""
+
+    seconds = 2.0
+
+    def publish(self, draft, key):  # type: ignore[no-untyped-def]
+        time.sleep(self.seconds)
+        return super().publish(draft, key)
+
+
+def test_a_publish_longer_than_the_lease_keeps_its_lease(tmp_path: Path, store_url: str) -> None:
+    """The lease is 1.5 s and each publish takes 2 s: the worker renews its leases while it
+    works, so a second worker's pass in the middle finds nothing expired to take over."""
+    root = make(tmp_path, store_url)
+    started = time.monotonic()
+    clock = lambda: LAUNCH + timedelta(minutes=1, seconds=time.monotonic() - started)  # noqa: E731 - real time, moved
+    workspace = load_paths([root]).workspaces[0]
+    slow = {name: Slow(name, channel.settings, root) for name, channel in open_channels(workspace).items()}
+    first = dispatcher(root, Clock(LAUNCH), channels=slow)
+    first.clock, first.lease = clock, timedelta(seconds=1.5)
+    first.sync(clock())
+    passed: list[dict[str, int]] = []
+    worker = threading.Thread(target=lambda: passed.append(dict(first.publish_due().outcomes)))
+    worker.start()
+    time.sleep(2.5)  # the first delivery is published, the second is 0.5 s into its publish
+    second = dispatcher(root, Clock(LAUNCH), worker="w2")
+    second.clock = clock
+    taken = second.publish_due().outcomes
+    worker.join()
+    assert "requeued" not in taken and "published" not in taken  # nothing was taken from a live worker
+    assert passed == [{"published": 2}]  # no lease lost
+    assert sum(len(channel.published) for channel in slow.values()) == 2

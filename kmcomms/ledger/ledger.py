@@ -40,6 +40,7 @@ __all__ = [
     "finish",
     "mark_missed",
     "reap",
+    "renew",
     "sync",
 ]
 
@@ -210,6 +211,14 @@ def finish(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> set[str]
         if published:
             db.execute(_PUBLICATION, published)
     return lost
+
+
+def renew(engine: Engine, worker: str, until: datetime) -> int:
+    """Extend every lease `worker` holds to `until` (a long publish, such as a newsletter
+    to thousands, must not look like a dead worker). Returns how many were renewed."""
+    with engine.begin() as db:
+        return db.execute(update(deliveries).where(deliveries.c.state == State.SENDING, deliveries.c.lease_owner == worker)
+                          .values(lease_until=until)).rowcount
 
 
 def reap(engine: Engine, now: datetime, idempotent: Iterable[str]) -> tuple[int, int]:
