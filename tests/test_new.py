@@ -4,6 +4,8 @@ interactive path takes its defaults from empty answers."""
 
 from __future__ import annotations
 
+import re
+
 import json
 from datetime import date, datetime, time
 from pathlib import Path
@@ -104,7 +106,9 @@ def test_policy_briefing_shape(workspace: Path) -> None:
 
 def test_policy_briefing_falls_back_to_newsletter(workspace: Path) -> None:
     settings = workspace / "kmcomms.toml"
-    settings.write_text(settings.read_text().replace('[channels.briefing]\nadapter = "briefing"\nlist = "policy-leads"\n', ""))
+    without = re.sub(r"\[channels\.briefing\].*?(?=^\[|\Z)", "", settings.read_text(), flags=re.DOTALL | re.MULTILINE)
+    assert "[channels.briefing]" not in without
+    settings.write_text(without)
     assert main(["new", "-y", "--shape", "policy-briefing", "--title", "P"]) == 0
     c = load(workspace, "p")[0].campaign
     assert c.audiences["decision-makers"].channels == ["newsletter"]
