@@ -62,7 +62,8 @@ from sqlalchemy import Engine, create_engine, event, insert, select
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.registry import adapter_class, open_channels
-from kmcomms.channels.webhook import Webhook, WebhookOptions, retry_after
+from kmcomms.channels.http import retry_after
+from kmcomms.channels.webhook import Webhook, WebhookOptions
 from kmcomms.dispatch import Dispatcher
 from kmcomms.plan import ALL_TIME
 from kmcomms.ledger import store
@@ -406,7 +407,7 @@ def test_the_webhook_maps_every_answer(monkeypatch: pytest.MonkeyPatch, caplog: 
         assert e429.value.retry_after is not None and 55 <= e429.value.retry_after <= 60
         with pytest.raises(TransientError, match="connection failed"):
             hook.publish(draft(), "d3")
-        with pytest.raises(PermanentError, match="refused d4 \\(422\\): the title is too long x") as e422:
+        with pytest.raises(PermanentError, match=r"publishing d4: refused \(422\): the title is too long x") as e422:
             hook.publish(draft("d4"), "d4")
         assert len(str(e422.value)) < 300 and str(e422.value).endswith("…")
         with pytest.raises(PermanentError, match="401.*bad token"):

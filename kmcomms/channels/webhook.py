@@ -50,47 +50,23 @@ the key can publish twice: do not point this adapter at one.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
-import ipaddress
-import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from kmcomms import __version__
 from kmcomms.channels import Kind
-from kmcomms.channels.base import (
-    Channel,
-    ChannelOptions,
-    PermanentError,
-    Publication,
-    TransientError,
-)
+from kmcomms.channels.base import ChannelOptions, Publication, TransientError
+from kmcomms.channels.http import HttpChannel, retry_after, secure_url
 from kmcomms.errors import WorkspaceError
 from kmcomms.render.drafts import Draft
 from kmcomms.workspace import expand
 
-__all__ = ["Webhook", "WebhookOptions", "error_message", "retry_after"]
+__all__ = ["Webhook", "WebhookOptions"]
 
 log = logging.getLogger("kmcomms.channels.webhook")
-
-#: Status codes besides 429 and 5xx that say "the same request may succeed later".
-RETRYABLE_4XX = frozenset({408, 409, 425, 429})
-#: How much of a refusal's message goes into the ledger and the logs.
-MESSAGE_LIMIT = 200
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WebhookOptions(ChannelOptions):
@@ -106,59 +82,12 @@ class WebhookOptions(ChannelOptions):
     @classmethod
     def _check_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an https:// address (or http:// on this machine: localhost, 127.0.0.1, ::1)")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(f"plain http:// is only allowed on this machine, not to {parts.hostname} — use https://")
-        if parts.username or parts.password:
-            raise ValueError("must not carry a user or password — put the secret in `token` instead")
         if parts.query or parts.fragment:
             raise ValueError("must have no ?query or #fragment — find() asks {url}/{delivery id}")
-        return value.rstrip("/")
+        return secure_url(value)
 
 
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: a number of seconds or an HTTP date
-    (RFC 9110 §10.2.3). None when absent or unreadable; never negative."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP date is GMT by definition
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_message(response: requests.Response) -> str:
-    """The error a refusal's body gives, in one short line."""
-    try:
-        data: Any = response.json()
-    except ValueError:
-        return _shorten(response.text or response.reason or "")
-    found: Any = None
-    if isinstance(data, dict):
-        found = data.get("error") or data.get("message") or data.get("detail") or data.get("title")
-        if isinstance(found, dict):
-            found = found.get("message") or found.get("detail")
-        errors = data.get("errors")
-        if found is None and isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            found = errors[0].get("message")
-    if not isinstance(found, str):
-        found = json.dumps(data, ensure_ascii=False)
-    return _shorten(found)
-
-
-class Webhook(Channel):
+class Webhook(HttpChannel):
     """POSTs drafts as JSON with the delivery id as `Idempotency-Key` (see the module)."""
 
     Settings = WebhookOptions
@@ -174,32 +103,10 @@ class Webhook(Channel):
     # ------------------------------------------------------------------ requests
 
     def _headers(self, key: str | None = None) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": f"kmcomms/{__version__}"}
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        token = self.options.token
-        if token is not None:
-            try:
-                secret = expand(token.get_secret_value())
-            except WorkspaceError as exc:  # names the variable, never a value
-                raise PermanentError(f"[channels.{self.name}] token: {exc}", self.name) from None
-            headers["Authorization"] = f"Bearer {secret}"
+        headers = {} if key is None else {"Idempotency-Key": key}
+        if self.options.token is not None:
+            headers["Authorization"] = f"Bearer {self.secret('token', self.options.token)}"
         return headers
-
-    def _send(self, method: str, url: str, key: str, **kwargs: Any) -> requests.Response:
-        """One request; transport failures become `TransientError`. Nothing here puts a
-        header (the token) into a message."""
-        try:
-            return self.session.request(method, url, timeout=self.options.timeout, allow_redirects=False, **kwargs)
-        except requests.Timeout:
-            # Sent, perhaps: the outcome is unknown, and the same key makes the retry safe.
-            raise TransientError(f"{method} {url} for {key}: no answer within {self.options.timeout:g} s", self.name) from None
-        except requests.ConnectionError as exc:
-            raise TransientError(f"{method} {url} for {key}: connection failed ({_shorten(str(exc), 160)})", self.name) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema) as exc:
-            raise PermanentError(f"{method} {url}: {type(exc).__name__}", self.name) from None
-        except requests.RequestException as exc:  # a broken or undecodable answer: try again
-            raise TransientError(f"{method} {url} for {key}: {type(exc).__name__}", self.name) from None
 
     @staticmethod
     def _publication(response: requests.Response, key: str) -> Publication:
@@ -217,23 +124,15 @@ class Webhook(Channel):
 
     def publish(self, draft: Draft, key: str) -> Publication:
         payload = {"delivery": key, "kind": str(draft.kind), "draft": dataclasses.asdict(draft)}
-        response = self._send("POST", self.options.url, key, json=payload, headers=self._headers(key))
-        status = response.status_code
-        log.debug("POST %s for %s: %s", self.options.url, key, status)
-        if 200 <= status < 300:
+        response = self.request("POST", self.options.url, f"publishing {key}", json=payload, headers=self._headers(key))
+        log.debug("POST %s for %s: %s", self.options.url, key, response.status_code)
+        if 200 <= response.status_code < 300:
             return self._publication(response, key)
-        if status in RETRYABLE_4XX or status >= 500:
-            wait = retry_after(response.headers.get("Retry-After"))
-            raise TransientError(f"{self.options.url} answered {status} for {key}: {error_message(response)}",
-                                 self.name, retry_after=wait)
-        if 300 <= status < 400:
-            raise PermanentError(f"{self.options.url} answered {status}, a redirect to "
-                                 f"{response.headers.get('Location', '(nowhere)')} — set url to the final address", self.name)
-        raise PermanentError(f"{self.options.url} refused {key} ({status}): {error_message(response)}", self.name)
+        raise self.refused(response, f"publishing {key}")
 
     def find(self, key: str) -> Publication | None:
         url = f"{self.options.url}/{key}"
-        response = self._send("GET", url, key, headers=self._headers())
+        response = self.request("GET", url, f"looking up {key}", headers=self._headers())
         if response.status_code == 200:
             return self._publication(response, key)
         if response.status_code in (404, 410):

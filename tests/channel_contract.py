@@ -1,0 +1,92 @@
+"""The contract every remote channel adapter is held to, whatever its platform.
+
+An adapter's test module subclasses `ChannelContract` and provides the `harness` fixture:
+its channel instance, configured against a server on loopback that speaks the platform's
+documented API, a draft of the channel's kind, and two handles on that server: how many
+items it holds, and a way to make its next answer an error. The tests below then check
+what every adapter must do: publish, publish again with the same key without a second
+item, find, collect, check, and map errors to transient or permanent (honouring
+Retry-After), never showing a secret. A new adapter gets the same scrutiny by writing one
+fixture. `test_every_registered_remote_adapter_runs_the_contract` (in
+tests/test_channels_cli.py) checks that none is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from kmcomms.channels.base import Channel, PermanentError, Publication, TransientError
+from kmcomms.render.drafts import Draft
+
+__all__ = ["ChannelContract", "Harness"]
+
+
+@dataclass
+class Harness:
+    channel: Channel
+    draft: Draft
+    items: Callable[[], int]
+    """How many items (posts, campaigns, statuses, records…) the remote holds now."""
+    fail_next: Callable[[int, dict[str, str]], None]
+    """Make the remote's next answer this HTTP status with these headers, and the
+    platform's documented error body for it."""
+    secrets: tuple[str, ...] = field(default_factory=tuple)
+    """Values that must never appear in an error message."""
+
+
+class ChannelContract:
+    """Subclass it (name the subclass `Test…`) and give it a `harness` fixture."""
+
+    @pytest.fixture
+    def harness(self) -> Harness:
+        raise NotImplementedError("the adapter's test module provides the harness")
+
+    def test_publish_returns_the_remote_item(self, harness: Harness) -> None:
+        before = harness.items()
+        publication = harness.channel.publish(harness.draft, harness.draft.delivery)
+        assert isinstance(publication, Publication) and publication.remote_id
+        assert harness.items() == before + 1
+
+    def test_publishing_again_with_the_same_key_makes_no_second_item(self, harness: Harness) -> None:
+        first = harness.channel.publish(harness.draft, harness.draft.delivery)
+        again = harness.channel.publish(harness.draft, harness.draft.delivery)
+        assert again.remote_id == first.remote_id
+        assert harness.items() == 1
+
+    def test_find_knows_what_was_published_and_only_that(self, harness: Harness) -> None:
+        assert harness.channel.find(harness.draft.delivery) is None
+        published = harness.channel.publish(harness.draft, harness.draft.delivery)
+        found = harness.channel.find(harness.draft.delivery)
+        assert found is not None and found.remote_id == published.remote_id
+
+    def test_collect_gives_running_totals(self, harness: Harness) -> None:
+        published = harness.channel.publish(harness.draft, harness.draft.delivery)
+        totals = harness.channel.collect(published)
+        assert totals and all(isinstance(v, int | float) and v >= 0 for v in totals.values())
+
+    def test_check_passes_with_good_settings(self, harness: Harness) -> None:
+        assert harness.channel.check() == []
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    def test_server_errors_are_transient(self, harness: Harness, status: int) -> None:
+        harness.fail_next(status, {})
+        with pytest.raises(TransientError):
+            harness.channel.publish(harness.draft, harness.draft.delivery)
+
+    def test_rate_limits_are_transient_and_say_when_to_come_back(self, harness: Harness) -> None:
+        harness.fail_next(429, {"Retry-After": "17"})
+        with pytest.raises(TransientError) as caught:
+            harness.channel.publish(harness.draft, harness.draft.delivery)
+        assert caught.value.retry_after == 17
+
+    @pytest.mark.parametrize("status", [400, 401, 403])
+    def test_refusals_are_permanent_and_show_no_secret(self, harness: Harness, status: int) -> None:
+        harness.fail_next(status, {})
+        with pytest.raises(PermanentError) as caught:
+            harness.channel.publish(harness.draft, harness.draft.delivery)
+        text = f"{caught.value} {caught.value!r} {caught.value.__cause__!r}"
+        assert not [secret for secret in harness.secrets if secret and secret in text]
+        assert harness.items() == 0
