@@ -6,9 +6,11 @@ package, policy SMTP): `multipart/alternative`, the plain text first and the HTM
 (the preferred part, RFC 2046 §5.1.4), and the headers every copy shares: `From`,
 `Reply-To`, `Subject`, `Date`, `List-Id` (RFC 2919), `List-Unsubscribe-Post:
 List-Unsubscribe=One-Click` (RFC 8058, only when the unsubscribe address is a web one) and
-`Content-Language`. `compose(email, name)` then adds what differs per recipient — `To`,
-a `Message-ID` made from the delivery id and the address (the same on every retry, so a
-server or a reader can recognise a repeat), `List-Unsubscribe: <that person's address>`,
+`Content-Language`; files to attach (`Attachment`, e.g. a briefing's PDF) make it
+`multipart/mixed`, the alternatives first, each file encoded once for every copy.
+`compose(email, name)` then adds what differs per recipient — `To`, a `Message-ID` made
+from the delivery id and the address (the same on every retry, so a server or a reader
+can recognise a repeat), `List-Unsubscribe: <that person's address>`,
 and both bodies with `{{unsubscribe_url}}` replaced by the same address (HTML-escaped in
 the HTML), each encoded as quoted-printable or base64, whichever is shorter for its text.
 Building the structure once and only the varying parts per recipient is what keeps a
@@ -45,7 +47,7 @@ import smtplib
 import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -57,6 +59,7 @@ from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 
 __all__ = [
+    "Attachment",
     "Composer",
     "Deferred",
     "Letter",
@@ -153,6 +156,15 @@ class _Body:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file every copy carries, e.g. `Attachment("brief.pdf", "application/pdf", data)`."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Letter:
     """One recipient's message, ready for the wire (CRLF line ends)."""
 
@@ -165,11 +177,13 @@ class Composer:
     """Every recipient's copy of one newsletter draft (see the module).
 
     `unsubscribe(email)` gives that person's unsubscribe address: a signed web address
-    (then `one_click` should be true) or a `mailto:`.
+    (then `one_click` should be true) or a `mailto:`. `attachments` go in every copy,
+    after the text and HTML.
     """
 
     def __init__(self, draft: Newsletter, *, sender: str, list_id: str, date: datetime,
-                 unsubscribe: Callable[[str], str], one_click: bool, reply_to: str | None = None) -> None:
+                 unsubscribe: Callable[[str], str], one_click: bool, reply_to: str | None = None,
+                 attachments: Sequence[Attachment] = ()) -> None:
         self.delivery = draft.delivery
         self.domain = split_sender(sender)[1].rpartition("@")[2].lower()
         self.unsubscribe = unsubscribe
@@ -188,10 +202,18 @@ class Composer:
         marks = [f"kmcomms-{part}-{uuid.uuid4().hex}" for part in ("text", "html")]
         message.set_content(marks[0])
         message.add_alternative(marks[1], subtype="html")
-        message["Content-Language"] = draft.language  # after set_content, which clears Content-* headers
         message.set_boundary(f"kmcomms-{uuid.uuid4().hex}")
         for part, body in zip(message.iter_parts(), self.bodies, strict=True):
             part.replace_header("Content-Transfer-Encoding", body.cte)
+        for attachment in attachments:
+            # The first one moves the alternatives (and their boundary) into a part of their own.
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+        if attachments:
+            message.set_boundary(f"kmcomms-{uuid.uuid4().hex}")
+        # The whole message's language, set last: set_content and add_attachment move or
+        # clear the Content-* headers.
+        message["Content-Language"] = draft.language
         wire = message.as_bytes()
         head, rest = wire.split(marks[0].encode() + b"\r\n")
         middle, tail = rest.split(marks[1].encode() + b"\r\n")
@@ -397,12 +419,17 @@ class Mailer:
         if code in (250, 251):
             return
         smtp.rset()
+        raise self._refusal(code, text)
+
+    def _refusal(self, code: int, text: bytes | str) -> TransientError | Deferred | Refused:
+        """What a refused RCPT or DATA means: 421, the server is closing (the connection
+        is lost to every recipient); another 4xx, try this one later; a 5xx, refused."""
         reply = _reply(code, text)
         if code == 421:
-            raise self._transient(f"the server cannot take mail now ({reply})")
+            return self._transient(f"the server cannot take mail now ({reply})")
         if 400 <= code < 500:
-            raise Deferred(reply)
-        raise Refused(reply, _bounce(code, reply))
+            return Deferred(reply)
+        return Refused(reply, _bounce(code, reply))
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
         """Hand `data` (CRLF line ends) to the server for `recipient`, from the envelope
@@ -436,13 +463,9 @@ class Mailer:
                             self.channel) from None
         if code == 250:
             return
-        reply = _reply(code, text)
         if code == 421:
             self._drop()
-            raise self._transient(f"the server cannot take mail now ({reply})")
-        if 400 <= code < 500:
-            raise Deferred(reply)
-        raise Refused(reply, _bounce(code, reply))
+        raise self._refusal(code, text)
 
     def close(self) -> None:
         """Say QUIT and close; never raises."""

@@ -19,15 +19,16 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from smtp_inbox import Inbox, inbox_fixture  # noqa: F401  # the `inbox` fixture
 from sqlalchemy import Engine, delete, select
-from test_smtp import Inbox, inbox  # noqa: F401  # the SMTP server on loopback, and its fixture
 
 from kmcomms import briefing_pdf as pdf_module
 from kmcomms.briefing_pdf import FontMissing, body_blocks, briefing_pdf, face_for
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, Publication, TransientError
-from kmcomms.channels.briefing import BriefingChannel
-from kmcomms.channels.registry import adapter_class
+from kmcomms.channels.briefing import BriefingChannel, local_sender
+from kmcomms.channels.registry import adapter_class, open_channels
+from kmcomms.channels.smtp import SmtpOptions
 from kmcomms.contacts import import_contacts, suppress
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
@@ -37,6 +38,7 @@ from kmcomms.plan import Delivery, Window
 from kmcomms.render import Briefing, Renderer
 from kmcomms.tracking import Tracker
 from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
+from kmcomms.workspace import load_workspace
 
 GOLDEN_WORKSPACE = Path(__file__).resolve().parent / "golden" / "workspace"
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -291,7 +293,7 @@ class Case:
 
 
 @pytest.fixture
-def case(tmp_path: Path, inbox: Inbox) -> Case:  # noqa: F811  # test_smtp's fixture
+def case(tmp_path: Path, inbox: Inbox) -> Case:
     """The golden workspace whose briefing channel mails through `inbox`, its deliveries
     in a SQLite ledger, the contacts imported, the channel made as `publish` makes it."""
     root = copy_golden(tmp_path / "unit", "en, pl, ar")
@@ -412,3 +414,52 @@ def test_a_missing_font_fails_the_delivery_with_what_to_install(case: Case, monk
         case.publish("ar")
     assert case.inbox.received == []
     assert any("NotoSans-Regular.ttf" in problem for problem in case.channel.check())
+
+
+#: A workspace whose `[channels.briefing]` is the user-facing contract's
+#: (../shared/campaign-format.md), word for word: the adapter and the list, no mail settings.
+CONTRACT_SETTINGS = """\
+[unit]
+id = "hpru-vi"
+name = "NIHR Health Protection Research Unit in Vaccines and Immunisation"
+acknowledgement = "This work is funded by the National Institute for Health and Care Research (NIHR)."
+
+[channels.briefing]
+adapter = "briefing"
+list = "policy-leads"                 # the decision makers who receive briefings
+"""
+
+
+def test_the_contracts_briefing_block_loads_mailing_through_this_machine_and_check_asks_for_a_sender(
+        tmp_path: Path) -> None:
+    (tmp_path / "kmcomms.toml").write_text(CONTRACT_SETTINGS, encoding="utf-8")
+    channel = open_channels(load_workspace(tmp_path))["briefing"]
+    assert isinstance(channel, BriefingChannel)
+    options = channel.options
+    assert (options.host, options.port, options.list, options.starttls, options.password) == (
+        "127.0.0.1", 25, "policy-leads", None, None)
+    assert options.sender == local_sender() and options.sender_address.startswith("kmcomms@")
+    [problem] = [p for p in channel.check() if "set sender" in p]
+    assert problem.startswith("[channels.briefing] no sender is set") and options.sender in problem
+    assert 'set sender = "Name <address>"' in problem
+    # Once set, the sender is not a problem; the smtp newsletter still requires its server and sender.
+    channel.settings = type(options).model_validate({**options.model_dump(exclude_unset=True), "sender": SENDER})
+    assert not any("set sender" in p for p in channel.check())
+    with pytest.raises(ValueError, match=r"host\n.*Field required.*\n.*\nsender\n.*Field required"):
+        SmtpOptions.model_validate({"adapter": "smtp", "list": "news"})
+
+
+@pytest.mark.parametrize(("name", "sender"), [
+    ("mail.unit.example.ac.uk", "kmcomms@mail.unit.example.ac.uk"),
+    ("VM", "kmcomms@vm.localdomain"),  # a name without a domain
+    ("localhost", "kmcomms@localhost.localdomain"),
+    ("under_score", "kmcomms@localhost.localdomain"),  # not a host name a mail address takes
+])
+def test_the_default_sender_is_an_address_whatever_the_machine_is_called(
+        monkeypatch: pytest.MonkeyPatch, name: str, sender: str) -> None:
+    monkeypatch.setattr("socket.getfqdn", lambda: name)
+    local_sender.cache_clear()
+    try:
+        assert local_sender() == sender
+    finally:
+        local_sender.cache_clear()

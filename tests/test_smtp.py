@@ -4,8 +4,8 @@ and the ledger on SQLite and PostgreSQL: one message per recipient in their lang
 headers and links each must carry, suppression, refusals and bounces, a server that drops
 or defers, AUTH and STARTTLS, and no password in any error or log line.
 
-The crash proof (SIGKILL mid-list, then resumed) is in test_smtp_crash.py; it builds on
-the helpers here.
+The server is smtp_inbox.py's. The crash proof (SIGKILL mid-list, then resumed) is in
+test_smtp_crash.py; it builds on the helpers here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import email.policy
 import logging
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -24,14 +23,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtp_inbox import Hook, Inbox, free_port, inbox_fixture, start  # noqa: F401  # the `inbox` fixture
 from sqlalchemy import Engine, select
 
 from kmcomms.campaign import load_paths
@@ -52,106 +49,6 @@ NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
 TRACKER = Tracker("http://127.0.0.1:8750", "k" * 40)
 SENDER = "Unit news <news@unit.example.org>"
 PASSWORD = "pa55-w0rd+secret"
-
-
-# ---------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Received:
-    sender: str
-    recipients: list[str]
-    data: bytes
-    tls: bool
-
-    @property
-    def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
-
-
-Hook = Callable[[str, int, Any, Any], "str | None"]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts. `refuse` maps an address
-    to the reply its RCPT gets; `hook(stage, n, server, envelope)` is called at "MAIL",
-    "DATA" (before the n-th message is kept: a reply refuses it) and "KEPT" (after)."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.refuse: dict[str, str] = {}
-        self.hook: Hook | None = None
-        self.logins: list[str] = []
-        self.lock = threading.Lock()
-        self.port = 0
-
-    def _ask(self, stage: str, server: Any, envelope: Any) -> str | None:
-        """The hook's answer about the message under way: number n counts those kept, it included."""
-        number = len(self.received) + (stage != "KEPT")
-        return self.hook(stage, number, server, envelope) if self.hook else None
-
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        reply = self._ask("MAIL", server, envelope)
-        if reply:
-            return reply
-        envelope.mail_from = address
-        return "250 OK"
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        reply = self._ask("DATA", server, envelope)
-        if reply:
-            return reply
-        with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                                          session.ssl is not None))
-        return self._ask("KEPT", server, envelope) or "250 2.0.0 queued"
-
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append(data.login.decode())
-        if data.login == b"news@unit.example.org" and data.password == PASSWORD.encode():
-            return AuthResult(success=True)
-        # A server that echoes what it was given: the adapter must still never show it.
-        return AuthResult(success=False, handled=False,
-                          message=f"535 5.7.8 Authentication credentials invalid: {data.password.decode()}")
-
-    def by_recipient(self) -> Counter[str]:
-        return Counter(address for r in self.received for address in r.recipients)
-
-    def messages(self) -> dict[str, EmailMessage]:
-        found = {}
-        for r in self.received:
-            [address] = r.recipients
-            assert address not in found, f"{address} got two messages"
-            found[address] = r.message
-        return found
-
-
-def start(inbox: Inbox, **options: Any) -> Controller:
-    inbox.port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **options)
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    server = Inbox()
-    controller = start(server)
-    yield server
-    controller.stop()
 
 
 # ---------------------------------------------------------------------------- the workspace
@@ -660,7 +557,7 @@ def run_with_auth(root: Path, store_url: str, password: str, monkeypatch: pytest
     """Publish the English launch through a server that requires AUTH (and STARTTLS with
     `tls_context`), the channel's password being `password`. Runs on the same ledger
     again resume the same delivery. The caller disposes of the room's engine."""
-    server = Inbox()
+    server = Inbox(account=("news@unit.example.org", PASSWORD))
     controller = start(server, authenticator=server.authenticate, auth_required=True, **server_options)
     monkeypatch.setenv("SMTP_PASSWORD", password)
     extra = 'password = "${SMTP_PASSWORD}"' + ("\nstarttls = true" if "tls_context" in server_options else "")

@@ -5,7 +5,10 @@ Settings (`[channels.<name>]`, `adapter = "briefing"`):
 
 - `list`: the contact list of decision makers (`kmcomms contacts import FILE --list NAME`).
 - `host`, `port`, `sender`, `username`, `password`, `starttls`, `ssl`, `rate`, `timeout`,
-  `list_id`, `reply_to`: the mail server and sender, as for the `smtp` adapter.
+  `list_id`, `reply_to`: the mail server and sender, as for the `smtp` adapter, except that
+  none is required: `host` defaults to "127.0.0.1" (with `port` 25: this machine's own mail
+  server) and `sender` to `kmcomms@<this machine's fully qualified name>` (the channel's
+  `check()` asks for a real one: mail from it may not be delivered, nor answered).
 - `path` (default "site"), `base_url` (default "http://127.0.0.1:8760"), `title`: the
   static site, as for the `static-site` adapter (channels on one site share them).
 - `fonts` (optional): a folder of .ttf fonts, relative to the workspace, searched before
@@ -22,48 +25,61 @@ sent exactly once, and publishing the delivery again resumes what is pending and
 nobody a second copy. A list with nobody to send to fails the delivery (the page stays
 up; publishing again after the import sends the mail). The publication's URL is the page's.
 
-`find` says published only when the page is on the site and every recipient is settled;
-`update` replaces the page and the PDF (mail already sent stays sent); `withdraw` takes
-the page down; `collect` counts recipients as the `smtp` adapter does.
+The mail is the `smtp` adapter's `send` given this adapter's message (`briefing_mail`)
+and the PDF to attach. `find` says published only when the page is on the site and every
+recipient is settled; `update` replaces the page and the PDF (mail already sent stays
+sent); `withdraw` takes the page down; `collect` counts recipients as the `smtp` adapter does.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email
 import functools
 import re
-from dataclasses import dataclass
+import socket
 from datetime import datetime
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Engine
+from pydantic import Field
 
 from kmcomms.briefing_pdf import FontMissing, briefing_blocks, briefing_pdf, face_for
 from kmcomms.channels import Kind
-from kmcomms.channels.base import ChannelOptions, PermanentError, Publication
+from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
-from kmcomms.mail import Composer, Letter
+from kmcomms.mail import Attachment, address_problem
 from kmcomms.render.drafts import Briefing, Draft, Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 from kmcomms.site import Entry
 from kmcomms.site.entry import slug_of
 from kmcomms.words import words
 
-__all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "page_fragment"]
+__all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "local_sender", "page_fragment"]
 
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-#: Headers the composer wrote go out as it wrote them: refolding would turn a long
-#: List-Unsubscribe address into encoded words that no mail client follows.
-_AS_COMPOSED = policy.SMTP.clone(refold_source="none")
+
+
+@functools.cache
+def local_sender() -> str:
+    """The default sender: `kmcomms@` this machine's fully qualified name (as its own mail
+    server would say), else `kmcomms@<name>.localdomain` where the name has no domain."""
+    host = socket.getfqdn().lower()
+    for address in (f"kmcomms@{host}", f"kmcomms@{host}.localdomain"):
+        if address_problem(address) is None:
+            return address
+    return "kmcomms@localhost.localdomain"
 
 
 class BriefingOptions(SiteOptions, SmtpOptions):
+    """The `smtp` adapter's settings with the mail server and sender optional (the
+    shortest briefing channel names its `list` only), and the `static-site` adapter's."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    """Default: this machine's own mail server (with `port` 25)."""
+    sender: str = Field(default_factory=local_sender)
+    """"Name <address>". Default: `kmcomms@<this machine's fully qualified name>`, which
+    `check()` asks to replace."""
     fonts: str | None = None
     """A folder of fonts searched before the system's, relative to the workspace."""
 
@@ -123,27 +139,6 @@ def briefing_mail(draft: Briefing, url: str) -> Newsletter:
                       html=document.replace("</body>", html_footer + "</body>", 1))
 
 
-@dataclass(frozen=True)
-class _Attaching:
-    """A composer whose every copy carries the PDF: multipart/mixed, the text and HTML
-    alternatives first, then the attachment."""
-
-    composer: Composer
-    pdf: bytes
-    filename: str
-
-    def compose(self, address: str, name: str | None) -> Letter:
-        letter = self.composer.compose(address, name)
-        message = email.message_from_bytes(letter.data, _class=EmailMessage, policy=_AS_COMPOSED)
-        language = message["Content-Language"]
-        message.add_attachment(self.pdf, maintype="application", subtype="pdf", filename=self.filename)
-        # Making the message mixed moved its Content-* headers into the alternatives; the
-        # language is the whole message's.
-        if language:
-            message["Content-Language"] = language
-        return Letter(letter.recipient, letter.message_id, message.as_bytes())
-
-
 class BriefingChannel(SiteChannel, Smtp):
     """Policy briefings on the site and by mail (see the module). The site part is the
     `static-site` adapter's, the mail part the `smtp` adapter's."""
@@ -153,18 +148,11 @@ class BriefingChannel(SiteChannel, Smtp):
     idempotent = True
     section = "briefings"
     draft_type = Briefing
-    _attachment: tuple[bytes, str]
-    """The PDF and its file name, for `_send`, which the smtp adapter's publish calls."""
 
     @property
     def options(self) -> BriefingOptions:
         assert isinstance(self.settings, BriefingOptions)
         return self.settings
-
-    @options.setter
-    def options(self, value: ChannelOptions) -> None:
-        # `Smtp.__init__` keeps its settings here; they are this channel's `settings`.
-        assert value is self.settings
 
     @functools.cached_property
     def unit(self) -> str:
@@ -196,14 +184,9 @@ class BriefingChannel(SiteChannel, Smtp):
     def publish(self, draft: Draft, key: str) -> Publication:
         page = SiteChannel.publish(self, draft, key)  # refuses drafts of other kinds
         assert isinstance(draft, Briefing) and page.url is not None
-        self._attachment = (self.pdf(draft), f"{slug_of(draft.message)}.pdf")
-        Smtp.publish(self, briefing_mail(draft, page.url), key)
+        pdf = Attachment(f"{slug_of(draft.message)}.pdf", "application/pdf", self.pdf(draft))
+        self.send(briefing_mail(draft, page.url), key, attachments=[pdf])
         return page
-
-    def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
-        # The smtp adapter's send loop, exactly once per recipient, with the PDF in each copy.
-        pdf, filename = self._attachment
-        return super()._send(engine, key, _Attaching(composer, pdf, filename), todo)  # type: ignore[arg-type]
 
     def find(self, key: str) -> Publication | None:
         page = SiteChannel.find(self, key)
@@ -211,6 +194,9 @@ class BriefingChannel(SiteChannel, Smtp):
 
     def check(self) -> list[str]:
         problems = [*SiteChannel.check(self), *Smtp.check(self)]
+        if "sender" not in self.options.model_fields_set:
+            problems.append(f"[channels.{self.name}] no sender is set, so briefings go out from {self.options.sender} "
+                            '— set sender = "Name <address>" to an address of the unit that takes replies')
         try:
             face_for("en", self.fonts)  # the languages are not known yet: at least Latin
         except FontMissing as exc:

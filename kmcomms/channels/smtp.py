@@ -45,13 +45,16 @@ Unsubscribing: with `[tracking]`, each copy carries the person's signed one-clic
 (`List-Unsubscribe` + `List-Unsubscribe-Post`, RFC 8058) and the same address in its
 visible link. Without it, a `mailto:` to the reply address (or the sender) with subject
 "unsubscribe", for a person to act on with `kmcomms contacts suppress`; `check()` says so.
+
+Adapters whose drafts go out as a newsletter (the `briefing` adapter) subclass `Smtp` and
+call `send(newsletter, key, attachments=…)`: the same recipients, exactly once each.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -68,6 +71,7 @@ from kmcomms.fields import Slug
 from kmcomms.ledger.tables import deliveries, recipients, suppressions
 from kmcomms.logs import event
 from kmcomms.mail import (
+    Attachment,
     Composer,
     Deferred,
     Mailer,
@@ -219,8 +223,6 @@ class Smtp(Channel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        assert isinstance(self.settings, SmtpOptions)
-        self.options: SmtpOptions = self.settings
         self.timeout = self.options.timeout  # type: ignore[misc]  # the setting, not the class default
         #: The time (aware UTC): the Date header and `sent_at`. Tests fix it.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -228,6 +230,11 @@ class Smtp(Channel):
         self.sleep: Callable[[float], None] = time.sleep
 
     # ------------------------------------------------------------------ settings
+
+    @property
+    def options(self) -> SmtpOptions:
+        assert isinstance(self.settings, SmtpOptions)
+        return self.settings
 
     def _password(self) -> str | None:
         if self.options.password is None:
@@ -310,12 +317,18 @@ class Smtp(Channel):
         if not isinstance(draft, Newsletter):
             raise PermanentError(f"channel {self.name} sends newsletters, not {draft.kind} drafts — "
                                  f'remove `kind` from [channels.{self.name}]', self.name)
+        return self.send(draft, key)
+
+    def send(self, draft: Newsletter, key: str, attachments: Sequence[Attachment] = ()) -> Publication:
+        """Send `draft` to the recipients of delivery `key`, exactly once each, every copy
+        with `attachments` (see the module): what `publish` does, for subclasses whose
+        drafts go out as a newsletter. Publishing `key` again resumes, resending nothing."""
         engine = self._engine()
         options = self.options
         unsubscribe, one_click = self._unsubscribe()
         composer = Composer(draft, sender=options.sender, reply_to=options.reply_to, date=self.clock(),
                             list_id=list_id_header(options.list_id, options.list, options.sender_domain),
-                            unsubscribe=unsubscribe, one_click=one_click)
+                            unsubscribe=unsubscribe, one_click=one_click, attachments=attachments)
         with engine.begin() as db:
             self._freeze(db, key, draft, options.sender_domain)
             # Rows left `sending` by a send that died: the server may have them. Never again.
