@@ -60,7 +60,7 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n"
+GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n.kmcomms/\n"
 
 
 @cli.command()

@@ -1,0 +1,178 @@
+"""`kmcomms channels list|check`: the channel adapters installed, the channel instances of
+the workspace and whether each can be used (and why not), and a live check of their
+settings and credentials."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from kmcomms.channels import channel_kind
+from kmcomms.channels.base import Channel
+from kmcomms.channels.registry import GROUP, adapter_class, adapter_names, open_channels
+from kmcomms.cli import State, cli
+from kmcomms.cli.contacts import workspace_option
+from kmcomms.cli.options import console, format_option
+from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
+from kmcomms.fields import close_match
+from kmcomms.ledger.store import open_store
+from kmcomms.tracking import Tracker, tracker_for
+from kmcomms.workspace import Workspace, find_workspace, load_workspace
+
+__all__ = ["channels"]
+
+
+@cli.group()
+def channels() -> None:
+    """The channel adapters installed, and the channel instances of the workspace."""
+
+
+def _workspace(path: Path | None, required: bool) -> Workspace | None:
+    """The workspace at or above `path` (default: here); None when there is none and none
+    is required. A folder given with -w must be one."""
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        if required or path is not None:
+            raise WorkspaceError(f"no kmcomms.toml in {path or 'this folder'} or above — run `kmcomms init` or "
+                                 "cd into a workspace")
+        return None
+    return load_workspace(root)
+
+
+def _open(workspace: Workspace, name: str, tracker: Tracker | None = None) -> Channel:
+    """The channel instance `name`, made exactly as the daemon makes it (its settings
+    checked by its adapter); `WorkspaceError` says why it cannot be."""
+    settings = workspace.settings.channels[name]
+    alone = dataclasses.replace(workspace, settings=workspace.settings.model_copy(update={"channels": {name: settings}}))
+    try:
+        return open_channels(alone, tracker=tracker)[name]
+    except WorkspaceError:
+        raise
+    except Exception as exc:  # a third party's package may fail to import in any way
+        raise WorkspaceError(f'[channels.{name}] the adapter "{settings.adapter}" cannot be loaded: '
+                             f"{type(exc).__name__}: {exc}") from exc
+
+
+def _adapters() -> list[dict[str, Any]]:
+    rows = []
+    for name in adapter_names():
+        row: dict[str, Any] = {"name": name, "kind": None, "loads": True, "problem": None}
+        try:
+            cls = adapter_class(name)
+            kind = getattr(cls, "kind", None)
+            row["kind"] = str(kind) if kind else "any (its `kind` setting)"
+        except Exception as exc:  # noqa: BLE001 - a third party's package may fail to import in any way
+            row.update(loads=False, problem=one_line(f"{type(exc).__name__}: {exc}"))
+        rows.append(row)
+    return rows
+
+
+def _instances(workspace: Workspace) -> list[dict[str, Any]]:
+    rows = []
+    for name, settings in workspace.settings.channels.items():
+        problems = []
+        try:
+            _open(workspace, name)
+        except WorkspaceError as exc:
+            problems.append(str(exc))
+        # Unset ${VAR}s are found when the settings are read (one warning each, never a value).
+        problems += [d.message for d in workspace.diagnostics
+                     if d.code == "env-unset" and d.message.startswith(f"channels.{name}.")]
+        try:
+            kind = channel_kind(settings)
+        except Exception:  # noqa: BLE001 - an adapter that does not load, reported above
+            kind = None
+        rows.append({"name": name, "adapter": settings.adapter, "kind": str(kind) if kind else None,
+                     "usable": not problems, "problems": [one_line(p) for p in problems]})
+    return rows
+
+
+def _cells(*values: str) -> list[Text]:
+    # Plain text: a problem such as "[channels.x] url: …" is not Rich markup.
+    return [Text(value) for value in values]
+
+
+@channels.command("list")
+@workspace_option
+@format_option("table", "json")
+def list_command(path: Path | None, fmt: str) -> None:
+    """Every installed adapter (entry points in the group kmcomms.channels), its kind and
+    whether it loads; inside a workspace, every channel instance with its adapter and
+    whether it can be used: settings valid and their environment variables set."""
+    workspace = _workspace(path, required=False)
+    report = {"adapters": _adapters(), "channels": _instances(workspace) if workspace else None}
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    out = console()
+    table = Table(title=f"adapters installed ({GROUP})", title_justify="left")
+    for column in ("adapter", "kind", "loads"):
+        table.add_column(column)
+    for row in report["adapters"]:
+        table.add_row(*_cells(row["name"], row["kind"] or "", "yes" if row["loads"] else f"no: {row['problem']}"))
+    out.print(table)
+    if workspace is None:
+        out.print("not in a workspace: no channel instances to show (use -w DIR)")
+        return
+    table = Table(title=f"channels of {workspace.settings_path}", title_justify="left")
+    for column in ("channel", "adapter", "kind", "usable"):
+        table.add_column(column)
+    for row in report["channels"] or []:
+        table.add_row(*_cells(row["name"], row["adapter"], row["kind"] or "?",
+                              "yes" if row["usable"] else "no: " + "; ".join(row["problems"])))
+    out.print(table)
+
+
+@channels.command("check")
+@click.argument("name", required=False)
+@workspace_option
+@format_option("text", "json")
+@click.pass_obj
+def check_command(state: State, name: str | None, path: Path | None, fmt: str) -> int:
+    """Check each channel instance (or only NAME) for real: its settings, its secrets, and
+    on remote platforms its credentials, with one authenticated call each. Exit 1 when
+    any has a problem."""
+    workspace = _workspace(path, required=True)
+    assert workspace is not None
+    names = list(workspace.settings.channels)
+    if name is not None:
+        if name not in names:
+            raise UsageError(f'no channel "{name}"{close_match(name, names)} in {workspace.settings_path} — '
+                             f"its channels: {', '.join(names) or 'none'}")
+        names = [name]
+    tracker = None
+    if workspace.settings.tracking is not None:  # channels check what they would send against it
+        engine = open_store(workspace.settings.store.url, workspace.root)
+        try:
+            tracker = tracker_for(engine, workspace.settings, state.clock())
+        finally:
+            engine.dispose()
+    results = {}
+    for each in names:
+        try:
+            channel = _open(workspace, each, tracker)
+        except KmcommsError as exc:  # its settings are refused
+            results[each] = [str(exc)]
+            continue
+        try:
+            results[each] = channel.check()
+        except KmcommsError as exc:  # a check that could not be made
+            results[each] = [str(exc)]
+        finally:
+            channel.session.close()
+    if fmt == "json":
+        click.echo(json.dumps([{"name": n, "ok": not p, "problems": p} for n, p in results.items()], indent=2,
+                              ensure_ascii=False))
+    else:
+        for each, problems in results.items():
+            adapter = workspace.settings.channels[each].adapter
+            click.echo(f"✓ {each} ({adapter}): ready" if not problems else f"✗ {each} ({adapter}):")
+            for problem in problems:
+                click.echo(f"  - {one_line(problem)}")
+    return 1 if any(results.values()) else 0
