@@ -5,45 +5,21 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
+from workspaces import audience, campaign_yaml
 
 from kmcomms.cli import main
 
 #: A small campaign that validates with no errors and no warnings in a `kmcomms init`
-#: workspace; tests change one thing in it.
-VALID_CAMPAIGN = """\
-title: Conversations with clinicians
-owner: comms@example.org
-timezone: Europe/London
-language: en
-starts: 2027-01-11
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: More parents hear clinicians answer their questions
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents]
-        indicators:
-          - id: views
-            metric: views
-            level: output
-            target: 100
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: public
-    languages: [en, ur]
-    intent: act
-    channels: [blog, newsletter]
-messages:
+#: workspace; tests change one thing in it. Its text is campaign_yaml's around these messages.
+VALID_CAMPAIGN = campaign_yaml("""\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -61,7 +37,7 @@ messages:
       It is not too late.
 
       Ask your school nurse or GP.
-"""
+""", title="Conversations with clinicians", audiences=audience(languages="en, ur", channels="blog, newsletter"))
 
 RunCli = Callable[..., tuple[int, str, str]]
 WriteCampaign = Callable[..., Path]
@@ -74,6 +50,18 @@ def run_cli(*args: str | Path) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([str(a) for a in args])
     return code, out.getvalue(), err.getvalue()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    """What `condition()` gives once it is true, asking every 50 ms; after `timeout`
+    seconds, an AssertionError that says `what` it was waiting for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from workspaces import audience, campaign_yaml, write_translations
+
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
 from kmcomms.plan import Delivery, Window
 from kmcomms.render import Draft, Renderer
-from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 BASE_URL = "http://127.0.0.1:8760"
@@ -44,40 +45,7 @@ VIDEO_YOUTUBE = """\
       youtube_id: M7lc1UVf-VE
       transcript: https://example.org/transcripts/launch"""
 
-CAMPAIGN = """\
-title: HPV conversations
-owner: comms@example.org
-timezone: Europe/London
-language: en
-starts: 2027-01-11
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: More parents hear clinicians answer their questions
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents, clinicians]
-        indicators:
-          - id: views
-            metric: views
-            level: output
-            target: 100
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: public
-    languages: [en, ur, ar]
-    intent: act
-    channels: [blog, video]
-  clinicians:
-    name: School nurses
-    kind: clinicians
-    languages: [en]
-    intent: act
-    channels: [blog, video]
-messages:
+MESSAGES = """\
   - id: launch
     audiences: [parents, clinicians]
     at: 2027-01-11 09:00
@@ -100,10 +68,14 @@ messages:
       Ask at the school office.
 """
 
+#: Parents in English, Urdu and Arabic, school nurses in English, both on the blog and the videos.
+AUDIENCES = (audience(languages="en, ur, ar", channels="blog, video")
+             + audience("clinicians", name="School nurses", kind="clinicians", channels="blog, video"))
+
 LAUNCH_BODY = "Clinicians answer the questions parents ask most.\n\nWatch the films & tell a friend.\n"
 
 #: A prefix in each right-to-left language, so translated text reads right to left.
-PREFIXES = {"ur": "اردو میں", "ar": "بالعربية"}
+PREFIXES = {"ur": "اردو میں ", "ar": "بالعربية "}
 
 
 @dataclass
@@ -132,13 +104,13 @@ def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: st
     (root / "kmcomms.toml").write_text(SETTINGS.format(
         unit=UNIT, acknowledgement=ACKNOWLEDGEMENT, acknowledgement_ur=ACKNOWLEDGEMENT_UR, base_url=BASE_URL,
         video_settings=video_settings), encoding="utf-8")
-    (folder / "campaign.yaml").write_text(CAMPAIGN.format(video=video), encoding="utf-8")
+    (folder / "campaign.yaml").write_text(campaign_yaml(MESSAGES.format(video=video), title="HPV conversations",
+                                                        audiences=AUDIENCES, reached="parents, clinicians"), encoding="utf-8")
     (folder / "messages" / "launch.md").write_text(LAUNCH_BODY, encoding="utf-8")
     for name, content in (files or {}).items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
-    for language, prefix in PREFIXES.items():
-        _translate(root, language, prefix)
+    write_translations(root, PREFIXES)
     result = load_paths([root])
     assert result.errors == [], result.errors
     [workspace] = result.workspaces
@@ -149,14 +121,3 @@ def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: st
         assert isinstance(draft, Draft), draft
         drafts.append((delivery, draft))
     return SiteCase(root, open_channels(workspace), drafts)
-
-
-def _translate(root: Path, language: str, prefix: str) -> None:
-    [loaded] = load_paths([root]).campaigns
-    catalog = merge_catalog(template_catalog(loaded, root), None, language)
-    for entry in catalog:
-        if entry.id:
-            entry.string = f"{prefix} {entry.id}"
-    target = po_path(root / "translations", loaded.campaign.id, language)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(po_bytes(catalog))

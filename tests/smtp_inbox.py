@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,13 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-__all__ = ["Hook", "Inbox", "Received", "free_port", "inbox_fixture", "start"]
+from kmcomms.demo import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["Hook", "Inbox", "Received", "inbox_fixture", "start"]
 
 
 @dataclass

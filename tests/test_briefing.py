@@ -21,6 +21,7 @@ import pytest
 from pypdf import PdfReader
 from smtp_inbox import Inbox, inbox_fixture  # noqa: F401  # the `inbox` fixture
 from sqlalchemy import Engine, delete, select
+from workspaces import write_translation
 
 from kmcomms import briefing_pdf as pdf_module
 from kmcomms.briefing_pdf import FontMissing, body_blocks, briefing_pdf, face_for
@@ -37,7 +38,6 @@ from kmcomms.mail import message_id
 from kmcomms.plan import Delivery, Window
 from kmcomms.render import Briefing, Renderer
 from kmcomms.tracking import Tracker
-from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 from kmcomms.workspace import load_workspace
 
 GOLDEN_WORKSPACE = Path(__file__).resolve().parent / "golden" / "workspace"
@@ -66,15 +66,7 @@ def copy_golden(root: Path, languages: str = "en, pl, ar") -> Path:
 
 
 def write_urdu(root: Path) -> None:
-    result = load_paths([root])
-    [loaded] = result.campaigns
-    catalog = merge_catalog(template_catalog(loaded, root), None, "ur")
-    for entry in catalog:
-        if entry.id:
-            entry.string = URDU.get(entry.id, f"ترجمہ {entry.id}")
-    target = po_path(root / "translations", loaded.campaign.id, "ur")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(po_bytes(catalog))
+    write_translation(root, "ur", lambda text: URDU.get(text, f"ترجمہ {text}"))
 
 
 def briefings(root: Path) -> dict[str, tuple[Delivery, Briefing]]:

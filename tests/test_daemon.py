@@ -26,11 +26,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
+from conftest import wait_for
 from sqlalchemy import select, update
+from workspaces import audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.registry import open_channels
@@ -46,22 +48,6 @@ from kmcomms.workspace import load_workspace
 
 SENTINEL = "s3ntinel-Pa55word-7f3a"
 
-SETTINGS = """\
-[unit]
-id = "unit"
-name = "Test unit"
-acknowledgement = "Funded by the NIHR."
-
-[store]
-url = "{url}"
-
-[channels.blog]
-adapter = "{adapter}"
-kind = "blog"
-{blog}
-{extra}
-"""
-
 
 def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
@@ -72,51 +58,20 @@ def message(name: str, due: datetime, channels: str = "") -> str:
             f"    title: {name.title()}\n    body: The {name} message.\n")
 
 
-def campaign_text(now: datetime, messages: str, channels: str = "blog") -> str:
-    start, end = (now - timedelta(days=1)).date(), (now + timedelta(days=30)).date()
-    return f"""\
-title: Trial
-owner: comms@example.org
-timezone: UTC
-language: en
-starts: {start}
-ends: {end}
-aims:
-  - id: a
-    statement: s
-    objectives:
-      - id: o
-        statement: s
-        audiences: [parents]
-        indicators: [{{id: i, metric: views, level: output, target: 10, by: {end}}}]
-audiences:
-  parents:
-    name: Parents
-    kind: public
-    languages: [en]
-    intent: act
-    channels: [{channels}]
-messages:
-{messages}"""
-
-
 def make_workspace(root: Path, url: str, messages: str, *, adapter: str = "folder", blog: str = 'path = "out/blog"',
                    extra: str = "", channels: str = "blog", now: datetime | None = None) -> Path:
+    """A workspace whose campaign has `messages` (see `message`) for parents on `channels`,
+    from a day before `now` (default: the real clock) to a month after. Its blog channel
+    has `adapter`, then `blog` and `extra` (more TOML: of the blog, then sections)."""
+    now = now or datetime.now(UTC)
     (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
-    (root / "kmcomms.toml").write_text(SETTINGS.format(url=url, adapter=adapter, blog=blog, extra=extra), encoding="utf-8")
+    blog_channel = f'[channels.blog]\nadapter = "{adapter}"\nkind = "blog"\n{blog}\n{extra}\n'
+    (root / "kmcomms.toml").write_text(settings_toml(url, channels=blog_channel), encoding="utf-8")
     campaign = root / "campaigns" / "trial" / "campaign.yaml"
-    campaign.write_text(campaign_text(now or datetime.now(UTC), messages, channels), encoding="utf-8")
+    campaign.write_text(campaign_yaml(messages, audiences=audience(channels=channels), timezone="UTC",
+                                      starts=(now - timedelta(days=1)).date(), ends=(now + timedelta(days=30)).date()),
+                        encoding="utf-8")
     return root
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # ------------------------------------------------------------------ a daemon in a process
@@ -147,7 +102,7 @@ class DaemonProcess:
                 raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.text()}")
             return next((e for e in self.named(name) if where(e)), None)
 
-        return wait_for(found, timeout, f"a {name} event in:\n{self.text()}")
+        return wait_for(found, f"a {name} event in:\n{self.text()}", timeout)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 10) -> tuple[int, float]:
         started = time.monotonic()
@@ -227,6 +182,18 @@ def test_the_daemon_publishes_on_time_once_reloads_on_sighup_and_stops_on_sigter
         engine.dispose()
 
 
+Server = TypeVar("Server", bound=socketserver.BaseServer)
+
+
+def serving(server: Server) -> Iterator[Server]:
+    """`server`, answering in a thread until the generator is closed (a fixture's end)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 class SMTPRecorder(socketserver.ThreadingTCPServer):
     """The smallest SMTP server that accepts mail: keeps each message's bytes."""
 
@@ -269,12 +236,7 @@ class SMTPConversation(socketserver.StreamRequestHandler):
 
 @pytest.fixture
 def smtp() -> Iterator[SMTPRecorder]:
-    server = SMTPRecorder()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving(SMTPRecorder())
 
 
 def closed_port() -> int:
@@ -559,12 +521,7 @@ class WebhookRecorder(http.server.ThreadingHTTPServer):
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookRecorder]:
-    server = WebhookRecorder()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving(WebhookRecorder())
 
 
 def test_notices_go_once_per_delivery_to_email_and_webhook(tmp_path: Path, store_url: str, smtp, webhook,
@@ -659,7 +616,7 @@ def test_daemons_starting_together_on_a_new_postgresql_store_migrate_it_once(tmp
     procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_THE_SIGNAL, str(tmp_path), url, str(i)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(4)]
     try:
-        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 4, 30, "the processes to start")
+        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 4, "the processes to start", 30)
         (tmp_path / "go").touch()
         results = [(p.wait(timeout=60), p.stdout.read().decode()) for p in procs]  # type: ignore[union-attr]
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from workspaces import audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
@@ -22,19 +23,7 @@ from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.testing import RecordingChannel
 
-SETTINGS = """\
-[unit]
-id = "unit"
-name = "Test unit"
-acknowledgement = "Funded by the NIHR."
-
-[store]
-url = "{url}"
-
-[policy]
-require_approval = {approval}
-missing_translation = "block"
-
+CHANNELS = """\
 [channels.blog]
 adapter = "folder"
 path = "out/blog"
@@ -46,30 +35,7 @@ path = "out/news"
 grace_minutes = 120
 """
 
-CAMPAIGN = """\
-title: Trial
-owner: comms@example.org
-timezone: Europe/London
-language: en
-starts: 2027-01-04
-ends: 2027-06-30
-{embargo}
-aims:
-  - id: a
-    statement: s
-    objectives:
-      - id: o
-        statement: s
-        audiences: [parents]
-        indicators: [{{id: i, metric: views, level: output, target: 10, by: 2027-06-30}}]
-audiences:
-  parents:
-    name: Parents
-    kind: public
-    languages: [{languages}]
-    intent: act
-    channels: [blog, news]
-messages:
+MESSAGES = """\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -78,19 +44,26 @@ messages:
   - id: weekly
     audiences: [parents]
     channels: [news]
-    repeat: {{every: 1 week, on: [monday], at: "10:00", starts: 2027-01-11, until: 2027-02-28}}
+    repeat: {every: 1 week, on: [monday], at: "10:00", starts: 2027-01-11, until: 2027-02-28}
     title: Weekly
     body: Again.
 """
 
+
+def trial(languages: str = "en") -> str:
+    """The campaign: a launch on the blog and the newsletter, then the newsletter weekly."""
+    return campaign_yaml(MESSAGES, audiences=audience(languages=languages, channels="blog, news"), starts="2027-01-04",
+                         ends="2027-06-30")
+
+
 LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 
 
-def make(root: Path, url: str, *, languages: str = "en", embargo: str = "", approval: str = "false",
-         campaign: str | None = None) -> Path:
+def make(root: Path, url: str, *, languages: str = "en", approval: str = "false", campaign: str | None = None) -> Path:
     (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
-    (root / "kmcomms.toml").write_text(SETTINGS.format(url=url, approval=approval), encoding="utf-8")
-    text = campaign if campaign is not None else CAMPAIGN.format(languages=languages, embargo=embargo)
+    policy = f'[policy]\nrequire_approval = {approval}\nmissing_translation = "block"\n'
+    (root / "kmcomms.toml").write_text(settings_toml(url, policy=policy, channels=CHANNELS), encoding="utf-8")
+    text = campaign if campaign is not None else trial(languages)
     (root / "campaigns" / "trial" / "campaign.yaml").write_text(text, encoding="utf-8")
     return root
 
@@ -139,7 +112,7 @@ def test_sync_is_idempotent_and_follows_the_campaign(tmp_path: Path, store_url: 
     again = d.sync(LAUNCH)
     assert (again.added, again.cancelled, again.restored) == (0, 0, 0)
     # Drop the weekly message: its unsent deliveries are cancelled, then restored when it returns.
-    make(root, store_url, campaign=CAMPAIGN.format(languages="en", embargo="").split("  - id: weekly")[0])
+    make(root, store_url, campaign=trial().split("  - id: weekly")[0])
     d2 = dispatcher(root, Clock(LAUNCH))
     assert d2.sync(LAUNCH).cancelled == 7
     assert counts(d2.engine)["cancelled"] == 7
@@ -275,7 +248,7 @@ def test_approval_gate(tmp_path: Path, store_url: str) -> None:
     clock.now += timedelta(seconds=1)
     assert d.publish_due().outcomes == {"published": 2}
     # An edit after approval needs a new approval.
-    make(root, store_url, approval="true", campaign=CAMPAIGN.format(languages="en", embargo="").replace(
+    make(root, store_url, approval="true", campaign=trial().replace(
         "body: Again.", "body: Again, changed."))
     d2 = dispatcher(root, Clock(datetime(2027, 1, 18, 10, 0, 1, tzinfo=UTC)))
     d2.sync(d2.clock())
@@ -340,7 +313,7 @@ def test_content_edited_after_publication_is_updated_or_reported(tmp_path: Path,
     d.sync(clock.now)
     assert d.publish_due().outcomes == {"published": 2}
     assert d.refresh(clock.now) == {"updated": [], "edited": []}
-    make(root, store_url, campaign=CAMPAIGN.format(languages="en", embargo="").replace("title: Launch", "title: Launch!"))
+    make(root, store_url, campaign=trial().replace("title: Launch", "title: Launch!"))
     d2 = dispatcher(root, clock)
     d2.channels["news"] = d.channels["news"]
     d2.sync(clock.now)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RunCli, WriteCampaign
+from workspaces import audience, campaign_yaml, write_translation
 
 from kmcomms.campaign import load_paths
 from kmcomms.errors import Severity
@@ -20,7 +21,6 @@ from kmcomms.preflight import (
     youtube_tags_length,
 )
 from kmcomms.render import Blocked, BlogPost, Newsletter, SocialPost, VideoListing
-from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 
 ACK = "Funded by the NIHR."
 
@@ -32,36 +32,8 @@ ABSTRACT = ("This qualitative study explored the determinants of vaccine hesitan
             "mistrust and previous negative experiences of healthcare services. Interventions co-produced with community "
             "organisations may improve acceptability and uptake.")
 
-#: A campaign with one message whose fields the tests fill in; clean as it stands.
-CAMPAIGN = """\
-title: Pre-flight
-owner: comms@example.org
-timezone: Europe/London
-language: en
-starts: 2027-01-11
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: More parents act
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents]
-        indicators:
-          - id: views
-            metric: views
-            level: output
-            target: 100
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: {kind}
-    languages: [{languages}]
-    intent: act
-    reading_age: 11
-    channels: [blog, newsletter, video, social]
-messages:
+#: The messages of a campaign, the second with fields the tests fill in; clean as it stands.
+MESSAGES = """\
   - id: other
     audiences: [parents]
     channels: [blog]
@@ -84,7 +56,9 @@ messages:
 
 def crafted(*, body: str = SIMPLE, title: str = "The films are out", channels: str = "blog, newsletter, video",
             kind: str = "public", languages: str = "en", schedule: str = "    at: 2027-01-11 09:00") -> str:
-    return CAMPAIGN.format(body=body, title=title, channels=channels, kind=kind, languages=languages, schedule=schedule)
+    parents = audience(kind=kind, languages=languages, channels="blog, newsletter, video, social", more="    reading_age: 11\n")
+    return campaign_yaml(MESSAGES.format(body=body, title=title, channels=channels, schedule=schedule), title="Pre-flight",
+                         audiences=parents)
 
 
 def add_settings(workspace: Path, text: str) -> None:
@@ -360,27 +334,17 @@ def test_under_the_source_policy_an_untranslated_language_falls_back(kmcomms: Ru
     assert "goes out in the source language (en)" in str(found[0]["message"])
 
 
-def write_translation(workspace: Path, fuzzy: str | None = None) -> None:
+def write_urdu(workspace: Path, fuzzy: str | None = None) -> None:
     """Translate every string of the example campaign into Urdu (one entry fuzzy when named)."""
-    result = load_paths([workspace])
-    [loaded] = result.campaigns
-    catalog = merge_catalog(template_catalog(loaded, workspace), None, "ur")
-    for entry in catalog:
-        if entry.id:
-            entry.string = f"ترجمہ {entry.id}"
-            if entry.context == fuzzy:
-                entry.flags.add("fuzzy")
-    target = po_path(workspace / "translations", loaded.campaign.id, "ur")
-    target.parent.mkdir(parents=True)
-    target.write_bytes(po_bytes(catalog))
+    write_translation(workspace, "ur", lambda text: f"ترجمہ {text}", fuzzy=fuzzy)
 
 
 def test_a_complete_translation_passes_and_a_stale_one_is_blocked(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
     campaign(crafted(languages="en, ur", channels="blog"))
-    write_translation(ws)
+    write_urdu(ws)
     assert findings(kmcomms, ws) == (0, [])
     (ws / "translations").rename(ws / "old")
-    write_translation(ws, fuzzy="launch/title")
+    write_urdu(ws, fuzzy="launch/title")
     code, found = findings(kmcomms, ws)
     assert (code, codes(found)) == (0, ["translation-blocked"])
     assert str(found[0]["message"]).startswith("launch → parents, ur, blog (delivery ")

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import markdown
 import pytest
 from conftest import make_workspace, write_campaign
+from workspaces import audience, campaign_yaml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels import Kind
@@ -306,35 +307,9 @@ CHANNELS = """
 adapter = "mastodon"
 """
 
-CAMPAIGN_HEAD = """\
-title: XSS corpus
-owner: comms@example.org
-timezone: Europe/London
-language: en
-starts: 2027-01-11
-ends: 2027-03-31
-aims:
-  - id: safety
-    statement: Nothing a message says runs in a reader's browser
-    objectives:
-      - id: readers
-        statement: Readers read
-        audiences: [public]
-        indicators:
-          - id: views
-            metric: views
-            level: output
-            target: 1
-            by: 2027-03-31
-audiences:
-  public:
-    name: Everyone
-    kind: public
-    languages: [en]
-    intent: aware
-    channels: [blog, newsletter, video, briefing, social]
-messages:
-"""
+#: The campaign up to `messages:`: one audience, everyone, reached on every channel.
+CAMPAIGN_HEAD = campaign_yaml("", title="XSS corpus", reached="public", audiences=audience(
+    "public", name="Everyone", intent="aware", channels="blog, newsletter, video, briefing, social"))
 
 
 def _yaml(text: str) -> str:

@@ -4,8 +4,8 @@ and the ledger on SQLite and PostgreSQL: one message per recipient in their lang
 headers and links each must carry, suppression, refusals and bounces, a server that drops
 or defers, AUTH and STARTTLS, and no password in any error or log line.
 
-The server is smtp_inbox.py's. The crash proof (SIGKILL mid-list, then resumed) is in
-test_smtp_crash.py; it builds on the helpers here.
+The server is smtp_inbox.py's, the workspace files workspaces.py's. The crash proof
+(SIGKILL mid-list, then resumed) is in test_smtp_crash.py.
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smtp_inbox import Hook, Inbox, free_port, inbox_fixture, start  # noqa: F401  # the `inbox` fixture
+from smtp_inbox import Hook, Inbox, inbox_fixture, start  # noqa: F401  # the `inbox` fixture
 from sqlalchemy import Engine, select
+from workspaces import SENDER, audience, campaign_yaml, settings_toml, smtp_channel, write_translations
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions, _Commits
 from kmcomms.contacts import import_contacts, suppress
+from kmcomms.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients, suppressions
@@ -43,44 +45,16 @@ from kmcomms.mail import Composer, Mailer, Server, message_id
 from kmcomms.plan import Delivery, Window
 from kmcomms.render import BlogPost, Draft, Newsletter, Renderer
 from kmcomms.tracking import Tracker
-from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 
 NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
-TRACKER = Tracker("http://127.0.0.1:8750", "k" * 40)
-SENDER = "Unit news <news@unit.example.org>"
+TRACKING = "http://127.0.0.1:8750"
+TRACKER = Tracker(TRACKING, "k" * 40)
 PASSWORD = "pa55-w0rd+secret"
 
 
 # ---------------------------------------------------------------------------- the workspace
 
-CAMPAIGN = """\
-title: HPV vaccine newsletter
-owner: comms@example.org
-timezone: UTC
-language: en
-starts: 2027-01-10
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: More parents hear clinicians
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents]
-        indicators:
-          - id: reach
-            metric: recipients
-            level: output
-            target: 100
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: public
-    languages: [en, pl, ur]
-    intent: act
-    channels: [newsletter]
-messages:
+CAMPAIGN = campaign_yaml("""\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -98,29 +72,8 @@ messages:
     at: 2027-01-25 09:00
     title: It is not too late
     body: Ask your school nurse or GP.
-"""
-
-SETTINGS = """\
-[unit]
-id = "unit"
-name = "Test unit"
-acknowledgement = "Funded by the NIHR."
-
-[store]
-url = "{url}"
-
-[tracking]
-base_url = "http://127.0.0.1:8750"
-
-[channels.newsletter]
-adapter = "smtp"
-host = "127.0.0.1"
-port = {port}
-sender = "{sender}"
-list = "news"
-rate = 0
-{extra}
-"""
+""", title="HPV vaccine newsletter", audiences=audience(languages="en, pl, ur", channels="newsletter"), timezone="UTC",
+    starts="2027-01-10", metric="recipients")
 
 #: Who is on the list: English, Polish and Urdu readers of the audience, a German reader
 #: (the audience is not reached in German: gets English), a clinician (another audience)
@@ -141,27 +94,12 @@ LANGUAGE_OF = {"ada@example.org": "en", "bea@example.org": "en", "dieter@example
 PREFIX = {"pl": "[pl] ", "ur": "اردو "}
 
 
-def write_translations(root: Path) -> None:
-    result = load_paths([root])
-    [loaded] = result.campaigns
-    for language, prefix in PREFIX.items():
-        catalog = merge_catalog(template_catalog(loaded, root), None, language)
-        for entry in catalog:
-            if entry.id:
-                entry.string = f"{prefix}{entry.id}"
-        target = po_path(root / "translations", loaded.campaign.id, language)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(po_bytes(catalog))
-
-
 def write_workspace(root: Path, url: str, port: int, extra: str = "", tracking: bool = True) -> Path:
     (root / "campaigns" / "news").mkdir(parents=True)
-    settings = SETTINGS.format(url=url, port=port, sender=SENDER, extra=extra)
-    if not tracking:
-        settings = settings.replace('[tracking]\nbase_url = "http://127.0.0.1:8750"\n', "")
+    settings = settings_toml(url, tracking=TRACKING if tracking else None, channels=smtp_channel(port, extra=extra))
     (root / "kmcomms.toml").write_text(settings, encoding="utf-8")
     (root / "campaigns" / "news" / "campaign.yaml").write_text(CAMPAIGN, encoding="utf-8")
-    write_translations(root)
+    write_translations(root, PREFIX)
     return root
 
 

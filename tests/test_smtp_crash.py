@@ -25,12 +25,13 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from test_smtp import NOW, Inbox, start
+from smtp_inbox import Inbox, start
+from workspaces import audience, campaign_yaml, settings_toml, smtp_channel
 
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications, recipients
@@ -38,61 +39,16 @@ from kmcomms.ledger.tables import deliveries, publications, recipients
 RECIPIENTS = 200
 REPO = Path(__file__).resolve().parents[1]
 
-CAMPAIGN = """\
-title: Newsletter
-owner: comms@example.org
-timezone: UTC
-language: en
-starts: 2027-01-10
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: Parents hear clinicians
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents]
-        indicators:
-          - id: reach
-            metric: recipients
-            level: output
-            target: 100
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: public
-    languages: [en]
-    intent: act
-    channels: [newsletter]
-messages:
+NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
+
+CAMPAIGN = campaign_yaml("""\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
     title: Your questions answered
     body: Read [the guide](https://example.org/guide).
-"""
-
-SETTINGS = """\
-[unit]
-id = "unit"
-name = "Test unit"
-acknowledgement = "Funded by the NIHR."
-
-[store]
-url = "{url}"
-
-[tracking]
-base_url = "http://127.0.0.1:8750"
-
-[channels.newsletter]
-adapter = "smtp"
-host = "127.0.0.1"
-port = {port}
-sender = "Unit news <news@unit.example.org>"
-list = "news"
-rate = 0
-"""
+""", title="Newsletter", audiences=audience(channels="newsletter"), timezone="UTC", starts="2027-01-10",
+    metric="recipients")
 
 
 def publish_due(root: Path, now: str, inbox: Inbox) -> int:
@@ -123,7 +79,8 @@ def test_a_publisher_killed_mid_list_twice_sends_every_recipient_one_copy(tmp_pa
     controller = start(inbox)
     root = tmp_path / "unit"
     (root / "campaigns" / "news").mkdir(parents=True)
-    (root / "kmcomms.toml").write_text(SETTINGS.format(url=store_url, port=inbox.port), encoding="utf-8")
+    (root / "kmcomms.toml").write_text(settings_toml(store_url, tracking="http://127.0.0.1:8750", channels=smtp_channel(inbox.port)),
+                                        encoding="utf-8")
     (root / "campaigns" / "news" / "campaign.yaml").write_text(CAMPAIGN, encoding="utf-8")
     people = [f"reader{n:03d}@example.org" for n in range(RECIPIENTS)]
     (root / "people.csv").write_text("email,name,language,audience,consent_date\n"

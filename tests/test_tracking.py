@@ -19,8 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,10 +28,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import run_cli
+from conftest import run_cli, wait_for
 from sqlalchemy import Engine, insert, select
+from workspaces import campaign_yaml, settings_toml
 
 import kmcomms.cli.track  # noqa: F401 - registers `kmcomms track` until kmcomms.cli imports it
+from kmcomms.demo import free_port
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import (
     contacts,
@@ -51,46 +52,8 @@ NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 BASE = "https://track.example.org/km"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
-SETTINGS = """\
-[unit]
-id = "unit"
-name = "Test unit"
-acknowledgement = "Funded by the NIHR."
-
-[store]
-url = "{url}"
-
-{tracking}
-
-[channels.blog]
-adapter = "folder"
-kind = "blog"
-path = "out/blog"
-"""
-
-CAMPAIGN = """\
-title: Trial
-owner: comms@example.org
-timezone: UTC
-language: en
-starts: {start}
-ends: {end}
-aims:
-  - id: a
-    statement: s
-    objectives:
-      - id: o
-        statement: s
-        audiences: [parents]
-        indicators: [{{id: i, metric: clicks, level: outtake, target: 10, by: {end}}}]
-audiences:
-  parents:
-    name: Parents
-    kind: public
-    languages: [en]
-    intent: act
-    channels: [blog]
-messages:
+BLOG = '[channels.blog]\nadapter = "folder"\nkind = "blog"\npath = "out/blog"\n'
+LAUNCH = """\
   - id: launch
     audiences: [parents]
     at: {at}
@@ -100,12 +63,14 @@ messages:
 """
 
 
-def write_workspace(root: Path, url: str, tracking: str = f'[tracking]\nbase_url = "{BASE}"', at: datetime = NOW) -> Path:
+def write_workspace(root: Path, url: str, tracking: str | None = BASE, at: datetime = NOW) -> Path:
+    """A workspace whose blog (a `folder` channel) gets one message with two links at `at`;
+    `tracking`: the tracking server's base address, or None for no `[tracking]`."""
     (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
-    (root / "kmcomms.toml").write_text(SETTINGS.format(url=url, tracking=tracking), encoding="utf-8")
-    (root / "campaigns" / "trial" / "campaign.yaml").write_text(CAMPAIGN.format(
-        start=(at - timedelta(days=1)).date(), end=(at + timedelta(days=30)).date(), at=at.strftime("%Y-%m-%d %H:%M:%S")),
-        encoding="utf-8")
+    (root / "kmcomms.toml").write_text(settings_toml(url, tracking=tracking, channels=BLOG), encoding="utf-8")
+    (root / "campaigns" / "trial" / "campaign.yaml").write_text(campaign_yaml(
+        LAUNCH.format(at=at.strftime("%Y-%m-%d %H:%M:%S")), timezone="UTC", starts=(at - timedelta(days=1)).date(),
+        ends=(at + timedelta(days=30)).date(), metric="clicks", level="outtake"), encoding="utf-8")
     return root
 
 
@@ -405,22 +370,6 @@ def test_a_store_that_fails_gives_a_short_page_not_a_traceback(site: Site, caplo
 # ------------------------------------------------------------------ kmcomms track and the daemon
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def healthy(url: str) -> bool:
     try:
         return requests.get(f"{url}/healthz", timeout=2).text == "ok\n"
@@ -429,7 +378,7 @@ def healthy(url: str) -> bool:
 
 
 def test_kmcomms_track_says_how_to_configure_tracking_when_it_is_off(tmp_path: Path) -> None:
-    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking="")
+    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=None)
     code, out, err = run_cli("track", "-w", root)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "tracking is not configured" in err and "[tracking]" in err and "base_url" in err
@@ -446,7 +395,7 @@ def test_kmcomms_track_on_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> N
 
 def test_kmcomms_track_serves_until_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=f'[tracking]\nbase_url = "http://127.0.0.1:{port}"')
+    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=f"http://127.0.0.1:{port}")
     env = {k: v for k, v in os.environ.items() if k != "KMCOMMS_DEBUG"}
     # Through kmcomms.cli.track, so the command is there before kmcomms.cli names it.
     script = "import sys, kmcomms.cli.track; from kmcomms.cli import main; sys.exit(main())"
@@ -488,7 +437,7 @@ def logged(root: Path) -> list[dict[str, Any]]:
 
 def test_the_daemon_serves_tracking_when_it_is_on(tmp_path: Path) -> None:
     port = free_port()
-    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=f'[tracking]\nbase_url = "http://127.0.0.1:{port}"',
+    root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=f"http://127.0.0.1:{port}",
                            at=datetime.now(UTC) + timedelta(days=1))
     with daemon(root) as process:
         wait_for(lambda: healthy(f"http://127.0.0.1:{port}") or process.poll() is not None, "the tracking server")
@@ -504,7 +453,7 @@ def test_a_daemon_whose_tracking_port_is_taken_logs_it_and_keeps_publishing(tmp_
         taken.listen()
         port = taken.getsockname()[1]
         root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db",
-                               tracking=f'[tracking]\nbase_url = "http://127.0.0.1:{port}"', at=datetime.now(UTC) - timedelta(seconds=5))
+                               tracking=f"http://127.0.0.1:{port}", at=datetime.now(UTC) - timedelta(seconds=5))
         with daemon(root) as process:
             names = lambda: {e["event"] for e in logged(root)}
             wait_for(lambda: "published" in names() or process.poll() is not None, "a publication")

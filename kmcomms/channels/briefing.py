@@ -177,9 +177,8 @@ class BriefingChannel(SiteChannel, Smtp):
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
         assert isinstance(draft, Briefing)
         name = self.pdf_name(draft, key)
-        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction,
-                     slug=draft.message, title=draft.title, summary=draft.summary, html=page_fragment(draft, name),
-                     published=published, acknowledgement=draft.acknowledgement, files={name: self.pdf(draft)})
+        return self.draft_entry(draft, key, published, slug=draft.message, summary=draft.summary,
+                                html=page_fragment(draft, name), files={name: self.pdf(draft)})
 
     def publish(self, draft: Draft, key: str) -> Publication:
         page = SiteChannel.publish(self, draft, key)  # refuses drafts of other kinds

@@ -19,7 +19,9 @@ from __future__ import annotations
 import functools
 import os
 from abc import abstractmethod
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import field_validator
@@ -87,6 +89,14 @@ class SiteChannel(Channel):
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
         """The site entry for `draft` (already known to be a `draft_type`)."""
 
+    def draft_entry(self, draft: Draft, key: str, published: datetime, *, slug: str, summary: str, html: str,
+                    files: Mapping[str, bytes | Path] | None = None, extra: Mapping[str, str] | None = None) -> Entry:
+        """An entry of this channel's section keyed `key`, with what every entry takes from
+        its draft (language, direction, title, acknowledgement); the rest as given."""
+        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction, slug=slug,
+                     title=draft.title, summary=summary, html=html, published=published,
+                     acknowledgement=draft.acknowledgement, files=files or {}, extra=extra or {})
+
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, self.draft_type):
             raise PermanentError(f"the {self.name} channel publishes {self.kind} drafts, not {draft.kind}", self.name)
@@ -123,6 +133,4 @@ class StaticSite(SiteChannel):
 
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
         assert isinstance(draft, BlogPost)
-        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction,
-                     slug=draft.slug, title=draft.title, summary=draft.excerpt, html=draft.html,
-                     published=published, acknowledgement=draft.acknowledgement)
+        return self.draft_entry(draft, key, published, slug=draft.slug, summary=draft.excerpt, html=draft.html)

@@ -104,10 +104,8 @@ class VideoPage(SiteChannel):
             transcript=draft.transcript, paragraphs=paragraphs(draft.description), **player)
         extra = {"youtube_id": draft.youtube_id, "peertube_id": draft.peertube_id, "file": player["file"],
                  "transcript": draft.transcript}
-        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction,
-                     slug=draft.message, title=draft.title, summary=summary(draft.description), html=html,
-                     published=published, acknowledgement=draft.acknowledgement, files=files,
-                     extra={name: value for name, value in extra.items() if value})
+        return self.draft_entry(draft, key, published, slug=draft.message, summary=summary(draft.description),
+                                html=html, files=files, extra={name: value for name, value in extra.items() if value})
 
     def _video_file(self, draft: VideoListing) -> Path:
         """The message's video file: `video.file` is relative to its campaign's folder."""

@@ -71,9 +71,11 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
     sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "noop_plugin"))
+sys.path.insert(0, str(REPO / "tests"))  # for workspaces.py, as pytest puts it there for the tests
 
 import sqlalchemy
 from sqlalchemy import Engine, func, select
+from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import LoadResult, load_paths
 from kmcomms.channels.base import Channel
@@ -105,50 +107,16 @@ NOW = THEN + timedelta(minutes=1)
 # A workspace
 # ---------------------------------------------------------------------------------------
 
-SETTINGS = """\
-[unit]
-id = "bench"
-name = "Benchmark unit"
-acknowledgement = "This work is funded by the National Institute for Health and Care Research (NIHR)."
+POLICY = '[policy]\nrequire_approval = false\nmissing_translation = "block"\n'
 
-[store]
-url = "{url}"
-
-[policy]
-require_approval = false
-missing_translation = "block"
-"""
-
-CHANNEL = """
+CHANNEL = """\
 [channels.{name}]
 adapter = "{adapter}"
 kind = "{kind}"
 """
 FOLDER_PATH = 'path = "out/{name}"\n'  # only the folder adapter writes files
 
-CAMPAIGN = """\
-title: Dispatch benchmark {index}
-owner: comms@unit.example.ac.uk
-timezone: UTC
-language: en
-starts: {day}
-ends: {day}
-aims:
-  - id: uptake
-    statement: More parents hear clinicians answer their questions
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians answer their questions about the vaccine
-        audiences: [{audience_ids}]
-        indicators:
-          - id: views
-            metric: views
-            level: output
-            target: 100
-            by: {day}
-audiences:
-{audiences}
-messages:
+MESSAGE = """\
   - id: launch
     audiences: [{audience_ids}]
     at: {at}
@@ -163,24 +131,15 @@ messages:
       url: https://unit.example.ac.uk/films/{index}/
 """
 
-AUDIENCE = """\
-  a{n:02d}:
-    name: Parents group {n}
-    kind: public
-    languages: [en]
-    intent: act
-    channels: [{channels}]
-"""
-
 
 def write_workspace(root: Path, url: str, total: int, at: datetime, adapter: str = "folder") -> int:
     """A workspace at `root` whose campaigns plan `total` deliveries, all due at `at` (UTC,
     whole minute), on channels of `adapter`. Returns the number of campaigns."""
     root.mkdir(parents=True, exist_ok=True)
-    settings = SETTINGS.format(url=url) + "".join(
+    channels = "\n".join(
         CHANNEL.format(name=n, kind=k, adapter=adapter) + (FOLDER_PATH.format(name=n) if adapter == "folder" else "")
         for n, k in CHANNELS.items())
-    (root / "kmcomms.toml").write_text(settings, encoding="utf-8")
+    (root / "kmcomms.toml").write_text(settings_toml(url, policy=POLICY, channels=channels, **BENCHMARK_UNIT), encoding="utf-8")
     names = list(CHANNELS)
     remaining, index = total, 0
     while remaining > 0:
@@ -192,10 +151,12 @@ def write_workspace(root: Path, url: str, total: int, at: datetime, adapter: str
         ids = [f"a{n:02d}" for n in range(1, len(audiences) + 1)]
         folder = root / "campaigns" / f"bench-{index:04d}"
         folder.mkdir(parents=True)
-        (folder / "campaign.yaml").write_text(CAMPAIGN.format(
-            index=index, day=at.date().isoformat(), at=f"{at:%Y-%m-%d %H:%M}", audience_ids=", ".join(ids),
-            audiences="".join(AUDIENCE.format(n=n, channels=", ".join(c)) for n, c in enumerate(audiences, 1)),
-        ), encoding="utf-8")
+        message = MESSAGE.format(index=index, at=f"{at:%Y-%m-%d %H:%M}", audience_ids=", ".join(ids))
+        groups = "".join(audience(f"a{n:02d}", name=f"Parents group {n}", channels=", ".join(c))
+                         for n, c in enumerate(audiences, 1))
+        (folder / "campaign.yaml").write_text(campaign_yaml(
+            message, title=f"Dispatch benchmark {index}", audiences=groups, reached=", ".join(ids), timezone="UTC",
+            starts=at.date(), ends=at.date()), encoding="utf-8")
         index += 1
     return index
 

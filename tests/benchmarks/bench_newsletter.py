@@ -37,7 +37,6 @@ import io
 import os
 import pstats
 import smtplib
-import socket
 import sqlite3
 import statistics
 import sys
@@ -52,14 +51,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # for workspaces.py, as pytest puts it there for the tests
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
+from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml, smtp_channel
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.contacts import import_contacts
+from kmcomms.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import recipients
@@ -73,52 +75,7 @@ NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
 TRACKER = Tracker("https://track.unit.example.org", "k" * 40)
 SENDER_ADDRESS = "news@unit.example.org"
 
-SETTINGS = """\
-[unit]
-id = "bench"
-name = "Benchmark unit"
-acknowledgement = "This work is funded by the National Institute for Health and Care Research (NIHR)."
-
-[store]
-url = "sqlite:///unused.db"
-
-[channels.newsletter]
-adapter = "smtp"
-host = "127.0.0.1"
-port = {port}
-sender = "Unit news <news@unit.example.org>"
-list = "news"
-rate = 0
-"""
-
-CAMPAIGN = """\
-title: Newsletter benchmark
-owner: comms@example.org
-timezone: UTC
-language: en
-starts: 2027-01-10
-ends: 2027-03-31
-aims:
-  - id: uptake
-    statement: Parents hear clinicians
-    objectives:
-      - id: parents-hear
-        statement: Parents hear clinicians
-        audiences: [parents]
-        indicators:
-          - id: reach
-            metric: recipients
-            level: output
-            target: 10000
-            by: 2027-03-31
-audiences:
-  parents:
-    name: Parents and carers
-    kind: public
-    languages: [en]
-    intent: act
-    channels: [newsletter]
-messages:
+CAMPAIGN = campaign_yaml("""\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -136,7 +93,8 @@ messages:
     call_to_action:
       text: Find out how your child can get the vaccine
       url: https://www.nhs.uk/vaccinations/hpv-vaccine/
-"""
+""", title="Newsletter benchmark", audiences=audience(channels="newsletter"), timezone="UTC", starts="2027-01-10",
+    metric="recipients")
 
 
 @dataclass(frozen=True)
@@ -174,12 +132,6 @@ class Counting:
         return "250 2.0.0 queued"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Bench:
     """The workspace, its draft and the server, made once."""
 
@@ -193,7 +145,8 @@ class Bench:
         self.port = port
         root = folder / "workspace"
         (root / "campaigns" / "news").mkdir(parents=True)
-        (root / "kmcomms.toml").write_text(SETTINGS.format(port=port), encoding="utf-8")
+        (root / "kmcomms.toml").write_text(settings_toml("sqlite:///unused.db", channels=smtp_channel(port),
+                                                              **BENCHMARK_UNIT), encoding="utf-8")
         (root / "campaigns" / "news" / "campaign.yaml").write_text(CAMPAIGN, encoding="utf-8")
         result = load_paths([root])
         assert not result.errors, result.errors
