@@ -51,6 +51,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Row, and_, or_, select
 
 from kmcomms.channels.base import Channel
+from kmcomms.collect import collect_channel, collect_interval
 from kmcomms.errors import KmcommsError, Severity, WorkspaceError, display_path
 from kmcomms.ledger.ledger import State
 from kmcomms.ledger.store import parsed_safe
@@ -342,10 +343,33 @@ class Daemon:
             event(log, "campaigns-held", f"left out until their errors are fixed: {', '.join(sorted(runtime.dispatcher.held))} "
                   "(their deliveries are kept, and blocked when due)", level=logging.ERROR,
                   campaigns=sorted(runtime.dispatcher.held))
+        self._schedule_collection(runtime)
         count = len(loaded.campaigns)
         event(log, "loaded", f"loaded {count} campaign{'' if count == 1 else 's'} ({why})", why=why,
               campaigns=[c.campaign.id for c in loaded.campaigns], channels=sorted(runtime.channels),
               notify=notifier.targets if notifier else [])
+
+    def _schedule_collection(self, runtime: Runtime) -> None:
+        """A reach-collection job per channel instance on its own interval; jobs of channels
+        no longer defined are removed."""
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("collect:") and job.id.removeprefix("collect:") not in runtime.channels:
+                job.remove()
+        for name, channel in runtime.channels.items():
+            self.scheduler.add_job(self._collect, IntervalTrigger(seconds=collect_interval(channel).total_seconds(),
+                                                                  timezone=UTC),
+                                   args=[name], id=f"collect:{name}", replace_existing=True, max_instances=1, coalesce=True)
+
+    def _collect(self, name: str) -> None:
+        """Ask one channel for the reach of its publications (the daemon's collection job)."""
+        runtime = self.runtime
+        channel = runtime.channels.get(name) if runtime is not None else None
+        if runtime is None or channel is None or self.stopping:
+            return
+        result = collect_channel(runtime.engine, channel, self.clock())
+        event(log, "collected", f"reach of {name}: {result.as_dict()}", level=logging.DEBUG, channel=name)
+        if result.retry_after and result.retry_after > collect_interval(channel).total_seconds():
+            self.scheduler.modify_job(f"collect:{name}", next_run_time=self.clock() + timedelta(seconds=result.retry_after))
 
     # ------------------------------------------------------------------ events
 

@@ -35,12 +35,13 @@ from sqlalchemy import select, update
 from workspaces import audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
+from kmcomms.channels.base import Publication
 from kmcomms.channels.registry import open_channels
 from kmcomms.daemon import Daemon, fingerprint
 from kmcomms.dispatch import Dispatcher
 from kmcomms.ledger.ledger import State, counts
 from kmcomms.ledger.store import open_store
-from kmcomms.ledger.tables import attempts, deliveries, notifications, publications
+from kmcomms.ledger.tables import attempts, deliveries, notifications, publications, reach_samples
 from kmcomms.logs import MASK, Redactor, event, secrets_of, setup, teardown
 from kmcomms.notify import Notifier, forget, pending
 from kmcomms.testing import RecordingChannel
@@ -371,7 +372,7 @@ def test_wake_ups_are_armed_from_the_ledger_within_the_horizon(tmp_path: Path) -
                 state=State.RETRYING, not_before=now + timedelta(minutes=5, microseconds=300)))
         daemon.scheduler.add_job(daemon.tick, "date", run_date=now + timedelta(minutes=50), id="wake:20300501T125000Z")
         daemon._arm(now)
-        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs() if job.id.startswith("wake:")}
         assert set(jobs) == {"wake:20300501T120501Z", "wake:20300501T121000Z"}  # stale one gone, none past 2 h
         job = jobs["wake:20300501T121000Z"]
         assert job.misfire_grace_time is None and job.coalesce and job.max_instances == 1
@@ -631,3 +632,30 @@ def test_daemons_starting_together_on_a_new_postgresql_store_migrate_it_once(tmp
         assert counts(engine)["planned"] == 0  # the tables are there
     finally:
         engine.dispose()
+
+
+def test_reach_is_collected_per_channel_on_its_own_interval(tmp_path: Path) -> None:
+    """A collection job per channel instance, every `collect_minutes`; running it appends
+    the channel's running totals as reach samples of each publication."""
+    now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("due", now - timedelta(minutes=1)),
+                          blog="collect_minutes = 15", now=now)
+
+    class Counting(RecordingChannel):
+        def collect(self, publication: Publication) -> dict[str, float]:
+            return {"views": 42.0}
+
+    daemon = Daemon(root, sweep=30, clock=lambda: now, registry={"folder": Counting})
+    daemon._load("test")
+    assert daemon.runtime is not None
+    try:
+        job = daemon.scheduler.get_job("collect:blog")
+        assert job is not None and job.trigger.interval == timedelta(minutes=15)
+        daemon.runtime.dispatcher.sync(now)
+        assert daemon.runtime.dispatcher.publish_due(now).outcomes["published"] == 1
+        daemon._collect("blog")
+        with daemon.runtime.engine.connect() as db:
+            samples = db.execute(select(reach_samples.c.metric, reach_samples.c.value, reach_samples.c.source)).all()
+        assert [tuple(s) for s in samples] == [("views", 42.0, "channel:folder")]
+    finally:
+        daemon.runtime.close()

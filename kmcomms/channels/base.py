@@ -16,13 +16,14 @@ fails the second.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import requests
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kmcomms.channels import Kind
 from kmcomms.errors import KmcommsError
@@ -81,6 +82,8 @@ class ChannelOptions(BaseModel):
     grace_minutes: int | None = None
     """How late a delivery may still go out (default: the adapter's)."""
     max_attempts: int | None = None
+    collect_minutes: int | None = Field(default=None, ge=1)
+    """How often the daemon collects this channel's reach (default 60)."""
 
 
 class Channel(ABC):
@@ -98,6 +101,9 @@ class Channel(ABC):
     max_attempts: ClassVar[int] = 5
     timeout: ClassVar[float] = 30.0
     """Seconds for each remote call."""
+    reach_notes: ClassVar[Mapping[str, str]] = {}
+    """Quality notes per metric, stored with each reach sample (e.g. {"opens": "opens
+    include machine opens"})."""
 
     def __init__(self, name: str, settings: ChannelOptions, root: Path, session: requests.Session | None = None, *,
                  store: Engine | None = None, tracker: Tracker | None = None) -> None:

@@ -113,6 +113,7 @@ class Listmonk(CampaignChannel):
 
     Settings = ListmonkOptions
     unsent_status = "draft"
+    reach_notes = {"opens": "opens include machine opens (Apple Mail Privacy Protection)"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -148,6 +148,8 @@ class Mailchimp(CampaignChannel):
 
     Settings = MailchimpOptions
     unsent_status = "save"
+    reach_notes = {metric: "machine opens (Apple Mail Privacy Protection)"
+                   for metric in ("opens-automated", "unique-opens-automated")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
