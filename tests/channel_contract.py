@@ -9,19 +9,28 @@ item, find, collect, check, and map errors to transient or permanent (honouring
 Retry-After), never showing a secret. A new adapter gets the same scrutiny by writing one
 fixture. `test_every_registered_remote_adapter_runs_the_contract` (in
 tests/test_channels_cli.py) checks that none is left out.
+
+Below the contract, what the adapters' own tests share: a channel configured from its
+settings (`configured`, `makers` for a fixture), and checks that several adapters are held
+to beyond the contract (`refused_for_a_wrong_secret`, `found_then_withdrawn`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+import requests
 
 from kmcomms.channels.base import Channel, PermanentError, Publication, TransientError
 from kmcomms.render.drafts import Draft
 
-__all__ = ["ChannelContract", "Harness"]
+__all__ = ["ChannelContract", "Harness", "configured", "found_then_withdrawn", "makers", "refused_for_a_wrong_secret"]
+
+C = TypeVar("C", bound=Channel)
 
 
 @dataclass
@@ -90,3 +99,52 @@ class ChannelContract:
         text = f"{caught.value} {caught.value!r} {caught.value.__cause__!r}"
         assert not [secret for secret in harness.secrets if secret and secret in text]
         assert harness.items() == 0
+
+
+# ---------------------------------------------------------------------------- for the adapters' own tests
+
+
+def configured(adapter: type[C], name: str, settings: Mapping[str, Any], root: Path = Path("."),
+               session: requests.Session | None = None, **keywords: Any) -> C:
+    """`adapter` as the channel `name`, its `[channels.<name>]` table `settings` validated
+    as kmcomms validates it; `keywords` go to its constructor."""
+    return adapter(name, adapter.Settings.model_validate(settings), root, session, **keywords)
+
+
+def makers(adapter: type[C], name: str, settings: Mapping[str, Any], root: Path,
+           **attributes: Any) -> Iterator[Callable[..., C]]:
+    """A fixture's body (`yield from makers(…)`): `make(**changes)`, which configures a new
+    channel (`configured`) with `settings` and `changes` and sets `attributes` on it (a
+    fixed clock, say). They share one HTTP session, closed after the test."""
+    with requests.Session() as session:
+
+        def make(**changes: Any) -> C:
+            channel = configured(adapter, name, {**settings, **changes}, root, session)
+            for attribute, value in attributes.items():
+                setattr(channel, attribute, value)
+            return channel
+
+        yield make
+
+
+def refused_for_a_wrong_secret(make: Callable[..., Channel], draft: Draft, wrong: str, *says: str) -> None:
+    """With a wrong secret (`wrong`, already in the environment), `check` names the problem,
+    saying each of `says`, and publishing `draft` is a permanent error; neither shows `wrong`."""
+    channel = make()
+    (problem,) = channel.check()
+    assert problem.startswith(f"[channels.{channel.name}]") and all(words in problem for words in says)
+    with pytest.raises(PermanentError) as refused:
+        channel.publish(draft, draft.delivery)
+    assert wrong not in f"{refused.value} {refused.value!r} {problem}"
+
+
+def found_then_withdrawn(channel: Channel, draft: Draft, items: Callable[[], int]) -> Publication:
+    """`find` knows `draft`'s delivery once it is published and not before; `withdraw`
+    takes it down (leaving the remote with no item, as `items` counts them), and then
+    `find` knows it no more. Returns the withdrawn publication."""
+    assert channel.find(draft.delivery) is None
+    published = channel.publish(draft, draft.delivery)
+    assert channel.find(draft.delivery) == published
+    channel.withdraw(published)
+    assert items() == 0 and channel.find(draft.delivery) is None
+    return published

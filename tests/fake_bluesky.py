@@ -9,17 +9,18 @@ bytes, more than 3 langs, a record key that is not a TID), a second create under
 key. What a PDS would accept but the adapter must still get right goes into `problems`
 (asserted empty by the fixtures): a link facet whose UTF-8 byte range does not hold its
 address, a `createdAt` without a time zone, a post with an address and no facet.
+
+The server, routes, injected failures and request log are `fake_http.FakeApi`'s.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
-from fake_mastodon import LoopbackServer
+from fake_http import FakeApi, Seen
 from werkzeug import Request, Response
 
 from kmcomms.channels.bluesky import graphemes
@@ -43,7 +44,7 @@ ERROR_BODIES: dict[int, dict[str, str]] = {
 
 
 @dataclass
-class FakeBluesky:
+class FakeBluesky(FakeApi):
     handle: str
     password: str
     did: str = "did:plc:unit4test5fake6pds7abc"
@@ -54,33 +55,21 @@ class FakeBluesky:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     sessions: int = 0
     refreshes: int = 0
-    problems: list[str] = field(default_factory=list)
-    failures: list[tuple[int, dict[str, str], str | None]] = field(default_factory=list)
-    seen: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.server = LoopbackServer()
-        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+        super().__init__()
         self.access: set[str] = set()
         self.refresh: set[str] = set()
         self.expired: set[str] = set()
-
-    def __enter__(self) -> Self:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url_for("/").rstrip("/")
+        for method, nsid, handler in [("POST", "com.atproto.server.createSession", self._create_session),
+                                      ("POST", "com.atproto.server.refreshSession", self._refresh_session),
+                                      ("POST", "com.atproto.repo.createRecord", self._create_record),
+                                      ("POST", "com.atproto.repo.deleteRecord", self._delete_record),
+                                      ("GET", "com.atproto.repo.getRecord", self._get_record),
+                                      ("GET", "app.bsky.feed.getPosts", self._get_posts)]:
+            self.route(method, "/xrpc/" + re.escape(nsid), handler)
 
     # ------------------------------------------------------------------ test handles
-
-    def fail_next(self, status: int, headers: dict[str, str], nsid: str | None = None) -> None:
-        """The next request (for method `nsid`, when given) is answered `status`."""
-        self.failures.append((status, headers, nsid))
 
     def expire_access_tokens(self) -> None:
         """Two hours later: every access token handed out so far has expired."""
@@ -89,41 +78,18 @@ class FakeBluesky:
     def items(self) -> int:
         return len(self.records)
 
-    def calls(self, nsid: str) -> list[tuple[str, str, dict[str, str], Any]]:
-        return [s for s in self.seen if s[1] == f"/xrpc/{nsid}"]
+    def calls(self, nsid: str) -> list[Seen]:
+        return [s for s in self.seen if s.path == f"/xrpc/{nsid}"]
 
     # ------------------------------------------------------------------ the API
 
-    def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-        return Response(json.dumps(body), status, headers=headers, content_type="application/json")
+    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+        """The PDS's body for `status`; the fake's own refusals (no such method, not JSON) as InvalidRequest."""
+        body = ERROR_BODIES[status] if message is None else {"error": "InvalidRequest", "message": message}
+        return self.answer(body, status, headers)
 
-    def _error(self, status: int, error: str | None = None, message: str = "") -> Response:
-        body = ERROR_BODIES[status] if error is None else {"error": error, "message": message}
-        return self._answer(status, body)
-
-    def _handle(self, request: Request) -> Response:
-        body: Any = None
-        if request.data:
-            if request.mimetype != "application/json":
-                self.problems.append(f"{request.path}: body sent as {request.mimetype}, not JSON")
-            body = json.loads(request.data)
-        self.seen.append((request.method, request.path, dict(request.headers), body))
-        nsid = request.path.removeprefix("/xrpc/")
-        for index, (status, headers, only) in enumerate(self.failures):
-            if only is None or only == nsid:
-                del self.failures[index]
-                return self._answer(status, ERROR_BODIES[status], headers)
-        route = {
-            ("POST", "com.atproto.server.createSession"): self._create_session,
-            ("POST", "com.atproto.server.refreshSession"): self._refresh_session,
-            ("POST", "com.atproto.repo.createRecord"): self._create_record,
-            ("POST", "com.atproto.repo.deleteRecord"): self._delete_record,
-            ("GET", "com.atproto.repo.getRecord"): self._get_record,
-            ("GET", "app.bsky.feed.getPosts"): self._get_posts,
-        }.get((request.method, nsid))
-        if route is None:
-            return self._error(404, "MethodNotImplemented", "Method Not Implemented")
-        return route(request, body or {})
+    def _error(self, status: int, error: str, message: str) -> Response:
+        return self.answer({"error": error, "message": message}, status)
 
     def _bearer(self, request: Request) -> str:
         header = request.headers.get("Authorization", "")
@@ -145,24 +111,26 @@ class FakeBluesky:
         self.refresh.add(refresh)
         return {"accessJwt": access, "refreshJwt": refresh, "handle": self.handle, "did": self.did}
 
-    def _create_session(self, request: Request, body: dict[str, Any]) -> Response:
+    def _create_session(self, request: Request, body: Any) -> Response:
+        body = body or {}
         if body.get("identifier") not in (self.handle, self.did) or body.get("password") != self.password:
             return self._error(401, "AuthenticationRequired", "Invalid identifier or password")
         self.sessions += 1
-        return self._answer(200, {**self._tokens(), "active": True})
+        return self.answer({**self._tokens(), "active": True})
 
-    def _refresh_session(self, request: Request, body: dict[str, Any]) -> Response:
+    def _refresh_session(self, request: Request, body: Any) -> Response:
         token = self._bearer(request)
         if token not in self.refresh:
             return self._error(400, "ExpiredToken", "Token has been revoked")
         self.refresh.discard(token)  # a refresh token is used once
         self.refreshes += 1
-        return self._answer(200, self._tokens())
+        return self.answer(self._tokens())
 
     def _uri(self, rkey: str) -> str:
         return f"at://{self.did}/{POST}/{rkey}"
 
-    def _create_record(self, request: Request, body: dict[str, Any]) -> Response:
+    def _create_record(self, request: Request, body: Any) -> Response:
+        body = body or {}
         if refusal := self._authorised(request):
             return refusal
         if body.get("repo") not in (self.did, self.handle):
@@ -178,11 +146,11 @@ class FakeBluesky:
             return self._error(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {message}")
         if rkey in self.records:
             status, error = self.taken
-            return self._answer(status, error)
+            return self.answer(error, status)
         cid = f"bafyrei{len(self.records):052d}"
         self.records[rkey] = {"uri": self._uri(rkey), "cid": cid, "value": record}
         self.counts[rkey] = {"likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0}
-        return self._answer(200, {"uri": self._uri(rkey), "cid": cid, "commit": {"cid": "bafyreicommit", "rev": rkey},
+        return self.answer({"uri": self._uri(rkey), "cid": cid, "commit": {"cid": "bafyreicommit", "rev": rkey},
                                   "validationStatus": "valid"})
 
     def _invalid(self, record: Any) -> str | None:
@@ -221,22 +189,23 @@ class FakeBluesky:
                 self.problems.append(f"the address {address} has no link facet")
         return None
 
-    def _get_record(self, request: Request, body: dict[str, Any]) -> Response:
+    def _get_record(self, request: Request, body: Any) -> Response:
         args = request.args
         if args.get("repo") not in (self.did, self.handle) or args.get("collection") != POST:
             return self._error(400, "InvalidRequest", "Could not find repo")
         record = self.records.get(args.get("rkey", ""))
         if record is None:
             return self._error(400, "RecordNotFound", f"Could not locate record: {self._uri(args.get('rkey', ''))}")
-        return self._answer(200, record)
+        return self.answer(record)
 
-    def _delete_record(self, request: Request, body: dict[str, Any]) -> Response:
+    def _delete_record(self, request: Request, body: Any) -> Response:
+        body = body or {}
         if refusal := self._authorised(request):
             return refusal
         self.records.pop(body.get("rkey", ""), None)  # deleting what is not there is no error
-        return self._answer(200, {"commit": {"cid": "bafyreicommit", "rev": "3l"}})
+        return self.answer({"commit": {"cid": "bafyreicommit", "rev": "3l"}})
 
-    def _get_posts(self, request: Request, body: dict[str, Any]) -> Response:
+    def _get_posts(self, request: Request, body: Any) -> Response:
         uris = request.args.getlist("uris")
         if not 1 <= len(uris) <= 25:
             return self._error(400, "InvalidRequest", "uris must have between 1 and 25 elements")
@@ -247,4 +216,4 @@ class FakeBluesky:
                 posts.append({"uri": uri, "cid": self.records[rkey]["cid"], "record": self.records[rkey]["value"],
                               "author": {"did": self.did, "handle": self.handle}, "indexedAt": "2027-01-11T09:00:00.000Z",
                               **self.counts[rkey]})
-        return self._answer(200, {"posts": posts})
+        return self.answer({"posts": posts})

@@ -11,8 +11,7 @@ draft may be scheduled, only a draft or paused campaign started, a scheduled one
 `send_at`); running, cancelled and finished campaigns cannot be edited. Errors are listmonk's
 `{"message": "…"}`. It is stricter than listmonk in one way: an unknown field in a campaign
 is refused (Go would ignore it), so a misspelt field cannot pass unnoticed. Every refusal
-caused by a malformed request is also written to `violations`, which the tests expect
-empty.
+caused by a malformed request is also written to `problems`, which the tests expect empty.
 
 The server, routes, injected failures and request log are `fake_http.FakeApi`'s.
 """
@@ -37,6 +36,9 @@ __all__ = ["FakeListmonk"]
 CAMPAIGN_FIELDS = {"name", "subject", "lists", "from_email", "type", "content_type", "body", "altbody", "send_at",
                    "messenger", "template_id", "tags", "headers", "archive", "archive_template_id", "archive_meta"}
 CONTENT_TYPES = {"richtext", "html", "markdown", "plain", "visual"}
+#: What listmonk says with each error status.
+MESSAGES = {400: "invalid request", 401: "invalid session", 403: "permission denied: campaigns:manage",
+            404: "Campaign not found", 409: "conflict", 422: "unprocessable", 429: "too many requests"}
 #: Go template actions a body may hold here: listmonk's functions and subscriber fields,
 #: and a quoted string (how a literal "{{" is written).
 ACTION = re.compile(r'\s*(?:UnsubscribeURL|OptinURL|MessageURL|TrackView|TrackLink\s+"[^"]*"|\.Subscriber\.[A-Za-z.]+|"[^"]*")\s*')
@@ -60,8 +62,6 @@ class FakeListmonk(FakeApi):
                       for list_id, count in lists.items()}
         self.templates = set(templates)
         self.campaigns: dict[int, dict[str, Any]] = {}
-        self.settings = (dict(lists), tuple(templates))
-        self.unauthorised = (403, "invalid API credentials")
         self.route("GET", r"/api/lists", self.get_lists)
         self.route("GET", r"/api/templates/(\d+)", self.get_template)
         self.route("GET", r"/api/campaigns", self.query_campaigns)
@@ -70,32 +70,18 @@ class FakeListmonk(FakeApi):
         self.route("PUT", r"/api/campaigns/(\d+)", self.update)
         self.route("PUT", r"/api/campaigns/(\d+)/status", self.change_status)
 
-    def reset(self) -> None:
-        super().reset()
-        self.campaigns.clear()
-        self.templates = set(self.settings[1])
-        for list_id, count in self.settings[0].items():
-            self.lists[list_id]["subscriber_count"] = count
-
-    def authorised(self, request: Request) -> bool:
+    def authorise(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
+        pair = None
         if header.startswith("token "):
             pair = header[len("token "):].strip()
         elif header.startswith("Basic "):
             pair = base64.b64decode(header[len("Basic "):]).decode()
-        else:
-            return False
-        return pair == f"{self.user}:{self.token}"
+        if pair != f"{self.user}:{self.token}":
+            raise Refusal(403, "invalid API credentials")
 
-    def error(self, status: int, message: str, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
-        response = self.answer({"message": message}, status)
-        response.headers.update(headers)
-        return response
-
-    def message_for(self, status: int) -> str:
-        return {400: "invalid request", 401: "invalid session", 403: "permission denied: campaigns:manage",
-                404: "Campaign not found", 409: "conflict", 422: "unprocessable", 429: "too many requests"}.get(
-                    status, "internal server error")
+    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+        return self.answer({"message": message or MESSAGES.get(status, "internal server error")}, status, headers)
 
     # ------------------------------------------------------------------ routes
 

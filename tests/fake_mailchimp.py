@@ -14,7 +14,7 @@ the future and on a quarter hour; collections paged with `count` (at most 1000) 
 `title`, `status`, `detail`, `instance` (and `errors[]` for an invalid resource). It is
 stricter than Mailchimp in one way: an unknown property is refused, so a misspelt one
 cannot pass unnoticed. A refusal caused by a malformed request is also written to
-`violations`, which the tests expect empty.
+`problems`, which the tests expect empty.
 
 Sending is instant here: `emails_sent` is the number of members the recipients select,
 and the report starts at zero; tests write its counts into `reports`.
@@ -84,7 +84,6 @@ class FakeMailchimp(FakeApi):
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.contents: dict[str, dict[str, Any]] = {}
         self.reports: dict[str, dict[str, Any]] = {}
-        self.unauthorised = (401, DETAILS[401])
         base = "/3.0"
         self.route("GET", base + r"/ping", lambda request, body: self.answer({"health_status": "Everything's Chimpy!"}))
         self.route("GET", base + r"/lists/(\w+)", self.get_list)
@@ -99,30 +98,23 @@ class FakeMailchimp(FakeApi):
         self.route("POST", base + r"/campaigns/(\w+)/actions/schedule", self.schedule)
         self.route("GET", base + r"/reports/(\w+)", self.get_report)
 
-    def reset(self) -> None:
-        super().reset()
-        for held in (self.campaigns, self.contents, self.reports, self.audiences, self.segments):
-            held.clear()
-
-    def authorised(self, request: Request) -> bool:
+    def authorise(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        _, _, key = base64.b64decode(header[len("Basic "):]).decode().partition(":")
-        return key == self.api_key
+        key = None
+        if header.startswith("Basic "):
+            _, _, key = base64.b64decode(header[len("Basic "):]).decode().partition(":")
+        if key != self.api_key:
+            raise Refusal(401, DETAILS[401])
 
-    def error(self, status: int, message: str, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
         problem: dict[str, Any] = {"type": PROBLEM_TYPE, "title": TITLES.get(status, "Error"), "status": status,
-                                   "detail": message, "instance": str(uuid.uuid4())}
+                                   "detail": message or DETAILS.get(status, "The request could not be completed."),
+                                   "instance": str(uuid.uuid4())}
         if errors:
             problem["errors"] = errors
-        response = self.answer(problem, status)
+        response = self.answer(problem, status, headers)
         response.content_type = "application/problem+json; charset=utf-8"
-        response.headers.update(headers)
         return response
-
-    def message_for(self, status: int) -> str:
-        return DETAILS.get(status, "The request could not be completed.")
 
     # ------------------------------------------------------------------ audiences
 

@@ -33,8 +33,8 @@ Refusals use Google's error shape: `{"error": {"code", "message", "errors": [{"d
 "reason", "message"}], "status"}}`. The token endpoint uses the OAuth one: `{"error",
 "error_description"}`. State is kept in memory: videos, playlists and their items, the
 tokens issued, and the quota units used, at YouTube's documented costs (1 per list, 50 per
-write). `calls` records every request, and `rejected` records every refusal caused by a
-malformed request.
+write). The server, injected failures and request log (`seen`) are `fake_http.FakeApi`'s,
+and every refusal caused by a malformed request is written to its `problems`.
 
 The limits are written out here independently of kmcomms's own (kmcomms.preflight), so that
 the fake is a check on kmcomms and not a copy of it. A body part that `part` does not list
@@ -47,17 +47,16 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
+from fake_http import FakeApi, Refusal, Seen
 from googleapiclient.discovery_cache import get_static_doc
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-__all__ = ["Call", "Discovery", "FakeYouTube", "google_error"]
+__all__ = ["Discovery", "FakeYouTube", "GoogleRefusal"]
 
 API = "/youtube/v3/"
 TOKEN = "/token"
@@ -85,17 +84,12 @@ CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "2
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
-def google_error(code: int, reason: str, message: str, domain: str = "global") -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "status": STATUS_NAMES.get(code, "UNKNOWN"),
-                      "errors": [{"message": message, "domain": domain, "reason": reason}]}}
-
-
-class Refusal(Exception):
-    """An answer in Google's error shape, raised from anywhere in a request's handling."""
+class GoogleRefusal(Refusal):
+    """A refusal in Google's error shape, raised from anywhere in a request's handling: one
+    error, with its `reason` and `domain`."""
 
     def __init__(self, code: int, reason: str, message: str, domain: str = "global", malformed: bool = False) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.domain, self.malformed = code, reason, domain, malformed
+        super().__init__(code, message, malformed=malformed, errors=[{"message": message, "domain": domain, "reason": reason}])
 
 
 class Discovery:
@@ -209,31 +203,15 @@ def tags_length(tags: list[str]) -> int:
 
 def _text_limits(where: str, title: str | None, description: str | None) -> None:
     if title is not None and (not title.strip() or len(title) > 100 or re.search("[<>]", title)):
-        raise Refusal(400, "invalidTitle", f"{where}: the title is empty, over 100 characters or has < or >",
+        raise GoogleRefusal(400, "invalidTitle", f"{where}: the title is empty, over 100 characters or has < or >",
                       "youtube.video", malformed=True)
     if description is not None and (len(description.encode()) > 5000 or re.search("[<>]", description)):
-        raise Refusal(400, "invalidDescription", f"{where}: the description is over 5000 bytes or has < or >",
+        raise GoogleRefusal(400, "invalidDescription", f"{where}: the description is over 5000 bytes or has < or >",
                       "youtube.video", malformed=True)
 
 
-class _Server(HTTPServer):
-    def thread_target(self) -> None:
-        # A shorter poll than the default 0.5 s: stopping the server waits for one poll.
-        assert self.server is not None
-        self.server.serve_forever(poll_interval=0.02)
-
-
 @dataclass
-class Call:
-    method: str
-    path: str
-    params: dict[str, str]
-    body: Any
-    headers: dict[str, str]
-
-
-@dataclass
-class FakeYouTube:
+class FakeYouTube(FakeApi):
     """The fake: `start()` (or `with`), then point the adapter's `api_url` at `api_url`
     and its `token_url` at `token_url`. `clock` is the time it issues and expires tokens by."""
 
@@ -247,39 +225,29 @@ class FakeYouTube:
     token_lifetime: int = 3599
     videos: dict[str, dict[str, Any]] = field(default_factory=dict)
     playlists: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
     tokens_issued: int = 0
     unauthorised: int = 0
     quota_used: int = 0
 
+    json_type = "application/json; charset=UTF-8"
+
     def __post_init__(self) -> None:
+        super().__init__()
         self.discovery = Discovery()
-        self.server = _Server(host="127.0.0.1", port=0)
-        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
         self._tokens: dict[str, datetime] = {}
-        self._failures: deque[tuple[int, dict[str, str], str | None]] = deque()
-        self._token_failures: deque[tuple[int, dict[str, str]]] = deque()
         self._ids = itertools.count(1)
         self.faults: list[str] = []
         """Answers of the fake itself that do not match the document (a bug in the fake)."""
 
     # ------------------------------------------------------------------ set up and inspect
 
-    def __enter__(self) -> Self:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
-
     @property
     def api_url(self) -> str:
-        return self.server.url_for("/youtube/v3")
+        return self.url + "/youtube/v3"
 
     @property
     def token_url(self) -> str:
-        return self.server.url_for(TOKEN)
+        return self.url + TOKEN
 
     def add_video(self, video_id: str, title: str = "An upload", owner: str | None = None,
                   status: dict[str, Any] | None = None, **snippet: Any) -> dict[str, Any]:
@@ -299,68 +267,64 @@ class FakeYouTube:
         """Answer the next API request (not the token endpoint) with `status`, as YouTube
         does (with `reason` in the body when given). A 401 is access withdrawn: every
         token, the refresh token too, stops working."""
-        self._failures.append((status, headers or {}, reason))
 
-    def fail_token(self, status: int, headers: dict[str, str] | None = None) -> None:
-        """Answer the next token request with `status` and a page of text, as an overloaded
-        front end does."""
-        self._token_failures.append((status, headers or {}))
-
-    def revoke_access_tokens(self) -> None:
-        """Access tokens stop working before their expiry; the refresh token still works."""
-        self._tokens.clear()
-
-    def api_calls(self, method: str | None = None, resource: str | None = None) -> list[Call]:
-        return [c for c in self.calls if c.path.startswith(API) and (method is None or c.method == method)
-                and (resource is None or c.path == API + resource)]
-
-    # ------------------------------------------------------------------ HTTP
-
-    def _handle(self, request: Request) -> Response:
-        body = request.get_data(as_text=True)
-        self.calls.append(Call(request.method, request.path, {k: ",".join(v) for k, v in request.args.lists()},
-                               body, dict(request.headers)))
-        try:
-            if request.path == TOKEN:
-                return self._token(request)
-            return self._api(request, body)
-        except Refusal as refusal:
-            if refusal.malformed:
-                self.rejected.append(str(refusal))
-            return _json(refusal.code, google_error(refusal.code, refusal.reason, str(refusal), refusal.domain))
-
-    def _token(self, request: Request) -> Response:
-        if self._token_failures:
-            status, headers = self._token_failures.popleft()
-            return Response("Service Unavailable", status=status, headers=headers, content_type="text/plain")
-        form = request.form
-        if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
-            return _json(400, {"error": "invalid_request", "error_description": "POST a form"})
-        if form.get("grant_type") != "refresh_token":
-            return _json(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            return _json(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
-        if form.get("refresh_token") != self.refresh_token:
-            return _json(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
-        self.tokens_issued += 1
-        token = f"ya29.fake-access-{self.tokens_issued}"
-        self._tokens[token] = self.clock() + timedelta(seconds=self.token_lifetime)
-        return _json(200, {"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer",
-                           "scope": "https://www.googleapis.com/auth/youtube.force-ssl"})
-
-    def _api(self, request: Request, text: str) -> Response:
-        if self._failures:
-            status, headers, reason = self._failures.popleft()
+        def answer() -> Response:
             if status == 401:
                 self._tokens.clear()
                 self.refresh_token = "revoked"
             if status == 502:
                 return Response(BAD_GATEWAY, status=502, headers=headers, content_type="text/html; charset=UTF-8")
-            domain, usual, message = FAILURES.get(status, ("global", "unknown", "Error"))
-            if reason is not None:
-                domain = REASON_DOMAINS.get(reason, "global")
-            return _json(status, google_error(status, reason or usual, message, domain), headers)
-        self._authorise(request)
+            if reason is None:
+                return self.error(status, None, [], headers or {})
+            message = FAILURES.get(status, ("global", "unknown", "Error"))[2]
+            return self.error(status, message, [{"message": message, "domain": REASON_DOMAINS.get(reason, "global"),
+                                                 "reason": reason}], headers or {})
+
+        self.intercept(rf"\S+ {API}.*", answer)
+
+    def fail_token(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next token request with `status` and a page of text, as an overloaded
+        front end does."""
+        self.intercept(rf"\S+ {TOKEN}", lambda: Response("Service Unavailable", status=status, headers=headers or {},
+                                                          content_type="text/plain"))
+
+    def revoke_access_tokens(self) -> None:
+        """Access tokens stop working before their expiry; the refresh token still works."""
+        self._tokens.clear()
+
+    def api_calls(self, method: str | None = None, resource: str | None = None) -> list[Seen]:
+        return [c for c in self.seen if c.path.startswith(API) and (method is None or c.method == method)
+                and (resource is None or c.path == API + resource)]
+
+    # ------------------------------------------------------------------ HTTP
+
+    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+        if message is None:  # an injected failure: what YouTube usually says with `status`
+            domain, reason, message = FAILURES.get(status, ("global", "unknown", "Error"))
+            errors = [{"message": message, "domain": domain, "reason": reason}]
+        return self.answer({"error": {"code": status, "message": message, "status": STATUS_NAMES.get(status, "UNKNOWN"),
+                                      "errors": errors}}, status, headers)
+
+    def respond(self, request: Request, body: Any) -> Response:
+        return self._token(request) if request.path == TOKEN else self._api(request)
+
+    def _token(self, request: Request) -> Response:
+        form = request.form
+        if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+            return self.answer({"error": "invalid_request", "error_description": "POST a form"}, 400)
+        if form.get("grant_type") != "refresh_token":
+            return self.answer({"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}, 400)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return self.answer({"error": "invalid_client", "error_description": "The OAuth client was not found."}, 401)
+        if form.get("refresh_token") != self.refresh_token:
+            return self.answer({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, 400)
+        self.tokens_issued += 1
+        token = f"ya29.fake-access-{self.tokens_issued}"
+        self._tokens[token] = self.clock() + timedelta(seconds=self.token_lifetime)
+        return self.answer({"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer",
+                            "scope": "https://www.googleapis.com/auth/youtube.force-ssl"})
+
+    def _api(self, request: Request) -> Response:
         method = self.discovery.method(request.method, request.path)
         if method is None:
             return Response("Not Found", status=404, content_type="text/html")
@@ -369,35 +333,37 @@ class FakeYouTube:
         body = None
         if "request" in method:
             if request.mimetype != "application/json":
-                raise Refusal(400, "badContent", f"Content-Type is {request.mimetype!r}, not application/json", malformed=True)
+                raise GoogleRefusal(400, "badContent", f"Content-Type is {request.mimetype!r}, not application/json", malformed=True)
             try:
-                body = json.loads(text)
+                body = json.loads(request.get_data(as_text=True))
             except ValueError:
-                raise Refusal(400, "parseError", "Invalid JSON payload received.", malformed=True) from None
+                raise GoogleRefusal(400, "parseError", "Invalid JSON payload received.", malformed=True) from None
             problems += self.discovery.body(method, body)
         if problems:
-            raise Refusal(400, "invalid", "; ".join(problems), malformed=True)
+            raise GoogleRefusal(400, "invalid", "; ".join(problems), malformed=True)
         cost = 1 if request.method == "GET" else 50
         if self.quota_used + cost > self.quota_limit:
-            raise Refusal(403, "quotaExceeded", 'The request cannot be completed because you have exceeded your '
+            raise GoogleRefusal(403, "quotaExceeded", 'The request cannot be completed because you have exceeded your '
                           '<a href="/youtube/v3/getting-started#quota">quota</a>.', "youtube.quota")
         self.quota_used += cost
         params = {k: ",".join(v) for k, v in args.items()}
         answer = getattr(self, "_" + method["id"].removeprefix("youtube.").replace(".", "_"))(params, body)
         self.faults += self.discovery.response(method, answer)
-        return _json(200, answer)
+        return self.answer(answer)
 
-    def _authorise(self, request: Request) -> None:
+    def authorise(self, request: Request) -> None:
+        if request.path == TOKEN:
+            return
         if "access_token" in request.args or "key" in request.args:
-            raise Refusal(400, "invalid", "credentials must go in the Authorization header, not the address", malformed=True)
+            raise GoogleRefusal(400, "invalid", "credentials must go in the Authorization header, not the address", malformed=True)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token:
             self.unauthorised += 1
-            raise Refusal(401, "required", "Request is missing required authentication credential.")
+            raise GoogleRefusal(401, "required", "Request is missing required authentication credential.")
         expires = self._tokens.get(token)
         if expires is None or expires <= self.clock():
             self.unauthorised += 1
-            raise Refusal(401, "authError", "Request had invalid authentication credentials.")
+            raise GoogleRefusal(401, "authError", "Request had invalid authentication credentials.")
 
     # ------------------------------------------------------------------ the methods
 
@@ -419,35 +385,35 @@ class FakeYouTube:
         parts = params["part"].split(",")
         video = self.videos.get(body["id"])
         if video is None:
-            raise Refusal(404, "videoNotFound", "The video that you are trying to update cannot be found.", "youtube.video")
+            raise GoogleRefusal(404, "videoNotFound", "The video that you are trying to update cannot be found.", "youtube.video")
         if video["owner"] != self.channel_id:
-            raise Refusal(403, "forbidden", "The video that you are trying to update belongs to another channel.",
+            raise GoogleRefusal(403, "forbidden", "The video that you are trying to update belongs to another channel.",
                           "youtube.video")
         unlisted = set(body) - set(parts) - {"id", "kind", "etag"}
         if unlisted:
-            raise Refusal(400, "invalid", f"the body has {sorted(unlisted)} but part lists {parts}", malformed=True)
+            raise GoogleRefusal(400, "invalid", f"the body has {sorted(unlisted)} but part lists {parts}", malformed=True)
         snippet = body.get("snippet", {}) if "snippet" in parts else video["snippet"]
         if "snippet" in parts:
             if "title" not in snippet or "categoryId" not in snippet:
-                raise Refusal(400, "invalidVideoMetadata", "updating the snippet needs its title and categoryId",
+                raise GoogleRefusal(400, "invalidVideoMetadata", "updating the snippet needs its title and categoryId",
                               "youtube.video", malformed=True)
             _text_limits("snippet", snippet["title"], snippet.get("description"))
             if tags_length(snippet.get("tags", [])) > 500:
-                raise Refusal(400, "invalidTags", "the tags are over 500 characters", "youtube.video", malformed=True)
+                raise GoogleRefusal(400, "invalidTags", "the tags are over 500 characters", "youtube.video", malformed=True)
             if snippet["categoryId"] not in CATEGORIES:
-                raise Refusal(400, "invalidCategoryId", f"no category {snippet['categoryId']}", "youtube.video", malformed=True)
+                raise GoogleRefusal(400, "invalidCategoryId", f"no category {snippet['categoryId']}", "youtube.video", malformed=True)
         localizations = body.get("localizations", {}) if "localizations" in parts else video["localizations"]
         for language, text in localizations.items():
             if not LANGUAGE.fullmatch(language):
-                raise Refusal(400, "invalidLanguage", f"{language!r} is not a language tag", "youtube.video", malformed=True)
+                raise GoogleRefusal(400, "invalidLanguage", f"{language!r} is not a language tag", "youtube.video", malformed=True)
             _text_limits(f"localizations[{language}]", text.get("title"), text.get("description"))
         if localizations and not snippet.get("defaultLanguage"):
-            raise Refusal(400, "defaultLanguageNotSet", "localizations need snippet.defaultLanguage", "youtube.video",
+            raise GoogleRefusal(400, "defaultLanguageNotSet", "localizations need snippet.defaultLanguage", "youtube.video",
                           malformed=True)
         status = body.get("status", {})
         if "publishAt" in status and (status.get("privacyStatus") != "private"
                                       or datetime.fromisoformat(status["publishAt"]) <= self.clock()):
-            raise Refusal(400, "invalidPublishAt", "publishAt must be in the future, on a private video", "youtube.video",
+            raise GoogleRefusal(400, "invalidPublishAt", "publishAt must be in the future, on a private video", "youtube.video",
                           malformed=True)
         for part in parts:  # each listed part is replaced whole: writable fields left out are cleared
             if part in WRITABLE:
@@ -459,12 +425,12 @@ class FakeYouTube:
 
     def _playlist(self, playlist_id: str) -> dict[str, Any]:
         if playlist_id not in self.playlists:
-            raise Refusal(404, "playlistNotFound", f"The playlist {playlist_id} cannot be found.", "youtube.playlistItem")
+            raise GoogleRefusal(404, "playlistNotFound", f"The playlist {playlist_id} cannot be found.", "youtube.playlistItem")
         return self.playlists[playlist_id]
 
     def _playlistItems_list(self, params: dict[str, str], body: None) -> dict[str, Any]:
         if "playlistId" not in params:
-            raise Refusal(400, "invalid", "No filter selected. Expected one of: playlistId, id", malformed=True)
+            raise GoogleRefusal(400, "invalid", "No filter selected. Expected one of: playlistId, id", malformed=True)
         items = [item for item in self._playlist(params["playlistId"])["items"]
                  if params.get("videoId") in (None, item["snippet"]["resourceId"]["videoId"])]
         shown = [{k: v for k, v in item.items() if k in ("kind", "etag", "id", *params["part"].split(","))} for item in items]
@@ -475,10 +441,10 @@ class FakeYouTube:
         snippet = body["snippet"]
         playlist = self._playlist(snippet["playlistId"])
         if playlist["owner"] != self.channel_id:
-            raise Refusal(403, "playlistItemsNotAccessible", "The playlist belongs to another channel.", "youtube.playlistItem")
+            raise GoogleRefusal(403, "playlistItemsNotAccessible", "The playlist belongs to another channel.", "youtube.playlistItem")
         resource = snippet["resourceId"]
         if resource.get("kind") != "youtube#video" or resource.get("videoId") not in self.videos:
-            raise Refusal(404, "videoNotFound", "The video cannot be found.", "youtube.playlistItem")
+            raise GoogleRefusal(404, "videoNotFound", "The video cannot be found.", "youtube.playlistItem")
         item = {"kind": "youtube#playlistItem", "etag": "item", "id": f"PLI{next(self._ids)}",
                 "snippet": {"playlistId": snippet["playlistId"], "position": len(playlist["items"]),
                             "resourceId": {"kind": "youtube#video", "videoId": resource["videoId"]},
@@ -503,6 +469,3 @@ class FakeYouTube:
         """The video ids in a playlist, in order."""
         return [item["snippet"]["resourceId"]["videoId"] for item in self.playlists[playlist_id]["items"]]
 
-
-def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json; charset=UTF-8")

@@ -10,9 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from channel_contract import ChannelContract, Harness
+from channel_contract import (
+    ChannelContract,
+    Harness,
+    found_then_withdrawn,
+    makers,
+    refused_for_a_wrong_secret,
+)
+from drafts import social_post
 from fake_bluesky import ERROR_BODIES, TID, FakeBluesky
+from fake_http import serve
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
@@ -34,38 +41,20 @@ POLISH = "Zażółć gęślą jaźń: https://x.org/a"
 
 
 def post(text: str = URDU, key: str = "d1", language: str = "ur") -> SocialPost:
-    return SocialPost(delivery=key, campaign="c", message="launch", audience="parents", channel="social",
-                      language=language, direction="rtl", fallback=False, title="فلمیں", acknowledgement="NIHR",
-                      links=(), text=text, limit=300)
+    return social_post(text, key, language, limit=300)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeBluesky]:
-    with FakeBluesky(HANDLE, PASSWORD) as server:
-        yield server
-    assert server.problems == []
+    yield from serve(FakeBluesky(HANDLE, PASSWORD))
 
 
 @pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
-def make(fake: FakeBluesky, http: requests.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def make(fake: FakeBluesky, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make(**settings)`: a channel on the fake PDS, its clock at NOW."""
     monkeypatch.setenv("KM_TEST_BLUESKY_PASSWORD", PASSWORD)
-
-    def build(**settings: Any) -> Bluesky:
-        options = BlueskyOptions.model_validate({"adapter": "bluesky", "handle": HANDLE, "service": fake.url,
-                                                 "appview": fake.url, "app_password": "${KM_TEST_BLUESKY_PASSWORD}",
-                                                 **settings})
-        channel = Bluesky("social", options, tmp_path, http)
-        channel.clock = lambda: NOW
-        return channel
-
-    return build
+    yield from makers(Bluesky, "social", {"adapter": "bluesky", "handle": HANDLE, "service": fake.url, "appview": fake.url,
+                                          "app_password": "${KM_TEST_BLUESKY_PASSWORD}"}, tmp_path, clock=lambda: NOW)
 
 
 class TestBlueskyContract(ChannelContract):
@@ -83,9 +72,9 @@ def test_a_post_is_a_record_with_langs_created_at_and_link_facets_at_byte_offset
     rkey = record_key("d1")
     assert publication == Publication(f"at://{fake.did}/app.bsky.feed.post/{rkey}",
                                       f"https://bsky.app/profile/{HANDLE}/post/{rkey}")
-    ((_, _, headers, body),) = fake.calls("com.atproto.repo.createRecord")
-    assert headers["Authorization"] == "Bearer access-0"
-    assert body == {"repo": fake.did, "collection": "app.bsky.feed.post", "rkey": rkey, "record": {
+    (create,) = fake.calls("com.atproto.repo.createRecord")
+    assert create.headers["Authorization"] == "Bearer access-0"
+    assert create.body == {"repo": fake.did, "collection": "app.bsky.feed.post", "rkey": rkey, "record": {
         "$type": "app.bsky.feed.post", "text": POLISH, "createdAt": "2027-01-11T09:00:00.000Z", "langs": ["pl"],
         # "Zażółć gęślą jaźń: " is 19 characters and 28 bytes (ż ó ł ć ę ś ą ź ń take two each)
         "facets": [{"index": {"byteStart": 28, "byteEnd": 43},
@@ -98,7 +87,7 @@ def test_facets_hold_their_address_after_any_script(make: Any, fake: FakeBluesky
     channel = make()
     for n, text in enumerate(texts):
         channel.publish(post(text, key=f"d{n}"), f"d{n}")
-    records = [call[3]["record"] for call in fake.calls("com.atproto.repo.createRecord")]
+    records = [call.body["record"] for call in fake.calls("com.atproto.repo.createRecord")]
     uris = [[f["features"][0]["uri"] for f in r.get("facets", [])] for r in records]
     assert uris == [["https://unit.example.org/ur/films?utm_source=bluesky"],
                     ["https://a.example/x", "https://b.example/y"], ["https://c.example/(z)"], []]
@@ -120,7 +109,7 @@ def test_publishing_again_collides_on_the_record_key_and_returns_the_first_post(
     first = make().publish(post(), "d1")
     again = make().publish(post(), "d1")  # a new process, as after a crash: nothing in memory
     assert again == first and fake.items() == 1
-    assert [c[3]["rkey"] for c in fake.calls("com.atproto.repo.createRecord")] == [record_key("d1")] * 2
+    assert [c.body["rkey"] for c in fake.calls("com.atproto.repo.createRecord")] == [record_key("d1")] * 2
     assert len(fake.calls("com.atproto.repo.getRecord")) == 1
 
 
@@ -140,9 +129,9 @@ def test_the_session_is_opened_once_refreshed_when_expired_and_reopened_when_ref
     fake.expire_access_tokens()
     channel.publish(post(key="d3"), "d3")
     assert (fake.sessions, fake.refreshes) == (1, 1)
-    ((_, _, headers, _),) = fake.calls("com.atproto.server.refreshSession")
-    assert headers["Authorization"] == "Bearer refresh-0"
-    assert fake.calls("com.atproto.repo.createRecord")[-1][2]["Authorization"] == "Bearer access-1"
+    (refresh,) = fake.calls("com.atproto.server.refreshSession")
+    assert refresh.headers["Authorization"] == "Bearer refresh-0"
+    assert fake.calls("com.atproto.repo.createRecord")[-1].headers["Authorization"] == "Bearer access-1"
     fake.expire_access_tokens()
     fake.refresh.clear()  # the refresh token was revoked too: log in again
     channel.publish(post(key="d4"), "d4")
@@ -155,14 +144,9 @@ def test_the_session_is_opened_once_refreshed_when_expired_and_reopened_when_ref
 
 
 def test_find_and_withdraw(make: Any, fake: FakeBluesky) -> None:
-    channel = make()
-    assert channel.find("d1") is None
-    published = channel.publish(post(), "d1")
-    assert channel.find("d1") == published
-    channel.withdraw(published)
-    assert fake.items() == 0 and channel.find("d1") is None
-    ((_, _, _, body),) = fake.calls("com.atproto.repo.deleteRecord")
-    assert body == {"repo": fake.did, "collection": "app.bsky.feed.post", "rkey": record_key("d1")}
+    found_then_withdrawn(make(), post(), fake.items)
+    (delete,) = fake.calls("com.atproto.repo.deleteRecord")
+    assert delete.body == {"repo": fake.did, "collection": "app.bsky.feed.post", "rkey": record_key("d1")}
 
 
 def test_reach_comes_from_the_appview_without_a_login(make: Any, fake: FakeBluesky) -> None:
@@ -170,8 +154,8 @@ def test_reach_comes_from_the_appview_without_a_login(make: Any, fake: FakeBlues
     published = channel.publish(post(), "d1")
     fake.counts[record_key("d1")].update(likeCount=7, repostCount=3, replyCount=1, quoteCount=2)
     assert channel.collect(published) == {"likes": 7, "reposts": 3, "replies": 1, "quotes": 2}
-    ((_, _, headers, _),) = fake.calls("app.bsky.feed.getPosts")
-    assert "Authorization" not in headers
+    (reach,) = fake.calls("app.bsky.feed.getPosts")
+    assert "Authorization" not in reach.headers
     assert channel.collect(Publication(f"at://{fake.did}/app.bsky.feed.post/2222222222222")) == {}  # not indexed
 
 
@@ -199,19 +183,19 @@ def test_links_leave_the_sentences_punctuation_out() -> None:
 def test_errors_are_mapped_with_the_xrpc_message_and_rate_limits_say_when(make: Any, fake: FakeBluesky) -> None:
     channel = make()
     channel.check()
-    fake.fail_next(429, {"RateLimit-Limit": "5000", "RateLimit-Remaining": "0",
-                         "RateLimit-Reset": str(int(NOW.timestamp()) + 600), "RateLimit-Policy": "5000;w=3600"},
-                   "com.atproto.repo.createRecord")
+    fake.fail_on("POST /xrpc/com.atproto.repo.createRecord", 429, {
+        "RateLimit-Limit": "5000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW.timestamp()) + 600),
+        "RateLimit-Policy": "5000;w=3600"})
     with pytest.raises(TransientError, match="429.*RateLimitExceeded: Rate Limit Exceeded") as limited:
         channel.publish(post(), "d1")
     assert limited.value.retry_after == 600
-    fake.fail_next(400, {}, "com.atproto.repo.createRecord")
+    fake.fail_on("POST /xrpc/com.atproto.repo.createRecord", 400)
     with pytest.raises(PermanentError, match=r"refused \(400\): InvalidRequest: Input/record must be an object"):
         channel.publish(post(), "d1")
-    fake.fail_next(502, {}, "com.atproto.repo.createRecord")
+    fake.fail_on("POST /xrpc/com.atproto.repo.createRecord", 502)
     with pytest.raises(TransientError, match="502.*UpstreamFailure"):
         channel.publish(post(), "d1")
-    fake.fail_next(500, {}, "com.atproto.repo.getRecord")
+    fake.fail_on("GET /xrpc/com.atproto.repo.getRecord", 500)
     with pytest.raises(TransientError, match="looking up d1.*500"):
         channel.find("d1")
     assert fake.items() == 0
@@ -223,13 +207,8 @@ def test_a_wrong_password_is_permanent_named_by_check_and_never_shown(make: Any,
     caplog.set_level(logging.DEBUG)
     assert make().check() == [] and make().publish(post(), "d0").remote_id
     monkeypatch.setenv("KM_TEST_BLUESKY_PASSWORD", "wrong-password-value")
-    channel = make()
-    (problem,) = channel.check()
-    assert problem.startswith("[channels.social]") and "AuthenticationRequired: Invalid identifier or password" in problem
-    with pytest.raises(PermanentError) as refused:
-        channel.publish(post(), "d1")
-    assert "wrong-password-value" not in f"{refused.value} {refused.value!r} {problem}"
-    fake.fail_next(429, {"Retry-After": "45"}, "com.atproto.server.createSession")
+    refused_for_a_wrong_secret(make, post(), "wrong-password-value", "AuthenticationRequired: Invalid identifier or password")
+    fake.fail_on("POST /xrpc/com.atproto.server.createSession", 429, {"Retry-After": "45"})
     with pytest.raises(TransientError) as limited:
         make().publish(post(), "d1")
     assert limited.value.retry_after == 45

@@ -7,75 +7,44 @@ starting), scheduling, reach, settings checks and error mapping."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
 from sqlalchemy import insert
 
-from channel_contract import ChannelContract, Harness
+from channel_contract import ChannelContract, Harness, makers
+from drafts import KEY, NEWSLETTER_HTML, blog_post, letter
+from fake_http import LoopbackServer, serve
 from fake_listmonk import FakeListmonk
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.listmonk import Listmonk, ListmonkOptions
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries
-from kmcomms.render.drafts import BlogPost, Newsletter
 
 TOKEN = "lm-tok-8f1e2d3c4b5a"
-KEY = "a1b2c3d4e5f6"
-HTML = ('<!DOCTYPE html><html lang="en"><body><h1>The films are out</h1><p>Clinicians answer.</p>'
-        '<p><a href="{{unsubscribe_url}}">Unsubscribe</a></p></body></html>')
-
-
-def letter(key: str = KEY, **changes: Any) -> Newsletter:
-    draft = Newsletter(delivery=key, campaign="vaccines", message="launch", audience="parents", channel="newsletter",
-                       language="en", direction="ltr", fallback=False, title="The films are out",
-                       acknowledgement="Funded by the NIHR.", links=(), source_language="en",
-                       audience_languages=("en", "ur", "pl"), subject="The films are out: watch them",
-                       preheader="Clinicians answer what parents ask", html=HTML,
-                       text="The films are out.\n\nUnsubscribe: {{unsubscribe_url}}\n")
-    return replace(draft, **changes)
-
-
-def listmonk_channel(fake: FakeListmonk | HTTPServer, **settings: Any) -> Listmonk:
-    url = fake.url if isinstance(fake, FakeListmonk) else fake.url_for("").rstrip("/")
-    options = ListmonkOptions.model_validate({
-        "adapter": "listmonk", "url": url, "user": "kmcomms", "token": "${KM_TEST_LISTMONK_TOKEN}",
-        "lists": {"en": [3], "ur": 4, "parents/pl": [7]}, **settings})
-    return Listmonk("newsletter", options, Path("."))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeListmonk]:
-    # One server for the module (stopping one takes half a second); each test resets it.
-    running = FakeListmonk("kmcomms", TOKEN, lists={3: 120, 4: 40, 7: 9}, templates=(1, 5))
-    running.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
-def fake(server: FakeListmonk, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
     monkeypatch.setenv("KM_TEST_LISTMONK_TOKEN", TOKEN)
-    server.reset()
-    yield server
-    assert server.violations == []
+    yield from serve(FakeListmonk("kmcomms", TOKEN, lists={3: 120, 4: 40, 7: 9}, templates=(1, 5)))
 
 
 @pytest.fixture
-def channel(fake: FakeListmonk) -> Iterator[Listmonk]:
-    made = listmonk_channel(fake)
-    yield made
-    made.session.close()
+def make(fake: FakeListmonk) -> Iterator[Callable[..., Listmonk]]:
+    """`make(**settings)`: a channel on the fake listmonk."""
+    yield from makers(Listmonk, "newsletter", {"adapter": "listmonk", "url": fake.url, "user": "kmcomms",
+                                               "token": "${KM_TEST_LISTMONK_TOKEN}",
+                                               "lists": {"en": [3], "ur": 4, "parents/pl": [7]}}, Path("."))
 
 
-def calls(fake: FakeListmonk) -> list[str]:
-    return [f"{seen.method} {seen.path}" for seen in fake.requests]
+@pytest.fixture
+def channel(make: Callable[..., Listmonk]) -> Listmonk:
+    return make()
 
 
 class TestListmonkContract(ChannelContract):
@@ -92,10 +61,10 @@ class TestListmonkContract(ChannelContract):
 def test_a_newsletter_becomes_one_started_campaign_as_documented(fake: FakeListmonk, channel: Listmonk) -> None:
     publication = channel.publish(letter(), KEY)
     assert publication == Publication("1")
-    assert calls(fake) == ["GET /api/campaigns", "POST /api/campaigns", "PUT /api/campaigns/1/status"]
-    lookup, create, start = fake.requests
+    assert fake.requested() == ["GET /api/campaigns", "POST /api/campaigns", "PUT /api/campaigns/1/status"]
+    lookup, create, start = fake.seen
     assert lookup.args == {"query": [KEY], "per_page": ["all"]}
-    assert all(seen.headers["Authorization"] == f"token kmcomms:{TOKEN}" for seen in fake.requests)
+    assert all(seen.headers["Authorization"] == f"token kmcomms:{TOKEN}" for seen in fake.seen)
     body = create.body
     assert body["name"] == f"The films are out [kmcomms {KEY}]"
     assert body["subject"] == "The films are out: watch them" and body["lists"] == [3]
@@ -113,19 +82,18 @@ def test_other_braces_are_escaped_for_listmonks_template_engine(fake: FakeListmo
     raw = requests.post(f"{fake.url}/api/campaigns", headers={"Authorization": f"token kmcomms:{TOKEN}"}, json={
         "name": "n", "subject": "s", "lists": [3], "type": "regular", "content_type": "html", "body": "{{ price }}"})
     assert raw.status_code == 400 and 'function "price" not defined' in raw.json()["message"]
-    fake.violations.clear()
+    fake.problems.clear()
     # … and what the adapter sends prints it as written.
-    channel.publish(letter(html=HTML.replace("Clinicians answer.", "Costs {{ price }} }} {{"), text="{{x}} {{unsubscribe_url}}"), KEY)
+    channel.publish(letter(html=NEWSLETTER_HTML.replace("Clinicians answer.", "Costs {{ price }} }} {{"), text="{{x}} {{unsubscribe_url}}"), KEY)
     sent = fake.campaigns[1]
     assert 'Costs {{ "{{" }} price }} }} {{ "{{" }}' in sent["body"]
     assert sent["altbody"] == '{{ "{{" }}x}} {{ UnsubscribeURL }}'
 
 
-def test_settings_add_the_template_and_the_sender(fake: FakeListmonk) -> None:
-    channel = listmonk_channel(fake, template_id=5, from_email="KM Unit <km@example.org>")
+def test_settings_add_the_template_and_the_sender(fake: FakeListmonk, make: Callable[..., Listmonk]) -> None:
+    channel = make(template_id=5, from_email="KM Unit <km@example.org>")
     channel.publish(letter(), KEY)
-    channel.session.close()
-    body = fake.requests[1].body
+    body = fake.seen[1].body
     assert body["template_id"] == 5 and body["from_email"] == "KM Unit <km@example.org>"
 
 
@@ -138,7 +106,8 @@ def test_each_audience_and_language_goes_to_its_lists(fake: FakeListmonk, channe
     assert len(fake.campaigns) == 2
 
 
-def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, tmp_path: Path) -> None:
+def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, make: Callable[..., Listmonk],
+                                                          tmp_path: Path) -> None:
     engine = open_store("sqlite:///ledger.db", tmp_path)
     now = datetime(2027, 1, 11, 9, tzinfo=UTC)
     with engine.begin() as db:
@@ -146,11 +115,10 @@ def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, t
                                              language="ur", channel="newsletter", due_at=now, timezone="Europe/London",
                                              state="sending", attempts=1, planned_at=now, updated_at=now))
     fallback = letter(fallback=True)  # in English, for the Urdu readers
-    without_ledger = listmonk_channel(fake)
+    without_ledger = make()
     with pytest.raises(PermanentError, match="cannot tell which readers"):
         without_ledger.publish(fallback, KEY)
-    without_ledger.session.close()
-    options = listmonk_channel(fake).settings
+    options = without_ledger.settings
     channel = Listmonk("newsletter", options, tmp_path, store=engine)
     channel.publish(fallback, KEY)
     channel.session.close()
@@ -159,14 +127,11 @@ def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, t
 
 
 def test_only_newsletters_with_an_unsubscribe_link_are_taken(fake: FakeListmonk, channel: Listmonk) -> None:
-    post = BlogPost(delivery=KEY, campaign="c", message="m", audience="parents", channel="newsletter", language="en",
-                    direction="ltr", fallback=False, title="T", acknowledgement="A", links=(), slug="t", excerpt="E",
-                    tags=(), html="<p>Hi</p>")
     with pytest.raises(PermanentError, match="sends newsletters, not blog drafts"):
-        channel.publish(post, KEY)
+        channel.publish(blog_post(delivery=KEY), KEY)
     with pytest.raises(PermanentError, match="no unsubscribe link"):
         channel.publish(letter(html="<p>Hi</p>"), KEY)
-    assert fake.requests == []
+    assert fake.seen == []
 
 
 # ---------------------------------------------------------------------------- never twice
@@ -179,9 +144,9 @@ def test_a_crash_between_creating_and_starting_sends_once(fake: FakeListmonk, ch
     assert crashed.value.retry_after == 5
     assert fake.campaigns[1]["status"] == "draft"
     assert channel.find(KEY) is None  # a draft was never sent: the retry must send it
-    fake.requests.clear()
+    fake.seen.clear()
     assert channel.publish(letter(subject="Corrected subject"), KEY) == Publication("1")
-    assert calls(fake) == ["GET /api/campaigns", "PUT /api/campaigns/1", "PUT /api/campaigns/1/status"]
+    assert fake.requested() == ["GET /api/campaigns", "PUT /api/campaigns/1", "PUT /api/campaigns/1/status"]
     assert len(fake.campaigns) == 1 and fake.campaigns[1]["status"] == "running"
     assert fake.campaigns[1]["subject"] == "Corrected subject"
     assert channel.find(KEY) == Publication("1")
@@ -191,9 +156,9 @@ def test_a_started_campaign_is_never_started_again(fake: FakeListmonk, channel: 
     channel.publish(letter(), KEY)
     for status in ("running", "finished", "paused", "cancelled"):  # paused or cancelled by a person: left so
         fake.campaigns[1]["status"] = status
-        fake.requests.clear()
+        fake.seen.clear()
         assert channel.publish(letter(), KEY) == Publication("1")
-        assert calls(fake) == ["GET /api/campaigns"]
+        assert fake.requested() == ["GET /api/campaigns"]
         assert channel.find(KEY) == Publication("1")
     assert len(fake.campaigns) == 1
 
@@ -207,23 +172,22 @@ def test_another_campaign_mentioning_the_id_is_not_taken_for_it(fake: FakeListmo
 # ---------------------------------------------------------------------------- scheduling
 
 
-def test_scheduling_hands_the_campaign_over_with_its_time(fake: FakeListmonk) -> None:
-    channel = listmonk_channel(fake, send="schedule", delay_minutes=90)
+def test_scheduling_hands_the_campaign_over_with_its_time(fake: FakeListmonk, make: Callable[..., Listmonk]) -> None:
+    channel = make(send="schedule", delay_minutes=90)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     channel.now = lambda: start  # type: ignore[method-assign]
     assert channel.publish(letter(), KEY) == Publication("1")
-    assert fake.requests[1].body["send_at"] == (start + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert fake.requests[2].body == {"status": "scheduled"} and fake.campaigns[1]["status"] == "scheduled"
+    assert fake.seen[1].body["send_at"] == (start + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert fake.seen[2].body == {"status": "scheduled"} and fake.campaigns[1]["status"] == "scheduled"
     assert channel.find(KEY) == Publication("1")
-    fake.requests.clear()
+    fake.seen.clear()
     channel.publish(letter(), KEY)
-    assert calls(fake) == ["GET /api/campaigns"]
-    channel.session.close()
+    assert fake.requested() == ["GET /api/campaigns"]
 
 
 def test_a_time_already_past_is_sent_at_once(fake: FakeListmonk, channel: Listmonk) -> None:
     channel.schedule(letter(), KEY, datetime.now(UTC) - timedelta(minutes=1))
-    assert fake.requests[1].body["send_at"] is None and fake.campaigns[1]["status"] == "running"
+    assert fake.seen[1].body["send_at"] is None and fake.campaigns[1]["status"] == "running"
 
 
 # ---------------------------------------------------------------------------- reach
@@ -240,11 +204,12 @@ def test_reach_is_the_campaigns_counters(fake: FakeListmonk, channel: Listmonk) 
 # ---------------------------------------------------------------------------- check
 
 
-def test_check_asks_listmonk_about_the_credentials_lists_and_template(fake: FakeListmonk, monkeypatch: pytest.MonkeyPatch) -> None:
-    good = listmonk_channel(fake, template_id=5)
+def test_check_asks_listmonk_about_the_credentials_lists_and_template(fake: FakeListmonk, make: Callable[..., Listmonk],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    good = make(template_id=5)
     assert good.check() == []
-    assert calls(fake) == ["GET /api/lists", "GET /api/templates/5"]
-    wrong = listmonk_channel(fake, lists={"en": [3, 12]}, template_id=9)
+    assert fake.requested() == ["GET /api/lists", "GET /api/templates/5"]
+    wrong = make(lists={"en": [3, 12]}, template_id=9)
     assert wrong.check() == ['[channels.newsletter] lists: "en" names list 12, which listmonk does not have',
                              "[channels.newsletter] template_id: listmonk has no template 9"]
     monkeypatch.setenv("KM_TEST_LISTMONK_TOKEN", "not-the-token")
@@ -254,8 +219,6 @@ def test_check_asks_listmonk_about_the_credentials_lists_and_template(fake: Fake
     monkeypatch.delenv("KM_TEST_LISTMONK_TOKEN")
     assert good.check() == ["[channels.newsletter] token: the environment variable KM_TEST_LISTMONK_TOKEN is not set "
                             "— export it before running kmcomms"]
-    for made in (good, wrong):
-        made.session.close()
 
 
 def test_settings_are_checked_when_loaded(fake: FakeListmonk) -> None:
@@ -303,11 +266,8 @@ def test_a_lookup_that_fails_leaves_find_unsure_rather_than_wrong(fake: FakeList
             channel.find(KEY)
 
 
-def test_an_answer_that_is_not_json_is_transient(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KM_TEST_LISTMONK_TOKEN", TOKEN)
-    with HTTPServer(host="127.0.0.1", port=0) as proxy:  # a login page in front of listmonk
+def test_an_answer_that_is_not_json_is_transient(make: Callable[..., Listmonk]) -> None:
+    with LoopbackServer() as proxy:  # a login page in front of listmonk
         proxy.expect_request("/api/campaigns").respond_with_data("<html>proxy login</html>", content_type="text/html")
-        channel = listmonk_channel(proxy)
         with pytest.raises(TransientError, match="no JSON"):
-            channel.publish(letter(), KEY)
-        channel.session.close()
+            make(url=proxy.url).publish(letter(), KEY)

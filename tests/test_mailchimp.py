@@ -8,7 +8,7 @@ MPP opens apart, settings checks and error mapping."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 import requests
 
-from channel_contract import ChannelContract, Harness
+from channel_contract import ChannelContract, Harness, makers
+from drafts import KEY, letter
+from fake_http import serve
 from fake_mailchimp import FakeMailchimp
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.mailchimp import Mailchimp, MailchimpOptions, api_base, quarter_hour
-from test_listmonk import KEY, letter
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST = "a1b2c3d4e5"
@@ -32,43 +33,26 @@ def members() -> list[dict[str, Any]]:
             for n, lang in enumerate(languages)]
 
 
-def mailchimp_channel(fake: FakeMailchimp, **settings: Any) -> Mailchimp:
-    options = MailchimpOptions.model_validate({
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMailchimp]:
+    monkeypatch.setenv("KM_TEST_MAILCHIMP_KEY", API_KEY)
+    people = members()
+    segments = {11: {p["email"] for p in people[:5]}, 12: {p["email"] for p in people[6:9]}}
+    yield from serve(FakeMailchimp(API_KEY, {LIST: people}, {LIST: segments}))
+
+
+@pytest.fixture
+def make(fake: FakeMailchimp) -> Iterator[Callable[..., Mailchimp]]:
+    """`make(**settings)`: a channel on the fake Mailchimp."""
+    yield from makers(Mailchimp, "newsletter", {
         "adapter": "mailchimp", "api_key": "${KM_TEST_MAILCHIMP_KEY}", "base_url": f"{fake.url}/3.0", "list_id": LIST,
         "segments": {"en": 11, "parents/ur": 12}, "language_field": "LANGUAGE", "from_name": "KM Unit",
-        "reply_to": "km@example.org", **settings})
-    return Mailchimp("newsletter", options, Path("."))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeMailchimp]:
-    # One server for the module (stopping one takes half a second); each test resets it.
-    running = FakeMailchimp(API_KEY, {}, {})
-    running.start()
-    yield running
-    running.stop()
+        "reply_to": "km@example.org"}, Path("."))
 
 
 @pytest.fixture
-def fake(server: FakeMailchimp, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMailchimp]:
-    monkeypatch.setenv("KM_TEST_MAILCHIMP_KEY", API_KEY)
-    server.reset()
-    people = members()
-    server.audiences[LIST] = people
-    server.segments[LIST] = {11: {p["email"] for p in people[:5]}, 12: {p["email"] for p in people[6:9]}}
-    yield server
-    assert server.violations == []
-
-
-@pytest.fixture
-def channel(fake: FakeMailchimp) -> Iterator[Mailchimp]:
-    made = mailchimp_channel(fake)
-    yield made
-    made.session.close()
-
-
-def calls(fake: FakeMailchimp) -> list[str]:
-    return [f"{seen.method} {seen.path.removeprefix('/3.0')}" for seen in fake.requests]
+def channel(make: Callable[..., Mailchimp]) -> Mailchimp:
+    return make()
 
 
 class TestMailchimpContract(ChannelContract):
@@ -86,9 +70,9 @@ def test_a_newsletter_becomes_one_sent_campaign_as_documented(fake: FakeMailchim
     publication = channel.publish(letter(), KEY)
     campaign_id = next(iter(fake.campaigns))
     assert publication == Publication(campaign_id, f"https://eepurl.com/{campaign_id}")
-    assert calls(fake) == ["GET /campaigns", "POST /campaigns", f"PUT /campaigns/{campaign_id}/content",
+    assert fake.requested("/3.0") == ["GET /campaigns", "POST /campaigns", f"PUT /campaigns/{campaign_id}/content",
                            f"POST /campaigns/{campaign_id}/actions/send"]
-    lookup, create, content, send = fake.requests
+    lookup, create, content, send = fake.seen
     assert lookup.args["count"] == ["1000"] and lookup.args["offset"] == ["0"] and lookup.args["sort_dir"] == ["DESC"]
     assert create.body == {
         "type": "regular", "recipients": {"list_id": LIST, "segment_opts": {"saved_segment_id": 11}},
@@ -97,7 +81,7 @@ def test_a_newsletter_becomes_one_sent_campaign_as_documented(fake: FakeMailchim
     assert '<a href="*|UNSUB|*">' in content.body["html"] and "{{unsubscribe_url}}" not in content.body["html"]
     assert content.body["plain_text"] == "The films are out.\n\nUnsubscribe: *|UNSUB|*\n"
     assert send.body is None
-    assert all(seen.headers["Authorization"].startswith("Basic ") for seen in fake.requests)
+    assert all(seen.headers["Authorization"].startswith("Basic ") for seen in fake.seen)
     campaign = fake.campaigns[campaign_id]
     assert campaign["status"] == "sent" and campaign["emails_sent"] == 5  # segment 11
 
@@ -107,15 +91,16 @@ def test_the_data_centre_comes_from_the_key() -> None:
     assert api_base("0123456789abcdef0123456789abcdef") is None
 
 
-def test_a_key_without_its_data_centre_is_refused_without_showing_it(fake: FakeMailchimp, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_without_its_data_centre_is_refused_without_showing_it(fake: FakeMailchimp, make: Callable[..., Mailchimp],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KM_TEST_MAILCHIMP_KEY", "0123456789abcdef0123456789abcdef")
-    channel = mailchimp_channel(fake, base_url=None)
+    channel = make(base_url=None)
     with pytest.raises(PermanentError, match="ends in its data centre") as caught:
         channel.publish(letter(), KEY)
-    assert "0123456789abcdef" not in str(caught.value) and fake.requests == []
+    assert "0123456789abcdef" not in str(caught.value) and fake.seen == []
 
 
-def test_each_audience_and_language_goes_to_its_segment(fake: FakeMailchimp, channel: Mailchimp) -> None:
+def test_each_audience_and_language_goes_to_its_segment(fake: FakeMailchimp, make: Callable[..., Mailchimp], channel: Mailchimp) -> None:
     channel.publish(letter("0000000000b1", language="ur"), "0000000000b1")  # "parents/ur": segment 12
     channel.publish(letter("0000000000b2", language="pl"), "0000000000b2")  # no segment: the merge field
     first, second = fake.campaigns.values()
@@ -123,10 +108,9 @@ def test_each_audience_and_language_goes_to_its_segment(fake: FakeMailchimp, cha
     assert second["recipients"]["segment_opts"] == {
         "match": "all", "conditions": [{"condition_type": "TextMerge", "field": "LANGUAGE", "op": "is", "value": "pl"}]}
     assert second["emails_sent"] == 2
-    only_segments = mailchimp_channel(fake, language_field=None)
+    only_segments = make(language_field=None)
     with pytest.raises(PermanentError, match=r'no segment for audience "parents" in pl — add `"parents/pl" = ID` or `pl = ID`'):
         only_segments.publish(letter("0000000000b3", language="pl"), "0000000000b3")
-    only_segments.session.close()
     assert len(fake.campaigns) == 2
 
 
@@ -139,9 +123,9 @@ def test_a_crash_between_creating_and_sending_sends_once(fake: FakeMailchimp, ch
         channel.publish(letter(), KEY)
     (campaign_id, campaign), = fake.campaigns.items()
     assert campaign["status"] == "save" and channel.find(KEY) is None
-    fake.requests.clear()
+    fake.seen.clear()
     assert channel.publish(letter(subject="Corrected"), KEY).remote_id == campaign_id
-    assert calls(fake) == ["GET /campaigns", f"PATCH /campaigns/{campaign_id}", f"PUT /campaigns/{campaign_id}/content",
+    assert fake.requested("/3.0") == ["GET /campaigns", f"PATCH /campaigns/{campaign_id}", f"PUT /campaigns/{campaign_id}/content",
                            f"POST /campaigns/{campaign_id}/actions/send"]
     assert len(fake.campaigns) == 1 and campaign["status"] == "sent"
     assert campaign["settings"]["subject_line"] == "Corrected"
@@ -152,9 +136,9 @@ def test_a_sent_or_stopped_campaign_is_never_sent_again(fake: FakeMailchimp, cha
     first = channel.publish(letter(), KEY)
     for status in ("sent", "sending", "schedule", "paused", "canceled"):
         fake.campaigns[first.remote_id]["status"] = status
-        fake.requests.clear()
+        fake.seen.clear()
         assert channel.publish(letter(), KEY) == first
-        assert calls(fake) == ["GET /campaigns"]
+        assert fake.requested("/3.0") == ["GET /campaigns"]
     assert len(fake.campaigns) == 1
 
 
@@ -164,29 +148,28 @@ def test_the_lookup_pages_through_a_busy_account(fake: FakeMailchimp, channel: M
     for n in range(1500):  # newer campaigns, so ours is on the second page
         fake.campaigns[f"x{n:09d}"] = {**mine, "id": f"x{n:09d}", "web_id": 10 + n, "create_time": f"2999-01-01T00:00:{n % 60:02d}",
                                       "settings": {"title": f"Other {n}"}}
-    fake.requests.clear()
+    fake.seen.clear()
     assert channel.find(KEY) == first
-    assert [seen.args["offset"] for seen in fake.requests] == [["0"], ["1000"]]
-    assert "campaigns.settings.title" in fake.requests[0].args["fields"][0]
+    assert [seen.args["offset"] for seen in fake.seen] == [["0"], ["1000"]]
+    assert "campaigns.settings.title" in fake.seen[0].args["fields"][0]
 
 
 # ---------------------------------------------------------------------------- scheduling
 
 
-def test_scheduling_is_on_the_quarter_hour_after_the_delay(fake: FakeMailchimp) -> None:
-    channel = mailchimp_channel(fake, send="schedule", delay_minutes=60)
+def test_scheduling_is_on_the_quarter_hour_after_the_delay(fake: FakeMailchimp, make: Callable[..., Mailchimp]) -> None:
+    channel = make(send="schedule", delay_minutes=60)
     start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=7, second=31, microsecond=0)
     channel.now = lambda: start  # type: ignore[method-assign]
     publication = channel.publish(letter(), KEY)
-    schedule = fake.requests[-1]
+    schedule = fake.seen[-1]
     assert schedule.path.endswith("/actions/schedule")
     assert schedule.body == {"schedule_time": start.replace(hour=10, minute=15, second=0).isoformat(), "timewarp": False}
     assert fake.campaigns[publication.remote_id]["status"] == "schedule"
     assert channel.find(KEY) == publication
-    fake.requests.clear()
+    fake.seen.clear()
     channel.publish(letter(), KEY)
-    assert calls(fake) == ["GET /campaigns"]
-    channel.session.close()
+    assert fake.requested("/3.0") == ["GET /campaigns"]
 
 
 def test_quarter_hours() -> None:
@@ -221,41 +204,39 @@ def test_reach_separates_apple_machine_opens_where_mailchimp_does(fake: FakeMail
     assert channel.collect(publication) == {
         "recipients": 5.0, "opens": 25.0, "opens-automated": 15.0, "unique-opens": 18.0, "unique-opens-automated": 12.0,
         "clicks": 9.0, "unique-clicks": 7.0, "bounces": 3.0, "unsubscribes": 1.0}
-    assert fake.requests[-1].args["fields"] == ["emails_sent,unsubscribed,opens,clicks,bounces"]
+    assert fake.seen[-1].args["fields"] == ["emails_sent,unsubscribed,opens,clicks,bounces"]
     for name in ("proxy_excluded_opens", "proxy_excluded_unique_opens", "proxy_excluded_open_rate"):
         del report["opens"][name]
     totals = channel.collect(publication)
     assert totals["opens"] == 40 and totals["unique-opens"] == 30 and "opens-automated" not in totals
 
 
-def test_an_unsent_campaign_has_nothing_yet_and_a_deleted_one_says_so(fake: FakeMailchimp) -> None:
-    channel = mailchimp_channel(fake, send="schedule")
+def test_an_unsent_campaign_has_nothing_yet_and_a_deleted_one_says_so(make: Callable[..., Mailchimp]) -> None:
+    channel = make(send="schedule")
     publication = channel.publish(letter(), KEY)
     assert channel.collect(publication) == {}
     with pytest.raises(PermanentError, match="404"):
         channel.collect(Publication("0000000999"))
-    channel.session.close()
 
 
 # ---------------------------------------------------------------------------- check
 
 
-def test_check_asks_mailchimp_about_the_key_audience_segments_and_field(fake: FakeMailchimp, monkeypatch: pytest.MonkeyPatch) -> None:
-    good = mailchimp_channel(fake)
+def test_check_asks_mailchimp_about_the_key_audience_segments_and_field(fake: FakeMailchimp, make: Callable[..., Mailchimp],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    good = make()
     assert good.check() == []
-    assert calls(fake) == ["GET /ping", f"GET /lists/{LIST}", f"GET /lists/{LIST}/segments/11",
+    assert fake.requested("/3.0") == ["GET /ping", f"GET /lists/{LIST}", f"GET /lists/{LIST}/segments/11",
                            f"GET /lists/{LIST}/segments/12", f"GET /lists/{LIST}/merge-fields"]
-    wrong = mailchimp_channel(fake, segments={"en": 11, "pl": 99}, language_field="LANG")
+    wrong = make(segments={"en": 11, "pl": 99}, language_field="LANG")
     assert wrong.check() == [f'[channels.newsletter] segments: "pl" names segment 99, which audience {LIST} does not have',
                              f"[channels.newsletter] language_field: audience {LIST} has no merge field LANG"]
-    nowhere = mailchimp_channel(fake, list_id="zzzz")
+    nowhere = make(list_id="zzzz")
     assert nowhere.check() == ["[channels.newsletter] list_id: Mailchimp has no audience zzzz"]
     monkeypatch.setenv("KM_TEST_MAILCHIMP_KEY", "ffffffffffffffffffffffffffffffff-us21")
     problems = good.check()
     assert len(problems) == 1 and "401" in problems[0] and "API key may be invalid" in problems[0]
     assert "ffffffff" not in problems[0]
-    for made in (good, wrong, nowhere):
-        made.session.close()
 
 
 def test_settings_are_checked_when_loaded() -> None:

@@ -11,54 +11,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from channel_contract import ChannelContract, Harness
+from channel_contract import (
+    ChannelContract,
+    Harness,
+    found_then_withdrawn,
+    makers,
+    refused_for_a_wrong_secret,
+)
+from drafts import blog_post, social_post
+from fake_http import serve
 from fake_mastodon import FakeMastodon
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.mastodon import Mastodon, MastodonOptions
-from kmcomms.render.drafts import BlogPost, SocialPost
+from kmcomms.render.drafts import SocialPost
 
 TOKEN = "mastodon-s3cret-token-value"
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
-COMMON = ("delivery", "campaign", "message", "audience", "channel", "language", "direction", "fallback", "title",
-          "acknowledgement", "links")
 URDU = "والدین کے سوالات، معالجین کے جوابات — مزید پڑھیں: https://unit.example.org/ur/films?utm_source=mastodon"
 
 
 def post(text: str = URDU, key: str = "d1", language: str = "ur") -> SocialPost:
-    return SocialPost(delivery=key, campaign="c", message="launch", audience="parents", channel="social",
-                      language=language, direction="rtl", fallback=False, title="فلمیں", acknowledgement="NIHR",
-                      links=(), text=text, limit=500)
+    return social_post(text, key, language, limit=500)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeMastodon]:
-    with FakeMastodon(TOKEN, clock=NOW) as server:
-        yield server
-    assert server.problems == []
+    yield from serve(FakeMastodon(TOKEN, clock=NOW))
 
 
 @pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
-def make(fake: FakeMastodon, http: requests.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def make(fake: FakeMastodon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make(**settings)`: a channel on the fake instance, its journal in tmp_path."""
     monkeypatch.setenv("KM_TEST_MASTODON_TOKEN", TOKEN)
-
-    def build(**settings: Any) -> Mastodon:
-        options = MastodonOptions.model_validate({"adapter": "mastodon", "url": fake.url,
-                                                  "token": "${KM_TEST_MASTODON_TOKEN}", **settings})
-        channel = Mastodon("social", options, tmp_path, http)
-        channel.clock = lambda: NOW
-        return channel
-
-    return build
+    yield from makers(Mastodon, "social", {"adapter": "mastodon", "url": fake.url, "token": "${KM_TEST_MASTODON_TOKEN}"},
+                      tmp_path, clock=lambda: NOW)
 
 
 class TestMastodonContract(ChannelContract):
@@ -124,7 +112,7 @@ def test_after_the_key_expired_a_retry_finds_the_status_by_its_text_and_posts_no
 
 def test_after_the_key_expired_a_post_that_never_went_out_is_made_once(make: Any, fake: FakeMastodon) -> None:
     channel = make()
-    fake.fail_next(503, {}, "/api/v1/statuses")
+    fake.fail_on("POST /api/v1/statuses", 503)
     with pytest.raises(TransientError):
         channel.publish(post(), "d1")
     channel.clock = lambda: NOW + timedelta(hours=3)
@@ -135,7 +123,7 @@ def test_after_the_key_expired_a_post_that_never_went_out_is_made_once(make: Any
 
 def test_a_search_through_a_busy_account_stops_and_asks_a_person(make: Any, fake: FakeMastodon) -> None:
     channel = make()
-    fake.fail_next(503, {}, "/api/v1/statuses")
+    fake.fail_on("POST /api/v1/statuses", 503)
     with pytest.raises(TransientError):
         channel.publish(post(), "d1")
     for n in range(401):
@@ -147,11 +135,7 @@ def test_a_search_through_a_busy_account_stops_and_asks_a_person(make: Any, fake
 
 def test_find_knows_only_this_workspace_and_forgets_deleted_statuses(make: Any, fake: FakeMastodon) -> None:
     channel = make()
-    assert channel.find("d1") is None
-    published = channel.publish(post(), "d1")
-    assert channel.find("d1") == published
-    channel.withdraw(published)
-    assert fake.items() == 0 and channel.find("d1") is None
+    published = found_then_withdrawn(channel, post(), fake.items)
     channel.withdraw(published)  # already gone: fine
     again = channel.publish(post(), "d1")  # deleted on the instance: a new post
     assert again.remote_id != published.remote_id and fake.items() == 1
@@ -221,12 +205,7 @@ def test_a_bad_token_is_refused_named_by_check_and_never_shown(make: Any, fake: 
     caplog.set_level(logging.DEBUG)
     assert make().check() == [] and make().publish(post(), "d0").remote_id
     monkeypatch.setenv("KM_TEST_MASTODON_TOKEN", "revoked-token-value")
-    channel = make()
-    (problem,) = channel.check()
-    assert problem.startswith("[channels.social]") and "401" in problem and "access token is invalid" in problem
-    with pytest.raises(PermanentError) as refused:
-        channel.publish(post(), "d1")
-    assert "revoked-token-value" not in f"{refused.value} {refused.value!r} {problem}"
+    refused_for_a_wrong_secret(make, post(), "revoked-token-value", "401", "access token is invalid")
     monkeypatch.delenv("KM_TEST_MASTODON_TOKEN")
     assert ["KM_TEST_MASTODON_TOKEN is not set" in p for p in make().check()] == [True]
     assert TOKEN not in caplog.text and "revoked-token-value" not in caplog.text and caplog.records
@@ -242,7 +221,6 @@ def test_settings_refuse_what_cannot_work(tmp_path: Path) -> None:
         with pytest.raises(ValidationError):
             MastodonOptions.model_validate({"adapter": "mastodon", "url": "https://m.example", "token": "${T}", **bad})
     channel = Mastodon("social", good, tmp_path)
-    blog = BlogPost(**{**{f: getattr(post(), f) for f in COMMON}, "slug": "s", "excerpt": "", "tags": (), "html": ""})
     with pytest.raises(PermanentError, match="social drafts, not blog"):
-        channel.publish(blog, "d1")
+        channel.publish(blog_post(delivery="d1"), "d1")
     channel.session.close()

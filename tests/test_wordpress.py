@@ -36,12 +36,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from channel_contract import ChannelContract, Harness
+from channel_contract import ChannelContract, Harness, configured
+from drafts import blog_post as draft
 from pydantic import ValidationError
 
 from kmcomms.channels.base import ChannelError, PermanentError, Publication, TransientError
 from kmcomms.channels.wordpress import WordPress, WordPressOptions
-from kmcomms.render.drafts import BlogPost, Link
 
 ENV_FILE = Path(os.environ.get("KMCOMMS_TEST_WORDPRESS_ENV", "/var/lib/kmcomms-tests/wordpress.env"))
 STATUSES = "publish,future,draft,pending,private,trash"
@@ -131,27 +131,13 @@ def make(site: Site, tmp_path: Path) -> Iterator[Callable[..., WordPress]]:
     made: list[WordPress] = []
 
     def make(**settings: Any) -> WordPress:
-        options = WordPressOptions.model_validate(
-            {"adapter": "wordpress", "url": site.url, "user": site.user, "password": site.password, **settings})
-        made.append(WordPress("blog", options, tmp_path, requests.Session()))
+        made.append(configured(WordPress, "blog", {"adapter": "wordpress", "url": site.url, "user": site.user,
+                                                   "password": site.password, **settings}, tmp_path, requests.Session()))
         return made[-1]
 
     yield make
     for channel in made:
         channel.session.close()
-
-
-def draft(**changes: Any) -> BlogPost:
-    key = changes.pop("delivery", None) or uuid.uuid4().hex[:12]
-    base = BlogPost(
-        delivery=key, campaign="vaccines", message="launch", audience="parents", channel="blog", language="ur",
-        direction="rtl", fallback=False, title="Clinicians answer & explain <why>", acknowledgement="NIHR",
-        links=(Link("l1", "https://example.org/films", f"https://example.org/films?utm_id={key}"),), slug="launch",
-        excerpt="What parents ask most & why", tags=("vaccines", "parents"),
-        html=('<article lang="ur" dir="rtl" class="km-post">\n  <h1>ڈاکٹر جواب دیتے ہیں</h1>\n'
-              f'  <div class="km-body"><p>والدین کے سوالات۔ <a href="https://example.org/films?utm_id={key}">فلمیں</a></p></div>\n'
-              '</article>'))
-    return dataclasses.replace(base, **changes)
 
 
 # ---------------------------------------------------------------------------- the proxy
