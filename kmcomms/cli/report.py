@@ -1,0 +1,100 @@
+"""`kmcomms report`: what a campaign achieved, or the unit's campaigns over a period."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from kmcomms.cli import State, cli
+from kmcomms.cli.options import format_option
+from kmcomms.errors import UsageError
+from kmcomms.ledger.store import open_store
+from kmcomms.report import charts, html, markdown, write_csv
+from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit
+from kmcomms.report.model import Report
+from kmcomms.runtime import load_here
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date — write YYYY-MM-DD, e.g. 2027-03-31") from None
+
+
+@cli.command()
+@click.argument("campaign_id", metavar="CAMPAIGN", required=False)
+@click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
+@click.option("--from", "first", metavar="DATE", callback=_day, help="--unit: first day (default: the first campaign's start).")
+@click.option("--to", "last", metavar="DATE", callback=_day, help="--unit: last day (default: today).")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_day,
+              help="One campaign: figures up to the end of DATE in its time zone (default: now).")
+@format_option("html", "md", "csv", "json")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write to this file (csv: this folder, for indicators.csv and reach.csv); default: standard output.")
+@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@click.pass_obj
+def report(state: State, campaign_id: str | None, unit: bool, first: date | None, last: date | None,
+           as_of: date | None, fmt: str, output: Path | None, path: Path | None) -> None:
+    """Evaluate CAMPAIGN (or, with --unit, the unit's campaigns) against its theory of change:
+    status per objective, reach and gaps, results by AMEC level, channel performance,
+    influence, inclusion, learning, methods. HTML is one self-contained file with charts
+    (charts need matplotlib: pip install 'kmcomms[reports]'); csv writes two tidy tables."""
+    if unit == (campaign_id is not None):
+        raise UsageError("name one CAMPAIGN, or give --unit for all of the unit's campaigns — not both, not neither")
+    if not unit and (first or last):
+        raise UsageError("--from and --to are for --unit; for one campaign, give --as-of DATE")
+    if unit and as_of:
+        raise UsageError("--as-of is for one campaign; for --unit, give --to DATE")
+    if fmt == "csv" and output is None:
+        raise UsageError("csv writes two files (indicators.csv, reach.csv) — give -o FOLDER")
+    now = state.clock()
+    workspace, loaded = load_here(path)
+    with_charts = fmt == "html"
+    engine = open_store(workspace.settings.store.url, workspace.root)
+    try:
+        if unit:
+            last = last or now.date()
+            first = first or min((c.campaign.starts for c in loaded.campaigns), default=last)
+            if first > last:
+                raise UsageError(f"--from {first} is after --to {last} — give the earlier day first")
+            result = gather_unit(workspace, loaded.campaigns, engine, (first, last), min(now, end_of_day(last)),
+                                 generated_at=now, with_charts=with_charts)
+        else:
+            found = {c.campaign.id: c for c in loaded.campaigns}
+            if campaign_id not in found:
+                known = ", ".join(sorted(found)) or "none"
+                raise UsageError(f'no valid campaign "{campaign_id}" in this workspace (campaigns: {known}) — '
+                                 "check the id, or run `kmcomms validate` if its file has errors")
+            chosen = found[campaign_id]
+            moment = end_of_day(as_of, chosen.campaign.timezone) if as_of else now
+            result = gather_campaign(workspace, chosen, engine, moment, generated_at=now, with_charts=with_charts)
+    finally:
+        engine.dispose()
+    if with_charts and not charts.available():
+        click.echo(f"note: {charts.MISSING_NOTE}", err=True)
+    _write(result, fmt, output)
+
+
+def _write(result: Report, fmt: str, output: Path | None) -> None:
+    if fmt == "csv":
+        assert output is not None  # checked before any work
+        for written in write_csv(result, output):
+            click.echo(f"wrote {written}", err=True)
+        return
+    text = {"html": html, "md": markdown, "json": lambda r: json.dumps(r.as_dict(), indent=2, ensure_ascii=False) + "\n"
+            }[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+__all__ = ["report"]

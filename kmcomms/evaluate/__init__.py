@@ -1,0 +1,45 @@
+"""Evaluation: what a campaign achieved, as a pure function of plain data.
+
+    deliveries, samples, evidence = ledger_view(engine, ["hpru-mmr"], end=as_of)
+    result = evaluate(campaign, deliveries, samples, evidence, as_of)
+
+`evaluate` (kmcomms.evaluate.compute) reads no database and no clock; `ledger_view`
+(kmcomms.evaluate.ledger) reads the ledger into the input shapes, already reduced in SQL.
+The shapes are in kmcomms.evaluate.model.
+"""
+
+from kmcomms.evaluate.compute import evaluate
+from kmcomms.evaluate.ledger import ledger_view
+from kmcomms.evaluate.model import (
+    ADDITIVE_SOURCES,
+    LEVELS,
+    SMALL_NUMBERS,
+    CampaignEvaluation,
+    CoverageGap,
+    DeliveryRow,
+    EvidenceRow,
+    IndicatorResult,
+    ObjectiveResult,
+    RateCell,
+    ReachCell,
+    Sample,
+    Status,
+)
+
+__all__ = [
+    "ADDITIVE_SOURCES",
+    "LEVELS",
+    "SMALL_NUMBERS",
+    "CampaignEvaluation",
+    "CoverageGap",
+    "DeliveryRow",
+    "EvidenceRow",
+    "IndicatorResult",
+    "ObjectiveResult",
+    "RateCell",
+    "ReachCell",
+    "Sample",
+    "Status",
+    "evaluate",
+    "ledger_view",
+]

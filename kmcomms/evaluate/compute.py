@@ -1,0 +1,246 @@
+"""`evaluate`: a campaign's indicators, reach, gaps, delivery health, rates and evidence
+from plain rows, as of a given instant. No database, no clock."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from kmcomms.evaluate.model import (
+    ADDITIVE_SOURCES,
+    LEVELS,
+    SMALL_NUMBERS,
+    CampaignEvaluation,
+    CoverageGap,
+    DeliveryRow,
+    EvidenceRow,
+    IndicatorResult,
+    ObjectiveResult,
+    RateCell,
+    ReachCell,
+    Sample,
+    Status,
+)
+from kmcomms.models import Campaign, Indicator, Objective
+
+__all__ = ["RATES", "STATES", "evaluate", "reduce_samples"]
+
+#: Every delivery state, in the order delivery health lists them.
+STATES = ("published", "planned", "blocked", "sending", "retrying", "failed", "unknown", "missed", "cancelled")
+
+#: Denominator meaning "published deliveries" rather than a metric.
+LISTINGS = "listings"
+
+#: What worked: (name, numerator metric, denominator metric or LISTINGS).
+RATES: tuple[tuple[str, str, str], ...] = (
+    ("clicks per recipient", "clicks", "recipients"),
+    ("opens per recipient", "opens", "recipients"),
+    ("views per listing", "views", LISTINGS),
+    ("likes per post", "likes", LISTINGS),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a reduced sample belongs: its delivery's audience, language and channel
+    (all None for a sample tied to no known delivery)."""
+
+    sample: Sample
+    audience: str | None
+    language: str | None
+    channel: str | None
+
+
+def reduce_samples(samples: Iterable[Sample], campaign: str, as_of: datetime) -> list[Sample]:
+    """One row per (delivery, metric, source) of `campaign`, from samples observed up to
+    `as_of` (later ones are late data, ignored): duplicates (same delivery, metric,
+    source, observed_at and value: a re-sent reading, a CSV imported twice) count once;
+    additive sources are summed, running totals give their latest reading (the larger
+    value on a tie). The quality note kept is the greatest one of the group (the notes
+    are per source and metric in practice). `ledger_view` does the same in SQL."""
+    seen: dict[tuple[object, ...], Sample] = {}
+    notes: dict[tuple[str | None, str, str], set[str]] = defaultdict(set)
+    for s in samples:
+        if s.campaign == campaign and s.observed_at <= as_of:
+            seen.setdefault((s.delivery_id, s.metric, s.source, s.observed_at, s.value), s)
+            if s.quality is not None:
+                notes[(s.delivery_id, s.metric, s.source)].add(s.quality)
+    groups: dict[tuple[str | None, str, str], list[Sample]] = defaultdict(list)
+    for s in seen.values():
+        groups[(s.delivery_id, s.metric, s.source)].append(s)
+    reduced = []
+    for (delivery, metric, source), rows in groups.items():
+        latest = max(rows, key=lambda r: (r.observed_at, r.value))
+        value = sum(r.value for r in rows) if source in ADDITIVE_SOURCES else latest.value
+        note = max(notes[(delivery, metric, source)], default=None)
+        counted = sum(r.observations for r in rows) if source in ADDITIVE_SOURCES else 1
+        reduced.append(Sample(campaign, metric, value, latest.observed_at, source, delivery, note, counted))
+    return reduced
+
+
+def _local_midnight(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def _status(value: float | None, baseline: float, target: float, start: datetime, deadline: datetime,
+            as_of: datetime) -> tuple[Status, float | None]:
+    """The status rule, in this order:
+
+    1. no sample matched → "no data" (even past the deadline: nothing shows it was missed);
+    2. value ≥ target (≤ when the target is below the baseline) → "met";
+    3. deadline passed → "missed";
+    4. otherwise the trend, a straight line from the baseline at the campaign's start to
+       the value now, is extended to the deadline: projected ≥ target (≤ when
+       decreasing) → "on track", else "at risk". Before the start the projection is
+       the value itself.
+    Returns the status and the projection (None unless step 4 made one)."""
+    decreasing = target < baseline
+    if value is None:
+        return Status.NO_DATA, None
+    if (value <= target) if decreasing else (value >= target):
+        return Status.MET, None
+    if as_of >= deadline:
+        return Status.MISSED, None
+    elapsed = (as_of - start).total_seconds()
+    projected = value if elapsed <= 0 else baseline + (value - baseline) * (deadline - start).total_seconds() / elapsed
+    good = projected <= target if decreasing else projected >= target
+    return (Status.ON_TRACK if good else Status.AT_RISK), projected
+
+
+def _counts(indicator: Indicator, objective: Objective, where: _Where) -> bool:
+    """Whether a sample counts towards the indicator. A delivery's sample must match the
+    metric and each filter; audiences default to the objective's. A sample tied to no
+    delivery counts only if the indicator names no channel, audience or language."""
+    if where.sample.metric != indicator.metric:
+        return False
+    if where.audience is None:
+        return indicator.channels is None and indicator.audiences is None and indicator.languages is None
+    return ((indicator.channels is None or where.channel in indicator.channels)
+            and where.audience in (indicator.audiences or objective.audiences)
+            and (indicator.languages is None or where.language in indicator.languages))
+
+
+def _indicator(campaign: Campaign, aim: str, objective: Objective, indicator: Indicator, placed: list[_Where],
+               start: datetime, as_of: datetime) -> IndicatorResult:
+    matched = [w.sample for w in placed if _counts(indicator, objective, w)]
+    value = sum(s.value for s in matched) if matched else None
+    deadline = _local_midnight(indicator.by + timedelta(days=1), campaign.timezone)
+    status, projected = _status(value, indicator.baseline, indicator.target, start, deadline, as_of)
+    return IndicatorResult(
+        aim=aim, objective=objective.id, id=indicator.id, metric=indicator.metric, level=indicator.level,
+        channels=None if indicator.channels is None else tuple(indicator.channels),
+        audiences=tuple(indicator.audiences or objective.audiences),
+        languages=None if indicator.languages is None else tuple(indicator.languages),
+        baseline=indicator.baseline, target=indicator.target, deadline=deadline,
+        decreasing=indicator.target < indicator.baseline, value=value, projected=projected, status=status,
+        observations=sum(s.observations for s in matched), sources=tuple(sorted({s.source for s in matched})),
+        quality=tuple(sorted({s.quality for s in matched if s.quality})))
+
+
+def _reach(placed: list[_Where]) -> tuple[ReachCell, ...]:
+    values: dict[tuple[str | None, str | None, str | None, str], float] = defaultdict(float)
+    deliveries: dict[tuple[str | None, str | None, str | None, str], set[str]] = defaultdict(set)
+    for w in placed:
+        key = (w.audience, w.language, w.channel, w.sample.metric)
+        values[key] += w.sample.value
+        if w.sample.delivery_id is not None and w.audience is not None:
+            deliveries[key].add(w.sample.delivery_id)
+    order = sorted(values, key=lambda k: tuple((part is None, part or "") for part in k))
+    return tuple(ReachCell(*key, value=values[key], deliveries=len(deliveries[key])) for key in order)
+
+
+def _gaps(campaign: Campaign, deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[CoverageGap, ...]:
+    """Each audience with no deliveries (cancelled ones aside) or none reached; then,
+    within an audience that was reached, each of its languages likewise."""
+    sent: dict[tuple[str, str], int] = Counter(
+        (d.audience, d.language) for d in deliveries if d.state != "cancelled")
+    reached = {(w.audience, w.language) for w in placed if w.audience is not None and w.sample.value > 0}
+    gaps = []
+    for name, audience in campaign.audiences.items():
+        count = sum(n for (a, _), n in sent.items() if a == name)
+        if count == 0 or not any(a == name for a, _ in reached):
+            gaps.append(CoverageGap(name, None, "no reach" if count else "no deliveries", count))
+            continue
+        for language in audience.languages:
+            n = sent.get((name, language), 0)
+            if n == 0 or (name, language) not in reached:
+                gaps.append(CoverageGap(name, language, "no reach" if n else "no deliveries", n))
+    return tuple(gaps)
+
+
+def _rates(deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[RateCell, ...]:
+    """Each rate of `RATES` per channel, language and audience, over the deliveries of
+    the group that have a denominator above 0 and a sample of the numerator metric."""
+    per: dict[tuple[str, str], float] = defaultdict(float)
+    for w in placed:
+        if w.audience is not None and w.sample.delivery_id is not None:
+            per[(w.sample.delivery_id, w.sample.metric)] += w.sample.value
+    cells = []
+    for name, top, bottom in RATES:
+        for dimension in ("channel", "language", "audience"):
+            sums: dict[str, list[float]] = {}
+            for d in deliveries:
+                if (d.id, top) not in per:
+                    continue
+                below = (1.0 if d.state == "published" else 0.0) if bottom == LISTINGS else per.get((d.id, bottom), 0.0)
+                if below > 0:
+                    acc = sums.setdefault(getattr(d, dimension), [0.0, 0.0, 0])
+                    acc[0] += per[(d.id, top)]
+                    acc[1] += below
+                    acc[2] += 1
+            for group in sorted(sums):
+                up, down, n = sums[group]
+                cells.append(RateCell(name, top, bottom, dimension, group, up, down, up / down, int(n),
+                                      down < SMALL_NUMBERS))
+    return tuple(cells)
+
+
+def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Sequence[Sample],
+             evidence: Sequence[EvidenceRow], as_of: datetime) -> CampaignEvaluation:
+    """What `campaign` achieved as of `as_of` (aware), from the ledger's rows.
+
+    Rows of other campaigns are ignored, so one `ledger_view` can serve many campaigns.
+    Samples: see `reduce_samples` (late data ignored, duplicates once, additive sources
+    summed, running totals latest). An indicator's value is the sum of the reduced
+    samples that count towards it (see `_counts`); its status follows `_status`; an
+    objective's status is the worst of its indicators'. Evidence after `as_of` is
+    ignored too.
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("evaluate() needs an aware `as_of`")
+    own = [d for d in deliveries if d.campaign == campaign.id]
+    by_id = {d.id: d for d in own}
+    placed = []
+    for s in reduce_samples(samples, campaign.id, as_of):
+        d = by_id.get(s.delivery_id) if s.delivery_id is not None else None
+        placed.append(_Where(s, d.audience, d.language, d.channel) if d else _Where(s, None, None, None))
+    start = _local_midnight(campaign.starts, campaign.timezone)
+    objectives = []
+    for aim in campaign.aims:
+        for objective in aim.objectives:
+            results = tuple(_indicator(campaign, aim.id, objective, i, placed, start, as_of) for i in objective.indicators)
+            status = min((r.status for r in results), key=lambda s: s.rank, default=Status.NO_DATA)
+            objectives.append(ObjectiveResult(aim.id, objective.id, objective.statement, tuple(objective.audiences),
+                                              status, results))
+    indicators = [r for o in objectives for r in o.indicators]
+    health = dict.fromkeys(STATES, 0) | Counter(d.state for d in own)
+    by_channel: dict[str, dict[str, int]] = defaultdict(dict)
+    for (channel, state), n in sorted(Counter((d.channel, d.state) for d in own).items()):
+        by_channel[channel][state] = n
+    records: dict[str, list[EvidenceRow]] = defaultdict(list)
+    for e in sorted(evidence, key=lambda e: (e.happened_on, e.title)):
+        if e.campaign == campaign.id and e.happened_on <= as_of:
+            records[e.kind].append(e)
+    sources: Counter[str] = Counter()
+    for w in placed:
+        sources[w.sample.source] += w.sample.observations
+    return CampaignEvaluation(
+        campaign=campaign.id, title=campaign.title, as_of=as_of, objectives=tuple(objectives),
+        by_level={level: tuple(r for r in indicators if r.level == level) for level in LEVELS},
+        reach=_reach(placed), gaps=_gaps(campaign, own, placed), health=health, health_by_channel=dict(by_channel),
+        rates=_rates(own, placed), evidence={kind: tuple(rows) for kind, rows in sorted(records.items())},
+        sources=dict(sorted(sources.items())), quality=tuple(sorted({w.sample.quality for w in placed if w.sample.quality})),
+        unlinked=sum(w.sample.observations for w in placed if w.audience is None))

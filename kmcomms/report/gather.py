@@ -1,0 +1,70 @@
+"""Reports from a workspace and its ledger: read (`ledger_view`, translation status),
+evaluate (`evaluate`), build (`kmcomms.report.build`). The CLI and the daemon's scheduled
+report share these; `as_of` and `generated_at` are passed in, never read from a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from kmcomms.campaign import LoadedCampaign
+from kmcomms.evaluate import evaluate, ledger_view
+from kmcomms.report import charts
+from kmcomms.report.build import campaign_part, campaign_report, unit_report
+from kmcomms.report.model import Report
+from kmcomms.translations import translation_status
+from kmcomms.workspace import Workspace
+
+__all__ = ["end_of_day", "gather_campaign", "gather_unit"]
+
+
+def end_of_day(day: date, zone: str = "UTC") -> datetime:
+    """The last instant of `day` in the IANA `zone`, as aware UTC: "as of 31 March" in
+    London includes everything up to midnight there."""
+    return datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(zone)).astimezone(UTC) - timedelta(microseconds=1)
+
+
+def _notes(with_charts: bool) -> tuple[str, ...]:
+    return () if not with_charts or charts.available() else (charts.MISSING_NOTE,)
+
+
+def gather_campaign(workspace: Workspace, loaded: LoadedCampaign, engine: Engine, as_of: datetime, *,
+                    generated_at: datetime, with_charts: bool = True) -> Report:
+    """One campaign's report as of `as_of` (aware). `with_charts`: the format draws charts
+    (HTML), so a missing matplotlib is noted in the report."""
+    campaign = loaded.campaign
+    deliveries, samples, evidence = ledger_view(engine, [campaign.id], end=as_of)
+    evaluation = evaluate(campaign, deliveries, samples, evidence, as_of)
+    part = campaign_part(campaign, evaluation, translation_status(workspace, [loaded]), deliveries)
+    return campaign_report(workspace.settings.unit.name, part, evaluation, campaign, generated_at=generated_at,
+                           notes=_notes(with_charts))
+
+
+def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: Engine, period: tuple[date, date],
+                as_of: datetime, *, generated_at: datetime, with_charts: bool = True) -> Report:
+    """The unit's report over `period` (first and last day, UTC): every campaign of
+    `loaded` running at some time in it, evaluated as of `as_of` with the deliveries due
+    from the period's first day (one ledger read for all of them)."""
+    first, last = period
+    running = [c for c in loaded if c.campaign.starts <= last and c.campaign.ends >= first]
+    start = datetime.combine(first, time(0), UTC)
+    deliveries, samples, evidence = ledger_view(engine, [c.campaign.id for c in running], start=start, end=as_of)
+    # Rows split by campaign once: `evaluate` would skip the others', but a hundred
+    # campaigns would each walk every row.
+    rows: dict[str, tuple[list, list, list]] = {c.campaign.id: ([], [], []) for c in running}  # type: ignore[type-arg]
+    for index, found in enumerate((deliveries, samples, evidence)):
+        for row in found:
+            rows[row.campaign][index].append(row)
+    statuses = translation_status(workspace, running)
+    items = []
+    for c in running:
+        own_deliveries, own_samples, own_evidence = rows[c.campaign.id]
+        evaluation = evaluate(c.campaign, own_deliveries, own_samples, own_evidence, as_of)
+        part = campaign_part(c.campaign, evaluation, [s for s in statuses if s.campaign == c.campaign.id],
+                             own_deliveries)
+        items.append((c.campaign, part, evaluation))
+    return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at,
+                       notes=_notes(with_charts))
