@@ -80,6 +80,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Subcommands register themselves on `cli` when imported.
 from kmcomms.cli import (  # noqa: E402,F401
-    approve, channels, contacts, daemon, demo, evidence, init, new, plan, preview, publish, reach, report, resolve, schema,
-    serve, status, track, translations, validate,
+    approve,
+    channels,
+    contacts,
+    daemon,
+    demo,
+    evidence,
+    init,
+    new,
+    plan,
+    preview,
+    publish,
+    reach,
+    report,
+    resolve,
+    schema,
+    serve,
+    status,
+    track,
+    translations,
+    validate,
 )

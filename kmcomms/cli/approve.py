@@ -9,21 +9,21 @@ import click
 
 from kmcomms.approvals import approve as record_approval
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.dispatch import held_campaigns, message_hash
 from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.fields import close_match
 from kmcomms.ledger.store import open_store
 from kmcomms.render import Renderer
-from kmcomms.translations import target_languages
 from kmcomms.runtime import load_here
+from kmcomms.translations import target_languages
 
 
 @cli.command()
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @click.option("--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all).")
 @click.option("--by", "by", required=True, metavar="NAME", help="Who approves (recorded with the approval).")
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @format_option("text", "json")
 @click.pass_obj
 def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, path: Path | None, fmt: str) -> None:

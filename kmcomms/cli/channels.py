@@ -17,8 +17,7 @@ from kmcomms.channels import channel_kind
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import GROUP, adapter_class, adapter_names, open_channels
 from kmcomms.cli import State, cli
-from kmcomms.cli.contacts import workspace_option
-from kmcomms.cli.options import console, format_option
+from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
 from kmcomms.fields import close_match
 from kmcomms.ledger.store import open_store

@@ -10,9 +10,16 @@ import click
 from rich.table import Table
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option
+from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
-from kmcomms.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
+from kmcomms.contacts import (
+    REASONS,
+    addresses,
+    import_contacts,
+    normal_address,
+    summary,
+    suppress,
+)
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.mail import address_problem
 from kmcomms.workspace import find_workspace, load_workspace
@@ -20,8 +27,6 @@ from kmcomms.workspace import find_workspace, load_workspace
 #: Findings printed for a refused file; the rest are counted.
 SHOWN = 100
 
-workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
-                                help="The workspace (default: here).")
 
 
 @cli.group()

@@ -11,8 +11,8 @@ import click
 from rich.table import Table
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option
-from kmcomms.cli.reach import refuse, workspace_option
+from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.reach import refuse
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.ledger.store import open_store

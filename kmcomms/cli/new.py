@@ -34,8 +34,22 @@ from kmcomms.drafting import (
     next_monday,
     slugify,
 )
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError, WorkspaceError, display_path
-from kmcomms.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
+from kmcomms.errors import (
+    Diagnostic,
+    InvalidInput,
+    Severity,
+    UsageError,
+    WorkspaceError,
+    display_path,
+)
+from kmcomms.fields import (
+    LanguageCode,
+    LocalDate,
+    LocalDateTime,
+    Slug,
+    TimeZoneName,
+    close_match,
+)
 from kmcomms.models import AudienceKind
 from kmcomms.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-__all__ = ["console", "format_option", "parse_instant", "paths_argument"]
+__all__ = ["console", "format_option", "parse_instant", "paths_argument", "workspace_option"]
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
+                                help="The workspace (default: here).")
 
 
 def format_option(*choices: str) -> click.Option:

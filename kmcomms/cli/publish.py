@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.ledger import counts
 from kmcomms.ledger.status import due_now
@@ -19,7 +19,7 @@ from kmcomms.runtime import open_runtime
 @cli.command()
 @click.option("--due", is_flag=True, help="Publish every delivery that is due now.")
 @click.option("--dry-run", is_flag=True, help="Show what is due and how it renders; change nothing.")
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @format_option("text", "json")
 @click.pass_obj
 def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str) -> int:

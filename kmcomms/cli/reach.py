@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.collect import collect
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.fields import close_match
@@ -19,13 +19,11 @@ from kmcomms.ledger.store import open_store
 from kmcomms.reach import Known, ReachRecord, check_reach, read_reach, store_reach
 from kmcomms.runtime import load_here, open_runtime
 
-__all__ = ["refuse", "workspace_option"]
+__all__ = ["refuse"]
 
 #: Findings printed for a refused file; the rest are counted.
 SHOWN = 100
 
-workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
-                                help="The workspace (default: here).")
 
 
 def refuse(exc: InvalidInput, fmt: str, what: str) -> int:

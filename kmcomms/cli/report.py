@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
 from kmcomms.report import charts, html, markdown, write_csv
@@ -37,7 +37,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
 @format_option("html", "md", "csv", "json")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write to this file (csv: this folder, for indicators.csv and reach.csv); default: standard output.")
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @click.pass_obj
 def report(state: State, campaign_id: str | None, unit: bool, first: date | None, last: date | None,
            as_of: date | None, fmt: str, output: Path | None, path: Path | None) -> None:

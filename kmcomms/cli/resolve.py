@@ -10,6 +10,7 @@ import click
 from sqlalchemy import Engine, delete, insert, select, update
 
 from kmcomms.cli import State, cli
+from kmcomms.cli.options import workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
 from kmcomms.ledger.ledger import State as DeliveryState
 from kmcomms.ledger.store import open_store
@@ -48,7 +49,7 @@ def _check_url(url: str) -> str:
               "`kmcomms publish --due`), with its attempts counted afresh. For an unknown delivery, first check the "
               "channel does not have it.")
 @click.option("--cancel", is_flag=True, help="Do not send it. It stays cancelled when campaigns are synced.")
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @click.pass_obj
 def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel: bool, path: Path | None) -> None:
     """Settle a delivery that needs a person (unknown, failed, missed) or is blocked:

@@ -13,6 +13,7 @@ import click
 from kmcomms.channels.registry import adapter_class
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.cli import cli
+from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.runtime import load_here
 from kmcomms.workspace import Workspace
@@ -56,7 +57,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 
 @cli.command()
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @click.option("--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--channel", "name", metavar="NAME", help="The site channel to serve, when there are several sites.")

@@ -9,13 +9,13 @@ import click
 from rich.table import Table
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option
+from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.ledger.status import summary
 from kmcomms.runtime import open_runtime
 
 
 @cli.command()
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @click.option("--next", "upcoming", default=10, show_default=True, help="How many upcoming deliveries to list.")
 @format_option("table", "json")
 @click.pass_obj

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli import State, cli
+from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.ledger.store import open_store
 from kmcomms.logs import secrets_of, setup, teardown
@@ -17,7 +18,7 @@ from kmcomms.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 
 @cli.command()
-@click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here).")
+@workspace_option
 @click.option("--host", help="Listen on this address (default: the host of [tracking] base_url).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).")
 @click.option("--log-format", "log_format", type=click.Choice(["json", "text"]), default="json", show_default=True,
