@@ -8,6 +8,9 @@ job) with two kinds of job, both running the same `tick`:
   read from the ledger and re-armed after every pass, so a delivery goes out on time
   instead of up to one sweep late. `misfire_grace_time=None`: a late wake-up still runs.
 
+Besides: a reach-collection job per channel (`collect:NAME`), and with a `[report]` section
+the unit report (`report:unit`, kmcomms.report.schedule) at the times it names in its zone.
+
 A tick reloads the workspace when a file under campaigns/, translations/ or templates/,
 or kmcomms.toml, changed (a fingerprint of paths, sizes and modification times) or a
 SIGHUP asked for it; syncs the ledger after a (re)load (and updates publications edited
@@ -58,6 +61,7 @@ from kmcomms.ledger.store import parsed_safe
 from kmcomms.ledger.tables import deliveries
 from kmcomms.logs import Redactor, event, secrets_of
 from kmcomms.notify import Notifier
+from kmcomms.report import schedule
 from kmcomms.runtime import Runtime, open_runtime, worker_name
 from kmcomms.tracking.server import TrackingServer, start_for
 from kmcomms.workspace import SETTINGS_FILE, find_workspace, load_workspace
@@ -344,6 +348,7 @@ class Daemon:
                   "(their deliveries are kept, and blocked when due)", level=logging.ERROR,
                   campaigns=sorted(runtime.dispatcher.held))
         self._schedule_collection(runtime)
+        self._schedule_report(runtime)
         count = len(loaded.campaigns)
         event(log, "loaded", f"loaded {count} campaign{'' if count == 1 else 's'} ({why})", why=why,
               campaigns=[c.campaign.id for c in loaded.campaigns], channels=sorted(runtime.channels),
@@ -359,6 +364,44 @@ class Daemon:
             self.scheduler.add_job(self._collect, IntervalTrigger(seconds=collect_interval(channel).total_seconds(),
                                                                   timezone=UTC),
                                    args=[name], id=f"collect:{name}", replace_existing=True, max_instances=1, coalesce=True)
+
+    def _schedule_report(self, runtime: Runtime) -> None:
+        """The unit report's job (`report:unit`) as `[report]` says, replaced on every
+        (re)load; removed when the section goes. Its first run is computed from the
+        daemon's clock."""
+        settings = runtime.workspace.settings.report
+        for job in self.scheduler.get_jobs():  # before the start, replaced jobs are all still pending
+            if job.id == schedule.JOB_ID:
+                job.remove()
+        if settings is None:
+            return
+        trigger = schedule.trigger(settings)
+        first = trigger.get_next_fire_time(None, self.clock())
+        self.scheduler.add_job(self._report, trigger, id=schedule.JOB_ID, replace_existing=True, next_run_time=first,
+                               max_instances=1, coalesce=True, misfire_grace_time=None)
+        if first is not None:
+            event(log, "report-scheduled", f"unit report {settings.every} ({settings.timezone}): next at "
+                  f"{first.astimezone(UTC):%Y-%m-%d %H:%M} UTC", level=logging.DEBUG, every=settings.every,
+                  timezone=settings.timezone, next=first.astimezone(UTC).isoformat())
+
+    def _report(self) -> None:
+        """Build and deliver the unit report (the `report:unit` job). Never raises: a
+        failure is logged as `report-failed` and the next scheduled time tries again."""
+        runtime = self.runtime
+        if runtime is None or self.stopping or runtime.workspace.settings.report is None:
+            return
+        now = self.clock()
+        try:
+            done = schedule.deliver(runtime.workspace, runtime.loaded.campaigns, runtime.engine, now)
+        except Exception as exc:  # noqa: BLE001 - the daemon outlives any one report
+            event(log, "report-failed", f"cannot deliver the unit report: {type(exc).__name__}: {exc}",
+                  level=logging.ERROR, exc_info=True)
+            return
+        first, last = done.period
+        where = [*([display_path(done.path)] if done.path else []), *done.mailed]
+        event(log, "report-sent", f"unit report {first} to {last} delivered to {', '.join(where)}",
+              period=[first.isoformat(), last.isoformat()], path=str(done.path) if done.path else None,
+              email=list(done.mailed))
 
     def _collect(self, name: str) -> None:
         """Ask one channel for the reach of its publications (the daemon's collection job)."""

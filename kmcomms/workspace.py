@@ -15,11 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
 from kmcomms.explain import explain
-from kmcomms.fields import Slug, Url, _url
+from kmcomms.fields import Slug, TimeZoneName, Url, _url, close_match
 from kmcomms.source import file_error, read_text, toml_position
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "SETTINGS_FILE",
     "ChannelSettings",
     "Notify",
+    "ScheduledReport",
     "Settings",
     "Workspace",
     "campaign_files",
@@ -121,6 +129,115 @@ class Notify(_Section):
         return value
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EVERY_HINT = ('write a weekday and a time ("monday 08:00", "monday,thursday 08:00"), "weekdays 08:00", '
+               '"daily 08:00" or a day of the month ("day 1 08:00")')
+
+
+def report_cron(every: str) -> dict[str, str]:
+    """The cron fields (APScheduler's `CronTrigger` keywords) of a `[report]` `every`:
+    "monday 08:00", "mon,thu 8:30", "weekdays 08:00", "daily 08:00" or "day 1 08:00"
+    (monthly, days 1 to 28). Raises `ValueError` saying what is wrong and how to write it."""
+    words = every.lower().split()
+    if len(words) < 2:
+        raise ValueError(f'"{every}" needs a day and a time — {_EVERY_HINT}')
+    *days, clock = words
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", clock)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f'"{clock}" is not a time of day — write "HH:MM" (24-hour), e.g. "08:00"')
+    fields = {"hour": str(int(match[1])), "minute": str(int(match[2])), "second": "0"}
+    if days == ["daily"]:
+        return fields
+    if days == ["weekdays"]:
+        return fields | {"day_of_week": "mon-fri"}
+    if days[0] == "day":
+        if len(days) != 2 or not days[1].isdigit() or not 1 <= int(days[1]) <= 28:
+            raise ValueError(f'"{" ".join(days)}" is not a day of the month — write "day N" with N from 1 to 28 '
+                             '(every month has it), e.g. "day 1 08:00"')
+        return fields | {"day": str(int(days[1]))}
+    chosen = []
+    for word in ",".join(days).split(","):
+        if not word:
+            continue
+        found = next((d for d in _WEEKDAYS if word in (d, d[:3])), None)
+        if found is None:
+            raise ValueError(f'"{word}" is not a day{close_match(word, (*_WEEKDAYS, "daily", "weekdays"))} — '
+                             f"{_EVERY_HINT}")
+        if found[:3] not in chosen:
+            chosen.append(found[:3])
+    if not chosen:
+        raise ValueError(f'"{every}" names no day — {_EVERY_HINT}')
+    return fields | {"day_of_week": ",".join(chosen)}
+
+
+class ScheduledReport(_Section):
+    """The unit report the daemon delivers on a schedule: mailed and/or written to a folder."""
+
+    every: str
+    """When, in `timezone`: "monday 08:00", "mon,thu 08:00", "weekdays 08:00", "daily 08:00"
+    or "day 1 08:00" (monthly)."""
+    timezone: TimeZoneName = "UTC"
+    """The IANA zone `every` is read in (summer time is followed), e.g. "Europe/London"."""
+    period_days: int = Field(7, ge=1, le=366)
+    """The report covers this many days, the day it is made the last."""
+    format: Literal["html", "md"] = "html"
+    email: list[str] = []
+    """Addresses to mail it to (one, or a list), as an attachment."""
+    folder: str | None = None
+    """A folder (relative to the workspace, or absolute) to write it to as unit-YYYY-MM-DD.html."""
+    sender: str | None = None
+    """The From address; default: [notify]'s sender, else kmcomms@localhost."""
+    smtp_host: str | None = None
+    """Default: [notify]'s smtp_host, else 127.0.0.1."""
+    smtp_port: int | None = Field(None, ge=1, le=65535)
+    """Default: [notify]'s smtp_port, else 25."""
+    timeout: float = Field(30.0, gt=0, le=300)
+    """Seconds for the SMTP conversation."""
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        report_cron(value)
+        return value
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _EMAIL.match(address):
+                raise ValueError(f'"{address}" is not an email address — write name@example.org')
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f'"{value}" is not an email address — write name@example.org')
+        return value
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('the folder is empty — name one, e.g. "reports"')
+        return value
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> ScheduledReport:
+        if not self.email and self.folder is None:
+            raise ValueError('the report goes nowhere — give email = ["name@example.org"] and/or folder = "reports"')
+        return self
+
+    @property
+    def cron(self) -> dict[str, str]:
+        return report_cron(self.every)
+
+
 class ChannelSettings(BaseModel):
     """A channel instance: `adapter` names the adapter; the other keys are its settings,
     checked by the adapter itself."""
@@ -140,6 +257,8 @@ class Settings(_Section):
     policy: Policy = Policy()
     channels: dict[Slug, ChannelSettings] = {}
     notify: Notify | None = None
+    report: ScheduledReport | None = None
+    """The unit report the daemon delivers on a schedule."""
 
 
 @dataclass(frozen=True, slots=True)
