@@ -1,18 +1,27 @@
 """`ledger_view`: the ledger's rows for some campaigns, as evaluation's input shapes.
 
-The reach samples are reduced in SQL, as `reduce_samples` does in Python: additive
-sources de-duplicated (GROUP BY every identifying column) then summed per delivery,
-metric and source (GROUP BY); running totals cut to their latest reading (ROW_NUMBER()
-over the same partition). So a million samples come back as one row per delivery,
-metric and source, and `evaluate` on them gives what it gives on the raw rows.
+The reach samples are reduced in SQL, as `reduce_samples` does in Python, to one row per
+delivery, metric and source: additive sources de-duplicated (same time and value counted
+once) then summed; running totals cut to their latest reading (on equal times the larger
+value). So a million samples come back as a few thousand rows, and `evaluate` on them
+gives what it gives on the raw rows.
+
+On SQLite one GROUP BY pass does it (`_sqlite_samples`): a group whose times are all
+different has no duplicates and no ties, so its sum is the additive value and its latest
+reading is the row of `max(observed_at)` (SQLite's bare columns with max()). The few
+groups with a repeated time are done again by the exact queries (`_exact_queries`:
+de-duplicating GROUP BY, then DISTINCT ON on PostgreSQL or ROW_NUMBER() elsewhere),
+which other databases use for every group.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, distinct, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from kmcomms.evaluate.model import ADDITIVE_SOURCES, DeliveryRow, EvidenceRow, Sample
 from kmcomms.ledger.tables import deliveries, evidence, reach_samples
@@ -21,8 +30,10 @@ __all__ = ["ledger_view"]
 
 _BATCH = 5000  # rows fetched at a time: memory stays flat however big the ledger
 
+_Key = tuple[str, str | None, str, str]  # campaign, delivery, metric, source
 
-def _samples_query(ids: list[str], start: datetime | None, end: datetime | None) -> tuple[Select, Select]:  # type: ignore[type-arg]
+
+def _keep(ids: list[str], start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
     rs = reach_samples
     keep = [rs.c.campaign.in_(ids)]
     if end is not None:
@@ -32,25 +43,74 @@ def _samples_query(ids: list[str], start: datetime | None, end: datetime | None)
         # were observed; a campaign-wide record to the period it was observed in.
         in_period = select(deliveries.c.id).where(deliveries.c.campaign.in_(ids), deliveries.c.due_at >= start)
         keep.append(or_(and_(rs.c.delivery_id.is_(None), rs.c.observed_at >= start), rs.c.delivery_id.in_(in_period)))
+    return keep
+
+
+def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Select, Select]:  # type: ignore[type-arg]
+    rs = reach_samples
     # Only the additive sources need duplicates dropped (GROUP BY every identifying
     # column, the costly step): a repeated running total does not change the latest.
     identity = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, rs.c.observed_at, rs.c.value]
-    distinct = (select(*identity, func.max(rs.c.quality).label("quality"))
-                .where(*keep, rs.c.source.in_(sorted(ADDITIVE_SOURCES))).group_by(*identity).subquery())
-    d = distinct.c
+    distinct_rows = (select(*identity, func.max(rs.c.quality).label("quality"))
+                     .where(*keep, rs.c.source.in_(sorted(ADDITIVE_SOURCES))).group_by(*identity).subquery())
+    d = distinct_rows.c
     group = [d.campaign, d.delivery_id, d.metric, d.source]
     additive = select(*group, func.sum(d.value).label("value"), func.max(d.observed_at).label("observed_at"),
                       func.max(d.quality).label("quality"), func.count().label("observations")).group_by(*group)
     partition = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source]
-    ranked = select(*partition, rs.c.value, rs.c.observed_at,
-                    func.max(rs.c.quality).over(partition_by=partition).label("quality"),
-                    func.row_number().over(partition_by=partition,
-                                           order_by=[rs.c.observed_at.desc(), rs.c.value.desc()]).label("rank"),
-                    ).where(*keep, rs.c.source.not_in(sorted(ADDITIVE_SOURCES))).subquery()
+    quality = func.max(rs.c.quality).over(partition_by=partition).label("quality")
+    latest_first = [rs.c.observed_at.desc(), rs.c.value.desc()]
+    running_keep = [*keep, rs.c.source.not_in(sorted(ADDITIVE_SOURCES))]
+    if dialect == "postgresql":  # one sort, the first row of each group
+        running = (select(*partition, rs.c.value, rs.c.observed_at, quality, literal(1).label("observations"))
+                   .where(*running_keep).ext(distinct_on(*partition)).order_by(*partition, *latest_first))
+        return additive, running
+    ranked = select(*partition, rs.c.value, rs.c.observed_at, quality,
+                    func.row_number().over(partition_by=partition, order_by=latest_first).label("rank"),
+                    ).where(*running_keep).subquery()
     r = ranked.c
     running = select(r.campaign, r.delivery_id, r.metric, r.source, r.value, r.observed_at, r.quality,
                      literal(1).label("observations")).where(r.rank == 1)
     return additive, running
+
+
+def _sample(row) -> Sample:  # type: ignore[no-untyped-def]
+    return Sample(row.campaign, row.metric, row.value, row.observed_at, row.source, row.delivery_id, row.quality,
+                  row.observations)
+
+
+def _exact_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
+    return [_sample(row) for query in _exact_queries(keep, db.dialect.name)
+            for row in db.execute(query.execution_options(yield_per=_BATCH))]
+
+
+def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
+    rs = reach_samples
+    group = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source]
+    # Exactly one max() in the query, so the bare `value` is the one of the latest row.
+    query = select(*group, func.max(rs.c.observed_at).label("observed_at"), rs.c.value.label("latest"),
+                   func.sum(rs.c.value).label("total"), func.count().label("rows"),
+                   func.count(distinct(rs.c.observed_at)).label("times"),
+                   func.json_group_array(distinct(rs.c.quality)).label("qualities"),
+                   ).where(*keep).group_by(*group)
+    found: dict[_Key, Sample] = {}
+    tied: list[_Key] = []
+    for row in db.execute(query.execution_options(yield_per=_BATCH)):
+        key = (row.campaign, row.delivery_id, row.metric, row.source)
+        if row.times != row.rows:  # a time repeated: duplicates or a tie, done exactly below
+            tied.append(key)
+            continue
+        additive = row.source in ADDITIVE_SOURCES
+        quality = max((q for q in json.loads(row.qualities) if q is not None), default=None)
+        found[key] = Sample(row.campaign, row.metric, row.total if additive else row.latest, row.observed_at,
+                            row.source, row.delivery_id, quality, row.rows if additive else 1)
+    if tied:
+        linked = sorted({delivery for _, delivery, _, _ in tied if delivery is not None})
+        unlinked = sorted({campaign for campaign, delivery, _, _ in tied if delivery is None})
+        only = or_(rs.c.delivery_id.in_(linked), and_(rs.c.delivery_id.is_(None), rs.c.campaign.in_(unlinked)))
+        again = {(s.campaign, s.delivery_id, s.metric, s.source): s for s in _exact_samples(db, [*keep, only])}
+        found.update((key, again[key]) for key in tied)
+    return list(found.values())
 
 
 def ledger_view(engine: Engine, campaign_ids: Iterable[str], start: datetime | None = None,
@@ -78,11 +138,9 @@ def ledger_view(engine: Engine, campaign_ids: Iterable[str], start: datetime | N
         evidence_query = evidence_query.where(e.happened_on >= start)
     if end is not None:
         evidence_query = evidence_query.where(e.happened_on <= end)
+    keep = _keep(ids, start, end)
     with engine.connect() as db:
         rows = [DeliveryRow(*row) for row in db.execute(delivery_query.execution_options(yield_per=_BATCH))]
-        samples = [Sample(row.campaign, row.metric, row.value, row.observed_at, row.source, row.delivery_id,
-                          row.quality, row.observations)
-                   for query in _samples_query(ids, start, end)
-                   for row in db.execute(query.execution_options(yield_per=_BATCH))]
+        samples = _sqlite_samples(db, keep) if db.dialect.name == "sqlite" else _exact_samples(db, keep)
         records = [EvidenceRow(*row) for row in db.execute(evidence_query.execution_options(yield_per=_BATCH))]
     return rows, samples, records

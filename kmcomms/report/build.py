@@ -48,14 +48,17 @@ ALL = "(whole campaign)"  # a reach record tied to no delivery
 
 
 def campaign_part(campaign: Campaign, evaluation: CampaignEvaluation, translations: Sequence[TranslationStatus],
-                  deliveries: Iterable[DeliveryRow]) -> Part:
+                  deliveries: Iterable[DeliveryRow], *, reach_charts: bool = True) -> Part:
     """One campaign's sections. `translations`: its `translation_status`; `deliveries`:
-    its ledger rows (for the languages actually published)."""
+    its ledger rows (for the languages actually published). `reach_charts`: each reach
+    metric by audience and language as a chart (with its table), or as a table only, as
+    in a unit report, where a hundred campaigns would make hundreds of charts that only
+    repeat their tables; the progress chart stays."""
     published = Counter(d.language for d in deliveries if d.state == "published")
     sections = (
         _summary(evaluation),
         _theory_of_change(campaign),
-        _reach(evaluation),
+        _reach(evaluation, reach_charts),
         _levels(campaign, evaluation),
         _channels(evaluation),
         _influence(evaluation),
@@ -170,10 +173,10 @@ def _theory_of_change(c: Campaign) -> Section:
     ))
 
 
-def _reach(e: CampaignEvaluation) -> Section:
+def _reach(e: CampaignEvaluation, with_charts: bool = True) -> Section:
     rows = tuple((c.audience or ALL, c.language or "–", c.channel or "–", c.metric, c.value, c.deliveries) for c in e.reach)
     gaps = tuple((g.audience, g.language or "(all languages)", g.problem, g.deliveries) for g in e.gaps)
-    charts = []
+    charts, tables = [], []
     for metric in dict.fromkeys(c.metric for c in e.reach):
         totals: Counter[str] = Counter()
         for c in e.reach:
@@ -181,8 +184,11 @@ def _reach(e: CampaignEvaluation) -> Section:
                 totals[f"{c.audience or ALL} · {c.language or '–'}"] += c.value
         data = Table(f"reach-{metric}", f"{metric.capitalize()} by audience and language",
                      ("Audience · language", metric.capitalize()), tuple(totals.items()))
-        charts.append(Chart(f"reach-{metric}", f"{metric.capitalize()} by audience and language",
-                            _describe(totals.items(), metric), tuple(totals), tuple(totals.values()), metric, data))
+        if with_charts:
+            charts.append(Chart(f"reach-{metric}", f"{metric.capitalize()} by audience and language",
+                                _describe(totals.items(), metric), tuple(totals), tuple(totals.values()), metric, data))
+        else:
+            tables.append(data)
     paragraphs = (("Each figure is the latest running total a channel reported per delivery, plus the manual and "
                   "tracking records, which add up."),
                   f"{len(e.gaps)} coverage gap{'s' * (len(e.gaps) != 1)}: audiences or languages with no deliveries or "
@@ -190,6 +196,7 @@ def _reach(e: CampaignEvaluation) -> Section:
     return Section("reach", "Reach and equity", paragraphs, (
         Table("reach", "Reach by audience, language and channel",
               ("Audience", "Language", "Channel", "Metric", "Value", "Deliveries"), rows),
+        *tables,
         Table("gaps", "Coverage gaps", ("Audience", "Language", "Problem", "Deliveries"), gaps),
         Table("health", "Deliveries by state", ("State", "Deliveries"),
               tuple((state, n) for state, n in e.health.items() if n)),

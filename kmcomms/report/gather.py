@@ -64,7 +64,7 @@ def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: 
         own_deliveries, own_samples, own_evidence = rows[c.campaign.id]
         evaluation = evaluate(c.campaign, own_deliveries, own_samples, own_evidence, as_of)
         part = campaign_part(c.campaign, evaluation, [s for s in statuses if s.campaign == c.campaign.id],
-                             own_deliveries)
+                             own_deliveries, reach_charts=False)
         items.append((c.campaign, part, evaluation))
     return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at,
                        notes=_notes(with_charts))

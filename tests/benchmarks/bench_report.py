@@ -183,6 +183,9 @@ def main() -> int:
         print(f"    report data (read, evaluate, build): {data_time:8.3f} s  ({data_time / base_time:.1f}x)")
         print(f"(b) whole report (data + md + html):     {report_time:8.3f} s  ({report_time / base_time:.1f}x, "
               f"goal under {GOAL:g}x: {'met' if report_time / base_time < GOAL else 'NOT met'})")
+        md_time, _ = best(args.repeat, lambda: markdown(made))
+        html_time, _ = best(args.repeat, lambda: html(made))
+        print(f"    of which markdown {md_time:.3f} s, html with charts {html_time:.3f} s (best of --repeat, apart)")
         print(f"    html {len(page) / 1e6:.1f} MB, {page.count('<svg')} charts"
               f"{'' if charts.available() else ' (matplotlib missing)'}; markdown {len(md) / 1e6:.1f} MB; "
               f"totals agree on {len(totals)} campaign × metric pairs")
