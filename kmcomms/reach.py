@@ -9,8 +9,11 @@ Two kinds, both typed in by a person and both refused whole when anything is wro
   source "manual", `observed_at` 00:00 UTC of its date, the note as its quality note, and
   `delivery_id` set only when the campaign, message, audience, language and channel all
   given match exactly one delivery in the ledger (a repeated message has several: the
-  record stays the campaign's). Manual records count what happened on their date, so
-  reports add them up (a channel's samples are running totals instead).
+  record stays the campaign's). The row keeps the record's message, audience, language
+  and channel either way, so a campaign-wide record still counts where it names
+  (indicator filters, reach by audience × language × channel). Manual records count what
+  happened on their date, so reports add them up (a channel's samples are running totals
+  instead).
 * **Evidence records** (outcomes and impact: a policy citation, an evidence submission,
   an advisory committee): `EvidenceRecord`, kinds from `KINDS`, the wording Researchfish
   uses; stored in `evidence`. `researchfish_rows` makes the rows of a CSV for the
@@ -392,10 +395,14 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
                 matches.setdefault(tuple(row[1:]), []).append(row.id)
         rows = []
         for r in records:
-            found = matches.get((r.campaign, r.message, r.audience, r.language, r.channel), [])
+            named = (r.campaign, r.message, r.audience, r.language, r.channel)
+            found = matches.get(named, [])
+            # Linked or not, the row keeps what the record names (when linked, exactly
+            # its delivery's message, audience, language and channel).
             rows.append({"delivery_id": found[0] if len(found) == 1 else None, "campaign": r.campaign, "metric": r.metric,
                          "value": r.value, "observed_at": datetime.combine(r.day, time(), UTC), "source": "manual",
-                         "quality": r.note})
+                         "quality": r.note, "message": r.message, "audience": r.audience, "language": r.language,
+                         "channel": r.channel})
         if rows:
             db.execute(insert(reach_samples), rows)
     return StoredReach(len(rows), sum(1 for row in rows if row["delivery_id"]))

@@ -304,3 +304,94 @@ def test_ledger_view_from_a_start(store_url: str, tmp_path: Path) -> None:
     assert [d.id for d in deliveries] == ["d8"]
     assert [(s.metric, s.value) for s in samples] == [("leaflets", 9000)]
     assert [e.title for e in evidence] == ["Evening news"]
+
+
+# ------------------------------------------------------- campaign-wide records that name where
+
+
+#: Manual records for "launch", which goes to parents in en on print twice (a repeat: no
+#: record names exactly one delivery, so none is linked) and once on the newsletter (p3).
+#: The records keep the audience, language and channel they name.
+NAMED_CAMPAIGN = campaign(
+    [{"id": "hand-out", "statement": "Leaflets reach parents and GPs", "audiences": ["parents", "gps"], "indicators": [
+        indicator("parents", "leaflets", 1000, "2027-03-31", audiences=["parents"]),
+        indicator("gps", "leaflets", 1000, "2027-03-31", audiences=["gps"]),
+        indicator("print", "leaflets", 1000, "2027-03-31", channels=["print"]),
+        indicator("en", "leaflets", 1000, "2027-03-31", languages=["en"]),
+        indicator("all", "leaflets", 1000, "2027-03-31"),
+    ]}],
+    audiences={
+        "parents": {"name": "Parents", "kind": "public", "languages": ["en"], "intent": "act",
+                    "channels": ["print", "newsletter"]},
+        "gps": {"name": "GPs", "kind": "clinicians", "languages": ["en"], "intent": "act", "channels": ["print"]},
+    })
+NAMED_DELIVERIES = [delivery("p1", "en", "print"), delivery("p2", "en", "print", due=at(18, 9)),
+                    delivery("p3", "en", "newsletter")]
+
+
+def named(value: float, when: datetime, audience: str | None, language: str | None, channel: str | None,
+          delivery_id: str | None = None) -> Sample:
+    return Sample("c", "leaflets", value, when, "manual", delivery_id, None, 1, "launch" if audience else None,
+                  audience, language, channel)
+
+
+NAMED_SAMPLES = [
+    named(300, at(15), "parents", "en", "print"),
+    named(300, at(15), "parents", "en", "print"),  # the CSV imported twice: once
+    named(300, at(15), "gps", "en", "print"),  # same day and value, another audience: not a duplicate
+    named(50, at(16), "gps", None, None),  # names an audience only
+    named(10, at(12), "parents", "en", "newsletter", "p3"),  # linked: p3 decides where
+    named(5, at(13), None, None, None, "p3"),  # linked, stored before records kept what they name
+]
+
+
+def test_a_campaign_wide_record_counts_where_it_names() -> None:
+    result = evaluate(NAMED_CAMPAIGN, NAMED_DELIVERIES, NAMED_SAMPLES, [], AS_OF)
+    values = {i.id: i.value for i in indicators(result).values()}
+    assert values == {"parents": 300 + 15,  # the gps records are not the parents'
+                      "gps": 300 + 50,
+                      "print": 300 + 300,  # the record naming no channel counts for no channel filter
+                      "en": 300 + 300 + 15,  # nor the one naming no language for a language filter
+                      "all": 300 + 300 + 50 + 15}
+    assert indicators(result)["parents"].observations == 1 + 2
+    assert result.reach == (
+        ReachCell("gps", "en", "print", "leaflets", 300, 0),
+        ReachCell("gps", None, None, "leaflets", 50, 0),
+        ReachCell("parents", "en", "newsletter", "leaflets", 15, 1),
+        ReachCell("parents", "en", "print", "leaflets", 300, 0),
+    )
+    assert result.unlinked == 3  # the three distinct campaign-wide records
+    assert result.gaps == (CoverageGap("gps", None, "no deliveries", 0),)  # leaflets are no delivery
+
+
+def test_a_record_naming_nothing_still_counts_only_without_filters() -> None:
+    result = evaluate(NAMED_CAMPAIGN, NAMED_DELIVERIES, [named(7, at(15), None, None, None)], [], AS_OF)
+    assert {i.id: i.value for i in indicators(result).values()} == {
+        "parents": None, "gps": None, "print": None, "en": None, "all": 7}
+    assert result.reach == (ReachCell(None, None, None, "leaflets", 7, 0),)
+
+
+def _attributed_key(s: Sample) -> tuple:
+    return (s.delivery_id or "", s.metric, s.source, s.audience or "", s.language or "", s.channel or "")
+
+
+def test_ledger_view_groups_campaign_wide_records_by_what_they_name(store_url: str, tmp_path: Path) -> None:
+    engine = open_store(store_url, tmp_path)
+    try:
+        with engine.begin() as db:
+            db.execute(insert(tables.deliveries), [
+                {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.id, "audience": d.audience,
+                 "language": d.language, "channel": d.channel, "due_at": d.due_at, "timezone": "Europe/London",
+                 "state": d.state, "attempts": 0, "planned_at": at(1), "updated_at": at(1)} for d in NAMED_DELIVERIES])
+            db.execute(insert(tables.reach_samples), [
+                {"delivery_id": s.delivery_id, "campaign": s.campaign, "metric": s.metric, "value": s.value,
+                 "observed_at": s.observed_at, "source": s.source, "quality": s.quality, "message": s.message,
+                 "audience": s.audience, "language": s.language, "channel": s.channel} for s in NAMED_SAMPLES])
+        deliveries, samples, _ = ledger_view(engine, ["c"], end=AS_OF)
+    finally:
+        engine.dispose()
+    expected = reduce_samples(NAMED_SAMPLES, "c", AS_OF)
+    assert len(expected) == 4  # parents/en/print, gps/en/print, gps, p3 (its two records in one row)
+    assert sorted(samples, key=_attributed_key) == sorted(expected, key=_attributed_key)
+    assert evaluate(NAMED_CAMPAIGN, deliveries, samples, [], AS_OF) == evaluate(
+        NAMED_CAMPAIGN, NAMED_DELIVERIES, NAMED_SAMPLES, [], AS_OF)

@@ -945,6 +945,8 @@ def test_a_ledger_made_at_0001_upgrades_with_every_row_intact(tmp_path: Path, st
         assert after[deliveries][0][columns[deliveries].index("due_at")] == t  # aware UTC, to the millisecond
         with engine.connect() as con:
             assert con.execute(select(deliveries.c.not_before)).scalars().all() == [None] * 4  # 0002's column, empty
+            assert con.execute(select(reach_samples.c.message, reach_samples.c.audience, reach_samples.c.language,
+                                      reach_samples.c.channel)).all() == [(None,) * 4] * 2  # 0005's columns, empty
         assert counts(engine)["published"] == 1 and counts(engine)["sending"] == 1
     finally:
         engine.dispose()

@@ -65,6 +65,18 @@ def stored(root: Path) -> list[tuple]:
         engine.dispose()
 
 
+def named(root: Path) -> list[tuple]:
+    """Each stored row's message, audience, language and channel, in order."""
+    engine = open_store(load_paths([root]).workspaces[0].settings.store.url, root)
+    try:
+        with engine.connect() as db:
+            return [tuple(r) for r in db.execute(select(
+                reach_samples.c.message, reach_samples.c.audience, reach_samples.c.language, reach_samples.c.channel,
+            ).order_by(reach_samples.c.id))]
+    finally:
+        engine.dispose()
+
+
 def write(tmp_path: Path, text: str | bytes, name: str = "reach.csv") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
@@ -104,6 +116,9 @@ def test_an_imported_file_is_stored_whole_linking_only_records_that_name_exactly
         (None, "example", "broadcasts", 7.0, day(3), "manual", None),
         (None, "example", "broadcasts", 2.0, day(4), "manual", "radio, Urdu service"),
     ]
+    # Linked or not, each row keeps the message, audience, language and channel it names.
+    assert named(unit) == [("launch", "parents", "ur", "blog"), ("reminder", "parents", "en", "newsletter"),
+                           ("launch", "parents", "en", "blog"), (None, None, "ur", None)]
 
 
 BAD_ROWS = [

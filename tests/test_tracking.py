@@ -214,7 +214,11 @@ def test_nothing_about_the_reader_is_stored(site: Site) -> None:
     site.request("GET", address, agent=agent, headers={"X-Forwarded-For": "203.0.113.77", "Cookie": "id=cookie-9c1e"})
     site.request("GET", site.tracker.open_url(site.delivery), agent=agent, headers={"X-Forwarded-For": "203.0.113.77"})
     assert site.metrics() == ["clicks", "opens"]
-    assert set(site.samples()[0]) == {"id", "delivery_id", "campaign", "metric", "value", "observed_at", "source", "quality"}
+    sample = site.samples()[0]
+    assert set(sample) == {"id", "delivery_id", "campaign", "metric", "value", "observed_at", "source", "quality",
+                           "message", "audience", "language", "channel"}
+    # What a manual record names (the delivery's message, audience, …): a tracking event names nothing.
+    assert [sample[k] for k in ("message", "audience", "language", "channel")] == [None] * 4
     with site.engine.connect() as db:
         stored = " ".join(str(value) for table in metadata.sorted_tables for row in db.execute(select(table)) for value in row)
     for personal in ("reader-agent-7f3a", "Firefox", "203.0.113.77", "127.0.0.1", "cookie-9c1e"):

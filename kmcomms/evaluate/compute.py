@@ -45,39 +45,55 @@ RATES: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class _Where:
-    """Where a reduced sample belongs: its delivery's audience, language and channel
-    (all None for a sample tied to no known delivery)."""
+    """Where a reduced sample belongs: its delivery's audience, language and channel; for
+    a campaign-wide sample, its own (any of them None when it names none); all None for
+    a sample tied to a delivery that is not among the rows."""
 
     sample: Sample
     audience: str | None
     language: str | None
     channel: str | None
+    linked: bool = False
+    """Tied to a delivery among the rows."""
+
+
+_Attributes = tuple[str | None, str | None, str | None, str | None]
+_NONE: _Attributes = (None, None, None, None)
+
+
+def _attributes(s: Sample) -> _Attributes:
+    """What a sample names, as far as the reduction groups by it: a campaign-wide
+    sample's message, audience, language and channel; nothing for a delivery's (the
+    delivery's are authoritative)."""
+    return (s.message, s.audience, s.language, s.channel) if s.delivery_id is None else _NONE
 
 
 def reduce_samples(samples: Iterable[Sample], campaign: str, as_of: datetime) -> list[Sample]:
-    """One row per (delivery, metric, source) of `campaign`, from samples observed up to
-    `as_of` (later ones are late data, ignored): duplicates (same delivery, metric,
-    source, observed_at and value: a re-sent reading, a CSV imported twice) count once;
-    additive sources are summed, running totals give their latest reading (the larger
-    value on a tie). The quality note kept is the greatest one of the group (the notes
-    are per source and metric in practice). `ledger_view` does the same in SQL."""
+    """One row per (delivery, metric, source) of `campaign` (for samples tied to no
+    delivery, per message, audience, language and channel too), from samples observed up
+    to `as_of` (later ones are late data, ignored): duplicates (same group, observed_at
+    and value: a re-sent reading, a CSV imported twice) count once; additive sources are
+    summed, running totals give their latest reading (the larger value on a tie). The
+    quality note kept is the greatest one of the group (the notes are per source and
+    metric in practice). `ledger_view` does the same in SQL."""
     seen: dict[tuple[object, ...], Sample] = {}
-    notes: dict[tuple[str | None, str, str], set[str]] = defaultdict(set)
+    notes: dict[tuple[object, ...], set[str]] = defaultdict(set)
     for s in samples:
         if s.campaign == campaign and s.observed_at <= as_of:
-            seen.setdefault((s.delivery_id, s.metric, s.source, s.observed_at, s.value), s)
+            group = (s.delivery_id, s.metric, s.source, _attributes(s))
+            seen.setdefault((*group, s.observed_at, s.value), s)
             if s.quality is not None:
-                notes[(s.delivery_id, s.metric, s.source)].add(s.quality)
-    groups: dict[tuple[str | None, str, str], list[Sample]] = defaultdict(list)
+                notes[group].add(s.quality)
+    groups: dict[tuple[str | None, str, str, _Attributes], list[Sample]] = defaultdict(list)
     for s in seen.values():
-        groups[(s.delivery_id, s.metric, s.source)].append(s)
+        groups[(s.delivery_id, s.metric, s.source, _attributes(s))].append(s)
     reduced = []
-    for (delivery, metric, source), rows in groups.items():
+    for (delivery, metric, source, attributes), rows in groups.items():
         latest = max(rows, key=lambda r: (r.observed_at, r.value))
         value = sum(r.value for r in rows) if source in ADDITIVE_SOURCES else latest.value
-        note = max(notes[(delivery, metric, source)], default=None)
+        note = max(notes[(delivery, metric, source, attributes)], default=None)
         counted = sum(r.observations for r in rows) if source in ADDITIVE_SOURCES else 1
-        reduced.append(Sample(campaign, metric, value, latest.observed_at, source, delivery, note, counted))
+        reduced.append(Sample(campaign, metric, value, latest.observed_at, source, delivery, note, counted, *attributes))
     return reduced
 
 
@@ -111,16 +127,21 @@ def _status(value: float | None, baseline: float, target: float, start: datetime
 
 
 def _counts(indicator: Indicator, objective: Objective, where: _Where) -> bool:
-    """Whether a sample counts towards the indicator. A delivery's sample must match the
-    metric and each filter; audiences default to the objective's. A sample tied to no
-    delivery counts only if the indicator names no channel, audience or language."""
+    """Whether a sample counts towards the indicator. It must match the metric and each
+    filter of the indicator, by its delivery's audience, language and channel (for a
+    campaign-wide sample, its own). A filter matches only a sample naming one of its
+    values: a sample naming no channel (no language) counts only towards indicators with
+    no channel (language) filter. Audiences default to the objective's for a sample
+    naming an audience; one naming none counts only if the indicator names no audiences."""
     if where.sample.metric != indicator.metric:
         return False
     if where.audience is None:
-        return indicator.channels is None and indicator.audiences is None and indicator.languages is None
-    return ((indicator.channels is None or where.channel in indicator.channels)
-            and where.audience in (indicator.audiences or objective.audiences)
-            and (indicator.languages is None or where.language in indicator.languages))
+        audience_ok = indicator.audiences is None
+    else:
+        audience_ok = where.audience in (indicator.audiences or objective.audiences)
+    return (audience_ok
+            and (indicator.channels is None or (where.channel is not None and where.channel in indicator.channels))
+            and (indicator.languages is None or (where.language is not None and where.language in indicator.languages)))
 
 
 def _indicator(campaign: Campaign, aim: str, objective: Objective, indicator: Indicator, placed: list[_Where],
@@ -146,7 +167,7 @@ def _reach(placed: list[_Where]) -> tuple[ReachCell, ...]:
     for w in placed:
         key = (w.audience, w.language, w.channel, w.sample.metric)
         values[key] += w.sample.value
-        if w.sample.delivery_id is not None and w.audience is not None:
+        if w.linked and w.sample.delivery_id is not None:
             deliveries[key].add(w.sample.delivery_id)
     order = sorted(values, key=lambda k: tuple((part is None, part or "") for part in k))
     return tuple(ReachCell(*key, value=values[key], deliveries=len(deliveries[key])) for key in order)
@@ -176,7 +197,7 @@ def _rates(deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[Rat
     the group that have a denominator above 0 and a sample of the numerator metric."""
     per: dict[tuple[str, str], float] = defaultdict(float)
     for w in placed:
-        if w.audience is not None and w.sample.delivery_id is not None:
+        if w.linked and w.sample.delivery_id is not None:
             per[(w.sample.delivery_id, w.sample.metric)] += w.sample.value
     cells = []
     for name, top, bottom in RATES:
@@ -215,8 +236,12 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
     by_id = {d.id: d for d in own}
     placed = []
     for s in reduce_samples(samples, campaign.id, as_of):
-        d = by_id.get(s.delivery_id) if s.delivery_id is not None else None
-        placed.append(_Where(s, d.audience, d.language, d.channel) if d else _Where(s, None, None, None))
+        if s.delivery_id is None:
+            placed.append(_Where(s, s.audience, s.language, s.channel))
+        elif (d := by_id.get(s.delivery_id)) is not None:
+            placed.append(_Where(s, d.audience, d.language, d.channel, linked=True))
+        else:
+            placed.append(_Where(s, None, None, None))
     start = _local_midnight(campaign.starts, campaign.timezone)
     objectives = []
     for aim in campaign.aims:
@@ -243,4 +268,4 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
         reach=_reach(placed), gaps=_gaps(campaign, own, placed), health=health, health_by_channel=dict(by_channel),
         rates=_rates(own, placed), evidence={kind: tuple(rows) for kind, rows in sorted(records.items())},
         sources=dict(sorted(sources.items())), quality=tuple(sorted({w.sample.quality for w in placed if w.sample.quality})),
-        unlinked=sum(w.sample.observations for w in placed if w.audience is None))
+        unlinked=sum(w.sample.observations for w in placed if not w.linked))

@@ -1,7 +1,8 @@
 """`ledger_view`: the ledger's rows for some campaigns, as evaluation's input shapes.
 
 The reach samples are reduced in SQL, as `reduce_samples` does in Python, to one row per
-delivery, metric and source: additive sources de-duplicated (same time and value counted
+delivery, metric and source (for samples tied to no delivery, per message, audience,
+language and channel too: `_attributes`): additive sources de-duplicated (same time and value counted
 once) then summed; running totals cut to their latest reading (on equal times the larger
 value). So a million samples come back as a few thousand rows, and `evaluate` on them
 gives what it gives on the raw rows.
@@ -20,7 +21,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from kmcomms.evaluate.model import ADDITIVE_SOURCES, DeliveryRow, EvidenceRow, Sample
@@ -30,7 +31,22 @@ __all__ = ["ledger_view"]
 
 _BATCH = 5000  # rows fetched at a time: memory stays flat however big the ledger
 
-_Key = tuple[str, str | None, str, str]  # campaign, delivery, metric, source
+# campaign, delivery, metric, source, message, audience, language, channel
+_Key = tuple[str, str | None, str, str, str | None, str | None, str | None, str | None]
+_ATTRIBUTES = ("message", "audience", "language", "channel")
+
+
+def _attributes() -> list[ColumnElement[str | None]]:
+    """What a sample names, as the reduction groups by it: a campaign-wide sample's
+    message, audience, language and channel; NULL for a delivery's (its delivery's are
+    authoritative). Unlabelled, for GROUP BY and PARTITION BY (a label would be taken
+    for the column of that name); label them in the select list."""
+    rs = reach_samples
+    return [case((rs.c.delivery_id.is_(None), rs.c[name])) for name in _ATTRIBUTES]
+
+
+def _labelled(attributes: list[ColumnElement[str | None]]) -> list[ColumnElement[str | None]]:
+    return [a.label(name) for a, name in zip(attributes, _ATTRIBUTES, strict=True)]
 
 
 def _keep(ids: list[str], start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
@@ -50,33 +66,36 @@ def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Selec
     rs = reach_samples
     # Only the additive sources need duplicates dropped (GROUP BY every identifying
     # column, the costly step): a repeated running total does not change the latest.
+    attributes = _attributes()
     identity = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, rs.c.observed_at, rs.c.value]
-    distinct_rows = (select(*identity, func.max(rs.c.quality).label("quality"))
-                     .where(*keep, rs.c.source.in_(sorted(ADDITIVE_SOURCES))).group_by(*identity).subquery())
+    distinct_rows = (select(*identity, *_labelled(attributes), func.max(rs.c.quality).label("quality"))
+                     .where(*keep, rs.c.source.in_(sorted(ADDITIVE_SOURCES))).group_by(*identity, *attributes)
+                     .subquery())
     d = distinct_rows.c
-    group = [d.campaign, d.delivery_id, d.metric, d.source]
+    group = [d.campaign, d.delivery_id, d.metric, d.source, *(d[name] for name in _ATTRIBUTES)]
     additive = select(*group, func.sum(d.value).label("value"), func.max(d.observed_at).label("observed_at"),
                       func.max(d.quality).label("quality"), func.count().label("observations")).group_by(*group)
-    partition = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source]
+    partition = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
+    columns = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *_labelled(attributes)]
     quality = func.max(rs.c.quality).over(partition_by=partition).label("quality")
     latest_first = [rs.c.observed_at.desc(), rs.c.value.desc()]
     running_keep = [*keep, rs.c.source.not_in(sorted(ADDITIVE_SOURCES))]
     if dialect == "postgresql":  # one sort, the first row of each group
-        running = (select(*partition, rs.c.value, rs.c.observed_at, quality, literal(1).label("observations"))
+        running = (select(*columns, rs.c.value, rs.c.observed_at, quality, literal(1).label("observations"))
                    .where(*running_keep).ext(distinct_on(*partition)).order_by(*partition, *latest_first))
         return additive, running
-    ranked = select(*partition, rs.c.value, rs.c.observed_at, quality,
+    ranked = select(*columns, rs.c.value, rs.c.observed_at, quality,
                     func.row_number().over(partition_by=partition, order_by=latest_first).label("rank"),
                     ).where(*running_keep).subquery()
     r = ranked.c
-    running = select(r.campaign, r.delivery_id, r.metric, r.source, r.value, r.observed_at, r.quality,
-                     literal(1).label("observations")).where(r.rank == 1)
+    running = select(r.campaign, r.delivery_id, r.metric, r.source, *(r[name] for name in _ATTRIBUTES), r.value,
+                     r.observed_at, r.quality, literal(1).label("observations")).where(r.rank == 1)
     return additive, running
 
 
 def _sample(row) -> Sample:  # type: ignore[no-untyped-def]
     return Sample(row.campaign, row.metric, row.value, row.observed_at, row.source, row.delivery_id, row.quality,
-                  row.observations)
+                  row.observations, row.message, row.audience, row.language, row.channel)
 
 
 def _exact_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
@@ -86,9 +105,11 @@ def _exact_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Samp
 
 def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
     rs = reach_samples
-    group = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source]
+    attributes = _attributes()
+    group = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
     # Exactly one max() in the query, so the bare `value` is the one of the latest row.
-    query = select(*group, func.max(rs.c.observed_at).label("observed_at"), rs.c.value.label("latest"),
+    query = select(rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *_labelled(attributes),
+                   func.max(rs.c.observed_at).label("observed_at"), rs.c.value.label("latest"),
                    func.sum(rs.c.value).label("total"), func.count().label("rows"),
                    func.count(distinct(rs.c.observed_at)).label("times"),
                    func.json_group_array(distinct(rs.c.quality)).label("qualities"),
@@ -96,19 +117,22 @@ def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sam
     found: dict[_Key, Sample] = {}
     tied: list[_Key] = []
     for row in db.execute(query.execution_options(yield_per=_BATCH)):
-        key = (row.campaign, row.delivery_id, row.metric, row.source)
+        key = (row.campaign, row.delivery_id, row.metric, row.source, row.message, row.audience, row.language,
+               row.channel)
         if row.times != row.rows:  # a time repeated: duplicates or a tie, done exactly below
             tied.append(key)
             continue
         additive = row.source in ADDITIVE_SOURCES
         quality = max((q for q in json.loads(row.qualities) if q is not None), default=None)
         found[key] = Sample(row.campaign, row.metric, row.total if additive else row.latest, row.observed_at,
-                            row.source, row.delivery_id, quality, row.rows if additive else 1)
+                            row.source, row.delivery_id, quality, row.rows if additive else 1, row.message,
+                            row.audience, row.language, row.channel)
     if tied:
-        linked = sorted({delivery for _, delivery, _, _ in tied if delivery is not None})
-        unlinked = sorted({campaign for campaign, delivery, _, _ in tied if delivery is None})
+        linked = sorted({key[1] for key in tied if key[1] is not None})
+        unlinked = sorted({key[0] for key in tied if key[1] is None})
         only = or_(rs.c.delivery_id.in_(linked), and_(rs.c.delivery_id.is_(None), rs.c.campaign.in_(unlinked)))
-        again = {(s.campaign, s.delivery_id, s.metric, s.source): s for s in _exact_samples(db, [*keep, only])}
+        again = {(s.campaign, s.delivery_id, s.metric, s.source, s.message, s.audience, s.language, s.channel): s
+                 for s in _exact_samples(db, [*keep, only])}
         found.update((key, again[key]) for key in tied)
     return list(found.values())
 

@@ -94,13 +94,23 @@ class Sample:
     "channel:<adapter>": running totals)."""
     delivery_id: str | None = None
     """None for a record about the campaign as a whole (e.g. leaflets not tied to one
-    delivery); such a sample counts only towards indicators with no channel, audience
-    or language filter of their own."""
+    delivery); such a sample is placed by its own `audience`, `language` and `channel`
+    (see those)."""
     quality: str | None = None
     """A note on the data, e.g. "opens include machine opens"."""
     observations: int = 1
     """How many samples `value` is made of: for an additive source, the distinct ones
     summed; for a running total, 1 (its latest reading)."""
+    message: str | None = None
+    audience: str | None = None
+    language: str | None = None
+    channel: str | None = None
+    """What a manual record names. For a sample with a delivery, the delivery's are
+    authoritative and these are ignored (a reduction leaves them None). For a campaign-wide
+    sample they decide which indicators it counts towards (a filter on channels, audiences
+    or languages matches only a sample naming one of them: a sample naming none counts only
+    towards indicators with no such filter) and its reach cell (None: the campaign-wide
+    part of the cell)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +181,8 @@ class ObjectiveResult:
 class ReachCell:
     """Reach of one metric for one audience × language × channel: the sum over its
     deliveries of the latest running totals plus the additive records. Samples tied to
-    no delivery form cells whose audience, language and channel are None."""
+    no delivery sit in the cell of the audience, language and channel they name, None
+    for what they do not name."""
 
     audience: str | None
     language: str | None

@@ -127,6 +127,11 @@ reach_samples = Table(
     Column("observed_at", UTCDateTime, nullable=False),
     Column("source", String(32), nullable=False),
     Column("quality", Text),
+    # What a manual record names (0005): for a record tied to no delivery, where it counts.
+    Column("message", String(100)),
+    Column("audience", String(100)),
+    Column("language", String(35)),
+    Column("channel", String(100)),
 )
 
 evidence = Table(
