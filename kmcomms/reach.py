@@ -397,12 +397,14 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
         for r in records:
             named = (r.campaign, r.message, r.audience, r.language, r.channel)
             found = matches.get(named, [])
-            # Linked or not, the row keeps what the record names (when linked, exactly
-            # its delivery's message, audience, language and channel).
-            rows.append({"delivery_id": found[0] if len(found) == 1 else None, "campaign": r.campaign, "metric": r.metric,
-                         "value": r.value, "observed_at": datetime.combine(r.day, time(), UTC), "source": "manual",
-                         "quality": r.note, "message": r.message, "audience": r.audience, "language": r.language,
-                         "channel": r.channel})
+            # A linked record is placed by its delivery, so it names nothing itself (the
+            # same as every channel's sample); a campaign-wide one keeps what it names.
+            delivery = found[0] if len(found) == 1 else None
+            names = dict.fromkeys(("message", "audience", "language", "channel")) if delivery else {
+                "message": r.message, "audience": r.audience, "language": r.language, "channel": r.channel}
+            rows.append({"delivery_id": delivery, "campaign": r.campaign, "metric": r.metric, "value": r.value,
+                         "observed_at": datetime.combine(r.day, time(), UTC), "source": "manual", "quality": r.note,
+                         **names})
         if rows:
             db.execute(insert(reach_samples), rows)
     return StoredReach(len(rows), sum(1 for row in rows if row["delivery_id"]))

@@ -340,8 +340,8 @@ NAMED_SAMPLES = [
     named(300, at(15), "parents", "en", "print"),  # the CSV imported twice: once
     named(300, at(15), "gps", "en", "print"),  # same day and value, another audience: not a duplicate
     named(50, at(16), "gps", None, None),  # names an audience only
-    named(10, at(12), "parents", "en", "newsletter", "p3"),  # linked: p3 decides where
-    named(5, at(13), None, None, None, "p3"),  # linked, stored before records kept what they name
+    named(10, at(12), None, None, None, "p3"),  # linked: p3 decides where
+    named(5, at(13), None, None, None, "p3"),
 ]
 
 

@@ -116,8 +116,9 @@ def test_an_imported_file_is_stored_whole_linking_only_records_that_name_exactly
         (None, "example", "broadcasts", 7.0, day(3), "manual", None),
         (None, "example", "broadcasts", 2.0, day(4), "manual", "radio, Urdu service"),
     ]
-    # Linked or not, each row keeps the message, audience, language and channel it names.
-    assert named(unit) == [("launch", "parents", "ur", "blog"), ("reminder", "parents", "en", "newsletter"),
+    # A campaign-wide row keeps the message, audience, language and channel it names; a
+    # linked one names nothing itself (its delivery places it).
+    assert named(unit) == [(None, None, None, None), ("reminder", "parents", "en", "newsletter"),
                            ("launch", "parents", "en", "blog"), (None, None, "ur", None)]
 
 

@@ -58,14 +58,12 @@ class _Where:
 
 
 _Attributes = tuple[str | None, str | None, str | None, str | None]
-_NONE: _Attributes = (None, None, None, None)
 
 
 def _attributes(s: Sample) -> _Attributes:
-    """What a sample names, as far as the reduction groups by it: a campaign-wide
-    sample's message, audience, language and channel; nothing for a delivery's (the
-    delivery's are authoritative)."""
-    return (s.message, s.audience, s.language, s.channel) if s.delivery_id is None else _NONE
+    """What a sample names (a campaign-wide one; a delivery's name nothing: they are
+    placed by their delivery), as the reduction groups by it."""
+    return (s.message, s.audience, s.language, s.channel)
 
 
 def reduce_samples(samples: Iterable[Sample], campaign: str, as_of: datetime) -> list[Sample]:

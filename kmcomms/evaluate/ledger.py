@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, distinct, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from kmcomms.evaluate.model import ADDITIVE_SOURCES, DeliveryRow, EvidenceRow, Sample
@@ -37,16 +37,11 @@ _ATTRIBUTES = ("message", "audience", "language", "channel")
 
 
 def _attributes() -> list[ColumnElement[str | None]]:
-    """What a sample names, as the reduction groups by it: a campaign-wide sample's
-    message, audience, language and channel; NULL for a delivery's (its delivery's are
-    authoritative). Unlabelled, for GROUP BY and PARTITION BY (a label would be taken
-    for the column of that name); label them in the select list."""
-    rs = reach_samples
-    return [case((rs.c.delivery_id.is_(None), rs.c[name])) for name in _ATTRIBUTES]
-
-
-def _labelled(attributes: list[ColumnElement[str | None]]) -> list[ColumnElement[str | None]]:
-    return [a.label(name) for a, name in zip(attributes, _ATTRIBUTES, strict=True)]
+    """What a sample names, as the reduction groups by it: the message, audience, language
+    and channel of a campaign-wide sample; a delivery's samples name nothing (they are
+    placed by their delivery: see `kmcomms.reach.store_reach`), so grouping by the columns
+    as stored keeps each delivery in one group."""
+    return [reach_samples.c[name] for name in _ATTRIBUTES]
 
 
 def _keep(ids: list[str], start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
@@ -68,7 +63,7 @@ def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Selec
     # column, the costly step): a repeated running total does not change the latest.
     attributes = _attributes()
     identity = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, rs.c.observed_at, rs.c.value]
-    distinct_rows = (select(*identity, *_labelled(attributes), func.max(rs.c.quality).label("quality"))
+    distinct_rows = (select(*identity, *attributes, func.max(rs.c.quality).label("quality"))
                      .where(*keep, rs.c.source.in_(sorted(ADDITIVE_SOURCES))).group_by(*identity, *attributes)
                      .subquery())
     d = distinct_rows.c
@@ -76,7 +71,7 @@ def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Selec
     additive = select(*group, func.sum(d.value).label("value"), func.max(d.observed_at).label("observed_at"),
                       func.max(d.quality).label("quality"), func.count().label("observations")).group_by(*group)
     partition = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
-    columns = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *_labelled(attributes)]
+    columns = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
     quality = func.max(rs.c.quality).over(partition_by=partition).label("quality")
     latest_first = [rs.c.observed_at.desc(), rs.c.value.desc()]
     running_keep = [*keep, rs.c.source.not_in(sorted(ADDITIVE_SOURCES))]
@@ -108,7 +103,7 @@ def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sam
     attributes = _attributes()
     group = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
     # Exactly one max() in the query, so the bare `value` is the one of the latest row.
-    query = select(rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *_labelled(attributes),
+    query = select(rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes,
                    func.max(rs.c.observed_at).label("observed_at"), rs.c.value.label("latest"),
                    func.sum(rs.c.value).label("total"), func.count().label("rows"),
                    func.count(distinct(rs.c.observed_at)).label("times"),
