@@ -13,10 +13,12 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -85,11 +87,22 @@ class Policy(_Section):
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
 
 
+def _address(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f'"{value}" is not an email address — write name@example.org')
+    return value
+
+
+#: Email addresses: one, or a list.
+Addresses = Annotated[list[Annotated[str, AfterValidator(_address)]],
+                      BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
+
+
 class Notify(_Section):
     """Who is told when a delivery needs a person (it ended failed, unknown or missed):
     by email through an SMTP server, and/or by a JSON POST to a webhook."""
 
-    email: list[str] = []
+    email: Addresses = []
     """Addresses to mail (one, or a list)."""
     sender: str = "kmcomms@localhost"
     """The From address of those mails."""
@@ -100,19 +113,6 @@ class Notify(_Section):
     in the part that is secret) and set the variable."""
     timeout: float = Field(10.0, gt=0, le=300)
     """Seconds for the SMTP conversation and for the webhook request."""
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("email")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not _EMAIL.match(address):
-                raise ValueError(f'"{address}" is not an email address — write name@example.org')
-        return value
 
     @field_validator("sender")
     @classmethod
@@ -181,7 +181,7 @@ class ScheduledReport(_Section):
     period_days: int = Field(7, ge=1, le=366)
     """The report covers this many days, the day it is made the last."""
     format: Literal["html", "md"] = "html"
-    email: list[str] = []
+    email: Addresses = []
     """Addresses to mail it to (one, or a list), as an attachment."""
     folder: str | None = None
     """A folder (relative to the workspace, or absolute) to write it to as unit-YYYY-MM-DD.html."""
@@ -198,19 +198,6 @@ class ScheduledReport(_Section):
     @classmethod
     def _every(cls, value: str) -> str:
         report_cron(value)
-        return value
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("email")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not _EMAIL.match(address):
-                raise ValueError(f'"{address}" is not an email address — write name@example.org')
         return value
 
     @field_validator("sender")

@@ -94,7 +94,7 @@ def test_a_good_section_loads_with_its_defaults(tmp_path: Path) -> None:
      ['timezone: "Europe/Londn" is not an IANA time zone (did you mean "Europe/London"?)']),
     ('every = "monday 08:00"\nfolder = "r"\nperiod_days = 0\n', "period_days", ["period_days must be at least 1"]),
     ('every = "monday 08:00"\nfolder = "r"\nformat = "pdf"\n', "format", ['"pdf" is not allowed', "html, md"]),
-    ('every = "monday 08:00"\nemail = ["lead@unit", "nobody"]\n', "email", ['email: "nobody" is not an email address']),
+    ('every = "monday 08:00"\nemail = ["lead@unit", "nobody"]\n', "email", ['email[1]: "nobody" is not an email address']),
     ('every = "monday 08:00"\nfolder = "r"\nsender = "kmcomms"\n', "sender", ['sender: "kmcomms" is not an email address']),
     ('every = "monday 08:00"\n', "[report]", ["the report goes nowhere", "email", "folder"]),
     ('every = "monday 08:00"\nfolder = "r"\nsmtp_port = 0\n', "smtp_port", ["smtp_port must be at least 1"]),
