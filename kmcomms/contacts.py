@@ -20,8 +20,6 @@ into: it is kept with its list but never sent anything.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,7 +29,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, one_line
+from kmcomms.csvfile import error as _error
+from kmcomms.csvfile import records
+from kmcomms.errors import Diagnostic, InvalidInput, one_line
 from kmcomms.fields import LanguageCode, Slug
 from kmcomms.ledger.tables import contacts, suppressions
 from kmcomms.mail import address_problem
@@ -95,10 +95,6 @@ class Recipient:
 def normal_address(address: str) -> str:
     """The form addresses are stored and compared in."""
     return address.strip().lower()
-
-
-def _error(path: Path, line: int, code: str, message: str) -> Diagnostic:
-    return Diagnostic(str(path), line, 1, Severity.ERROR, code, message)
 
 
 def _pydantic_reason(adapter: TypeAdapter[str], value: str) -> str | None:
@@ -168,28 +164,12 @@ def read_contacts(path: Path, today: date, data: bytes | None = None) -> list[Co
     """Every contact in the CSV at `path` (or in `data`, named `path`), checked. Raises
     `InvalidInput` with one diagnostic per bad row, or one for the file (not UTF-8, no
     header, a broken quote), and nothing else."""
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidInput([_error(path, 0, "contacts-file", f"cannot read the file: {exc.strerror}")]) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput([_error(path, line, "contacts-encoding",
-                                   "this line is not UTF-8 text — save the file as \"CSV UTF-8\"")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     found: list[Diagnostic] = []
     result: list[Contact] = []
     header: list[str] | None = None
     first_seen: dict[str, int] = {}
-    end = 0
     try:
-        for fields in reader:
-            start, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
+        for start, fields in records(path, "contacts", data):
             if header is None:
                 problem = _header_problem(fields)
                 if problem:
@@ -211,9 +191,10 @@ def read_contacts(path: Path, today: date, data: bytes | None = None) -> list[Co
             first_seen[address] = start
             result.append(Contact(address, row["name"], row["language"], row["audience"],
                                   date.fromisoformat(row["consent_date"]), start))
-    except csv.Error as exc:
-        found.append(_error(path, reader.line_num or 1, "contacts-csv",
-                            f"cannot read the CSV here ({exc}) — check the quotes on this line"))
+    except InvalidInput as exc:
+        if header is None:  # nothing was read: the file-level problem is the only one
+            raise
+        found.extend(exc.diagnostics)  # a broken quote: kept with the rows found bad before it
     if header is None and not found:
         found.append(_error(path, 1, "contacts-header",
                             f"the file is empty — the first line must be the header {','.join(COLUMNS)}"))

@@ -178,16 +178,18 @@ class Dispatcher:
         with self.engine.connect() as db:
             rows = db.execute(select(deliveries).where(deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
                                                        deliveries.c.due_at <= until)).all()
-        rendered = 0
+        rendered: list[Draft | Blocked] = []
         for row in rows:
             if row.id in self._drafts or row.campaign not in self.renderer.campaigns or row.channel not in self.channels:
                 continue
             try:
-                self._drafts[row.id] = self.renderer.render(_delivery(row))
+                self._drafts[row.id] = draft = self.renderer.render(_delivery(row))
             except Exception:  # noqa: BLE001,S112 - rendered again when due, where the fault is recorded
                 continue
-            rendered += 1
-        return rendered
+            rendered.append(draft)
+        if self.renderer.tracker is not None:  # ahead too, so a wake-up writes nothing before publishing
+            register_links(self.engine, [d for d in rendered if isinstance(d, Draft)])
+        return len(rendered)
 
     def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
         """One pass: reap expired leases, settle unknowns, mark the missed, then claim and
@@ -304,13 +306,13 @@ class Dispatcher:
                 draft = self.renderer.render(_delivery(row))
             except Exception as exc:  # noqa: BLE001 - a template or settings fault: the delivery waits for a person
                 return held(f"cannot render: {exc}")
+            if self.renderer.tracker is not None and isinstance(draft, Draft):
+                register_links(self.engine, [draft])
         reason = self.gate(row.campaign, row.message, draft, started)
         if reason is not None:
             return held(reason)
         assert isinstance(draft, Draft)
         try:
-            if self.renderer.tracker is not None:
-                register_links(self.engine, row.id, draft.links)
             publication = channel.publish(draft, row.id)
         except TransientError as exc:
             return self._retry(row, channel, started, str(exc), exc.retry_after)

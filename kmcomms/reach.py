@@ -30,8 +30,6 @@ is stored.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,6 +42,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select
 
 from kmcomms.campaign import LoadResult
+from kmcomms.csvfile import error as _error
+from kmcomms.csvfile import records
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, one_line
 from kmcomms.fields import close_match, closest
 from kmcomms.ledger.ledger import State
@@ -298,10 +298,6 @@ def check_reach(fields: Mapping[str, str | None], known: Known, as_of: datetime,
     return record
 
 
-def _error(path: Path, line: int, code: str, message: str) -> Diagnostic:
-    return Diagnostic(str(path), line, 1, Severity.ERROR, code, message)
-
-
 def _header_problems(path: Path, header: list[str], columns: Sequence[str]) -> list[Diagnostic]:
     names = [h.strip().lower() for h in header]
     want = ",".join(columns)
@@ -325,36 +321,17 @@ def csv_rows(path: Path, columns: Sequence[str], data: bytes | None = None) -> I
     `path`) whose header is exactly `columns` in any order (case and spaces around names
     ignored); values stripped. Raises `InvalidInput` for the file (unreadable, not UTF-8,
     a bad header, a broken quote) and for rows with the wrong number of values."""
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidInput([_error(path, 0, "csv-file", f"cannot read the file: {exc.strerror} — check the path")]) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput([_error(path, line, "csv-encoding", 'this line is not UTF-8 text — save the file as "CSV UTF-8"')]) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
-    end = 0
-    try:
-        for fields in reader:
-            start, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if header is None:
-                if found := _header_problems(path, fields, columns):
-                    raise InvalidInput(found)
-                header = [h.strip().lower() for h in fields]
-            elif len(fields) != len(header):
-                raise InvalidInput([_error(path, start, "csv-fields", f"this row has {len(fields)} values, the header "
-                                           f"{len(header)} — quote a value that holds a comma")])
-            else:
-                yield start, {name: value.strip() for name, value in zip(header, fields, strict=True)}
-    except csv.Error as exc:
-        raise InvalidInput([_error(path, reader.line_num or 1, "csv-syntax",
-                                   f"cannot read the CSV here ({exc}) — check the quotes on this line")]) from None
+    for start, fields in records(path, "csv", data):
+        if header is None:
+            if found := _header_problems(path, fields, columns):
+                raise InvalidInput(found)
+            header = [h.strip().lower() for h in fields]
+        elif len(fields) != len(header):
+            raise InvalidInput([_error(path, start, "csv-fields", f"this row has {len(fields)} values, the header "
+                                       f"{len(header)} — quote a value that holds a comma")])
+        else:
+            yield start, {name: value.strip() for name, value in zip(header, fields, strict=True)}
     if header is None:
         raise InvalidInput([_error(path, 1, "csv-header", f"the file is empty — the first line must be the header {','.join(columns)}")])
 

@@ -28,7 +28,6 @@ from kmcomms.workspace import find_workspace, load_workspace
 SHOWN = 100
 
 
-
 @cli.group()
 def contacts() -> None:
     """The people lists send to (personal data: kept in the store, never in campaign files)."""

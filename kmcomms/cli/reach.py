@@ -25,7 +25,6 @@ __all__ = ["refuse"]
 SHOWN = 100
 
 
-
 def refuse(exc: InvalidInput, fmt: str, what: str) -> int:
     """Show every finding of `exc` (JSON on stdout, or one line each on stderr) and that
     `what` was not stored; the exit code."""

@@ -8,38 +8,9 @@
 The shapes are in kmcomms.evaluate.model.
 """
 
+from kmcomms.evaluate import model
 from kmcomms.evaluate.compute import evaluate
 from kmcomms.evaluate.ledger import ledger_view
-from kmcomms.evaluate.model import (
-    ADDITIVE_SOURCES,
-    LEVELS,
-    SMALL_NUMBERS,
-    CampaignEvaluation,
-    CoverageGap,
-    DeliveryRow,
-    EvidenceRow,
-    IndicatorResult,
-    ObjectiveResult,
-    RateCell,
-    ReachCell,
-    Sample,
-    Status,
-)
+from kmcomms.evaluate.model import *  # noqa: F403 - the input and result shapes, named in model.__all__
 
-__all__ = [
-    "ADDITIVE_SOURCES",
-    "LEVELS",
-    "SMALL_NUMBERS",
-    "CampaignEvaluation",
-    "CoverageGap",
-    "DeliveryRow",
-    "EvidenceRow",
-    "IndicatorResult",
-    "ObjectiveResult",
-    "RateCell",
-    "ReachCell",
-    "Sample",
-    "Status",
-    "evaluate",
-    "ledger_view",
-]
+__all__ = ["evaluate", "ledger_view", *model.__all__]

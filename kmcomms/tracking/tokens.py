@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kmcomms.ledger.tables import tracked_links, tracking_keys
-from kmcomms.render.drafts import Link
+from kmcomms.render.drafts import Draft
 from kmcomms.workspace import Settings
 
 __all__ = ["Tracker", "register_links", "tracker_for"]
@@ -115,12 +116,13 @@ def tracker_for(engine: Engine, settings: Settings, now: datetime) -> Tracker | 
     return Tracker(str(settings.tracking.base_url), secret)
 
 
-def register_links(engine: Engine, delivery: str, links: tuple[Link, ...]) -> None:
-    """Record where each of `delivery`'s tracked links leads (the tagged address), before
-    it is published: the server redirects a click only there. Registering again is harmless."""
-    if not links:
+def register_links(engine: Engine, drafts: Iterable[Draft]) -> None:
+    """Record where each tracked link of each draft leads (the tagged address), before it
+    is published: the server redirects a click only there. One transaction for them all;
+    registering again is harmless."""
+    rows = [{"delivery_id": draft.delivery, "link_id": link.id, "url": link.url} for draft in drafts for link in draft.links]
+    if not rows:
         return
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    rows = [{"delivery_id": delivery, "link_id": link.id, "url": link.url} for link in links]
     with engine.begin() as db:
         db.execute(dialect.insert(tracked_links).on_conflict_do_nothing(), rows)
