@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kmcomms.channels import broadcast_channels
 from kmcomms.checks import check_campaign
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
 from kmcomms.explain import explain
@@ -62,7 +63,9 @@ class LoadResult:
             raise InvalidInput(self.diagnostics)
 
     def plan(self, window: Window, now: datetime) -> Plan:
-        return plan((c.campaign for c in self.campaigns), window, now)
+        """The deliveries of the loaded campaigns, on the workspaces' channels."""
+        broadcast = frozenset().union(*(broadcast_channels(w.settings.channels) for w in self.workspaces))
+        return plan((c.campaign for c in self.campaigns), window, now, broadcast)
 
 
 def is_body_path(body: str) -> bool:

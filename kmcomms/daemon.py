@@ -418,7 +418,7 @@ class Daemon:
 
     def _on_outcome(self, row: Row, outcome: str) -> None:
         fields: dict[str, Any] = {"delivery": row.id, "campaign": row.campaign, "message": row.message,
-                                  "audience": row.audience, "language": row.language, "channel": row.channel,
+                                  "audiences": row.audiences.split(), "language": row.language, "channel": row.channel,
                                   "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": outcome}
         if outcome == "published":
             event(log, "published", f"published {row.id} ({row.campaign}/{row.message} → {row.channel})", **fields)

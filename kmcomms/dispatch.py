@@ -108,8 +108,8 @@ def held_campaigns(loaded: LoadResult, workspace: Workspace) -> set[str]:
 
 
 def _delivery(row: Row) -> Delivery:
-    return Delivery(row.id, row.campaign, row.message, row.occurrence, row.audience, row.language, row.channel,
-                    row.due_at, row.timezone)
+    return Delivery(row.id, row.campaign, row.message, row.occurrence, tuple(row.audiences.split()), row.language,
+                    row.channel, row.due_at, row.timezone)
 
 
 class Dispatcher:

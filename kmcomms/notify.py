@@ -72,7 +72,7 @@ def _due(row: Row) -> str:
 
 def _describe(row: Row) -> dict[str, Any]:
     return {"id": row.id, "state": row.state, "campaign": row.campaign, "message": row.message,
-            "audience": row.audience, "language": row.language, "channel": row.channel,
+            "audiences": row.audiences.split(), "language": row.language, "channel": row.channel,
             "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": row.reason}
 
 
@@ -82,7 +82,7 @@ def notice_text(rows: Sequence[Row], unit: str) -> tuple[str, str]:
     subject = f"kmcomms: {count} {'delivery needs' if count == 1 else 'deliveries need'} a person ({unit})"
     lines = [f"{count} {'delivery' if count == 1 else 'deliveries'} of {unit} will not go out by themselves:", ""]
     for row in rows[:LISTED]:
-        lines.append(f"- {row.state.upper()}  {row.id}  {row.campaign}/{row.message} → {row.audience}, {row.language}, "
+        lines.append(f"- {row.state.upper()}  {row.id}  {row.campaign}/{row.message} → {row.audiences.replace(' ', ' + ')}, {row.language}, "
                      f"{row.channel}, due {_due(row)}")
         if row.reason:
             lines.append(f"    {row.reason}")

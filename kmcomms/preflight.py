@@ -31,6 +31,7 @@ import markupsafe
 import pyphen
 
 from kmcomms.campaign import LoadedCampaign, LoadResult
+from kmcomms.channels import broadcast_channels
 from kmcomms.errors import Diagnostic, KmcommsError, Severity
 from kmcomms.models import Audience
 from kmcomms.plan import ALL_TIME, Delivery, plan
@@ -449,10 +450,9 @@ def _deliveries_name(deliveries: list[Delivery]) -> str:
     blog/video (4 deliveries, first 1a2b3c4d5e6f)"."""
     first = deliveries[0]
     if len(deliveries) == 1:
-        return f"{first.message} → {first.audience}, {first.language}, {first.channel} (delivery {first.id})"
-    audiences, languages, channels = (
-        "/".join(dict.fromkeys(getattr(d, name) for d in deliveries)) for name in ("audience", "language", "channel")
-    )
+        return f"{first.message} → {'+'.join(first.audiences)}, {first.language}, {first.channel} (delivery {first.id})"
+    audiences = "/".join(dict.fromkeys("+".join(d.audiences) for d in deliveries))
+    languages, channels = ("/".join(dict.fromkeys(getattr(d, name) for d in deliveries)) for name in ("language", "channel"))
     return f"{first.message} → {audiences}, {languages}, {channels} ({len(deliveries)} deliveries, first {first.id})"
 
 
@@ -477,27 +477,31 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     # Audiences of one message read the same words (only their link tags differ), so each
     # message × language × channel is rendered once and checked for every audience.
     drafts: dict[tuple[str, str, str, str], Draft | Blocked | Problem] = {}
-    for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW).deliveries:
-        key = (delivery.campaign, delivery.message, delivery.audience, delivery.language, delivery.channel)
-        if key in seen:
-            continue
-        seen.add(key)
+    for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW, broadcast_channels(workspace.settings.channels)).deliveries:
         loaded = by_id[delivery.campaign]
         index = next(i for i, m in enumerate(loaded.campaign.messages) if m.id == delivery.message)
         words = (delivery.campaign, delivery.message, delivery.language, delivery.channel)
-        if words not in drafts:
-            drafts[words] = _render(renderer, delivery)
-        draft = drafts[words]
-        if isinstance(draft, Problem):
-            problems = [draft]
-        else:
-            language = delivery.language if isinstance(draft, Blocked) else draft.language
-            expected = unit.acknowledgements.get(language, unit.acknowledgement)
-            problems = check_draft(draft, loaded.campaign.audiences[delivery.audience], expected)
-        for problem in problems:
-            # The text without the delivery's id, so the same finding on other channels is one
-            text = problem.message.replace(f"delivery {delivery.id} is blocked", "blocked")
-            findings.setdefault((delivery.campaign, index, problem.severity, problem.code, text), []).append(delivery)
+        # A shared item is read by each of its audiences: it is checked for each.
+        for audience in delivery.audiences:
+            key = (delivery.campaign, delivery.message, audience, delivery.language, delivery.channel)
+            if key in seen:
+                continue
+            seen.add(key)
+            if words not in drafts:
+                drafts[words] = _render(renderer, delivery)
+            draft = drafts[words]
+            if isinstance(draft, Problem):
+                problems = [draft]
+            else:
+                language = delivery.language if isinstance(draft, Blocked) else draft.language
+                expected = unit.acknowledgements.get(language, unit.acknowledgement)
+                problems = check_draft(draft, loaded.campaign.audiences[audience], expected)
+            for problem in problems:
+                # The text without the delivery's id, so the same finding on other channels is one
+                text = problem.message.replace(f"delivery {delivery.id} is blocked", "blocked")
+                found = findings.setdefault((delivery.campaign, index, problem.severity, problem.code, text), [])
+                if not found or found[-1] is not delivery:  # once per delivery, whichever audience saw it
+                    found.append(delivery)
     diagnostics = []
     for (campaign_id, index, severity, code, text), deliveries in findings.items():
         loaded = by_id[campaign_id]

@@ -43,7 +43,7 @@ def write_site(renderer: Renderer, deliveries: Iterable[Delivery], folder: Path)
     rows = []
     for delivery in deliveries:
         draft = renderer.render(delivery)
-        meta = (f"{delivery.campaign} / {delivery.message} · {delivery.audience} · {delivery.language} · "
+        meta = (f"{delivery.campaign} / {delivery.message} · {', '.join(delivery.audiences)} · {delivery.language} · "
                 f"{delivery.channel} · {delivery.due:%Y-%m-%d %H:%M} UTC · {delivery.id}")
         href = f"d/{delivery.id}.html"
         if isinstance(draft, Blocked):
@@ -60,7 +60,7 @@ def write_site(renderer: Renderer, deliveries: Iterable[Delivery], folder: Path)
             title, kind, fallback = draft.title, draft.kind, draft.fallback
         (folder / href).write_text(html, encoding="utf-8")
         rows.append({"due": f"{delivery.due:%Y-%m-%d %H:%M}", "campaign": delivery.campaign, "message": delivery.message,
-                     "audience": delivery.audience, "language": delivery.language, "channel": delivery.channel,
+                     "audiences": ", ".join(delivery.audiences), "language": delivery.language, "channel": delivery.channel,
                      "kind": kind, "title": title, "href": href, "fallback": fallback,
                      "blocked": draft.reason if isinstance(draft, Blocked) else None})
     index = renderer.templates.get_template("preview/index.html.j2").render(

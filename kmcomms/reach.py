@@ -365,11 +365,15 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
     with engine.begin() as db:
         matches: dict[tuple[str, ...], list[str]] = {}
         if campaigns:
-            query = select(deliveries.c.id, deliveries.c.campaign, deliveries.c.message, deliveries.c.audience,
+            query = select(deliveries.c.id, deliveries.c.campaign, deliveries.c.message, deliveries.c.audiences,
                            deliveries.c.language, deliveries.c.channel).where(
                 deliveries.c.campaign.in_(campaigns), deliveries.c.state != State.CANCELLED)
             for row in db.execute(query):
-                matches.setdefault(tuple(row[1:]), []).append(row.id)
+                # An item shared by several audiences is named by message, language and
+                # channel alone; a record naming one of its audiences stays with that one.
+                audiences = row.audiences.split()
+                audience = audiences[0] if len(audiences) == 1 else None
+                matches.setdefault((row.campaign, row.message, audience, row.language, row.channel), []).append(row.id)
         rows = []
         for r in records:
             named = (r.campaign, r.message, r.audience, r.language, r.channel)

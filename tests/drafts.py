@@ -23,7 +23,7 @@ NEWSLETTER_HTML = ('<!DOCTYPE html><html lang="en"><body><h1>The films are out</
 def letter(key: str = KEY, **changes: Any) -> Newsletter:
     """The launch of the vaccines campaign, in English, for parents: a newsletter whose HTML
     and text have an unsubscribe link."""
-    draft = Newsletter(delivery=key, campaign="vaccines", message="launch", audience="parents", channel="newsletter",
+    draft = Newsletter(delivery=key, campaign="vaccines", message="launch", audiences=("parents",), channel="newsletter",
                        language="en", direction="ltr", fallback=False, title="The films are out",
                        acknowledgement="Funded by the NIHR.", links=(), source_language="en",
                        audience_languages=("en", "ur", "pl"), subject="The films are out: watch them",
@@ -34,7 +34,7 @@ def letter(key: str = KEY, **changes: Any) -> Newsletter:
 
 def social_post(text: str, key: str = "d1", language: str = "ur", *, limit: int) -> SocialPost:
     """`text` posted for parents, right to left, on a platform that takes `limit` characters."""
-    return SocialPost(delivery=key, campaign="c", message="launch", audience="parents", channel="social",
+    return SocialPost(delivery=key, campaign="c", message="launch", audiences=("parents",), channel="social",
                       language=language, direction="rtl", fallback=False, title="فلمیں", acknowledgement="NIHR",
                       links=(), text=text, limit=limit)
 
@@ -44,7 +44,7 @@ def blog_post(**changes: Any) -> BlogPost:
     link is tracked; its delivery is new each time unless `delivery` is given."""
     key = changes.pop("delivery", None) or uuid.uuid4().hex[:12]
     base = BlogPost(
-        delivery=key, campaign="vaccines", message="launch", audience="parents", channel="blog", language="ur",
+        delivery=key, campaign="vaccines", message="launch", audiences=("parents",), channel="blog", language="ur",
         direction="rtl", fallback=False, title="Clinicians answer & explain <why>", acknowledgement="NIHR",
         links=(Link("l1", "https://example.org/films", f"https://example.org/films?utm_id={key}"),), slug="launch",
         excerpt="What parents ask most & why", tags=("vaccines", "parents"),

@@ -76,7 +76,7 @@ def test_plan_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     deliveries = json.loads(out)
     assert deliveries, "the example campaigns plan deliveries in 2027"
-    assert {"id", "campaign", "message", "occurrence", "audience", "language", "channel", "due"} <= set(deliveries[0])
+    assert {"id", "campaign", "message", "occurrence", "audiences", "language", "channel", "due"} <= set(deliveries[0])
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["due"]) for d in deliveries)
     assert len({d["id"] for d in deliveries}) == len(deliveries)
     assert [d["due"] for d in deliveries] == sorted(d["due"] for d in deliveries)

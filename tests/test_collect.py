@@ -60,7 +60,7 @@ def publish(engine: Engine, delivery_id: str, channel: str, *, campaign: str = "
     due = datetime(2027, 1, 11, 9, tzinfo=UTC) + timedelta(minutes=minutes)
     with engine.begin() as db:
         db.execute(insert(deliveries).values(
-            id=delivery_id, campaign=campaign, message="launch", occurrence=delivery_id, audience="parents", language="en",
+            id=delivery_id, campaign=campaign, message="launch", occurrence=delivery_id, audiences="parents", language="en",
             channel=channel, due_at=due, timezone="Europe/London", state=state, attempts=1, planned_at=due, updated_at=due))
         if state == "published":
             db.execute(insert(publications).values(delivery_id=delivery_id, remote_id=f"r-{delivery_id}" if remote_id == ""

@@ -47,6 +47,9 @@ def test_the_demo_publishes_the_first_wave_and_says_where_to_look(tmp_path: Path
     assert str(target / "site" / "index.html") in done.stdout and len(pages) >= 5
     urdu = [p for p in pages if p.relative_to(target / "site").parts[0] == "ur"]
     assert urdu and all('dir="rtl"' in p.read_text(encoding="utf-8") for p in urdu)
+    # One page per message and language, whatever number of audiences read it: a second
+    # page of the same post would take its delivery id after the slug.
+    assert not [p for p in pages if re.search(r"-[0-9a-f]{12}\.html$", p.name)]
 
     # The emails the newsletter and briefing channels sent, caught on loopback.
     mails = [email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in sorted((target / "mail").glob("*.eml"))]

@@ -75,7 +75,7 @@ CAMPAIGN = campaign([
 
 def delivery(id: str, language: str, channel: str, state: str = "published", audience: str = "parents",
              due: datetime = at(11, 9), campaign_id: str = "c") -> DeliveryRow:
-    return DeliveryRow(id, campaign_id, "launch", audience, language, channel, due, state)
+    return DeliveryRow(id, campaign_id, "launch", (audience,), language, channel, due, state)
 
 
 DELIVERIES = [
@@ -264,7 +264,7 @@ def _store(url: str, tmp_path: Path):
     with engine.begin() as db:
         db.execute(insert(tables.deliveries), [
             {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": "2027-01-11T09:00",
-             "audience": d.audience, "language": d.language, "channel": d.channel, "due_at": d.due_at,
+             "audiences": " ".join(d.audiences), "language": d.language, "channel": d.channel, "due_at": d.due_at,
              "timezone": "Europe/London", "state": d.state, "attempts": 0, "planned_at": at(1), "updated_at": at(1)}
             for d in DELIVERIES])
         db.execute(insert(tables.reach_samples), [
@@ -380,7 +380,7 @@ def test_ledger_view_groups_campaign_wide_records_by_what_they_name(store_url: s
     try:
         with engine.begin() as db:
             db.execute(insert(tables.deliveries), [
-                {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.id, "audience": d.audience,
+                {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.id, "audiences": " ".join(d.audiences),
                  "language": d.language, "channel": d.channel, "due_at": d.due_at, "timezone": "Europe/London",
                  "state": d.state, "attempts": 0, "planned_at": at(1), "updated_at": at(1)} for d in NAMED_DELIVERIES])
             db.execute(insert(tables.reach_samples), [

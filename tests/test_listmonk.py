@@ -102,7 +102,7 @@ def test_each_audience_and_language_goes_to_its_lists(fake: FakeListmonk, channe
     channel.publish(letter("0000000000a2", language="pl"), "0000000000a2")  # "parents/pl" wins
     assert [c["lists"] for c in fake.campaigns.values()] == [[{"id": 4, "name": "List 4"}], [{"id": 7, "name": "List 7"}]]
     with pytest.raises(PermanentError, match=r'no list for audience "clinicians" in pl — add `"clinicians/pl" = \[ID\]` or `pl = \[ID\]`'):
-        channel.publish(letter("0000000000a3", language="pl", audience="clinicians"), "0000000000a3")
+        channel.publish(letter("0000000000a3", language="pl", audiences=("clinicians",)), "0000000000a3")
     assert len(fake.campaigns) == 2
 
 
@@ -111,7 +111,7 @@ def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, m
     engine = open_store("sqlite:///ledger.db", tmp_path)
     now = datetime(2027, 1, 11, 9, tzinfo=UTC)
     with engine.begin() as db:
-        db.execute(insert(deliveries).values(id=KEY, campaign="vaccines", message="launch", occurrence="o", audience="parents",
+        db.execute(insert(deliveries).values(id=KEY, campaign="vaccines", message="launch", occurrence="o", audiences="parents",
                                              language="ur", channel="newsletter", due_at=now, timezone="Europe/London",
                                              state="sending", attempts=1, planned_at=now, updated_at=now))
     fallback = letter(fallback=True)  # in English, for the Urdu readers

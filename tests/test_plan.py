@@ -56,7 +56,7 @@ def test_ids_are_stable_and_distinct() -> None:
     assert [d.id for d in first] == [d.id for d in again]
     assert len({d.id for d in first}) == len(first)
     d = first[0]
-    assert d.id == delivery_id(d.campaign, d.message, d.due, d.audience, d.language, d.channel)
+    assert d.id == delivery_id(d.campaign, d.message, d.due, *d.audiences, d.language, d.channel)
     moved = plan([campaign(messages=[message(id="launch", at="2027-01-11 10:00")])], EVERYTHING, NOW).deliveries
     assert not {x.id for x in moved} & {x.id for x in first}
 
@@ -87,8 +87,11 @@ def test_audience_time_zone_overrides_the_campaign_zone() -> None:
     audiences["nyc"] = {"name": "NYC clinicians", "kind": "clinicians", "languages": ["en"], "intent": "understand",
                         "timezone": "America/New_York", "channels": ["blog"]}
     c = campaign(audiences=audiences, messages=[message(audiences=["parents", "nyc"], at="2027-01-11 09:00")])
-    due = {d.audience: d.due for d in plan([c], EVERYTHING, NOW).deliveries}
-    assert due == {"parents": datetime(2027, 1, 11, 9, tzinfo=UTC), "nyc": datetime(2027, 1, 11, 14, tzinfo=UTC)}
+    due = {d.audiences: d.due for d in plan([c], EVERYTHING, NOW).deliveries}
+    assert due == {("parents",): datetime(2027, 1, 11, 9, tzinfo=UTC), ("nyc",): datetime(2027, 1, 11, 14, tzinfo=UTC)}
+    # On a broadcast channel, audiences reached at different instants get an item each.
+    shared = plan([c], EVERYTHING, NOW, broadcast={"blog"}).deliveries
+    assert {d.audiences: d.due for d in shared} == due
 
 
 def test_fortnightly_repeat_keeps_local_time_across_the_clock_change() -> None:

@@ -138,7 +138,7 @@ def test_blank_lines_end_sentences_and_addresses_are_not_words() -> None:
 
 # --- check_draft on its own --------------------------------------------------------------
 
-COMMON = {"delivery": "0123456789ab", "campaign": "c", "message": "launch", "audience": "parents", "channel": "x",
+COMMON = {"delivery": "0123456789ab", "campaign": "c", "message": "launch", "audiences": ("parents",), "channel": "x",
           "language": "en", "direction": "ltr", "fallback": False, "title": "The films are out",
           "acknowledgement": ACK, "links": ()}
 PUBLIC = Audience(name="Parents", kind="public", languages=["en"], intent="act", reading_age=11, channels=["x"])

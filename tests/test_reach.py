@@ -30,7 +30,7 @@ GOOD_ROW = "example,,parents,en,,leaflets,200,2027-02-01,\n"
 
 def _delivery(delivery_id: str, message: str, language: str, channel: str, state: str = "published") -> dict:
     moment = datetime(2027, 1, 11, 9, tzinfo=UTC)
-    return {"id": delivery_id, "campaign": "example", "message": message, "occurrence": delivery_id, "audience": "parents",
+    return {"id": delivery_id, "campaign": "example", "message": message, "occurrence": delivery_id, "audiences": "parents",
             "language": language, "channel": channel, "due_at": moment, "timezone": "Europe/London", "state": state,
             "attempts": 1, "planned_at": moment, "updated_at": moment}
 

@@ -131,7 +131,7 @@ def make_ledger(root: Path, url: str, campaign: str = "mmr") -> None:
     due = at("2027-01-12 09:00")
     with engine.begin() as db:
         db.execute(insert(deliveries), [
-            {"id": i, "campaign": campaign, "message": "launch", "occurrence": "o1", "audience": a, "language": lang,
+            {"id": i, "campaign": campaign, "message": "launch", "occurrence": "o1", "audiences": a, "language": lang,
              "channel": ch, "due_at": due, "timezone": "Europe/London", "state": state, "attempts": 1,
              "planned_at": due - timedelta(days=1), "updated_at": due} for i, a, lang, ch, state in DELIVERIES])
         db.execute(insert(publications), [

@@ -68,7 +68,7 @@ def youtube(fake: FakeYouTube, clock: Clock, **settings: Any) -> YouTube:
 
 def common(language: str) -> dict[str, Any]:
     """What every draft has, for a delivery of the films campaign in `language`."""
-    return {"delivery": f"delivery-{language}", "campaign": "films", "message": "launch", "audience": "parents",
+    return {"delivery": f"delivery-{language}", "campaign": "films", "message": "launch", "audiences": ("parents",),
             "channel": "video", "language": language, "direction": "rtl" if language == "ur" else "ltr",
             "fallback": False, "title": TEXT[language][0], "acknowledgement": ACK, "links": (), "source_language": "en",
             "audience_languages": ("en", "ur", "pl")}

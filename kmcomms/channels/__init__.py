@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from kmcomms.workspace import ChannelSettings
 
-__all__ = ["ADAPTER_KINDS", "SOCIAL_LIMITS", "Kind", "channel_kind"]
+__all__ = ["ADAPTER_KINDS", "SOCIAL_LIMITS", "Kind", "broadcast_channels", "channel_kind"]
 
 
 class Kind(StrEnum):
@@ -22,6 +22,12 @@ class Kind(StrEnum):
     VIDEO = "video"
     BRIEFING = "briefing"
     SOCIAL = "social"
+
+    @property
+    def broadcast(self) -> bool:
+        """Whether one public item reaches every audience (blog, video, social), rather
+        than each audience its own recipients (newsletter, briefing)."""
+        return self in (Kind.BLOG, Kind.VIDEO, Kind.SOCIAL)
 
 
 ADAPTER_KINDS: dict[str, Kind] = {
@@ -60,3 +66,8 @@ def channel_kind(channel: ChannelSettings) -> Kind | None:
         return adapter_class(channel.adapter).kind
     except WorkspaceError:
         return None
+
+
+def broadcast_channels(channels: dict[str, ChannelSettings]) -> frozenset[str]:
+    """The names of the channel instances whose items are shared by every audience."""
+    return frozenset(name for name, channel in channels.items() if (kind := channel_kind(channel)) and kind.broadcast)

@@ -297,14 +297,14 @@ class Smtp(Channel):
             return
         # The delivery's own language: a draft that fell back to the source language is
         # still for the readers of the language it was planned in.
-        target = db.execute(select(deliveries.c.audience, deliveries.c.language).where(deliveries.c.id == key)).first()
+        target = db.execute(select(deliveries.c.language).where(deliveries.c.id == key)).first()
         if target is None:
             raise PermanentError(f"delivery {key} is not in the ledger", self.name)
-        people = recipients_for(db, self.options.list, target.audience, target.language,
+        people = recipients_for(db, self.options.list, draft.audience, target.language,
                                 draft.source_language, draft.audience_languages)
         if not people:
             raise PermanentError(f'nobody to send {key} to: list "{self.options.list}" has no contact of audience '
-                                 f'"{target.audience}" reading {target.language} who may be written to — import them '
+                                 f'"{draft.audience}" reading {target.language} who may be written to — import them '
                                  f"(`kmcomms contacts import FILE --list {self.options.list}`), then `kmcomms resolve "
                                  f"{key} --retry`; or --cancel", self.name)
         rows = [{"delivery_id": key, "email": p.email, "name": p.name, "language": p.language, "state": "pending",

@@ -95,7 +95,8 @@ class SiteChannel(Channel):
         its draft (language, direction, title, acknowledgement); the rest as given."""
         return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction, slug=slug,
                      title=draft.title, summary=summary, html=html, published=published,
-                     acknowledgement=draft.acknowledgement, files=files or {}, extra=extra or {})
+                     acknowledgement=draft.acknowledgement, files=files or {},
+                     extra={**({"source_language": draft.source_language} if draft.source_language else {}), **(extra or {})})
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, self.draft_type):

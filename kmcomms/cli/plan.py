@@ -25,7 +25,7 @@ def _table(plan: Plan) -> None:
     for d in plan.deliveries:
         local = d.due.astimezone(ZoneInfo(d.timezone))
         table.add_row(f"{d.due:%Y-%m-%d %H:%M}", f"{local:%a %H:%M %Z}", d.campaign, d.message,
-                      d.audience, d.language, d.channel, d.id)
+                      ", ".join(d.audiences), d.language, d.channel, d.id)
     out.print(table)
     for note in plan.notes:
         out.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")

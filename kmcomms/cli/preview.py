@@ -48,9 +48,10 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
     result = load_paths([_campaign_path(campaign)])
     result.raise_for_errors()
     workspace = result.workspaces[0]
-    wanted = {"message": message, "audience": audience, "language": language, "channel": channel}
+    wanted = {"message": message, "language": language, "channel": channel}
     plan = result.plan(ALL_TIME, state.clock())
-    deliveries = [d for d in plan.deliveries if all(v is None or getattr(d, k) == v for k, v in wanted.items())]
+    deliveries = [d for d in plan.deliveries if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+                  and (audience is None or audience in d.audiences)]
     if not deliveries:
         raise UsageError("no delivery matches — see `kmcomms plan --all` for what there is")
     renderer = Renderer(workspace, result.campaigns)

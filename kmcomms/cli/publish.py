@@ -36,7 +36,7 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
             if fmt == "json":
                 click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
             for row in rows if fmt == "text" else []:
-                click.echo(f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {row['audience']}, "
+                click.echo(f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {', '.join(row['audiences'])}, "
                            f"{row['language']}, {row['channel']}: {row['would']}")
             if fmt == "text":
                 click.echo(f"{len(rows)} due; nothing was changed (--dry-run)", err=True)

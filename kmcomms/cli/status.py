@@ -36,9 +36,10 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
         if not rows:
             continue
         table = Table(title=title, title_justify="left")
-        for column in ("due", "id", "campaign", "message", "audience", "language", "channel", "state", "reason"):
+        for column in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason"):
             table.add_column(column)
         for row in rows:
-            table.add_row(*(str(row[c] or "") for c in ("due", "id", "campaign", "message", "audience", "language",
-                                                          "channel", "state", "reason")))
+            table.add_row(*(", ".join(row[c]) if c == "audiences" else str(row[c] or "")
+                            for c in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state",
+                                      "reason")))
         out.print(table)

@@ -45,12 +45,13 @@ RATES: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class _Where:
-    """Where a reduced sample belongs: its delivery's audience, language and channel; for
-    a campaign-wide sample, its own (any of them None when it names none); all None for
-    a sample tied to a delivery that is not among the rows."""
+    """Where a reduced sample belongs: its delivery's audiences (several when they share
+    the item), language and channel; for a campaign-wide sample, its own (no audience,
+    or None, when it names none); nothing for a sample tied to a delivery that is not
+    among the rows."""
 
     sample: Sample
-    audience: str | None
+    audiences: tuple[str, ...]
     language: str | None
     channel: str | None
     linked: bool = False
@@ -130,13 +131,15 @@ def _counts(indicator: Indicator, objective: Objective, where: _Where) -> bool:
     campaign-wide sample, its own). A filter matches only a sample naming one of its
     values: a sample naming no channel (no language) counts only towards indicators with
     no channel (language) filter. Audiences default to the objective's for a sample
-    naming an audience; one naming none counts only if the indicator names no audiences."""
+    naming an audience (a shared delivery's sample: one of its audiences, and it counts
+    once); one naming none counts only if the indicator names no audiences."""
     if where.sample.metric != indicator.metric:
         return False
-    if where.audience is None:
+    if not where.audiences:
         audience_ok = indicator.audiences is None
     else:
-        audience_ok = where.audience in (indicator.audiences or objective.audiences)
+        wanted = indicator.audiences or objective.audiences
+        audience_ok = any(audience in wanted for audience in where.audiences)
     return (audience_ok
             and (indicator.channels is None or (where.channel is not None and where.channel in indicator.channels))
             and (indicator.languages is None or (where.language is not None and where.language in indicator.languages)))
@@ -163,10 +166,11 @@ def _reach(placed: list[_Where]) -> tuple[ReachCell, ...]:
     values: dict[tuple[str | None, str | None, str | None, str], float] = defaultdict(float)
     deliveries: dict[tuple[str | None, str | None, str | None, str], set[str]] = defaultdict(set)
     for w in placed:
-        key = (w.audience, w.language, w.channel, w.sample.metric)
-        values[key] += w.sample.value
-        if w.linked and w.sample.delivery_id is not None:
-            deliveries[key].add(w.sample.delivery_id)
+        for audience in w.audiences or (None,):
+            key = (audience, w.language, w.channel, w.sample.metric)
+            values[key] += w.sample.value
+            if w.linked and w.sample.delivery_id is not None:
+                deliveries[key].add(w.sample.delivery_id)
     order = sorted(values, key=lambda k: tuple((part is None, part or "") for part in k))
     return tuple(ReachCell(*key, value=values[key], deliveries=len(deliveries[key])) for key in order)
 
@@ -175,8 +179,8 @@ def _gaps(campaign: Campaign, deliveries: Sequence[DeliveryRow], placed: list[_W
     """Each audience with no deliveries (cancelled ones aside) or none reached; then,
     within an audience that was reached, each of its languages likewise."""
     sent: dict[tuple[str, str], int] = Counter(
-        (d.audience, d.language) for d in deliveries if d.state != "cancelled")
-    reached = {(w.audience, w.language) for w in placed if w.audience is not None and w.sample.value > 0}
+        (audience, d.language) for d in deliveries if d.state != "cancelled" for audience in d.audiences)
+    reached = {(audience, w.language) for w in placed if w.sample.value > 0 for audience in w.audiences}
     gaps = []
     for name, audience in campaign.audiences.items():
         count = sum(n for (a, _), n in sent.items() if a == name)
@@ -205,8 +209,11 @@ def _rates(deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[Rat
                 if (d.id, top) not in per:
                     continue
                 below = (1.0 if d.state == "published" else 0.0) if bottom == LISTINGS else per.get((d.id, bottom), 0.0)
-                if below > 0:
-                    acc = sums.setdefault(getattr(d, dimension), [0.0, 0.0, 0])
+                if below <= 0:
+                    continue
+                # A shared delivery is in the group of each of its audiences.
+                for group in d.audiences if dimension == "audience" else (getattr(d, dimension),):
+                    acc = sums.setdefault(group, [0.0, 0.0, 0])
                     acc[0] += per[(d.id, top)]
                     acc[1] += below
                     acc[2] += 1
@@ -235,11 +242,11 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
     placed = []
     for s in reduce_samples(samples, campaign.id, as_of):
         if s.delivery_id is None:
-            placed.append(_Where(s, s.audience, s.language, s.channel))
+            placed.append(_Where(s, (s.audience,) if s.audience else (), s.language, s.channel))
         elif (d := by_id.get(s.delivery_id)) is not None:
-            placed.append(_Where(s, d.audience, d.language, d.channel, linked=True))
+            placed.append(_Where(s, d.audiences, d.language, d.channel, linked=True))
         else:
-            placed.append(_Where(s, None, None, None))
+            placed.append(_Where(s, (), None, None))
     start = _local_midnight(campaign.starts, campaign.timezone)
     objectives = []
     for aim in campaign.aims:
@@ -258,12 +265,14 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
         if e.campaign == campaign.id and e.happened_on <= as_of:
             records[e.kind].append(e)
     sources: Counter[str] = Counter()
+    totals: dict[str, float] = defaultdict(float)
     for w in placed:
         sources[w.sample.source] += w.sample.observations
+        totals[w.sample.metric] += w.sample.value
     return CampaignEvaluation(
         campaign=campaign.id, title=campaign.title, as_of=as_of, objectives=tuple(objectives),
         by_level={level: tuple(r for r in indicators if r.level == level) for level in LEVELS},
-        reach=_reach(placed), gaps=_gaps(campaign, own, placed), health=health, health_by_channel=dict(by_channel),
+        reach=_reach(placed), totals=dict(sorted(totals.items())), gaps=_gaps(campaign, own, placed), health=health, health_by_channel=dict(by_channel),
         rates=_rates(own, placed), evidence={kind: tuple(rows) for kind, rows in sorted(records.items())},
         sources=dict(sorted(sources.items())), quality=tuple(sorted({w.sample.quality for w in placed if w.sample.quality})),
         unlinked=sum(w.sample.observations for w in placed if not w.linked))

@@ -147,7 +147,7 @@ def ledger_view(engine: Engine, campaign_ids: Iterable[str], start: datetime | N
     if not ids:
         return [], [], []
     d = deliveries.c
-    delivery_query = select(d.id, d.campaign, d.message, d.audience, d.language, d.channel, d.due_at, d.state
+    delivery_query = select(d.id, d.campaign, d.message, d.audiences, d.language, d.channel, d.due_at, d.state
                             ).where(d.campaign.in_(ids))
     if start is not None:
         delivery_query = delivery_query.where(d.due_at >= start)
@@ -159,7 +159,8 @@ def ledger_view(engine: Engine, campaign_ids: Iterable[str], start: datetime | N
         evidence_query = evidence_query.where(e.happened_on <= end)
     keep = _keep(ids, start, end)
     with engine.connect() as db:
-        rows = [DeliveryRow(*row) for row in db.execute(delivery_query.execution_options(yield_per=_BATCH))]
+        rows = [DeliveryRow(i, campaign, message, tuple(audiences.split()), *rest)
+                for i, campaign, message, audiences, *rest in db.execute(delivery_query.execution_options(yield_per=_BATCH))]
         samples = _sqlite_samples(db, keep) if db.dialect.name == "sqlite" else _exact_samples(db, keep)
         records = [EvidenceRow(*row) for row in db.execute(evidence_query.execution_options(yield_per=_BATCH))]
     return rows, samples, records

@@ -63,12 +63,13 @@ class Status(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
-    """One delivery from the ledger: a message occurrence × audience × language × channel."""
+    """One delivery from the ledger: a message occurrence × language × channel, for one
+    audience (a targeted channel) or shared by several (a broadcast channel)."""
 
     id: str
     campaign: str
     message: str
-    audience: str
+    audiences: tuple[str, ...]
     language: str
     channel: str
     due_at: datetime
@@ -180,9 +181,11 @@ class ObjectiveResult:
 @dataclass(frozen=True, slots=True)
 class ReachCell:
     """Reach of one metric for one audience × language × channel: the sum over its
-    deliveries of the latest running totals plus the additive records. Samples tied to
-    no delivery sit in the cell of the audience, language and channel they name, None
-    for what they do not name."""
+    deliveries of the latest running totals plus the additive records. A delivery shared
+    by several audiences is in the cell of each (so cells of one metric may add up to
+    more than its total: see `CampaignEvaluation.totals`). Samples tied to no delivery
+    sit in the cell of the audience, language and channel they name, None for what they
+    do not name."""
 
     audience: str | None
     language: str | None
@@ -240,6 +243,8 @@ class CampaignEvaluation:
     """Indicators grouped by AMEC level, keys in `LEVELS` order (every level present)."""
     reach: tuple[ReachCell, ...]
     """Sorted by audience, language, channel, metric (None last)."""
+    totals: dict[str, float]
+    """Reach per metric with each delivery counted once, however many audiences share it."""
     gaps: tuple[CoverageGap, ...]
     health: dict[str, int]
     """Deliveries per state: every state of the ledger, 0 when none."""

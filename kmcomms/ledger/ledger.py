@@ -26,7 +26,7 @@ from sqlalchemy import Engine, Integer, Row, and_, bindparam, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kmcomms.ledger.tables import UTCDateTime, attempts, deliveries, publications
-from kmcomms.plan import Delivery
+from kmcomms.plan import Delivery, other_shape_ids
 
 __all__ = [
     "OPEN",
@@ -91,23 +91,30 @@ def _insert_ignoring_existing(engine: Engine):  # type: ignore[no-untyped-def]
     return dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["id"])
 
 
+def _went_out(row: Row) -> bool:
+    """Whether a delivery went out, may have, or was settled by a person: anything but
+    still open, or cancelled because its message left the campaign."""
+    return row.state not in OPEN and not (row.state == State.CANCELLED and row.reason == REMOVED)
+
+
 def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Iterable[str] = ()) -> SyncReport:
     """Make the ledger agree with the plan: new deliveries planned, deliveries that left
-    the plan cancelled if not yet sent, ones this cancelled that came back planned again.
-    Deliveries of the campaigns in `keep` (ones that failed to load) are left as they are.
-    Running it twice changes nothing the second time."""
-    wanted = {d.id for d in planned}
+    the plan cancelled if not yet sent, ones this cancelled that came back planned again,
+    and the audiences a shared item reaches kept up to date. Deliveries of the campaigns
+    in `keep` (ones that failed to load) are left as they are. A new delivery whose item
+    already went out under its other shape's id (per audience, or shared: see
+    `other_shape_ids`) is not planned: nothing is published twice. Running it twice
+    changes nothing the second time."""
+    wanted = {d.id: d for d in planned}
     held = set(keep)
-    rows = [
-        {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence, "audience": d.audience,
-         "language": d.language, "channel": d.channel, "due_at": d.due, "timezone": d.timezone,
-         "state": State.PLANNED, "attempts": 0, "planned_at": now, "updated_at": now}
-        for d in planned
-    ]
     with engine.begin() as db:
         known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.campaign,
-                                                                deliveries.c.reason))}
-        new = [row for row in rows if row["id"] not in known]
+                                                                deliveries.c.reason, deliveries.c.audiences))}
+        new = [{"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence,
+                "audiences": " ".join(d.audiences), "language": d.language, "channel": d.channel, "due_at": d.due,
+                "timezone": d.timezone, "state": State.PLANNED, "attempts": 0, "planned_at": now, "updated_at": now}
+               for d in planned if d.id not in known
+               and not (known and any(_went_out(known[i]) for i in other_shape_ids(d) if i in known))]
         for start in range(0, len(new), _CHUNK):
             db.execute(_insert_ignoring_existing(engine), new[start : start + _CHUNK])
         gone = [i for i, row in known.items() if i not in wanted and row.state in OPEN and row.campaign not in held]
@@ -119,6 +126,9 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Itera
             db.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.state == State.CANCELLED,
                                                 deliveries.c.reason == REMOVED)
                        .values(state=State.PLANNED, reason=None, updated_at=now))
+        for i, row in known.items():
+            if i in wanted and row.audiences != (audiences := " ".join(wanted[i].audiences)):
+                db.execute(update(deliveries).where(deliveries.c.id == i).values(audiences=audiences))
     return SyncReport(len(new), len(gone), len(back))
 
 

@@ -22,7 +22,8 @@ NEEDS_A_PERSON = (State.UNKNOWN, State.FAILED, State.MISSED)
 
 def _row(row: object) -> dict[str, object]:
     return {
-        "id": row.id, "campaign": row.campaign, "message": row.message, "audience": row.audience,  # type: ignore[attr-defined]
+        "id": row.id, "campaign": row.campaign, "message": row.message,  # type: ignore[attr-defined]
+        "audiences": row.audiences.split(),  # type: ignore[attr-defined]
         "language": row.language, "channel": row.channel, "state": row.state,  # type: ignore[attr-defined]
         "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "attempts": row.attempts, "reason": row.reason,  # type: ignore[attr-defined]
     }
@@ -59,6 +60,6 @@ def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
             reason = runtime.dispatcher.gate(delivery.campaign, delivery.message, draft, now)
             would = f"blocked: {reason}" if reason else "publish"
         rows.append({"id": delivery.id, "campaign": delivery.campaign, "message": delivery.message,
-                     "audience": delivery.audience, "language": delivery.language, "channel": delivery.channel,
+                     "audiences": list(delivery.audiences), "language": delivery.language, "channel": delivery.channel,
                      "due": delivery.due.strftime("%Y-%m-%dT%H:%M:%SZ"), "would": would})
     return rows

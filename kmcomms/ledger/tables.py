@@ -69,7 +69,9 @@ deliveries = Table(
     Column("campaign", String(100), nullable=False),
     Column("message", String(100), nullable=False),
     Column("occurrence", String(32), nullable=False),
-    Column("audience", String(100), nullable=False),
+    # Space-separated audience ids (0006): one on a targeted channel, each audience that
+    # shares the item on a broadcast channel.
+    Column("audiences", Text, nullable=False),
     Column("language", String(35), nullable=False),
     Column("channel", String(100), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),

@@ -46,7 +46,9 @@ class Draft:
     delivery: str
     campaign: str
     message: str
-    audience: str
+    audiences: tuple[str, ...]
+    """Who it reaches: one audience on a targeted channel (newsletter, briefing), each
+    audience sharing the item on a broadcast channel (blog, video, social)."""
     channel: str
     language: str
     """The language the text is in (the source language when `fallback`)."""
@@ -61,8 +63,15 @@ class Draft:
     """The campaign's source language ("" in drafts made by hand: then only contacts in
     `language` receive it)."""
     audience_languages: tuple[str, ...] = ()
-    """The languages the audience is reached in: a contact in none of them gets the
+    """The languages the audiences are reached in: a contact in none of them gets the
     source-language delivery."""
+
+    @property
+    def audience(self) -> str:
+        """The one audience of a targeted delivery, whose recipients are chosen by it."""
+        if len(self.audiences) != 1:
+            raise ValueError(f"delivery {self.delivery} reaches {len(self.audiences)} audiences, not one")
+        return self.audiences[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -100,17 +100,18 @@ class Renderer:
         kind = self.kind(delivery)
         register = LinkRegister(delivery.id, utm_tags(
             campaign=delivery.campaign, medium=MEDIUM[kind], source=delivery.channel,
-            content=f"{delivery.audience}-{delivery.language}", delivery=delivery.id,
+            content=f"{'+'.join(delivery.audiences)}-{delivery.language}", delivery=delivery.id,
         ), self.tracker)
         say = words(text.language)
         unit = self.workspace.settings.unit
         common = {
-            "delivery": delivery.id, "campaign": delivery.campaign, "message": message.id, "audience": delivery.audience,
+            "delivery": delivery.id, "campaign": delivery.campaign, "message": message.id, "audiences": delivery.audiences,
             "channel": delivery.channel, "language": text.language, "direction": direction(text.language),
             "fallback": text.fallback, "title": text.title,
             "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
             "source_language": loaded.campaign.language,
-            "audience_languages": tuple(loaded.campaign.audiences[delivery.audience].languages),
+            "audience_languages": tuple(dict.fromkeys(language for audience in delivery.audiences
+                                                      for language in loaded.campaign.audiences[audience].languages)),
         }
         # A social post carries no body, so the body's links are not registered for it.
         body_html = to_html(text.body_markdown, None if kind is Kind.SOCIAL else register)
@@ -197,7 +198,7 @@ def _blog(job: _Job) -> BlogPost:
     html = job.render("blog.html.j2")
     slug = job.message.id if job.message.at else f"{job.message.id}-{job.delivery.occurrence[:10]}"
     return BlogPost(**job.common, slug=slug, excerpt=_excerpt(job.context["summary"], job.context["body_html"]),
-                    tags=(job.delivery.campaign, job.delivery.audience), html=html, links=job.links())
+                    tags=(job.delivery.campaign, *job.delivery.audiences), html=html, links=job.links())
 
 
 def _newsletter(job: _Job) -> Newsletter:
@@ -213,7 +214,7 @@ def _video(job: _Job) -> VideoListing:
     description = job.render("video.txt.j2", body_text=plain_text(job.context["body_html"]), transcript_url=transcript)
     return VideoListing(**{**job.common, "title": job.common["title"].translate(_ANGLES)},
                         description=description.translate(_ANGLES).strip(),
-                        tags=(job.delivery.campaign, job.delivery.audience),
+                        tags=(job.delivery.campaign, *job.delivery.audiences),
                         youtube_id=video.youtube_id if video else None, peertube_id=video.peertube_id if video else None,
                         file=video.file if video else None, transcript=transcript, links=job.links())
 

@@ -132,7 +132,9 @@ def _home(env: jinja2.Environment, languages: list[_Language], title: str, recor
     """The language chooser, written in the language most entries are in (the unit's own,
     as a rule); each language's link is written in that language."""
     counts = Counter(r.language for r in records)
-    main = min(counts, key=lambda code: (-counts[code], code))
+    # On a tie, the language the campaigns are written in.
+    sources = Counter(r.extra.get("source_language") for r in records)
+    main = min(counts, key=lambda code: (-counts[code], -sources[code], code))
     newest = next(lang for lang in languages if lang.code == main).newest
     return env.get_template("home.html.j2").render(
         _=words(main).gettext, language=main, direction=newest.direction, site_title=title, css=CSS_PATH,
