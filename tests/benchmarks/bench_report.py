@@ -97,7 +97,7 @@ def fill_ledger(engine: Engine, campaigns: int, samples: int) -> None:
                     for ch in CHANNELS:
                         due = START + timedelta(days=1 + m)
                         rows.append({"id": f"c{c}-{m}-{a}-{lang}-{ch}", "campaign": f"c{c:03d}", "message": f"m{m}",
-                                     "occurrence": "o", "audience": a, "language": lang, "channel": ch, "due_at": due,
+                                     "occurrence": "o", "audiences": a, "language": lang, "channel": ch, "due_at": due,
                                      "timezone": "Europe/London", "state": "published", "attempts": 1,
                                      "planned_at": due, "updated_at": due})
     with engine.begin() as db:
