@@ -66,5 +66,6 @@ def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: 
         part = campaign_part(c.campaign, evaluation, [s for s in statuses if s.campaign == c.campaign.id],
                              own_deliveries, reach_charts=False)
         items.append((c.campaign, part, evaluation))
+    span = (min(c.campaign.starts for c in loaded), max(c.campaign.ends for c in loaded)) if loaded else None
     return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at,
-                       notes=_notes(with_charts))
+                       notes=_notes(with_charts), span=span)
