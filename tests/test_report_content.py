@@ -2,7 +2,7 @@
 from too little data, summaries that agree with their tables, empty sections that say
 what would fill them, words a person reads (no backticks, no "(whole campaign) · –"),
 ids unique in the page, figures with their caption first, charts that never cut a label
-or leave an empty frame."""
+or leave an empty frame, and `report --unit` with no dates in any workspace."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import make_workspace, write_campaign
+import yaml
+from conftest import make_workspace, run_cli, write_campaign
 from test_report import CAMPAIGN, LATER, make_ledger, report
 from workspaces import write_translations
 
@@ -289,6 +290,56 @@ def test_long_labels_wrap_whole_and_ids_take_the_prefix() -> None:
     assert set(parsed.references) <= set(parsed.ids)
 
 
+# ------------------------------------------------------------ report --unit's period
+
+
+def _repository_workspace(folder: Path) -> Path:
+    """A copy of this repository's own workspace (its ledger would be made beside it)."""
+    folder.mkdir()
+    shutil.copy(REPO / "kmcomms.toml", folder)
+    for name in ("campaigns", "translations"):
+        shutil.copytree(REPO / name, folder / name)
+    return folder
+
+
+def test_report_unit_with_no_dates_works_in_the_repository_workspace(tmp_path: Path) -> None:
+    root = _repository_workspace(tmp_path / "repo")
+    files = [yaml.safe_load(path.read_text()) for path in (root / "campaigns").glob("*/campaign.yaml")]
+    first, last = min(str(c["starts"]) for c in files), max(str(c["ends"]) for c in files)
+    assert first > "2026-12-06"  # the examples lie ahead of this day: the whole span, all planned
+    code, out, err = run_cli("--now", "2026-12-06T12:00Z", "report", "-w", root, "--unit", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["period"] == [first, last]
+    assert len(data["parts"]) == len(files)
+    assert any("has not begun" in p for p in data["overview"]["paragraphs"])
+    # Once they have begun: from the first start to today.
+    code, out, err = run_cli("--now", "2027-02-01T12:00Z", "report", "-w", root, "--unit", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["period"] == [first, "2027-02-01"]
+
+
+@pytest.mark.parametrize(("now", "args", "period"), [
+    # the fixture's campaign runs from 2027-01-11 to 2027-03-31
+    ("2027-04-06T08:00Z", (), ["2027-01-11", "2027-04-06"]),
+    ("2027-04-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-04-06"]),
+    ("2027-04-06T08:00Z", ("--to", "2027-02-01"), ["2027-01-11", "2027-02-01"]),
+    ("2026-12-06T08:00Z", (), ["2027-01-11", "2027-03-31"]),
+    ("2026-12-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-03-31"]),
+    ("2026-12-06T08:00Z", ("--from", "2027-05-01"), ["2027-05-01", "2027-05-01"]),
+    ("2026-12-06T08:00Z", ("--to", "2027-01-05"), ["2027-01-05", "2027-01-05"]),
+])
+def test_a_date_given_alone_combines_with_the_other_default(unit: Path, now: str, args: tuple[str, ...],
+                                                            period: list[str]) -> None:
+    code, out, err = run_cli("--now", now, "report", "-w", unit, "--unit", *args, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["period"] == period
+    if not data["parts"]:  # no campaign in the period: the overview says where they are
+        [table] = data["overview"]["tables"]
+        assert table["rows"] == [] and "run from 2027-01-11 to 2027-03-31" in table["empty"]
+
+
 # ------------------------------------------------------------------- the Nu checker
 
 
@@ -305,7 +356,7 @@ def test_report_html_passes_the_nu_checker(unit: Path, tmp_path: Path) -> None:
     outputs = []
     for root, args in ((unit, ("mmr", "--as-of", "2027-04-05")), (unit, ("mmr", "--as-of", "2027-01-12")),
                        (unit, ("--unit", "--from", "2027-01-01", "--to", "2027-09-01")), (empty, ("mmr",)),
-                       (empty, ("--unit", "--from", "2026-01-01", "--to", "2026-01-01"))):
+                       (empty, ("--unit", "--to", "2026-01-01"))):
         target = tmp_path / f"report-{len(outputs)}.html"
         code, _, err = report(root, *args, "-o", target)
         assert code == 0, err
