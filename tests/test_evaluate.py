@@ -7,7 +7,7 @@ test evaluates as of 2027-02-01 00:00 UTC, 31 days in.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -249,6 +249,64 @@ def test_decreasing_indicator_and_status_before_any_time_passed():
     for value, status in ((40, Status.ON_TRACK), (80, Status.AT_RISK), (30, Status.MET)):
         [r] = evaluate(c, rows, [sample("d1", "complaints", value, at(20))], [], AS_OF).objectives[0].indicators
         assert (r.decreasing, r.status) == (True, status)
+
+
+#: One indicator of 400 attendees by 31 March (deadline 2027-03-31 23:00 UTC, BST): the
+#: campaign starts 2027-01-01 00:00 UTC, so its time is 89 days 23 hours; a quarter of it
+#: (22 days 11 h 45 min) is longer than 14 days, so a trend is first projected at
+#: 2027-01-23 11:45 UTC.
+ATTENDEES = campaign([{"id": "come", "statement": "Families come", "audiences": ["parents"], "indicators": [
+    indicator("attendees", "attendees", 400, "2027-03-31", level="outcome")]}])
+FIRST_PROJECTION = datetime(2027, 1, 23, 11, 45, tzinfo=UTC)
+
+
+def attendees(value: float, recorded: datetime, as_of: datetime):
+    record = Sample("c", "attendees", value, recorded, "manual", None, None, 1, None, "parents")
+    [objective] = evaluate(ATTENDEES, [], [record], [], as_of).objectives
+    [result] = objective.indicators
+    return result
+
+
+def test_one_day_of_data_is_too_early_to_project():
+    # 42 attendees recorded on the first day: the old straight line made 42 × 90 days ÷
+    # 13 hours = 6,978 of 400 "on track"; nothing can be said yet
+    early = attendees(42, at(1), at(1, 13))
+    assert (early.value, early.status, early.projected) == (42, Status.TOO_EARLY, None)
+    assert early.projects_from == FIRST_PROJECTION
+    # a second before the first projection: still too early; from then on, a trend
+    assert attendees(42, at(1), FIRST_PROJECTION - timedelta(seconds=1)).status is Status.TOO_EARLY
+    later = attendees(42, at(1), FIRST_PROJECTION)
+    assert later.status is Status.AT_RISK and later.projects_from is None
+    assert later.projected == pytest.approx(42 * 4)  # a quarter of the time: the factor is 4
+    # met is met however early; missed once the deadline has passed
+    assert attendees(400, at(1), at(1, 13)).status is Status.MET
+    assert attendees(42, at(1), datetime(2027, 4, 1, tzinfo=UTC)).status is Status.MISSED
+
+
+def test_a_short_indicator_waits_the_minimum_days():
+    # 50 clicks by 20 January (deadline 21 January 00:00 UTC, 20 days): a quarter is 5
+    # days, less than the 14 that must pass first
+    c = campaign([{"id": "click", "statement": "Click", "audiences": ["parents"], "indicators": [
+        indicator("clicks", "clicks", 50, "2027-01-20")]}])
+    for as_of, status in ((at(14, 23), Status.TOO_EARLY), (at(15), Status.AT_RISK)):
+        [r] = evaluate(c, [], [sample(None, "clicks", 10, at(2), "manual")], [], as_of).objectives[0].indicators
+        assert r.status is status
+    assert r.projected == pytest.approx(10 * 20 / 14)
+
+
+def test_too_early_ranks_between_no_data_and_on_track():
+    assert [s.value for s in sorted(Status, key=lambda s: s.rank)] == [
+        "missed", "at risk", "no data", "too early", "on track", "met"]
+    c = campaign([
+        {"id": "measured", "statement": "One met, one too early", "audiences": ["parents"], "indicators": [
+            indicator("views", "views", 10, "2027-03-31"), indicator("clicks", "clicks", 100, "2027-03-31")]},
+        {"id": "half", "statement": "One too early, one not measured", "audiences": ["parents"], "indicators": [
+            indicator("opens", "opens", 100, "2027-03-31"), indicator("shares", "shares", 100, "2027-03-31")]},
+    ])
+    samples = [sample(None, metric, value, at(2), "manual") for metric, value in (("views", 10), ("clicks", 5),
+                                                                                  ("opens", 5))]
+    statuses = {o.id: o.status for o in evaluate(c, [], samples, [], at(3)).objectives}
+    assert statuses == {"measured": Status.TOO_EARLY, "half": Status.NO_DATA}
 
 
 def test_naive_as_of_is_refused():

@@ -252,8 +252,8 @@ def test_unit_report_covers_the_campaigns_running_in_the_period(unit: Path) -> N
     assert [p["campaign"] for p in data["parts"]] == ["mmr"]
     assert data["period"] == ["2027-01-01", "2027-04-05"]
     [row] = data["overview"]["tables"][0]["rows"]
-    # Campaign, objectives, met, on track, at risk, missed, no data, published, evidence
-    assert row == ["MMR conversations", 2, 1, 0, 0, 1, 0, 4, 1]
+    # Campaign, objectives, met, on track, too early, at risk, missed, no data, published, evidence
+    assert row == ["MMR conversations", 2, 1, 0, 0, 0, 1, 0, 4, 1]
     code, out, err = report(unit, "--unit", "--from", "2027-01-01", "--to", "2027-09-01", "--format", "md")
     assert code == 0, err
     assert "## MMR conversations" in out and "## Flu later" in out and "### Reach and equity" in out

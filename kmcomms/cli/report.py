@@ -13,7 +13,7 @@ from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
 from kmcomms.report import charts, html, markdown, write_csv
-from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit
+from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
 from kmcomms.report.model import Report
 from kmcomms.runtime import load_here
 
@@ -30,8 +30,10 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
 @cli.command()
 @click.argument("campaign_id", metavar="CAMPAIGN", required=False)
 @click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
-@click.option("--from", "first", metavar="DATE", callback=_day, help="--unit: first day (default: the first campaign's start).")
-@click.option("--to", "last", metavar="DATE", callback=_day, help="--unit: last day (default: today).")
+@click.option("--from", "first", metavar="DATE", callback=_day,
+              help="--unit: first day (default: the earliest campaign's start).")
+@click.option("--to", "last", metavar="DATE", callback=_day,
+              help="--unit: last day (default: today, or the latest campaign's end while the campaigns lie ahead).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=_day,
               help="One campaign: figures up to the end of DATE in its time zone (default: now).")
 @format_option("html", "md", "csv", "json")
@@ -51,6 +53,8 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
         raise UsageError("--from and --to are for --unit; for one campaign, give --as-of DATE")
     if unit and as_of:
         raise UsageError("--as-of is for one campaign; for --unit, give --to DATE")
+    if first and last and first > last:
+        raise UsageError(f"--from {first} is after --to {last} — give the earlier day first")
     if fmt == "csv" and output is None:
         raise UsageError("csv writes two files (indicators.csv, reach.csv) — give -o FOLDER")
     now = state.clock()
@@ -59,10 +63,7 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
     engine = open_store(workspace.settings.store.url, workspace.root)
     try:
         if unit:
-            last = last or now.date()
-            first = first or min((c.campaign.starts for c in loaded.campaigns), default=last)
-            if first > last:
-                raise UsageError(f"--from {first} is after --to {last} — give the earlier day first")
+            first, last = unit_period(loaded.campaigns, now.date(), first, last)
             result = gather_unit(workspace, loaded.campaigns, engine, (first, last), min(now, end_of_day(last)),
                                  generated_at=now, with_charts=with_charts)
         else:

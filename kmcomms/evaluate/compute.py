@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from kmcomms.evaluate.model import (
     ADDITIVE_SOURCES,
     LEVELS,
+    PROJECTION_MIN_DAYS,
+    PROJECTION_MIN_SHARE,
     SMALL_NUMBERS,
     CampaignEvaluation,
     CoverageGap,
@@ -26,7 +28,7 @@ from kmcomms.evaluate.model import (
 )
 from kmcomms.models import Campaign, Indicator, Objective
 
-__all__ = ["RATES", "STATES", "evaluate", "reduce_samples"]
+__all__ = ["RATES", "STATES", "evaluate", "projects_from", "reduce_samples"]
 
 #: Every delivery state, in the order delivery health lists them.
 STATES = ("published", "planned", "blocked", "sending", "retrying", "failed", "unknown", "missed", "cancelled")
@@ -100,29 +102,38 @@ def _local_midnight(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
+def projects_from(start: datetime, deadline: datetime) -> datetime:
+    """When an indicator's trend is first projected: `PROJECTION_MIN_DAYS` after `start`,
+    or `PROJECTION_MIN_SHARE` of the way from `start` to `deadline` if that is later."""
+    return start + max(timedelta(days=PROJECTION_MIN_DAYS), (deadline - start) * PROJECTION_MIN_SHARE)
+
+
 def _status(value: float | None, baseline: float, target: float, start: datetime, deadline: datetime,
-            as_of: datetime) -> tuple[Status, float | None]:
+            as_of: datetime) -> tuple[Status, float | None, datetime | None]:
     """The status rule, in this order:
 
     1. no sample matched → "no data" (even past the deadline: nothing shows it was missed);
     2. value ≥ target (≤ when the target is below the baseline) → "met";
     3. deadline passed → "missed";
-    4. otherwise the trend, a straight line from the baseline at the campaign's start to
+    4. before `projects_from` (too little of the time has passed for a trend) → "too early";
+    5. otherwise the trend, a straight line from the baseline at the campaign's start to
        the value now, is extended to the deadline: projected ≥ target (≤ when
-       decreasing) → "on track", else "at risk". Before the start the projection is
-       the value itself.
-    Returns the status and the projection (None unless step 4 made one)."""
+       decreasing) → "on track", else "at risk".
+    Returns the status, the projection (None unless step 5 made one) and, for "too
+    early", when a projection will first be made."""
     decreasing = target < baseline
     if value is None:
-        return Status.NO_DATA, None
+        return Status.NO_DATA, None, None
     if (value <= target) if decreasing else (value >= target):
-        return Status.MET, None
+        return Status.MET, None, None
     if as_of >= deadline:
-        return Status.MISSED, None
-    elapsed = (as_of - start).total_seconds()
-    projected = value if elapsed <= 0 else baseline + (value - baseline) * (deadline - start).total_seconds() / elapsed
+        return Status.MISSED, None, None
+    first = projects_from(start, deadline)
+    if as_of < first:
+        return Status.TOO_EARLY, None, first
+    projected = baseline + (value - baseline) * ((deadline - start) / (as_of - start))
     good = projected <= target if decreasing else projected >= target
-    return (Status.ON_TRACK if good else Status.AT_RISK), projected
+    return (Status.ON_TRACK if good else Status.AT_RISK), projected, None
 
 
 def _counts(indicator: Indicator, objective: Objective, where: _Where) -> bool:
@@ -150,7 +161,7 @@ def _indicator(campaign: Campaign, aim: str, objective: Objective, indicator: In
     matched = [w.sample for w in placed if _counts(indicator, objective, w)]
     value = sum(s.value for s in matched) if matched else None
     deadline = _local_midnight(indicator.by + timedelta(days=1), campaign.timezone)
-    status, projected = _status(value, indicator.baseline, indicator.target, start, deadline, as_of)
+    status, projected, first = _status(value, indicator.baseline, indicator.target, start, deadline, as_of)
     return IndicatorResult(
         aim=aim, objective=objective.id, id=indicator.id, metric=indicator.metric, level=indicator.level,
         channels=None if indicator.channels is None else tuple(indicator.channels),
@@ -159,7 +170,7 @@ def _indicator(campaign: Campaign, aim: str, objective: Objective, indicator: In
         baseline=indicator.baseline, target=indicator.target, deadline=deadline,
         decreasing=indicator.target < indicator.baseline, value=value, projected=projected, status=status,
         observations=sum(s.observations for s in matched), sources=tuple(sorted({s.source for s in matched})),
-        quality=tuple(sorted({s.quality for s in matched if s.quality})))
+        quality=tuple(sorted({s.quality for s in matched if s.quality})), projects_from=first)
 
 
 def _reach(placed: list[_Where]) -> tuple[ReachCell, ...]:

@@ -15,6 +15,8 @@ from enum import StrEnum
 __all__ = [
     "ADDITIVE_SOURCES",
     "LEVELS",
+    "PROJECTION_MIN_DAYS",
+    "PROJECTION_MIN_SHARE",
     "SMALL_NUMBERS",
     "CampaignEvaluation",
     "CoverageGap",
@@ -41,19 +43,33 @@ LEVELS: tuple[str, ...] = ("output", "outtake", "outcome", "impact")
 #: says little (one more click moves it by several points).
 SMALL_NUMBERS = 30
 
+#: An indicator's trend is projected to its deadline only once at least this many days
+#: of its time (from the campaign's start) have passed...
+PROJECTION_MIN_DAYS = 14
+#: ...and at least this share of the time from the start to the deadline. The projection
+#: multiplies what was gained so far by (time to the deadline) / (time so far): a day
+#: into four months, by 120, so one clinic or a launch-day spike would decide the
+#: forecast. After a quarter of the time the factor is at most 4, and after 14 days the
+#: data spans two weekly cycles (clinics held on set days, weekday and weekend views).
+#: Before then the status is "too early".
+PROJECTION_MIN_SHARE = 0.25
+
 
 class Status(StrEnum):
-    """An indicator's or objective's status, from worst to best as `RANK` orders them."""
+    """An indicator's or objective's status, from worst to best as `rank` orders them."""
 
     MISSED = "missed"
     AT_RISK = "at risk"
     NO_DATA = "no data"
+    TOO_EARLY = "too early"
+    """Measured, short of the target, but too little of its time has passed to project
+    a trend (`PROJECTION_MIN_DAYS`, `PROJECTION_MIN_SHARE`)."""
     ON_TRACK = "on track"
     MET = "met"
 
     @property
     def rank(self) -> int:
-        """0 for the worst (missed) up to 4 for the best (met): an objective takes the
+        """0 for the worst (missed) up to 5 for the best (met): an objective takes the
         status of lowest rank among its indicators."""
         return list(Status).index(self)
 
@@ -156,7 +172,7 @@ class IndicatorResult:
     """The current value; None when no sample matched (status "no data")."""
     projected: float | None
     """The value the trend reaches at the deadline; None when not projected (no data,
-    met, or the deadline has passed)."""
+    met, too early, or the deadline has passed)."""
     status: Status
     observations: int
     """Samples behind `value` (see `Sample.observations`)."""
@@ -164,6 +180,9 @@ class IndicatorResult:
     """The sample sources behind `value`, sorted."""
     quality: tuple[str, ...]
     """Distinct quality notes of those samples, sorted."""
+    projects_from: datetime | None = None
+    """For status "too early": the instant from which the trend will be projected (aware
+    UTC); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +192,8 @@ class ObjectiveResult:
     statement: str
     audiences: tuple[str, ...]
     status: Status
-    """The worst status of its indicators (missed < at risk < no data < on track < met);
-    "no data" for an objective without indicators."""
+    """The worst status of its indicators (missed < at risk < no data < too early <
+    on track < met); "no data" for an objective without indicators."""
     indicators: tuple[IndicatorResult, ...]
 
 

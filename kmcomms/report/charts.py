@@ -6,10 +6,12 @@ chart's table alone, with the note `MISSING_NOTE`.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+from collections.abc import Callable
 
-from kmcomms.report.model import Chart
+from kmcomms.report.model import Chart, format_number
 
 __all__ = ["MISSING_NOTE", "available", "svg"]
 
@@ -19,8 +21,24 @@ MISSING_NOTE = "charts left out: matplotlib is not installed — pip install 'km
 BAR = "#0072B2"
 REFERENCE = "#D55E00"
 AXIS = "#444444"
+GRID = "#d9d9d9"
+
+#: Layout, in points (1/72 inch): the figure's width, a label's widest line before it
+#: wraps, the font size, and the space around the bars.
+WIDTH = 504.0
+LABEL_WIDTH = 200.0
+FONT_SIZE = 10.0
+_LINE = 1.25 * FONT_SIZE
+_BAR = 18.0
+_GAP = 6.0
+_TOP = 8.0
+_BOTTOM = 34.0  # tick labels, then the unit
+_RIGHT_PAD = 10.0
+
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+_ID = re.compile(r'\sid="([^"]+)"')
+_REFERENCE = re.compile(r'url\(#([^)]+)\)|href="#([^"]+)"')
 
 
 def available() -> bool:
@@ -32,63 +50,125 @@ def available() -> bool:
     return True
 
 
-def svg(chart: Chart) -> str | None:
+def svg(chart: Chart, prefix: str = "") -> str | None:
     """The chart as an `<svg>` element to put inside HTML, or None without matplotlib.
 
-    Drawn on a bare `Figure` (no pyplot, so no global backend or state: the Agg-free SVG
-    canvas only), text kept as text (searchable, small), ids salted with the chart's key so
-    several charts on one page never share a clip-path id, no date in the metadata so the
-    same data gives the same bytes.
+    `prefix` starts every id the drawing keeps: give each chart of a page its own, as ids
+    must be unique in a document (matplotlib numbers its groups from 1 in every drawing,
+    so two charts would both have `figure_1`). Ids nothing refers to are dropped.
 
-    Simple bars on axes without tick machinery: each bar is labelled at its start and
-    carries its value at its end, so ticks and grid would only repeat what the text says
-    (and drawing matplotlib's tick axes was most of a chart's cost, in a unit report of
-    a hundred charts). Margins are worked out from the labels, not by a tight or
-    constrained layout, which draws every chart twice.
+    Drawn on a bare `Figure` (no pyplot, so no global backend or state: the SVG canvas
+    only), text kept as text (searchable, small), no date in the metadata so the same
+    data gives the same bytes. Horizontal bars, each labelled at the left (long labels
+    wrap; the margin is measured to fit them, never cut) and carrying its value at its
+    end, over a value axis with a few ticks, so a bar of 0 still shows where it stands.
+    The margins are worked out from the measured text, not by a tight or constrained
+    layout, which draws every chart twice.
     """
     try:
         from matplotlib import rc_context
+        from matplotlib.collections import LineCollection
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
-    count = max(len(chart.labels), 1)
-    labels = [_shorten(label) for label in chart.labels]
-    values = list(chart.values)
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": 10,
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": FONT_SIZE,
                      "font.family": "sans-serif"}):
-        height = 0.8 + 0.38 * count
-        figure = Figure(figsize=(7, height))
-        longest = max((len(label) for label in labels), default=1)
-        left = min(0.04 + 0.011 * longest, 0.5)
-        axes = figure.add_axes((left, 0.45 / height, 0.93 - left, 1 - 0.6 / height))
-        axes.set_axis_off()
-        positions = range(len(values))
-        axes.barh(positions, values, color=BAR, height=0.8)
+        width = _measure()
+        labels = [_wrap(label, width) for label in chart.labels]
+        values = list(chart.values)
+        texts = [format_number(v) + chart.suffix for v in values]
+        left = max((width(line) for label in labels for line in label.split("\n")), default=0.0) + 2 * _GAP
+        right = max((width(t) for t in texts), default=0.0) + _GAP + _RIGHT_PAD
+        # Wider than the page allows only for a word too long to wrap; the SVG scales down.
+        figure_width = max(WIDTH, left + right + 160.0)
+        row = max(label.count("\n") + 1 for label in labels) * _LINE + 2 * _GAP if labels else 2 * _LINE
+        count = max(len(values), 1)
+        height = _TOP + count * row + _BOTTOM
+        figure = Figure(figsize=(figure_width / 72, height / 72))
+        axes = figure.add_axes((left / figure_width, _BOTTOM / height, 1 - (left + right) / figure_width,
+                                count * row / height))
+        # Bars of one thickness however many lines their labels take.
+        axes.barh(range(len(values)), values, color=BAR, height=min(0.7, _BAR / row), zorder=2)
         low = min(0.0, *values) if values else 0.0
-        high = max(0.0, *values, *(() if chart.reference is None else (chart.reference,))) if values else 1.0
-        span = (high - low) or 1.0
-        axes.set_xlim(low - 0.02 * span if low < 0 else 0.0, high + 0.15 * span)
+        high = max(0.0, *values, *(() if chart.reference is None else (chart.reference,))) if values else 0.0
+        if high == low:  # every value 0 and nothing to compare with: a scale of 0 to 1
+            high = low + 1.0
+        axes.set_xlim(low, high)
         axes.set_ylim(count - 0.5, -0.5)  # first label on top, as in the table
-        axes.axvline(0, color=AXIS, linewidth=1)
+        # The value axis drawn by hand, a line, a few ticks and light grid lines: matplotlib's
+        # own axis (tick objects, layout) would double the cost of a chart.
+        axes.set_axis_off()
+        integers = all(float(v).is_integer() for v in values)
+        below = axes.get_xaxis_transform()  # x in data, y in axes fractions
+        ticks = [t for t in MaxNLocator(nbins=2, integer=integers).tick_values(low, high) if low <= t <= high]
+        lines = [((tick, 0), (tick, 1)) for tick in ticks]
+        grid = LineCollection(lines, colors=GRID, linewidths=0.8, zorder=0, transform=below)
+        axes.add_collection(grid, autolim=False)
+        for tick in ticks:
+            axes.annotate(format_number(tick) + chart.suffix, (tick, 0), xycoords=below, xytext=(0, -4),
+                          textcoords="offset points", ha="center", va="top", color=AXIS, fontsize=FONT_SIZE - 1,
+                          annotation_clip=False)
+        # The axis line and the bars' 0, solid; the target (100%), dashed.
+        axes.add_collection(LineCollection([((low, 0), (high, 0)), ((0, 0), (0, 1))], colors=AXIS, linewidths=1,
+                                           zorder=3, transform=below, clip_on=False), autolim=False)
         if chart.reference is not None:
-            axes.axvline(chart.reference, color=REFERENCE, linestyle="--", linewidth=1.5)
-        for position, (label, value) in enumerate(zip(labels, values, strict=False)):
-            axes.annotate(label, (min(0.0, value), position), xytext=(-4, 0), textcoords="offset points", va="center",
-                          ha="right")
-            axes.annotate(f"{value:,.0f}", (max(0.0, value), position), xytext=(3, 0), textcoords="offset points",
-                          va="center")
-        figure.text(0.5 * (left + 0.93), 0.12 / height, chart.unit, ha="center", va="bottom")
+            axes.add_collection(LineCollection([((chart.reference, 0), (chart.reference, 1))], colors=REFERENCE,
+                                               linestyles="--", linewidths=1.5, zorder=3, transform=below),
+                                autolim=False)
+        side = axes.get_yaxis_transform()  # x in axes fractions, y in data
+        for position, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
+            axes.annotate(label, (0, position), xycoords=side, xytext=(-_GAP, 0), textcoords="offset points",
+                          va="center", ha="right", annotation_clip=False)
+            axes.annotate(text, (max(0.0, value), position), xytext=(3, 0), textcoords="offset points", va="center",
+                          annotation_clip=False)
+        figure.text((left + (figure_width - left - right) / 2) / figure_width, 4 / height, chart.unit, ha="center",
+                    va="bottom", color=AXIS)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     # The XML prologue and doctype are not allowed inside an HTML document.
     text = _PROLOGUE.sub("", buffer.getvalue(), count=1)
     text = _METADATA.sub("", text, count=1)  # RDF about the file, not the chart
+    text = _own_ids(text, prefix)
     # The figure/figcaption/table carry the meaning; the picture is labelled, not read out twice.
     return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(chart.title)}" ', 1)
 
 
-def _shorten(label: str, limit: int = 40) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+@functools.cache
+def _measure() -> Callable[[str], float]:
+    """A text's width in points, in the charts' font (what the browser draws when it has
+    DejaVu Sans, matplotlib's own; the usual fallbacks are narrower), remembered: a unit
+    report names the same indicators and numbers again and again."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font, measure = FontProperties(family="sans-serif", size=FONT_SIZE), TextToPath()
+
+    @functools.lru_cache(maxsize=4096)
+    def width(text: str) -> float:
+        return float(measure.get_text_width_height_descent(text, font, ismath=False)[0])
+
+    return width
+
+
+def _wrap(label: str, width: Callable[[str], float]) -> str:
+    """`label` in lines of at most `LABEL_WIDTH` points as `width` measures them, broken
+    between words (a single longer word keeps its own line: the margin grows to fit it)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and width(f"{lines[-1]} {word}") <= LABEL_WIDTH:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _own_ids(text: str, prefix: str) -> str:
+    """Every id the drawing refers to (clip paths, tick markers) given `prefix`, along with
+    its references; the others (matplotlib's numbered groups) dropped."""
+    referenced = {a or b for a, b in _REFERENCE.findall(text)}
+    text = _ID.sub(lambda m: f' id="{prefix}{m[1]}"' if m[1] in referenced else "", text)
+    return _REFERENCE.sub(lambda m: f"url(#{prefix}{m[1]})" if m[1] else f'href="#{prefix}{m[2]}"', text)
 
 
 def _attribute(text: str) -> str:

@@ -18,13 +18,33 @@ from kmcomms.report.model import Report
 from kmcomms.translations import translation_status
 from kmcomms.workspace import Workspace
 
-__all__ = ["end_of_day", "gather_campaign", "gather_unit"]
+__all__ = ["end_of_day", "gather_campaign", "gather_unit", "unit_period"]
 
 
 def end_of_day(day: date, zone: str = "UTC") -> datetime:
     """The last instant of `day` in the IANA `zone`, as aware UTC: "as of 31 March" in
     London includes everything up to midnight there."""
     return datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(zone)).astimezone(UTC) - timedelta(microseconds=1)
+
+
+def unit_period(loaded: Sequence[LoadedCampaign], today: date, first: date | None = None,
+                last: date | None = None) -> tuple[date, date]:
+    """A unit report's period: the days given, the others by default, never contradicting
+    each other (two days given are returned as they are, for the caller to check).
+
+    By default the period runs from the earliest start of the campaigns to `today`, or,
+    while that start is still ahead, to the latest end: the whole span, all of it
+    planned. `first` alone runs to `today` likewise (to the latest end, or `first`
+    itself, when it is ahead); `last` alone runs from the earliest start, or from `last`
+    itself when every campaign starts after it. With no campaigns, `today`.
+    """
+    starts = [c.campaign.starts for c in loaded]
+    ends = [c.campaign.ends for c in loaded]
+    if first is None:
+        first = min(starts, default=today) if last is None else min([*starts, last])
+    if last is None:
+        last = today if today >= first else max([first, *ends])
+    return first, last
 
 
 def _notes(with_charts: bool) -> tuple[str, ...]:
@@ -66,5 +86,6 @@ def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: 
         part = campaign_part(c.campaign, evaluation, [s for s in statuses if s.campaign == c.campaign.id],
                              own_deliveries, reach_charts=False)
         items.append((c.campaign, part, evaluation))
+    span = (min(c.campaign.starts for c in loaded), max(c.campaign.ends for c in loaded)) if loaded else None
     return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at,
-                       notes=_notes(with_charts))
+                       notes=_notes(with_charts), span=span)

@@ -4,17 +4,30 @@ requests of any kind, so it can be mailed, archived or printed as it is."""
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 
 import jinja2
+from markupsafe import Markup, escape
 
 from kmcomms.report import charts
 from kmcomms.report.markdown import byline
-from kmcomms.report.model import Report, format_cell
+from kmcomms.report.model import Chart, Report, format_cell
 
-__all__ = ["STATUSES", "html"]
+__all__ = ["STATUSES", "html", "inline_code"]
 
-#: Cell values marked with a coloured dot (always beside the word, never colour alone).
-STATUSES = ("met", "on track", "at risk", "missed")
+#: Values of a "Status" column, kept on one line and marked with a dot (always beside the
+#: word, never colour alone; none for "no data").
+STATUSES = ("met", "on track", "too early", "at risk", "missed", "no data")
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline_code(text: str) -> Markup:
+    """`text` escaped, with its `backticked` spans (commands, settings) as <code>: the
+    report's words use Markdown's one piece of inline markup, so the Markdown output
+    shows them as they are and HTML renders them."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
 @functools.cache  # templates are parsed once per process
@@ -27,17 +40,21 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["cell"] = format_cell
+    env.filters["code"] = inline_code
     return env
 
 
 def html(report: Report) -> str:
     """The report as an HTML document. Charts are drawn when matplotlib is installed;
     otherwise each chart's table stands alone (and `report.notes` should say so)."""
-    sections = [s for p in report.parts for s in p.sections]
-    if report.overview is not None:
-        sections.append(report.overview)
-    # Keyed by the chart itself: a unit report has the same chart keys in every campaign.
-    svgs = {chart: charts.svg(chart) for section in sections for chart in section.charts}
+    drawn = itertools.count(1)
+
+    def draw(chart: Chart) -> Markup | None:
+        # Each drawing its own id prefix, in page order: ids stay unique even where two
+        # campaigns of a unit report have the same chart with the same data.
+        picture = charts.svg(chart, f"chart{next(drawn)}-")
+        return None if picture is None else Markup(picture)
+
     nested = len(report.parts) > 1 or report.overview is not None
     return _environment().get_template("report.html.j2").render(
-        report=report, byline=byline(report), nested=nested, svgs=svgs, statuses=STATUSES)
+        report=report, byline=byline(report), nested=nested, draw=draw, statuses=STATUSES)

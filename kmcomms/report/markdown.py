@@ -44,9 +44,9 @@ def _section(section: Section, level: int) -> list[str]:
 
 
 def _table(table: Table) -> list[str]:
-    lines = [f"**{_escape(table.caption)}**", ""]
     if not table.rows:
-        return [*lines, "None.", ""]
+        return [f"**{_escape(table.caption)}**: {table.empty}", ""]
+    lines = [f"**{_escape(table.caption)}**", ""]
     lines.append("| " + " | ".join(_escape(c) for c in table.columns) + " |")
     lines.append("|" + "|".join("---:" if table.numeric(i) else "---" for i in range(len(table.columns))) + "|")
     lines += ["| " + " | ".join(_escape(format_cell(v)) for v in row) + " |" for row in table.rows]

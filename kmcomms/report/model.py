@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["Cell", "Chart", "IndicatorValue", "Part", "ReachValue", "Report", "Section", "Table", "format_cell"]
+__all__ = ["Cell", "Chart", "IndicatorValue", "Part", "ReachValue", "Report", "Section", "Table", "format_cell",
+           "format_number"]
 
 Cell = str | int | float | None
 
@@ -30,6 +31,13 @@ def format_cell(value: Cell) -> str:
     return value
 
 
+def format_number(value: float) -> str:
+    """A number in running text or on a chart: thousands separated, at most one decimal,
+    none for a whole number (1,234; 10.5; 0)."""
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 @dataclass(frozen=True)
 class Table:
     """A table with a caption; `key` names it in JSON and in the HTML's ids."""
@@ -40,6 +48,9 @@ class Table:
     rows: tuple[tuple[Cell, ...], ...]
     note: str | None = None
     """What a reader must know to read it right (small numbers, machine opens)."""
+    empty: str = "Nothing recorded yet."
+    """Said instead of the table when it has no rows: what would fill it, and the
+    command that records it (`code` in backticks)."""
 
     def numeric(self, column: int) -> bool:
         """Whether a column holds numbers (right-aligned)."""
@@ -61,6 +72,8 @@ class Chart:
     unit: str
     table: Table
     reference: float | None = None
+    suffix: str = ""
+    """Written after each value on the chart ("%")."""
 
 
 @dataclass(frozen=True)
