@@ -6,6 +6,7 @@ counting a shared item once while showing it under each audience."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy import Engine, insert, select
+from conftest import run_cli
 from workspaces import audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
@@ -231,3 +233,13 @@ def test_reports_count_a_shared_post_once_and_show_it_under_each_audience(tmp_pa
     assert cells == {("parents", "en", "blog"): (150.0, 1), ("nurses", "en", "blog"): (150.0, 1)}
     assert result.health["published"] == 5  # blog en (shared), blog ur, news × 3
     assert not any(g.audience == "nurses" for g in result.gaps), "the nurses were reached by the shared post"
+    # The report shows the post under each audience and counts it once in the total.
+    code, out, err = run_cli("--now", "2027-01-21T12:00Z", "report", "trial", "--format", "json", "-w", root)
+    assert code == 0, err
+    report = json.loads(out)
+    [reach] = [s for s in report["parts"][0]["sections"] if s["key"] == "reach"]
+    tables = {t["key"]: t for t in reach["tables"]}
+    assert tables["reach-totals"]["rows"] == [["views", 150.0]]
+    assert [r for r in tables["reach"]["rows"] if r[3] == "views"] == [
+        ["nurses", "en", "blog", "views", 150.0, 1], ["parents", "en", "blog", "views", 150.0, 1]]
+    assert any("the totals count it once" in p for p in reach["paragraphs"])

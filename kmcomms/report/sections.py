@@ -128,6 +128,12 @@ def reach(e: CampaignEvaluation, with_charts: bool = True) -> Section:
             tables.append(data)
     paragraphs = ["Each figure is the latest running total a channel reported per delivery, plus the manual and "
                   "tracking records, which add up."]
+    by_cells: Counter[str] = Counter()
+    for c in e.reach:
+        by_cells[c.metric] += c.value
+    if any(by_cells[metric] != total for metric, total in e.totals.items()):
+        paragraphs.append("A post, video or social item that several audiences share is shown under each of them; the "
+                          "totals count it once.")
     if gaps:
         paragraphs.append(f"{count(len(gaps), 'coverage gap')}: audiences or languages with no deliveries or no reach.")
     return Section("reach", "Reach and equity", tuple(paragraphs), (
@@ -135,6 +141,8 @@ def reach(e: CampaignEvaluation, with_charts: bool = True) -> Section:
               ("Audience", "Language", "Channel", "Metric", "Value", "Deliveries"), rows,
               note="“whole campaign”, “–”: not named by the record (reach recorded by hand)." if unnamed else None,
               empty=f"No reach yet: {COLLECT}"),
+        Table("reach-totals", "Total reach per metric, each delivery counted once", ("Metric", "Total"),
+              tuple(e.totals.items()), empty=f"No reach yet: {COLLECT}"),
         *tables,
         Table("gaps", "Coverage gaps", ("Audience", "Language", "Problem", "Deliveries"), gaps,
               empty="No coverage gaps: every audience and language has deliveries with reach."),
