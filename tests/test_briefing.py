@@ -17,6 +17,7 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -437,6 +438,15 @@ def test_check_fonts_says_what_is_missing_before_any_briefing_is_made(installed:
     [problem] = check_fonts()
     assert problem.startswith("no Noto Sans font for Latin (English): the PDF is set in DejaVu Sans instead — install "
                               "fonts-noto-core")
+
+
+def test_weasyprint_is_loaded_only_when_a_pdf_is_made() -> None:
+    # Loading it (and Pango) takes most of a second: commands that make no PDF go without.
+    modules = "kmcomms.cli, kmcomms.daemon, kmcomms.demo, kmcomms.channels.registry, kmcomms.channels.briefing"
+    done = subprocess.run([sys.executable, "-c", f"import sys, {modules}; print(sorted(name for name in sys.modules "
+                           "if name.split('.')[0] in ('weasyprint', 'fontTools')))"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
 
 
 @pytest.mark.parametrize(("language", "script", "family"), [
