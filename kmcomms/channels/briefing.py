@@ -168,6 +168,10 @@ class BriefingChannel(SiteChannel, Smtp):
     section = "briefings"
     draft_type = Briefing
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pdfs: dict[str, bytes] = {}  # by delivery, while it is published
+
     @property
     def options(self) -> BriefingOptions:
         assert isinstance(self.settings, BriefingOptions)
@@ -176,10 +180,6 @@ class BriefingChannel(SiteChannel, Smtp):
     @property
     def fonts(self) -> Path | None:
         return self.root / self.options.fonts if self.options.fonts else None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pdfs: dict[str, bytes] = {}  # by delivery, while it is published
 
     def pdf(self, draft: Briefing, key: str) -> bytes:
         """The PDF of delivery `key`, made afresh (a font installed since is used), with
