@@ -1,95 +1,107 @@
-"""A policy briefing as a PDF: the POST-note shape on A4, in the briefing's own script.
+"""A policy briefing as a tagged PDF (PDF/UA-1), printed by WeasyPrint from its own HTML.
 
-`briefing_pdf(draft)` lays out the title, date, summary, key points, the message's body,
-how strong the evidence is and what is uncertain, numbered recommendations and contacts,
-with the unit's acknowledgement and the page number in the footer of every page.
+`briefing_pdf(draft)` prints `draft.html`: the very document the briefing's site page is
+cut from and its mail carries, so the PDF cannot say anything the page does not. The
+template's print styles (`@media print` in `briefing.html.j2`) lay the A4 page out in the
+POST-note shape; this module adds what depends on the briefing and on the machine: the
+fonts of the briefing's script, and at the foot of every page the acknowledgement and
+"page / pages". The PDF is tagged (headings, lists, links, in reading order), carries
+the page's language and title, and says it is PDF/UA-1.
 
-Fonts: each script needs its own (Noto Sans for Latin, Cyrillic and Greek, Noto Naskh
-Arabic for Arabic and Urdu, Noto Sans Hebrew for Yiddish, Noto Sans Gurmukhi for Panjabi,
-…). They are looked up in a folder the caller names first, then in the Debian/Ubuntu font
-folders (`apt install fonts-noto-core`). The font of the briefing's script is required
-(`FontMissing` says which file and package); the others found are fallbacks, so an
-English address in Urdu text still renders. Text is shaped with HarfBuzz, so Arabic script
-joins and runs right to left, and a right-to-left briefing is aligned to the right.
+Fonts: each script has its Noto family (`SCRIPT_FONTS`: Noto Sans for Latin, Cyrillic and
+Greek, Noto Naskh Arabic for Arabic and Urdu, Noto Sans Hebrew for Yiddish, Noto Sans
+Gurmukhi for Panjabi, …), found by fontconfig among the system's fonts (Debian/Ubuntu:
+`apt install fonts-noto-core`) or in the folder the channel's `fonts` setting names (for
+a machine where fonts cannot be installed). A character the family lacks is set in any
+installed font that has it (an English address in an Urdu briefing). Without the family, the PDF is still
+made in another installed font that has the letters, with a warning saying what to
+install (`BriefingPdf.warnings`); letters that no installed font has would print as
+empty boxes, so then no PDF is made and `PdfError` says what to install.
+
+WeasyPrint, and Pango under it, are loaded when the first PDF is made, not at import.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable, Iterable, Sequence
+import logging
+import math
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
 
 from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import Briefing
-from kmcomms.words import words
 
-__all__ = [
-    "FONT_DIRS",
-    "SCRIPT_FONTS",
-    "Face",
-    "FontMissing",
-    "body_blocks",
-    "briefing_blocks",
-    "briefing_pdf",
-    "face_for",
-    "script_of",
-]
-
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/noto"),
-    Path("/usr/share/fonts/opentype/noto"),
-    Path("/usr/share/fonts/truetype/dejavu"),
-)
-FONT_PACKAGE = "fonts-noto-core"
-
-
-def _noto(stem: str) -> tuple[str, str]:
-    return f"{stem}-Regular.ttf", f"{stem}-Bold.ttf"
-
-
-#: Font files for each script (ISO 15924 code), in order of preference: (regular, bold).
-SCRIPT_FONTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Latn": (_noto("NotoSans"), ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")),
-    "Arab": (_noto("NotoNaskhArabic"), _noto("NotoSansArabic")),
-    "Hebr": (_noto("NotoSansHebrew"),),
-    "Guru": (_noto("NotoSansGurmukhi"),),
-    "Beng": (_noto("NotoSansBengali"),),
-    "Deva": (_noto("NotoSansDevanagari"),),
-    "Gujr": (_noto("NotoSansGujarati"),),
-    "Ethi": (_noto("NotoSansEthiopic"),),
-    "Taml": (_noto("NotoSansTamil"),),
-    "Thai": (_noto("NotoSansThai"),),
-}
-SCRIPT_FONTS["Cyrl"] = SCRIPT_FONTS["Grek"] = SCRIPT_FONTS["Latn"]  # Noto Sans covers both
-# Urdu gets Naskh too, not Nastaliq: fpdf2 draws Noto Nastaliq Urdu well, but its text
-# layer then holds the font's dot and stroke glyphs, so the PDF cannot be searched,
-# quoted or read aloud. Naskh keeps the words.
-_RTL_ALIGN = {"rtl": Align.R, "ltr": Align.L}
-_ACCENT = (0, 94, 184)  # the briefing HTML's rule colour
-_GREY = (76, 76, 76)
-_TEXT = (26, 26, 26)
-
-
-class FontMissing(KmcommsError):
-    """No font for the script of a briefing's language was found; the message says what
-    to install."""
+__all__ = ["SCRIPT_FONTS", "BriefingPdf", "Family", "PdfError", "briefing_pdf", "check_fonts", "script_of"]
 
 
 @dataclass(frozen=True, slots=True)
-class Face:
-    """A font family's files: bold is the regular file where the family has no bold."""
+class Family:
+    """The font family a script is set in, and where to get it."""
 
-    regular: Path
-    bold: Path
+    name: str
+    """As fontconfig and CSS know it: "Noto Naskh Arabic"."""
+    file: str
+    """Its regular face's file, for the channel's `fonts` folder."""
+    package: str = "fonts-noto-core"
+    """The Debian/Ubuntu package that installs it."""
+
+    @property
+    def advice(self) -> str:
+        """What to do to have it, for a message that ends with it."""
+        cask = "font-" + self.name.lower().replace(" ", "-")
+        return (f"install {self.package} (Debian/Ubuntu: apt install {self.package}; macOS: brew install --cask "
+                f"{cask}) or put {self.file} in the folder the channel's `fonts` setting names")
+
+
+def _noto(name: str) -> Family:
+    return Family(name, name.replace(" ", "") + "-Regular.ttf")
+
+
+#: The family each script (ISO 15924 code) is set in; other scripts get whatever
+#: installed font has their letters.
+SCRIPT_FONTS: dict[str, Family] = {
+    "Latn": _noto("Noto Sans"),
+    "Cyrl": _noto("Noto Sans"),
+    "Grek": _noto("Noto Sans"),
+    "Arab": _noto("Noto Naskh Arabic"),  # Urdu too
+    "Hebr": _noto("Noto Sans Hebrew"),
+    "Guru": _noto("Noto Sans Gurmukhi"),
+    "Beng": _noto("Noto Sans Bengali"),
+    "Deva": _noto("Noto Sans Devanagari"),
+    "Gujr": _noto("Noto Sans Gujarati"),
+    "Ethi": _noto("Noto Sans Ethiopic"),
+    "Taml": _noto("Noto Sans Tamil"),
+    "Thai": _noto("Noto Sans Thai"),
+}
+LATIN = SCRIPT_FONTS["Latn"]
+#: Pango, under WeasyPrint, as its installation notes name the packages.
+PANGO = ("install Pango (Debian/Ubuntu: apt install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; "
+         "macOS: brew install pango)")
+_VARIANT = "pdf/ua-1"  # tagged, with language, title and the PDF/UA identification
+_FONT_FILES = {".ttf", ".otf", ".ttc"}
+_GREY = "#4c4c4c"  # the template's
+
+
+class PdfError(KmcommsError):
+    """No PDF can be made as it should be (no font has the briefing's letters, WeasyPrint
+    cannot load Pango); the message says what to install."""
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingPdf:
+    """A briefing's PDF and what the reader may find wrong with it (a missing font)."""
+
+    data: bytes
+    warnings: tuple[str, ...] = ()
 
 
 def script_of(language: str) -> str:
@@ -107,274 +119,179 @@ def script_of(language: str) -> str:
     return "Latn"
 
 
-def _find(name: str, folders: Sequence[Path]) -> Path | None:
-    return next((folder / name for folder in folders if (folder / name).is_file()), None)
-
-
-def _face(candidates: Iterable[tuple[str, str]], folders: Sequence[Path]) -> Face | None:
-    for regular_name, bold_name in candidates:
-        regular = _find(regular_name, folders)
-        if regular is not None:
-            return Face(regular, _find(bold_name, folders) or regular)
-    return None
-
-
-def _folders(fonts: Path | None) -> tuple[Path, ...]:
-    return (fonts, *FONT_DIRS) if fonts is not None else FONT_DIRS
-
-
-def face_for(language: str, fonts: Path | None = None) -> Face:
-    """The font for text in `language`, looked up in `fonts` (a folder) first, then in
-    `FONT_DIRS`. Raises `FontMissing` naming the files and the package to install."""
+def _named(language: str) -> str:
+    """'Gurmukhi (Punjabi)': the script and the language, in English, for a message."""
     script = script_of(language)
-    candidates = SCRIPT_FONTS.get(script)
-    if candidates is None:
-        names = Locale("en").scripts
-        known = ", ".join(sorted({names.get(code, code) for code in SCRIPT_FONTS}))
-        raise FontMissing(f"kmcomms has no font for the {names.get(script, script)} script ({script}) of "
-                          f"{language!r} — briefings can be made in these scripts: {known}")
-    face = _face(candidates, _folders(fonts))
-    if face is None:
-        names = " or ".join(regular for regular, _ in candidates)
-        where = ", ".join(str(folder) for folder in _folders(fonts))
-        raise FontMissing(f"no font for {language!r} ({script} script): {names} is in none of {where} — "
-                          f"install it (Debian/Ubuntu: apt install {FONT_PACKAGE}) or put it in the "
-                          f"folder the channel's `fonts` setting names")
-    return face
+    try:
+        name = Locale.parse(language, sep="-").get_display_name("en") or language
+    except (ValueError, UnknownLocaleError):
+        name = language
+    return f"{Locale('en').scripts.get(script, script)} ({name})"
 
 
-@functools.cache  # the folders do not change while a process runs; PDFs are made often
-def _fallback_faces(fonts: Path | None) -> tuple[Face, ...]:
-    """Every script's font that is installed, Latin first: the fallbacks for characters
-    the main font lacks (an address in Latin letters, a name in another script)."""
-    found = [_face(SCRIPT_FONTS[script], _folders(fonts)) for script in dict.fromkeys(["Latn", *SCRIPT_FONTS])]
-    return tuple(dict.fromkeys(face for face in found if face is not None))
+# ---------------------------------------------------------------------------- fonts
 
 
-# ---------------------------------------------------------------------------- the body
+@dataclass(frozen=True, slots=True)
+class _Face:
+    """A font file of the `fonts` folder, as an @font-face rule declares it."""
 
-_BLOCKS = {"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "dt", "dd"}
-
-
-class _Body(HTMLParser):
-    """The blocks of the briefing HTML's body section (`<section class="km-body">`) as
-    (marker, text): "" for a paragraph, "h" for a heading, "•" or "3." for a list item.
-    A link keeps its text and shows its address after it, so a printed copy still says
-    where it leads."""
-
-    def __init__(self, originals: dict[str, str]) -> None:
-        super().__init__(convert_charrefs=True)
-        self.originals = originals
-        self.blocks: list[tuple[str, str]] = []
-        self._depth = 0  # sections open inside the body section; 0 outside it
-        self._lists: list[list[int]] = []  # per open list: [count] for <ol>, [] for <ul>
-        self._marker = ""
-        self._text: list[str] = []
-        self._href: str | None = None
-        self._link_text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "section":
-            if self._depth or "km-body" in (dict(attrs).get("class") or "").split():
-                self._depth += 1
-            return
-        if not self._depth:
-            return
-        if tag in ("ul", "ol"):
-            self._lists.append([0] if tag == "ol" else [])
-        elif tag in _BLOCKS:
-            self._flush()
-            self._marker = "h" if tag.startswith("h") else ""
-            if tag == "li" and self._lists:
-                numbered = self._lists[-1]
-                if numbered:
-                    numbered[0] += 1
-                self._marker = f"{numbered[0]}." if numbered else "•"
-        elif tag == "a":
-            self._href, self._link_text = dict(attrs).get("href"), []
-        elif tag == "br":
-            self._text.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._depth:
-            return
-        if tag == "section":
-            self._depth -= 1
-            self._flush()
-        elif tag in ("ul", "ol") and self._lists:
-            self._lists.pop()
-        elif tag in _BLOCKS:
-            self._flush()
-        elif tag == "a" and self._href is not None:
-            address = self.originals.get(self._href, self._href)
-            if address.startswith("mailto:"):
-                address = address.removeprefix("mailto:").split("?")[0]
-            if address and address != "".join(self._link_text).strip():
-                self._text.append(f" ({address})")
-            self._href = None
-        elif tag in ("td", "th"):
-            self._text.append("  ")
-
-    def handle_data(self, data: str) -> None:
-        if self._depth:
-            self._text.append(data)
-            if self._href is not None:
-                self._link_text.append(data)
-
-    def _flush(self) -> None:
-        text = re.sub(r"[ \t\r\n]*\n[ \t\r\n]*", "\n", re.sub(r"[ \t\r]+", " ", "".join(self._text))).strip()
-        if text:
-            self.blocks.append((self._marker, text))
-        self._text, self._marker = [], ""
+    family: str
+    path: Path
+    weight: int
+    italic: bool
 
 
-def body_blocks(draft: Briefing) -> list[tuple[str, str]]:
-    """The message's body as it appears in the briefing HTML, block by block."""
-    parser = _Body({link.url: link.original for link in draft.links})
-    parser.feed(draft.html)
-    parser.close()
-    return parser.blocks
+@functools.lru_cache(maxsize=256)  # keyed by the file's change time too, so an edit is seen
+def _face(path: Path, _changed: int) -> _Face | None:
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        with path.open("rb") as file, TTFont(file, lazy=True, fontNumber=0) as font:
+            family = font["name"].getBestFamilyName()
+            metrics = font["OS/2"]
+            return _Face(family, path, metrics.usWeightClass, bool(metrics.fsSelection & 1)) if family else None
+    except (TTLibError, KeyError, OSError, AssertionError):  # what fontTools raises for a file that is no font
+        return None
 
 
-def briefing_blocks(draft: Briefing) -> list[tuple[str, str]]:
-    """Everything after the title and date in reading order, as (marker, text) like
-    `body_blocks`: summary, key points, the body, the evidence and its uncertainty,
-    recommendations (numbered) and contacts, each under its heading in the briefing's
-    language. The PDF and the mail's plain text are both written from it."""
-    say = words(draft.language).gettext
-    blocks: list[tuple[str, str]] = []
-
-    def section(heading: str, texts: Sequence[str], marker: Callable[[int], str] = lambda _: "") -> None:
-        if any(texts):
-            blocks.append(("h", say(heading)))
-            blocks.extend((marker(number), text) for number, text in enumerate(texts, 1) if text)
-
-    section("Summary", [draft.summary])
-    section("Key points", draft.key_points, lambda _: "•")
-    blocks.extend(body_blocks(draft))
-    section("How strong is the evidence", [draft.evidence])
-    section("What we do not know", [draft.uncertainty])
-    section("Recommendations", draft.recommendations, lambda number: f"{number}.")
-    section("Contacts", draft.contacts, lambda _: "•")
-    return blocks
-
-
-# ---------------------------------------------------------------------------- the PDF
-
-class _Document(FPDF):
-    """An A4 page with the acknowledgement and "page / pages" in its footer."""
-
-    def __init__(self, draft: Briefing, fonts: Path | None) -> None:
-        super().__init__(format="A4", unit="mm")
-        self.draft = draft
-        self.align = _RTL_ALIGN.get(draft.direction, Align.L)
-        main = face_for(draft.language, fonts)
-        families = [main, *(face for face in _fallback_faces(fonts) if face != main)]
-        for number, face in enumerate(families):
-            self.add_font(f"f{number}", "", face.regular)
-            self.add_font(f"f{number}", "B", face.bold)
-        self.set_fallback_fonts([f"f{number}" for number in range(1, len(families))], exact_match=False)
-        # Lines as tall as the main font's ascent and descent: Arabic marks reach further
-        # above and below than Latin letters do.
-        self.style(11)
-        metrics = self.current_font.desc
-        self.leading = max(1.45, (metrics.ascent - metrics.descent) / 1000)
-        # Direction is the paragraph's base direction; runs in the other direction inside it
-        # (an address in Urdu) are still ordered by the bidirectional algorithm.
-        self.set_text_shaping(True, direction=draft.direction)
-        self.set_margins(20, 18, 20)
-        self.add_page()
-        # The footer grows with the acknowledgement, so the page ends where the footer begins.
-        self.style(8)
-        lines = self.multi_cell(self.epw, self.line_height, draft.acknowledgement, dry_run=True, output="LINES")
-        self.footer_height = self.line_height * (len(lines) + 1) + 6
-        self.set_auto_page_break(True, margin=self.footer_height + 4)
-
-    def style(self, size: float, bold: bool = False, colour: tuple[int, int, int] = _TEXT) -> None:
-        # Set directly, never in `local_context`: text drawn after a restored context would
-        # be written without its font.
-        self.set_font("f0", "B" if bold else "", size)
-        self.set_text_color(*colour)
-
-    def _render_styled_text_line(self, *args: Any, **kwargs: Any) -> Any:
-        # fpdf2 2.8.9: a line whose first run is in a fallback font (the bullet, an address
-        # at the start of a right-to-left line) sets the main font inside its own q…Q and
-        # then believes the font set for the page, so the next line is drawn in none
-        # (py-pdf/fpdf2#1772). Forgetting that belief makes every line set its font.
-        self.current_font_is_set_on_page = False
-        return super()._render_styled_text_line(*args, **kwargs)
-
-    @property
-    def line_height(self) -> float:
-        """The height of a line of text in the current font size, in mm."""
-        return self.font_size * self.leading
-
-    def footer(self) -> None:
-        self.set_y(-self.footer_height)
-        self.style(8, colour=_GREY)
-        self.multi_cell(0, self.line_height, self.draft.acknowledgement, align=self.align,
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.cell(0, self.line_height, f"{self.page_no()} / {{nb}}", align=Align.C)
-
-    def paragraph(self, text: str, size: float = 11, bold: bool = False, colour: tuple[int, int, int] = _TEXT,
-                  after: float = 2.5) -> None:
-        self.style(size, bold, colour)
-        self.multi_cell(0, self.line_height, text, align=self.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(after)
-
-    def heading(self, text: str) -> None:
-        # A heading never ends a page: it moves on with its first lines.
-        self.style(11)
-        if self.will_page_break(3 * self.line_height + 8):
-            self.add_page()
-        self.ln(2)
-        self.paragraph(text, size=13, bold=True, colour=_ACCENT, after=1)
-
-    def item(self, marker: str, text: str) -> None:
-        """A list item: the marker on the side the text starts from, the text indented."""
-        indent = 7.0
-        self.style(11)
-        if self.will_page_break(self.line_height):
-            self.add_page()
-        y, width = self.get_y(), self.epw - indent
-        start, text_x = ((self.l_margin + width, self.l_margin) if self.align == Align.R
-                         else (self.l_margin, self.l_margin + indent))
-        self.set_xy(start, y)
-        self.cell(indent, self.line_height, marker, align=self.align)
-        self.set_xy(text_x, y)
-        self.multi_cell(width, self.line_height, text, align=self.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(1.5)
-
-
-def briefing_pdf(draft: Briefing, unit_name: str | None = None, *, fonts: Path | None = None) -> bytes:
-    """The briefing as a PDF document (A4), in the fonts of its language's script.
-
-    `unit_name` heads the first page beside "Policy briefing" and is the PDF's author;
-    `fonts` is a folder searched for fonts before the system's. Raises `FontMissing` when
-    no font for the briefing's script is installed.
-    """
-    say = words(draft.language).gettext
-    pdf = _Document(draft, fonts)
-    pdf.set_title(draft.title)
-    pdf.set_lang(draft.language)
-    pdf.set_creator("kmcomms")
-    pdf.set_subject(draft.summary)
-    if unit_name:
-        pdf.set_author(unit_name)
-
-    pdf.paragraph(" · ".join(filter(None, [say("Policy briefing"), unit_name])), size=9, colour=_GREY, after=1)
-    pdf.paragraph(draft.title, size=20, bold=True, after=1)
-    pdf.paragraph(draft.date, size=10, colour=_GREY, after=1)
-    pdf.set_draw_color(*_ACCENT)
-    pdf.set_line_width(1)
-    pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
-    pdf.ln(4)
-
-    for marker, text in briefing_blocks(draft):
-        if marker == "h":
-            pdf.heading(text)
-        elif marker:
-            pdf.item(marker, text)
+def _folder_faces(folder: Path | None) -> tuple[list[_Face], list[str]]:
+    """The fonts of `folder`, and a warning for each file there that is not one."""
+    if folder is None:
+        return [], []
+    if not folder.is_dir():
+        return [], [f"the fonts folder {folder} does not exist — create it or correct the channel's `fonts` setting"]
+    faces, warnings = [], []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in _FONT_FILES):
+        face = _face(path, path.stat().st_mtime_ns)
+        if face is None:
+            warnings.append(f"{path} is not a font kmcomms can read: it is left out")
         else:
-            pdf.paragraph(text)
-    return bytes(pdf.output())
+            faces.append(face)
+    return faces, warnings
+
+
+def _css_string(text: str) -> str:
+    """`text` as a CSS string: quotes, backslashes and line breaks escaped."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def _direction(text: str, default: str) -> str:
+    """The direction of `text`'s first strong character (as `dir="auto"` decides)."""
+    for character in text:
+        kind = unicodedata.bidirectional(character)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return default
+
+
+def _stylesheet(language: str, direction: str, acknowledgement: str, faces: list[_Face]) -> str:
+    """What the PDF adds to the page's own print styles: the fonts of the script (and
+    the folder's) in every element, whatever the template says (!important: a stylesheet
+    given to WeasyPrint is the user's, which the template's rules would otherwise beat),
+    and the foot of every page."""
+    family = SCRIPT_FONTS.get(script_of(language))
+    # The folder's fonts stand in for installed ones of their family; a family of its own
+    # is there for characters the Noto families lack.
+    names = dict.fromkeys([*([family.name] if family else []), LATIN.name, *(face.family for face in faces)])
+    stack = ", ".join([*map(_css_string, names), "sans-serif"])
+    rules = [f"@font-face {{ font-family: {_css_string(face.family)}; src: url({_css_string(face.path.as_uri())}); "
+             f"font-weight: {face.weight}; font-style: {'italic' if face.italic else 'normal'}; }}" for face in faces]
+    # The acknowledgement may be in another language than the briefing (one not yet
+    # translated): it runs in its own direction. The page number reads left to right
+    # in every script (U+2066 … U+2069 isolate it from a right-to-left line).
+    page = "'\\2066' counter(page) ' / ' counter(pages) '\\2069'"
+    footer = (f"content: {_css_string(acknowledgement + chr(10))} {page}; white-space: pre-line; "
+              f"direction: {_direction(acknowledgement, direction)}; font: 7.5pt/1.4 {stack}; color: {_GREY}; "
+              "vertical-align: top; padding-top: 6mm;")
+    # The foot grows with the acknowledgement (a line of it holds more than 90 characters).
+    lines = 1 + math.ceil(len(acknowledgement) / 90)
+    return "\n".join([
+        *rules,
+        f"* {{ font-family: {stack} !important; }}",
+        f"@page {{ margin-bottom: {max(28, 10 + 4 * lines)}mm !important; @bottom-center {{ {footer} }} }}",
+    ])
+
+
+# ---------------------------------------------------------------------------- WeasyPrint
+
+
+def _weasyprint() -> ModuleType:
+    try:
+        import weasyprint
+    except OSError as exc:  # cffi could not open a library WeasyPrint needs
+        raise PdfError(f"briefing PDFs need Pango, which WeasyPrint cannot load ({exc}) — {PANGO}") from exc
+    return weasyprint
+
+
+@contextmanager
+def _boxes() -> Iterator[list[str]]:
+    """Collects the characters WeasyPrint draws as an empty box (no installed font has
+    them) in this thread while the block runs. WeasyPrint logs a warning for each one
+    drawn; they are held back, for the caller to say once what is missing."""
+    logger, thread, found = logging.getLogger("weasyprint"), threading.get_ident(), []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.thread == thread and str(record.msg).startswith(".notdef glyph") and record.args:
+            found.append(str(record.args[0]))  # type: ignore[index]  # (character, code point)
+            return False
+        return True
+
+    logger.addFilter(keep)
+    try:
+        yield found
+    finally:
+        logger.removeFilter(keep)
+
+
+def _print(html: str, language: str, direction: str, acknowledgement: str, fonts: Path | None) -> BriefingPdf:
+    weasyprint = _weasyprint()
+    from weasyprint.text.fonts import FontConfiguration
+
+    faces, warnings = _folder_faces(fonts)
+    font_config = FontConfiguration()  # a fresh fontconfig view: fonts installed since are found
+    stylesheet = weasyprint.CSS(string=_stylesheet(language, direction, acknowledgement, faces),
+                                font_config=font_config)
+    with _boxes() as boxed:
+        document = weasyprint.HTML(string=html).render(stylesheets=[stylesheet], font_config=font_config,
+                                                       pdf_variant=_VARIANT)
+        data = document.write_pdf(pdf_variant=_VARIANT)
+    used = sorted({font.family for font in document.fonts.values()})
+    family = SCRIPT_FONTS.get(script_of(language))
+    # Letters (and their marks and digits) as boxes would lose words; a symbol, not.
+    if words := [c for c in dict.fromkeys(boxed) if unicodedata.category(c)[0] in "LMN"]:
+        advice = family.advice if family and family.name not in used else "install a font that has them"
+        shown = [c for c in words if unicodedata.category(c)[0] == "L"] or words
+        raise PdfError(f"no installed font has the letters {' '.join(shown[:10])} of this {_named(language)} "
+                       f"briefing, so its PDF would show them as empty boxes — {advice}")
+    if family is not None and family.name not in used:
+        instead = ", ".join(name for name in used if name != LATIN.name) or "no font"
+        warnings.append(f"no {family.name} font for {_named(language)}: the PDF is set in {instead} instead — "
+                        f"{family.advice}")
+    if symbols := "".join(dict.fromkeys(boxed)):
+        warnings.append(f"no installed font has {' '.join(symbols[:12])}, so the PDF shows empty boxes there — "
+                        "install a font that has them, or leave them out")
+    return BriefingPdf(data, tuple(warnings))
+
+
+def briefing_pdf(draft: Briefing, *, fonts: Path | None = None) -> BriefingPdf:
+    """The briefing printed from its HTML as a tagged A4 PDF (PDF/UA-1), in the fonts of
+    its language's script. `fonts` is a folder of fonts used before the system's.
+
+    Raises `PdfError` when the PDF cannot be read as it should: letters of the briefing
+    no installed font has, or WeasyPrint without Pango. A font that is missing while
+    another has the letters is a warning in the result."""
+    return _print(draft.html, draft.language, draft.direction, draft.acknowledgement, fonts)
+
+
+def check_fonts(fonts: Path | None = None) -> list[str]:
+    """What is wrong with making briefing PDFs on this machine, before any is made: a
+    PDF in Latin script printed and thrown away (a briefing's own language is known only
+    when it is made)."""
+    sample = '<!DOCTYPE html><html lang="en"><title>Policy briefing</title><p>Policy briefing</p></html>'
+    try:
+        return list(_print(sample, "en", "ltr", "", fonts).warnings)
+    except PdfError as exc:
+        return [str(exc)]

@@ -11,11 +11,14 @@ Settings (`[channels.<name>]`, `adapter = "briefing"`):
   `check()` asks for a real one: mail from it may not be delivered, nor answered).
 - `path` (default "site"), `base_url` (default "http://127.0.0.1:8760"), `title`: the
   static site, as for the `static-site` adapter (channels on one site share them).
-- `fonts` (optional): a folder of .ttf fonts, relative to the workspace, searched before
-  the system's (Debian/Ubuntu: `apt install fonts-noto-core`).
+- `fonts` (optional): a folder of .ttf/.otf fonts, relative to the workspace, used as if
+  installed (where they cannot be: Debian/Ubuntu has them in `fonts-noto-core`).
 
-Publishing a delivery: the briefing's PDF is made in the fonts of its language's script
-(`kmcomms.briefing_pdf`; a missing font fails the delivery, saying what to install); the
+Publishing a delivery: the briefing's PDF is printed from its HTML in the fonts of its
+language's script (`kmcomms.briefing_pdf`). A missing font is a warning in the log
+(`briefing-font`, saying what to install) when another installed font has the letters,
+and the delivery goes out; letters no installed font has would print as empty boxes, so
+then the delivery fails, saying what to install, and nobody is sent anything. The
 page (`<lang>/briefings/<message>.html`, the briefing's header and main part with a link
 to the PDF) and the PDF beside it go on the site; then each recipient gets one message:
 the link to the page, the briefing as HTML (and as plain text), the PDF attached, and
@@ -35,21 +38,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
 import socket
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 from pydantic import Field
 
-from kmcomms.briefing_pdf import FontMissing, briefing_blocks, briefing_pdf, face_for
+from kmcomms.briefing_pdf import PdfError, briefing_pdf, check_fonts
 from kmcomms.channels import Kind
 from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
+from kmcomms.logs import event
 from kmcomms.mail import Attachment, address_problem
 from kmcomms.render.drafts import Briefing, Draft, Newsletter
+from kmcomms.render.markup import plain_text
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 from kmcomms.site import Entry
 from kmcomms.site.entry import slug_of
@@ -57,7 +65,9 @@ from kmcomms.words import words
 
 __all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "local_sender", "page_fragment"]
 
+log = logging.getLogger("kmcomms.channels.briefing")
 _BODY_START = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_SECTION = re.compile(r'<section class="km-body">(.*?)</section>', re.DOTALL)
 
 
 @functools.cache
@@ -81,12 +91,7 @@ class BriefingOptions(SiteOptions, SmtpOptions):
     """"Name <address>". Default: `kmcomms@<this machine's fully qualified name>`, which
     `check()` asks to replace."""
     fonts: str | None = None
-    """A folder of fonts searched before the system's, relative to the workspace."""
-
-
-@functools.lru_cache(maxsize=8)  # the site entry and the mail of one publish share the PDF
-def _pdf(draft: Briefing, unit: str, fonts: Path | None) -> bytes:
-    return briefing_pdf(draft, unit, fonts=fonts)
+    """A folder of fonts used as if installed, relative to the workspace."""
 
 
 def page_fragment(draft: Briefing, pdf_name: str) -> str:
@@ -109,16 +114,30 @@ def _inside(tag: str, document: str) -> str | None:
 
 
 def briefing_text(draft: Briefing) -> str:
-    """The briefing as plain text, in the PDF's order."""
-    parts, previous = [f"{draft.title}\n{draft.date}"], "h"
-    for marker, text in briefing_blocks(draft):
-        item = marker not in ("", "h")
-        if item and previous not in ("", "h"):
-            parts[-1] += f"\n{marker} {text}"  # the items of one list stay together
+    """The briefing as plain text, in the order of its page: each part under its heading,
+    key points bulleted, recommendations numbered, then the acknowledgement."""
+    say = words(draft.language).gettext
+    body = _BODY_SECTION.search(draft.html)
+    # (heading, its texts, the marker of each as a list item: "" for paragraphs)
+    parts: list[tuple[str, Sequence[str], str]] = [
+        ("Summary", [draft.summary], ""),
+        ("Key points", draft.key_points, "•"),
+        ("", [plain_text(body[1]) if body else ""], ""),  # the message's body, under its own headings
+        ("How strong is the evidence", [draft.evidence], ""),
+        ("What we do not know", [draft.uncertainty], ""),
+        ("Recommendations", draft.recommendations, "{}."),
+        ("Contacts", draft.contacts, "•"),
+    ]
+    blocks = [f"{draft.title}\n{draft.date}"]
+    for heading, texts, marker in parts:
+        if not any(texts):
+            continue
+        blocks.extend([say(heading)] if heading else [])
+        if marker:  # the items of one list stay together
+            blocks.append("\n".join(f"{marker.format(number)} {text}" for number, text in enumerate(texts, 1)))
         else:
-            parts.append(f"{marker} {text}" if item else text)
-        previous = marker
-    return "\n\n".join([*parts, draft.acknowledgement]) + "\n"
+            blocks.extend(text for text in texts if text)
+    return "\n\n".join([*blocks, draft.acknowledgement]) + "\n"
 
 
 def briefing_mail(draft: Briefing, url: str) -> Newsletter:
@@ -149,25 +168,30 @@ class BriefingChannel(SiteChannel, Smtp):
     section = "briefings"
     draft_type = Briefing
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pdfs: dict[str, bytes] = {}  # by delivery, while it is published
+
     @property
     def options(self) -> BriefingOptions:
         assert isinstance(self.settings, BriefingOptions)
         return self.settings
 
-    @functools.cached_property
-    def unit(self) -> str:
-        """The unit's name, for the PDF's heading and author."""
-        return self._unit_name()
-
     @property
     def fonts(self) -> Path | None:
         return self.root / self.options.fonts if self.options.fonts else None
 
-    def pdf(self, draft: Briefing) -> bytes:
+    def pdf(self, draft: Briefing, key: str) -> bytes:
+        """The PDF of delivery `key`, made afresh (a font installed since is used), with
+        its warnings logged. Fails the delivery when it cannot be made readable."""
         try:
-            return _pdf(draft, self.unit, self.fonts)
-        except FontMissing as exc:
-            raise PermanentError(str(exc), self.name) from exc
+            made = briefing_pdf(draft, fonts=self.fonts)
+        except PdfError as exc:
+            raise PermanentError(f"[channels.{self.name}] {exc}", self.name) from exc
+        for warning in made.warnings:
+            event(log, "briefing-font", f"[channels.{self.name}] {warning}", level=logging.WARNING, delivery=key,
+                  channel=self.name, language=draft.language)
+        return made.data
 
     @staticmethod
     def pdf_name(draft: Briefing, key: str) -> str:
@@ -175,16 +199,24 @@ class BriefingChannel(SiteChannel, Smtp):
         return f"{slug_of(draft.message)}-{key}.pdf"
 
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
+        """The page and the PDF `publish` made (`update` publishes again)."""
         assert isinstance(draft, Briefing)
         name = self.pdf_name(draft, key)
         return self.draft_entry(draft, key, published, slug=draft.message, summary=draft.summary,
-                                html=page_fragment(draft, name), files={name: self.pdf(draft)})
+                                html=page_fragment(draft, name), files={name: self._pdfs[key]})
 
     def publish(self, draft: Draft, key: str) -> Publication:
-        page = SiteChannel.publish(self, draft, key)  # refuses drafts of other kinds
-        assert isinstance(draft, Briefing) and page.url is not None
-        pdf = Attachment(f"{slug_of(draft.message)}.pdf", "application/pdf", self.pdf(draft))
-        self.send(briefing_mail(draft, page.url), key, attachments=[pdf])
+        if not isinstance(draft, Briefing):
+            return SiteChannel.publish(self, draft, key)  # which refuses it, saying why
+        # Made once, before anything goes out: the page and every mail carry the same PDF.
+        pdf = self._pdfs[key] = self.pdf(draft, key)
+        try:
+            page = SiteChannel.publish(self, draft, key)
+        finally:
+            del self._pdfs[key]
+        assert page.url is not None
+        self.send(briefing_mail(draft, page.url), key,
+                  attachments=[Attachment(f"{slug_of(draft.message)}.pdf", "application/pdf", pdf)])
         return page
 
     def find(self, key: str) -> Publication | None:
@@ -196,8 +228,5 @@ class BriefingChannel(SiteChannel, Smtp):
         if "sender" not in self.options.model_fields_set:
             problems.append(f"[channels.{self.name}] no sender is set, so briefings go out from {self.options.sender} "
                             '— set sender = "Name <address>" to an address of the unit that takes replies')
-        try:
-            face_for("en", self.fonts)  # the languages are not known yet: at least Latin
-        except FontMissing as exc:
-            problems.append(f"[channels.{self.name}] {exc}")
+        problems.extend(f"[channels.{self.name}] {problem}" for problem in check_fonts(self.fonts))
         return problems
