@@ -164,17 +164,28 @@ adapter = "broken"
     assert list(rows) == ["blog", "newsletter", "video", "briefing", "toots", "sky", "far", "typo", "plugin"]
     assert all(rows[n]["usable"] for n in ("blog", "newsletter", "video", "briefing", "toots"))
     assert rows["toots"] == {"name": "toots", "adapter": "mastodon", "kind": "social", "usable": True, "problems": []}
+    # Each problem is a finding positioned in kmcomms.toml, as `kmcomms validate` shows it.
+    settings = social / "kmcomms.toml"
+    lines = settings.read_text().splitlines()
+
+    def at(text: str) -> str:
+        return f"{settings}:{lines.index(text) + 1}:1: "
+
     assert rows["sky"]["usable"] is False
-    assert rows["sky"]["problems"] == [("channels.sky.app_password reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set "
-                                        "— the channel cannot be used until it is")]
+    assert rows["sky"]["problems"] == [at('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + "warning: channels.sky.app_password "
+                                       "reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set — the channel cannot be used "
+                                       "until it is [env-unset]"]
     (far,) = rows["far"]["problems"]
-    assert far.startswith("[channels.far] url:") and "only allowed on this machine" in far
-    assert 'no channel adapter "mastodn" (did you mean "mastodon"?)' in rows["typo"]["problems"][0]
-    assert "cannot be loaded: ModuleNotFoundError" in rows["plugin"]["problems"][0]
+    assert far.startswith(at('url = "http://mastodon.example.org"') + "error: url: ") and "only allowed on this machine" in far
+    installed = ", ".join(registry.adapter_names())
+    assert rows["typo"]["problems"] == [at('adapter = "mastodn"') + 'error: no channel adapter "mastodn" (did you mean '
+                                        f'"mastodon"?) — installed: {installed} [unknown-adapter]']
+    (plugin,) = rows["plugin"]["problems"]
+    assert plugin.startswith(at('adapter = "broken"') + 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError')
     code, out, err = kmcomms("channels", "list", "-w", social)
     assert code == 0, err
     far_row = next(line for line in out.splitlines() if line.startswith("│ far "))
-    assert "no: [channels.far] url:" in far_row  # shown as written, not taken for markup
+    assert "no: " in far_row and "error: url:" in far_row  # shown as written, not taken for markup
 
 
 def test_check_calls_each_platform_and_passes_when_all_is_well(kmcomms: RunCli, social: Path,
@@ -198,8 +209,9 @@ def test_check_names_every_problem_and_exits_1_without_showing_a_secret(kmcomms:
     assert "✓ blog (static-site): ready" in out and "✗ newsletter (smtp):" in out  # no [tracking]: no one-click
     assert "✗ toots (mastodon):\n  - [channels.toots] checking the token: refused (401): The access token is invalid" in out
     assert "✗ sky (bluesky):\n  - [channels.sky] logging in to" in out and "Invalid identifier or password" in out
-    assert '✗ typo (mastodn):\n  - no channel adapter "mastodn"' in out
-    assert '✗ plugin (broken):\n  - [channels.plugin] the adapter "broken" cannot be loaded: ModuleNotFoundError' in out
+    settings = social / "kmcomms.toml"
+    assert f"✗ typo (mastodn):\n  - {settings}:" in out and ': error: no channel adapter "mastodn"' in out
+    assert f"✗ plugin (broken):\n  - {settings}:" in out and 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError' in out
     assert "a-revoked-token" not in out + err and "a-wrong-password" not in out + err
 
 
