@@ -135,6 +135,13 @@ CASES = [
     _settings("toml-secret-literal", 13, 1, "secret-in-file", "channels.newsletter.password holds a secret", '"${NEWSLETTER_PASSWORD}"'),
     _settings("toml-secret-number", 12, 1, "secret-in-file", "channels.unit-blog.token holds a secret", '"${UNIT_BLOG_TOKEN}"'),
     _settings("toml-secret-nested", 15, 1, "secret-in-file", "channels.newsletter.auth.password holds a secret"),
+    # Channel settings, checked against each adapter's own settings
+    _settings("toml-channel-unknown-setting", 8, 1, "unknown-key", 'unknown key "pth" in channels.blog', 'did you mean "path"'),
+    _settings("toml-channel-wrong-type", 9, 1, "wrong-type", "port must be a whole number, not 'eighty'"),
+    _settings("toml-channel-missing-setting", 6, 1, "missing-key", 'channels.newsletter needs the key "sender"', "add it"),
+    # Reported at its `adapter =` line, once: the campaign that uses the channel is not blamed.
+    _settings("toml-channel-unknown-adapter", 7, 1, "unknown-adapter", 'no channel adapter "statc-site"',
+              'did you mean "static-site"'),
 ]
 
 #: Secrets written in the corpus settings files; no output may ever contain them.
