@@ -37,6 +37,21 @@ def test_init_makes_a_workspace_that_validates(tmp_path: Path, capsys: pytest.Ca
     assert code == 0 and "0 errors" in err
 
 
+def test_a_fresh_workspace_passes_its_own_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # What `kmcomms init` writes, as it stands, is what a new user checks first.
+    run(capsys, "init", str(tmp_path / "unit"))
+    monkeypatch.chdir(tmp_path / "unit")
+    code, out, err = run(capsys, "validate")
+    assert (code, out) == (0, ""), out + err
+    code, out, err = run(capsys, "channels", "check")
+    assert code == 0, out + err
+    assert out.splitlines() == [f"✓ {name} ({adapter}): ready" for name, adapter in (
+        ("blog", "static-site"), ("newsletter", "smtp"), ("video", "video-page"), ("briefing", "briefing"))]
+    code, out, err = run(capsys, "publish", "--due", "--dry-run")
+    assert (code, out, err) == (0, "", "0 due; nothing was changed (--dry-run)\n")
+
+
 def test_init_refuses_an_existing_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "init", str(tmp_path))[0] == 0
     code, _, err = run(capsys, "init", str(tmp_path))

@@ -425,7 +425,11 @@ def test_without_tracking_the_unsubscribe_is_a_mailto_and_check_says_one_click_n
     assert message["List-Unsubscribe"] == f"<{mailto}>" and "List-Unsubscribe-Post" not in message
     assert message["Reply-To"] == "Comms <comms@unit.example.org>"
     assert mailto in parse_html(message.get_payload()[1].get_content()).hrefs
-    [problem] = room.channel.check()
+    # The inbox is a mail catcher on this machine: nothing reaches a mailbox provider, whose
+    # rules for bulk senders do not apply. A real mail server is told one-click needs tracking.
+    assert room.channel.check() == []
+    real = Smtp("newsletter", room.channel.options.model_copy(update={"host": "mail.unit.example.org"}), room.root)
+    [problem] = real.check()
     assert "one-click unsubscribe (RFC 8058" in problem and "[tracking] base_url" in problem
     room.engine.dispose()
 
