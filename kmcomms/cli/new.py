@@ -338,6 +338,6 @@ def _report(workspace: Workspace, target: Path, files: list[Path], shape: str) -
     for relative in files:
         click.echo(f"  {display_path(workspace.root / relative)}")
     click.echo("next:")
-    click.echo('  1. write the text: every "Replace:" value in campaign.yaml and every [bracketed] paragraph in messages/')
-    click.echo("  2. kmcomms validate")
+    click.echo('  1. write the text: every "[Replace: …]" in campaign.yaml and messages/')
+    click.echo("  2. kmcomms validate (it lists every placeholder left: nothing with one is published)")
     click.echo(f"  3. kmcomms plan {display_path(target)}")

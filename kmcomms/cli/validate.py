@@ -12,6 +12,7 @@ from kmcomms.channels.registry import check_channels
 from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Severity
+from kmcomms.placeholders import placeholders
 from kmcomms.preflight import preflight
 
 
@@ -34,6 +35,7 @@ def validate(paths: tuple[Path, ...], fmt: str, no_preflight: bool) -> int:
     found = list(result.diagnostics)
     for workspace in result.workspaces:
         found.extend(d for check in check_channels(workspace) for d in check.diagnostics)
+    found.extend(dict.fromkeys(p.diagnostic for loaded in result.campaigns for p in placeholders(loaded)))
     if not no_preflight:
         for workspace in result.workspaces:
             found.extend(preflight(result, workspace))
