@@ -61,6 +61,8 @@ CASES = [
     # YAML syntax and encoding
     _campaign("yaml-unclosed-list", 28, 9, "yaml-syntax", "did not find expected ',' or ']'", "the [ list opened on line 27"),
     _campaign("yaml-unclosed-quote", 32, 12, "yaml-syntax", "the quote opened here is never closed", "close it"),
+    # Closed only by the next line's opening quote: the parser stumbles on line 3, the quote to close is on line 2.
+    _campaign("yaml-quote-runs-on", 2, 8, "yaml-syntax", "the quote opened here runs on to line 3", "close it on this line"),
     _campaign("yaml-colon-in-value", 32, 15, "yaml-syntax", "mapping values are not allowed", "put quotes around a value that contains ': '"),
     _campaign("yaml-tab-indent", 24, 1, "yaml-syntax", "tab", "indent with spaces"),
     _campaign("yaml-duplicate-key", 6, 1, "yaml-syntax", "the key 'language' appears twice", "keep one"),
