@@ -120,6 +120,8 @@ CASES = [
     # Body files
     _campaign("body-outside-folder", 33, 11, "path-outside-campaign", 'body "../shared-body.md" is outside the campaign folder'),
     _campaign("body-missing", 33, 11, "missing-body", 'body file "messages/launch.md" does not exist'),
+    _campaign("body-misspelt", 33, 11, "missing-body", 'body file "messages/lauch.md" does not exist',
+              'did you mean "messages/launch.md"'),
     _campaign("body-not-utf8", 3, 4, "not-utf8", "byte 0xe9 is not UTF-8", file="messages/launch.md"),
     # Workspaces
     Case("workspaces/duplicate-campaign-id", "workspaces/duplicate-campaign-id/campaigns/second/campaign.yaml", 1, 5,
