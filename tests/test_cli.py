@@ -164,6 +164,24 @@ def test_debug_shows_the_traceback_and_default_does_not(tmp_path: Path, capsys: 
     assert code == 2 and "Traceback" in err
 
 
+@pytest.mark.parametrize("line", [["init", "{folder}", "--debug"], ["--debug", "init", "{folder}"],
+                                  ["channels", "check", "nosuch", "--debug", "-w", "{folder}"]])
+def test_debug_may_come_anywhere_on_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], line: list[str]) -> None:
+    # Added to the line that failed: after the subcommand is where a person types it.
+    run(capsys, "init", str(tmp_path))
+    code, _, err = run(capsys, *(part.format(folder=tmp_path) for part in line))
+    assert code in (1, 2) and "Traceback" in err and "no such option" not in err
+
+
+@pytest.mark.parametrize(("value", "traceback"), [("1", True), ("yes", True), ("0", False), ("false", False), ("", False)])
+def test_kmcomms_debug_in_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch, value: str, traceback: bool) -> None:
+    run(capsys, "init", str(tmp_path))
+    monkeypatch.setenv("KMCOMMS_DEBUG", value)
+    code, _, err = run(capsys, "init", str(tmp_path))
+    assert code == 2 and ("Traceback" in err) is traceback
+
+
 @pytest.mark.parametrize("command", sorted(cli.commands))
 def test_every_command_has_help_and_a_readme_entry(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, command, "--help")
