@@ -121,7 +121,7 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...
         field = parent.model_fields.get(name) if parent else None
         about = f" ({field.description.rstrip('.')})" if field is not None and field.description else ""
         return "missing-key", f'{_where(shown[:-1])} needs the key "{name}"{about} — add it', False
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         expected = error["ctx"]["expected"]
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         return "bad-choice", f'{name}: "{value}" is not allowed{close_match(value, choices)} — use one of {", ".join(choices)}', False

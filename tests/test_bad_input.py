@@ -142,6 +142,7 @@ CASES = [
     # Channel settings, checked against each adapter's own settings
     _settings("toml-channel-unknown-setting", 8, 1, "unknown-key", 'unknown key "pth" in channels.blog', 'did you mean "path"'),
     _settings("toml-channel-wrong-type", 9, 1, "wrong-type", "port must be a whole number, not 'eighty'"),
+    _settings("toml-channel-bad-kind", 8, 1, "bad-choice", 'kind: "blgo" is not allowed', 'did you mean "blog"', "use one of"),
     _settings("toml-channel-missing-setting", 6, 1, "missing-key", 'channels.newsletter needs the key "sender"', "add it"),
     # Reported at its `adapter =` line, once: the campaign that uses the channel is not blamed.
     _settings("toml-channel-unknown-adapter", 7, 1, "unknown-adapter", 'no channel adapter "statc-site"',
