@@ -32,7 +32,9 @@ def _json(out: str) -> dict[str, dict[str, object]]:
 
 
 def _line_of(text: str, needle: str) -> int:
-    return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
+    """The first line that is not a comment and holds `needle`."""
+    return next(number for number, line in enumerate(text.splitlines(), 1)
+                if needle in line and not line.lstrip().startswith("#"))
 
 
 # The example workspace and where campaigns are found

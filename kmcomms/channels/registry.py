@@ -145,10 +145,13 @@ def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[C
     model = cls.Settings
     unset: dict[tuple[str, ...], list[str]] = {}
     read: dict[str, str] = {}
-    data = {key: value if _is_secret(model, key) else _read(value, (key,), env, unset, read)
-            for key, value in channel.model_dump().items()}
-    for key, value in data.items():  # a secret's variables are read when it is used; say now if one is not set
-        if _is_secret(model, key) and isinstance(value, str) and (missing := [n for n in variables(value) if n not in env]):
+    data = {}
+    for key, value in channel.model_dump().items():
+        if not _is_secret(model, key):
+            data[key] = _read(value, (key,), env, unset, read)
+            continue
+        data[key] = value  # kept as written: read from the environment only when it is used
+        if isinstance(value, str) and (missing := [n for n in variables(value) if n not in env]):
             unset[(key,)] = missing
     found = [at(loc, Severity.WARNING, "env-unset",
                 f"{'.'.join((*within, *loc))} reads ${{{var}}}, which is not set — the channel cannot be used until it is")
