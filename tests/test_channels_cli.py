@@ -215,6 +215,12 @@ def test_check_names_every_problem_and_exits_1_without_showing_a_secret(kmcomms:
     assert "a-revoked-token" not in out + err and "a-wrong-password" not in out + err
 
 
+def test_every_adapter_refuses_a_setting_it_does_not_know() -> None:
+    # A misspelt setting is an error with a did-you-mean (`kmcomms validate`), never ignored.
+    for name in registry.adapter_names():
+        assert registry.adapter_class(name).Settings.model_config.get("extra") == "forbid", name
+
+
 def test_check_of_an_unknown_channel_or_outside_a_workspace_is_one_line(kmcomms: RunCli, social: Path,
                                                                         tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:

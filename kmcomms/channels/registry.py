@@ -188,10 +188,9 @@ def open_channels(workspace: Workspace, registry: Mapping[str, type[Channel]] | 
     `store` and `tracker` are handed to each (adapters that publish need them). Raises
     `InvalidInput` with the findings in kmcomms.toml when a channel cannot be made. A
     secret whose variable is not set does not stop it: that channel says so when used."""
-    channels = {}
-    for check in check_channels(workspace, registry):
-        if check.settings is None or check.adapter is None:
-            raise InvalidInput([replace(d, severity=Severity.ERROR) for d in check.diagnostics])
-        channels[check.name] = check.adapter(check.name, check.settings, Path(workspace.root), session, store=store,
-                                             tracker=tracker)
-    return channels
+    checks = check_channels(workspace, registry)
+    if problems := [replace(d, severity=Severity.ERROR) for check in checks if check.settings is None
+                    for d in check.diagnostics]:
+        raise InvalidInput(problems)
+    return {check.name: check.adapter(check.name, check.settings, Path(workspace.root), session, store=store, tracker=tracker)
+            for check in checks if check.adapter is not None and check.settings is not None}
