@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from channel_contract import ChannelContract
-from conftest import RunCli
+from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
 
@@ -186,6 +186,18 @@ adapter = "broken"
     assert code == 0, err
     far_row = next(line for line in out.splitlines() if line.startswith("│ far "))
     assert "no: " in far_row and "error: url:" in far_row  # shown as written, not taken for markup
+    # `validate` finds the same, each at its line, whatever the adapter's package does on
+    # import; a campaign on the broken channel is not blamed for it.
+    write_campaign(social, VALID_CAMPAIGN.replace("channels: [blog, newsletter]", "channels: [blog, plugin]"))
+    code, out, err = kmcomms("validate", "--format", "json", social)
+    assert code == 1 and "Traceback" not in err
+    found = json.loads(out)
+    assert {(f["line"], f["code"]) for f in found if f["path"] == str(settings)} == {
+        (lines.index('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + 1, "env-unset"),
+        (lines.index('url = "http://mastodon.example.org"') + 1, "bad-value"),
+        (lines.index('adapter = "mastodn"') + 1, "unknown-adapter"),
+        (lines.index('adapter = "broken"') + 1, "adapter-broken")}
+    assert [f for f in found if f["path"] != str(settings) and f["severity"] == "error"] == []
 
 
 def test_check_calls_each_platform_and_passes_when_all_is_well(kmcomms: RunCli, social: Path,

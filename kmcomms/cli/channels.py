@@ -60,10 +60,7 @@ def _instances(workspace: Workspace) -> list[dict[str, Any]]:
     rows = []
     for check in check_channels(workspace):
         settings = workspace.settings.channels[check.name]
-        try:
-            kind = channel_kind(settings)
-        except Exception:  # noqa: BLE001 - an adapter that does not load, reported by the check
-            kind = None
+        kind = channel_kind(settings)
         rows.append({"name": check.name, "adapter": settings.adapter, "kind": str(kind) if kind else None,
                      "usable": check.usable, "problems": [str(d) for d in check.diagnostics]})
     return rows
