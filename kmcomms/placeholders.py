@@ -3,7 +3,7 @@
 The starting points (`kmcomms/starters/`) mark each such place in a way real text does not
 start a bracket: "[Replace: …]" for a value in campaign.yaml, "[Replace this paragraph: …]"
 and "[Notes for you, to delete: …]" in a Markdown body; a value that must keep its form (a
-YouTube id) is `REPLACEME` and a few more capitals. `kmcomms validate` reports each as an
+YouTube id) is `REPLACEME` and digits (`REPLACEME01`). `kmcomms validate` reports each as an
 error at its file and line, and the dispatcher holds back every delivery of a message
 that still has one.
 
@@ -23,7 +23,7 @@ from kmcomms.errors import Diagnostic, Severity
 __all__ = ["MARK", "Placeholder", "first_placeholders", "placeholders"]
 
 #: Where a placeholder starts.
-MARK = re.compile(r"\[(?:Replace|Notes for you)\b[^\]\n]*?:|\bREPLACEME[A-Z0-9]*\b")
+MARK = re.compile(r"\[(?:Replace|Notes for you)\b[^\]\n]*?:|\bREPLACEME\d*\b")
 #: How much of a placeholder a finding quotes, to tell it from the others.
 _QUOTED = 48
 

@@ -30,6 +30,7 @@ from kmcomms.drafting import (
     yaml_plain,
     yaml_quote,
 )
+from kmcomms.placeholders import MARK, placeholders
 from kmcomms.source import load_yaml
 from kmcomms.workspace import campaign_files
 
@@ -511,3 +512,11 @@ def test_a_message_with_a_placeholder_is_held_back_naming_the_line_to_edit(works
     assert json.loads(capsys.readouterr().out)["counts"]["published"] == 1
     pages = list((workspace / "site" / "en").glob("*.html"))
     assert pages and not any(STARTER_MARKS.search(page.read_text(encoding="utf-8")) for page in pages)
+
+
+def test_real_text_is_never_taken_for_a_placeholder() -> None:
+    repository = load_paths([Path(__file__).resolve().parent.parent])
+    assert repository.campaigns and [p for c in repository.campaigns for p in placeholders(c)] == []
+    prose = ["See the report [1]: it is short.", "Replace your filter: once a month.", "[Replaced: the 2026 leaflet]",
+             "[replace this]: a note in lower case", "Our REPLACEMENT scheme", "[Notes: from the clinic]"]
+    assert [text for text in prose if MARK.search(text)] == []
