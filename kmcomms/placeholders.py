@@ -64,9 +64,12 @@ def placeholders(loaded: LoadedCampaign) -> list[Placeholder]:
     lines = source.text.splitlines()
     data = loaded.campaign.model_dump(mode="json", exclude_unset=True)
     for loc, text in _strings(data):
+        marks = list(MARK.finditer(text))
+        if not marks:
+            continue  # the usual case: no position is looked up (that builds the file's node tree)
         message = loaded.campaign.messages[loc[1]].id if loc[0] == "messages" else None
         line, column = source.position(loc)
-        for mark in MARK.finditer(text):
+        for mark in marks:
             # A value over several lines (an inline body): the line the placeholder is on.
             start = text.count("\n", 0, mark.start())
             snippet = text[mark.start():].split("\n", 1)[0]
