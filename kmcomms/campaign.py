@@ -17,6 +17,7 @@ from kmcomms.channels import broadcast_channels
 from kmcomms.checks import check_campaign
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
 from kmcomms.explain import explain
+from kmcomms.fields import close_match
 from kmcomms.models import Campaign
 from kmcomms.plan import Plan, Window, plan
 from kmcomms.source import YamlDocument, load_yaml, read_text
@@ -73,6 +74,11 @@ def is_body_path(body: str) -> bool:
     return "\n" not in body.strip() and body.strip().lower().endswith((".md", ".markdown"))
 
 
+def _body_files(folder: Path) -> list[str]:
+    """The Markdown files in a campaign folder, as a body names them ("messages/launch.md")."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if is_body_path(p.name) and p.is_file())
+
+
 def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic]) -> dict[str, Body]:
     folder = doc.path.parent.resolve()
     resolved: dict[Path, Path] = {}  # each folder of body files is resolved once
@@ -103,7 +109,8 @@ def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic])
         if not target.is_relative_to(folder):
             error(i, "path-outside-campaign", f'body "{name}" is outside the campaign folder — put the file in {folder.name}/messages/')
         elif not exists:
-            error(i, "missing-body", f'body file "{name}" does not exist — create it or fix the path (relative to campaign.yaml)')
+            error(i, "missing-body", f'body file "{name}" does not exist{close_match(name, _body_files(folder))} — create '
+                                     "it or fix the path (relative to campaign.yaml)")
         else:
             try:
                 text = read_text(target, "body file")

@@ -31,6 +31,7 @@ from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, renew, sync
 from kmcomms.ledger.tables import approvals, deliveries, publications
+from kmcomms.placeholders import first_placeholders
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.tracking import Tracker, register_links
@@ -137,6 +138,8 @@ class Dispatcher:
             c.campaign.id: c.campaign.embargo.replace(tzinfo=ZoneInfo(c.campaign.timezone)).astimezone(UTC)
             for c in loaded.campaigns if c.campaign.embargo
         }
+        #: The first placeholder `kmcomms new` left in each message that still has one.
+        self.placeholders = first_placeholders(loaded.campaigns)
 
     def sync(self, now: datetime) -> SyncReport:
         """Bring the ledger in line with the campaigns (every delivery, past ones too)."""
@@ -273,7 +276,13 @@ class Dispatcher:
 
     def gate(self, campaign: str, message: str, draft: Draft | Blocked, now: datetime) -> str | None:
         """Why a delivery of `message` rendered as `draft` may not go out at `now`, or None:
-        a translation, the embargo, or a missing approval."""
+        placeholder text left in it, a translation, the embargo, or a missing approval."""
+        left = self.placeholders.get((campaign, message))
+        if left is not None:
+            where = Path(left.path)
+            where = where.relative_to(self.workspace.root) if where.is_relative_to(self.workspace.root) else where
+            return (f"placeholder text from `kmcomms new` is left in {where}:{left.line} — write the message's own text "
+                    "there (`kmcomms validate` lists every placeholder)")
         if isinstance(draft, Blocked):
             return draft.reason
         embargo = self.embargo.get(campaign)

@@ -44,7 +44,7 @@ CAMPAIGN_WEEKS = 12
 FIRST_SEND = time(9, 0)
 """Default local time of the first message."""
 REMINDER_WEEKS = 2
-CONTACT_PLACEHOLDER = "Replace: Dr A. Researcher <a.researcher@unit.example.ac.uk>"
+CONTACT_PLACEHOLDER = "[Replace: Dr A. Researcher <a.researcher@unit.example.ac.uk>]"
 EVENT_REMINDER = time(8, 0)
 """Local time of the on-the-day reminder of an event."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -102,22 +102,26 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False) -> tuple[str, str, bool]:
-    """(code, message, point at the key rather than the value) for one pydantic error."""
+def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False,
+              within: tuple[Any, ...] = ()) -> tuple[str, str, bool]:
+    """(code, message, point at the key rather than the value) for one pydantic error;
+    `within` is where `model` sits in the file, for the words only."""
     kind = error["type"]
     value = error.get("input")
-    # A bad mapping key (`audiences: {Parents: …}`) is named by its mapping, not by itself.
-    name = _name(loc[:-1] if on_key else loc)
+    shown = (*within, *loc)
+    # A bad mapping key (`audiences: {Parents: …}`) is named by its mapping, not by itself;
+    # a finding about the whole of what was checked, by where it sits.
+    name = _name(shown[:-1] if on_key else shown) if loc or not within else _where(within)
     if kind == "extra_forbidden":
         parent = _field_model(model, loc[:-1])
         known = parent.model_fields.keys() if parent else ()
-        return "unknown-key", f'unknown key "{name}" in {_where(loc[:-1])}{close_match(name, known)} — fix its spelling or remove it', True
+        return "unknown-key", f'unknown key "{name}" in {_where(shown[:-1])}{close_match(name, known)} — fix its spelling or remove it', True
     if kind == "missing":
         parent = _field_model(model, loc[:-1])
         field = parent.model_fields.get(name) if parent else None
         about = f" ({field.description.rstrip('.')})" if field is not None and field.description else ""
-        return "missing-key", f'{_where(loc[:-1])} needs the key "{name}"{about} — add it', False
-    if kind == "literal_error":
+        return "missing-key", f'{_where(shown[:-1])} needs the key "{name}"{about} — add it', False
+    if kind in ("literal_error", "enum"):
         expected = error["ctx"]["expected"]
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         return "bad-choice", f'{name}: "{value}" is not allowed{close_match(value, choices)} — use one of {", ".join(choices)}', False
@@ -135,9 +139,15 @@ def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...
     return "invalid", f"{name}: {error['msg']}", False
 
 
-def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, locate: Locate) -> list[Diagnostic]:
-    """One error diagnostic per pydantic error, positioned by `locate(loc, key)`."""
-    errors = exc.errors(include_url=False)
+def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, locate: Locate,
+            within: tuple[Any, ...] = (), ignore: Collection[Any] = ()) -> list[Diagnostic]:
+    """One error diagnostic per pydantic error, positioned by `locate(loc, key)`.
+
+    `within` is where the validated data sits in the file (e.g. `("channels", "blog")` for
+    a channel's settings checked by its adapter's model): messages name keys from there,
+    and `locate` is given locations from there too. Errors about the top-level keys in
+    `ignore` (values that could not be known) are left out."""
+    errors = [e for e in exc.errors(include_url=False) if not (e["loc"] and e["loc"][0] in ignore)]
     # A misspelt key (`titel`) is one mistake, not two: its "unknown key … did you mean
     # "title"" says it all, so the "needs the key "title"" beside it is left out.
     misspelt = set()
@@ -156,7 +166,7 @@ def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, loca
         on_key = bool(loc) and loc[-1] == "[key]"
         if on_key:
             loc = loc[:-1]
-        code, message, key = _describe(error, model, loc, on_key)
-        line, column = locate(loc, key or on_key)
+        code, message, key = _describe(error, model, loc, on_key, within)
+        line, column = locate((*within, *loc), key or on_key)
         found.append(Diagnostic(str(path), line, column, Severity.ERROR, code, message))
     return found

@@ -71,6 +71,7 @@ __all__ = [
     "list_id_header",
     "message_id",
     "split_sender",
+    "subject_header",
 ]
 
 # RFC 5321/5322 addresses as a mail relay accepts them without SMTPUTF8: a dot-atom local
@@ -128,6 +129,18 @@ def _encoded_name(name: str, address: str) -> str:
     if not name or name.isascii():
         return email.utils.formataddr((name, address))
     return f"{Header(name, 'utf-8', header_name='To').encode(linesep=CRLF)} <{address}>"
+
+
+def subject_header(text: str) -> str:
+    """The folded `Subject` value (for `EmailMessage.set_raw`): its first words on the
+    Subject line itself.
+
+    Python's own folder moves a whole value of about 70 to 77 characters onto a
+    continuation line ("Subject:\r\n Extra MMR clinics …"), which readers (Python's parser
+    among them) then show with a leading space; `Header` breaks at the last space that
+    fits, and writes text that is not ASCII as RFC 2047 encoded words."""
+    text = " ".join(text.splitlines())  # a header never takes a line break
+    return Header(text, "us-ascii" if text.isascii() else "utf-8", header_name="Subject").encode(linesep=CRLF).lstrip()
 
 
 def _quoted_printable(data: bytes) -> bytes:
@@ -192,7 +205,7 @@ class Composer:
         message["From"] = sender
         if reply_to:
             message["Reply-To"] = reply_to
-        message["Subject"] = draft.subject
+        message.set_raw("Subject", subject_header(draft.subject))
         message["Date"] = email.utils.format_datetime(date)
         message["List-Id"] = list_id
         if one_click:

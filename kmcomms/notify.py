@@ -36,6 +36,7 @@ from kmcomms import __version__
 from kmcomms.ledger.status import NEEDS_A_PERSON
 from kmcomms.ledger.tables import deliveries, notifications
 from kmcomms.logs import event
+from kmcomms.mail import subject_header
 from kmcomms.workspace import Notify, expand
 
 __all__ = ["Notifier", "forget", "notice_text", "pending"]
@@ -126,7 +127,7 @@ class Notifier:
         message = EmailMessage()
         message["From"] = self.settings.sender
         message["To"] = ", ".join(self.settings.email)
-        message["Subject"] = subject
+        message.set_raw("Subject", subject_header(subject))
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(body, cte="quoted-printable")  # 7-bit safe through any relay
         with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=self.settings.timeout) as smtp:

@@ -31,7 +31,7 @@ import markupsafe
 import pyphen
 
 from kmcomms.campaign import LoadedCampaign, LoadResult
-from kmcomms.channels import broadcast_channels
+from kmcomms.channels import broadcast_channels, channel_kind
 from kmcomms.errors import Diagnostic, KmcommsError, Severity
 from kmcomms.models import Audience
 from kmcomms.plan import ALL_TIME, Delivery, plan
@@ -477,7 +477,12 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     # Audiences of one message read the same words (only their link tags differ), so each
     # message × language × channel is rendered once and checked for every audience.
     drafts: dict[tuple[str, str, str, str], Draft | Blocked | Problem] = {}
+    # A channel whose adapter is unknown is reported once, at its `adapter =` line in
+    # kmcomms.toml (`kmcomms.channels.registry.check_channel`), not at every message it carries.
+    unknown = {name for name, settings in workspace.settings.channels.items() if channel_kind(settings) is None}
     for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW, broadcast_channels(workspace.settings.channels)).deliveries:
+        if delivery.channel in unknown:
+            continue
         loaded = by_id[delivery.campaign]
         index = next(i for i, m in enumerate(loaded.campaign.messages) if m.id == delivery.message)
         words = (delivery.campaign, delivery.message, delivery.language, delivery.channel)

@@ -4,8 +4,9 @@ Two kinds, both typed in by a person and both refused whole when anything is wro
 
 * **Reach records** (leaflets handed out, event attendees, radio broadcasts, survey
   results): `ReachRecord`, from `kmcomms reach add` (`check_reach`) or a CSV with the
-  columns `campaign,message,audience,language,channel,metric,value,date,note`
-  (`read_reach`, any column order, UTF-8). Each becomes one `reach_samples` row with
+  columns `campaign,message,audience,language,channel,date,metric,value` and `note`
+  (`read_reach`, any column order, UTF-8; message, audience, language, channel and note
+  may be left out, or empty). Each becomes one `reach_samples` row with
   source "manual", `observed_at` 00:00 UTC of its date, the note as its quality note, and
   `delivery_id` set only when the campaign, message, audience, language and channel all
   given match exactly one delivery in the ledger (a repeated message has several: the
@@ -54,6 +55,7 @@ from kmcomms.plan import message_channels
 __all__ = [
     "KINDS",
     "REACH_COLUMNS",
+    "REACH_OPTIONAL",
     "RESEARCHFISH_COLUMNS",
     "EvidenceRecord",
     "Kind",
@@ -70,7 +72,10 @@ __all__ = [
     "store_reach",
 ]
 
-REACH_COLUMNS = ("campaign", "message", "audience", "language", "channel", "metric", "value", "date", "note")
+#: The columns of a reach record, in the order of the format (campaign-format.md), then a note.
+REACH_COLUMNS = ("campaign", "message", "audience", "language", "channel", "date", "metric", "value", "note")
+#: Those a CSV may leave out: a row without them is a campaign-level record, with no note.
+REACH_OPTIONAL = ("message", "audience", "language", "channel", "note")
 _METRIC = re.compile(r"(?=.{1,64}$)[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Longest note or evidence text kept: a paragraph, not a document.
 TEXT_LIMIT = 2000
@@ -298,15 +303,18 @@ def check_reach(fields: Mapping[str, str | None], known: Known, as_of: datetime,
     return record
 
 
-def _header_problems(path: Path, header: list[str], columns: Sequence[str]) -> list[Diagnostic]:
+def _header_problems(path: Path, header: list[str], columns: Sequence[str], optional: Sequence[str]) -> list[Diagnostic]:
     names = [h.strip().lower() for h in header]
+    required = [c for c in columns if c not in optional]
     want = ",".join(columns)
+    if optional:
+        want += f" ({', '.join(optional[:-1])} and {optional[-1]} may be left out)" if len(optional) > 1 else f" ({optional[0]} may be left out)"
     if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
         return [_error(path, 1, "csv-header", "the columns are separated by ; or tabs — export the file as CSV with commas")]
     found = []
-    if missing := [c for c in columns if c not in names]:
+    if missing := [c for c in required if c not in names]:
         found.append(_error(path, 1, "csv-header", f"the header has no column {', '.join(missing)} — the first line "
-                            f"must be {want} (in any order)"))
+                            f"names the columns, in any order: {want}"))
     if extra := [h for h in dict.fromkeys(names) if h not in columns]:
         found.append(_error(path, 1, "csv-header", f"the header has unexpected column{'s' * (len(extra) > 1)} "
                             f"{', '.join(repr(one_line(h)) for h in extra)}{close_match(extra[0], columns)} — remove or "
@@ -316,22 +324,24 @@ def _header_problems(path: Path, header: list[str], columns: Sequence[str]) -> l
     return found
 
 
-def csv_rows(path: Path, columns: Sequence[str], data: bytes | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+def csv_rows(path: Path, columns: Sequence[str], optional: Sequence[str] = (),
+             data: bytes | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, row) for each non-blank row of the CSV at `path` (or in `data`, named
-    `path`) whose header is exactly `columns` in any order (case and spaces around names
-    ignored); values stripped. Raises `InvalidInput` for the file (unreadable, not UTF-8,
-    a bad header, a broken quote) and for rows with the wrong number of values."""
+    `path`) whose header names `columns` in any order (case and spaces around names
+    ignored), those in `optional` only if it has them; values stripped, a column left out
+    read as empty. Raises `InvalidInput` for the file (unreadable, not UTF-8, a bad
+    header, a broken quote) and for rows with the wrong number of values."""
     header: list[str] | None = None
     for start, fields in records(path, "csv", data):
         if header is None:
-            if found := _header_problems(path, fields, columns):
+            if found := _header_problems(path, fields, columns, optional):
                 raise InvalidInput(found)
             header = [h.strip().lower() for h in fields]
         elif len(fields) != len(header):
             raise InvalidInput([_error(path, start, "csv-fields", f"this row has {len(fields)} values, the header "
                                        f"{len(header)} — quote a value that holds a comma")])
         else:
-            yield start, {name: value.strip() for name, value in zip(header, fields, strict=True)}
+            yield start, dict.fromkeys(columns, "") | {name: value.strip() for name, value in zip(header, fields, strict=True)}
     if header is None:
         raise InvalidInput([_error(path, 1, "csv-header", f"the file is empty — the first line must be the header {','.join(columns)}")])
 
@@ -342,7 +352,7 @@ def read_reach(path: Path, known: Known, as_of: datetime, data: bytes | None = N
     records: list[ReachRecord] = []
     found: list[Diagnostic] = []
     try:
-        for line, row in csv_rows(path, REACH_COLUMNS, data):
+        for line, row in csv_rows(path, REACH_COLUMNS, REACH_OPTIONAL, data):
             record, problems = _reach_problems(row, known, as_of, line)
             if problems:
                 found.append(_error(path, line, "reach-row", "; ".join(problems)))

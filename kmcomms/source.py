@@ -225,6 +225,11 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
             line, column = opened.line + 1, opened.column + 1
         elif exc.problem and what and opened and opened.line + 1 != line:
             problem += f" ({what} opened on line {opened.line + 1}: is it closed?)"
+        elif mark and (start := _runaway_quote(text, mark.line)) is not None:
+            # A quote left open runs on to the next quote, lines later, and the parser
+            # stumbles only there: the line to fix is the one where it opened.
+            problem, hint = f"the quote opened here runs on to line {line}", "close it on this line"
+            line, column = start.line + 1, start.column + 1
         raise file_error(path, f"YAML syntax: {problem} — {hint}", "yaml-syntax", line, column) from exc
     except yaml.reader.ReaderError as exc:
         # Its text spans lines and its position counts UTF-8 bytes; the character itself
@@ -243,6 +248,22 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(path, text, data, root)
+
+
+def _runaway_quote(text: str, line: int) -> yaml.Mark | None:
+    """Where a quoted value starts that runs over several lines to end on `line` (0-based),
+    if one does: what an unclosed quote looks like once a later quote closes it."""
+    found = None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.line > line:
+                break
+            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+                    and token.start_mark.line < token.end_mark.line == line):
+                found = token.start_mark
+    except yaml.YAMLError:
+        pass  # the scanner stops where the parser did, or before: what it saw is enough
+    return found
 
 
 #: libyaml's names for what a quote or bracket opens, in a person's words.

@@ -2,7 +2,8 @@
 
 Settings name the unit, the store, tracking, policy and the channel instances that
 campaigns refer to by name. Secrets are never written in files: a value `${VAR}` is read
-from the environment when a channel needs it (`expand`).
+from the environment (`expand`), a secret only when a channel needs it, any other channel
+setting when its adapter checks the settings (`kmcomms.channels.registry.check_channel`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +45,7 @@ __all__ = [
     "expand",
     "find_workspace",
     "load_workspace",
+    "variables",
 ]
 
 SETTINGS_FILE = "kmcomms.toml"
@@ -255,6 +257,8 @@ class Workspace:
     root: Path
     settings: Settings
     diagnostics: tuple[Diagnostic, ...] = ()
+    text: str = field(default="", repr=False)
+    """The text of kmcomms.toml, to position findings about its settings."""
 
     @property
     def settings_path(self) -> Path:
@@ -277,6 +281,11 @@ def campaign_files(root: Path) -> list[Path]:
 def campaigns_in(folder: Path) -> list[Path]:
     """Every `<folder>/<id>/campaign.yaml`, sorted; hidden folders (drafts, editors' own) are skipped."""
     return sorted(p for p in folder.glob(f"*/{CAMPAIGN_FILE}") if not p.parent.name.startswith("."))
+
+
+def variables(value: str) -> list[str]:
+    """The names of the `${VAR}`s in `value`, in order."""
+    return _ENV.findall(value)
 
 
 def expand(value: str, environ: Mapping[str, str] | None = None) -> str:
@@ -314,21 +323,19 @@ def _options(options: Mapping[str, Any], loc: tuple[str, ...]) -> Iterator[tuple
 
 
 def _secret_warnings(path: Path, text: str, settings: Settings, environ: Mapping[str, str]) -> list[Diagnostic]:
+    # A channel's unset variables are found where its settings are checked
+    # (`kmcomms.channels.registry.check_channel`), which knows the secrets among them.
     found = []
     for name, channel in settings.channels.items():
         for loc, value in _options(channel.options, ("channels", name)):
             key, dotted = loc[-1], ".".join(loc)
-            line, column = toml_position(text, loc)
             # A number or list is as much a written secret as a string (`token = 12345`);
             # only a whole "${VAR}" is not. The message never quotes the value.
             if _SECRET_KEY.search(key) and not (isinstance(value, str) and _ENV.fullmatch(value)):
+                line, column = toml_position(text, loc)
                 var = "_".join(loc[1:]).upper().replace("-", "_")
                 found.append(Diagnostic(str(path), line, column, Severity.ERROR, "secret-in-file",
                     f'{dotted} holds a secret written in the file — write "${{{var}}}" and set that environment variable'))
-            for var in _ENV.findall(value) if isinstance(value, str) else ():
-                if var not in environ:
-                    found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
-                        f"{dotted} reads ${{{var}}}, which is not set — the channel cannot be used until it is"))
     webhook = settings.notify.webhook if settings.notify else None
     for var in _ENV.findall(webhook or ""):
         if var not in environ:
@@ -360,4 +367,4 @@ def load_workspace(root: Path, environ: Mapping[str, str] | None = None) -> Work
     warnings = _secret_warnings(path, text, settings, os.environ if environ is None else environ)
     if any(d.severity is Severity.ERROR for d in warnings):
         raise InvalidInput(warnings)
-    return Workspace(root.resolve(), settings, tuple(warnings))
+    return Workspace(root.resolve(), settings, tuple(warnings), text)

@@ -61,6 +61,8 @@ CASES = [
     # YAML syntax and encoding
     _campaign("yaml-unclosed-list", 28, 9, "yaml-syntax", "did not find expected ',' or ']'", "the [ list opened on line 27"),
     _campaign("yaml-unclosed-quote", 32, 12, "yaml-syntax", "the quote opened here is never closed", "close it"),
+    # Closed only by the next line's opening quote: the parser stumbles on line 3, the quote to close is on line 2.
+    _campaign("yaml-quote-runs-on", 2, 8, "yaml-syntax", "the quote opened here runs on to line 3", "close it on this line"),
     _campaign("yaml-colon-in-value", 32, 15, "yaml-syntax", "mapping values are not allowed", "put quotes around a value that contains ': '"),
     _campaign("yaml-tab-indent", 24, 1, "yaml-syntax", "tab", "indent with spaces"),
     _campaign("yaml-duplicate-key", 6, 1, "yaml-syntax", "the key 'language' appears twice", "keep one"),
@@ -118,6 +120,8 @@ CASES = [
     # Body files
     _campaign("body-outside-folder", 33, 11, "path-outside-campaign", 'body "../shared-body.md" is outside the campaign folder'),
     _campaign("body-missing", 33, 11, "missing-body", 'body file "messages/launch.md" does not exist'),
+    _campaign("body-misspelt", 33, 11, "missing-body", 'body file "messages/lauch.md" does not exist',
+              'did you mean "messages/launch.md"'),
     _campaign("body-not-utf8", 3, 4, "not-utf8", "byte 0xe9 is not UTF-8", file="messages/launch.md"),
     # Workspaces
     Case("workspaces/duplicate-campaign-id", "workspaces/duplicate-campaign-id/campaigns/second/campaign.yaml", 1, 5,
@@ -135,6 +139,14 @@ CASES = [
     _settings("toml-secret-literal", 13, 1, "secret-in-file", "channels.newsletter.password holds a secret", '"${NEWSLETTER_PASSWORD}"'),
     _settings("toml-secret-number", 12, 1, "secret-in-file", "channels.unit-blog.token holds a secret", '"${UNIT_BLOG_TOKEN}"'),
     _settings("toml-secret-nested", 15, 1, "secret-in-file", "channels.newsletter.auth.password holds a secret"),
+    # Channel settings, checked against each adapter's own settings
+    _settings("toml-channel-unknown-setting", 8, 1, "unknown-key", 'unknown key "pth" in channels.blog', 'did you mean "path"'),
+    _settings("toml-channel-wrong-type", 9, 1, "wrong-type", "port must be a whole number, not 'eighty'"),
+    _settings("toml-channel-bad-kind", 8, 1, "bad-choice", 'kind: "blgo" is not allowed', 'did you mean "blog"', "use one of"),
+    _settings("toml-channel-missing-setting", 6, 1, "missing-key", 'channels.newsletter needs the key "sender"', "add it"),
+    # Reported at its `adapter =` line, once: the campaign that uses the channel is not blamed.
+    _settings("toml-channel-unknown-adapter", 7, 1, "unknown-adapter", 'no channel adapter "statc-site"',
+              'did you mean "static-site"'),
 ]
 
 #: Secrets written in the corpus settings files; no output may ever contain them.

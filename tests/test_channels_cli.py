@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from channel_contract import ChannelContract
-from conftest import RunCli
+from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
 
@@ -164,17 +164,40 @@ adapter = "broken"
     assert list(rows) == ["blog", "newsletter", "video", "briefing", "toots", "sky", "far", "typo", "plugin"]
     assert all(rows[n]["usable"] for n in ("blog", "newsletter", "video", "briefing", "toots"))
     assert rows["toots"] == {"name": "toots", "adapter": "mastodon", "kind": "social", "usable": True, "problems": []}
+    # Each problem is a finding positioned in kmcomms.toml, as `kmcomms validate` shows it.
+    settings = social / "kmcomms.toml"
+    lines = settings.read_text().splitlines()
+
+    def at(text: str) -> str:
+        return f"{settings}:{lines.index(text) + 1}:1: "
+
     assert rows["sky"]["usable"] is False
-    assert rows["sky"]["problems"] == [("channels.sky.app_password reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set "
-                                        "— the channel cannot be used until it is")]
+    assert rows["sky"]["problems"] == [at('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + "warning: channels.sky.app_password "
+                                       "reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set — the channel cannot be used "
+                                       "until it is [env-unset]"]
     (far,) = rows["far"]["problems"]
-    assert far.startswith("[channels.far] url:") and "only allowed on this machine" in far
-    assert 'no channel adapter "mastodn" (did you mean "mastodon"?)' in rows["typo"]["problems"][0]
-    assert "cannot be loaded: ModuleNotFoundError" in rows["plugin"]["problems"][0]
+    assert far.startswith(at('url = "http://mastodon.example.org"') + "error: url: ") and "only allowed on this machine" in far
+    installed = ", ".join(registry.adapter_names())
+    assert rows["typo"]["problems"] == [at('adapter = "mastodn"') + 'error: no channel adapter "mastodn" (did you mean '
+                                        f'"mastodon"?) — installed: {installed} [unknown-adapter]']
+    (plugin,) = rows["plugin"]["problems"]
+    assert plugin.startswith(at('adapter = "broken"') + 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError')
     code, out, err = kmcomms("channels", "list", "-w", social)
     assert code == 0, err
     far_row = next(line for line in out.splitlines() if line.startswith("│ far "))
-    assert "no: [channels.far] url:" in far_row  # shown as written, not taken for markup
+    assert "no: " in far_row and "error: url:" in far_row  # shown as written, not taken for markup
+    # `validate` finds the same, each at its line, whatever the adapter's package does on
+    # import; a campaign on the broken channel is not blamed for it.
+    write_campaign(social, VALID_CAMPAIGN.replace("channels: [blog, newsletter]", "channels: [blog, plugin]"))
+    code, out, err = kmcomms("validate", "--format", "json", social)
+    assert code == 1 and "Traceback" not in err
+    found = json.loads(out)
+    assert {(f["line"], f["code"]) for f in found if f["path"] == str(settings)} == {
+        (lines.index('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + 1, "env-unset"),
+        (lines.index('url = "http://mastodon.example.org"') + 1, "bad-value"),
+        (lines.index('adapter = "mastodn"') + 1, "unknown-adapter"),
+        (lines.index('adapter = "broken"') + 1, "adapter-broken")}
+    assert [f for f in found if f["path"] != str(settings) and f["severity"] == "error"] == []
 
 
 def test_check_calls_each_platform_and_passes_when_all_is_well(kmcomms: RunCli, social: Path,
@@ -195,12 +218,19 @@ def test_check_names_every_problem_and_exits_1_without_showing_a_secret(kmcomms:
     add_channel(social, '\n[channels.typo]\nadapter = "mastodn"\n\n[channels.plugin]\nadapter = "broken"\n')
     code, out, err = kmcomms("channels", "check", "-w", social)
     assert code == 1, err
-    assert "✓ blog (static-site): ready" in out and "✗ newsletter (smtp):" in out  # no [tracking]: no one-click
+    assert "✓ blog (static-site): ready" in out and "✓ newsletter (smtp): ready" in out  # a mail catcher here
     assert "✗ toots (mastodon):\n  - [channels.toots] checking the token: refused (401): The access token is invalid" in out
     assert "✗ sky (bluesky):\n  - [channels.sky] logging in to" in out and "Invalid identifier or password" in out
-    assert '✗ typo (mastodn):\n  - no channel adapter "mastodn"' in out
-    assert '✗ plugin (broken):\n  - [channels.plugin] the adapter "broken" cannot be loaded: ModuleNotFoundError' in out
+    settings = social / "kmcomms.toml"
+    assert f"✗ typo (mastodn):\n  - {settings}:" in out and ': error: no channel adapter "mastodn"' in out
+    assert f"✗ plugin (broken):\n  - {settings}:" in out and 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError' in out
     assert "a-revoked-token" not in out + err and "a-wrong-password" not in out + err
+
+
+def test_every_adapter_refuses_a_setting_it_does_not_know() -> None:
+    # A misspelt setting is an error with a did-you-mean (`kmcomms validate`), never ignored.
+    for name in registry.adapter_names():
+        assert registry.adapter_class(name).Settings.model_config.get("extra") == "forbid", name
 
 
 def test_check_of_an_unknown_channel_or_outside_a_workspace_is_one_line(kmcomms: RunCli, social: Path,

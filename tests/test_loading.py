@@ -11,6 +11,7 @@ import pytest
 from conftest import VALID_CAMPAIGN, RunCli, WriteCampaign, write_campaign
 
 from kmcomms.campaign import is_body_path, load_campaign, load_paths
+from kmcomms.channels.registry import check_channel, open_channels
 from kmcomms.errors import InvalidInput, WorkspaceError
 from kmcomms.source import load_yaml, toml_position
 from kmcomms.workspace import expand, load_workspace
@@ -31,7 +32,9 @@ def _json(out: str) -> dict[str, dict[str, object]]:
 
 
 def _line_of(text: str, needle: str) -> int:
-    return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
+    """The first line that is not a comment and holds `needle`."""
+    return next(number for number, line in enumerate(text.splitlines(), 1)
+                if needle in line and not line.lstrip().startswith("#"))
 
 
 # The example workspace and where campaigns are found
@@ -311,6 +314,56 @@ def test_a_password_from_the_environment_is_never_stored_or_printed(workspace: P
     finding = _json(out)["env-unset"]
     assert code == 0 and finding["severity"] == "warning" and "${KMCOMMS_TEST_PASSWORD}" in finding["message"]
     assert (finding["line"], finding["column"]) == (_line_of(settings_file.read_text(), "password ="), 1)
+
+
+def test_any_string_setting_may_read_the_environment(workspace: Path, kmcomms: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One kmcomms.toml for staging and production: the site's address comes from the
+    # environment, and is read before the adapter checks it is an http(s) address.
+    settings_file = workspace / "kmcomms.toml"
+    text = settings_file.read_text().replace('adapter = "static-site"\npath = "site"\n',
+                                             'adapter = "static-site"\npath = "site"\nbase_url = "${KM_TEST_SITE_URL}"\n')
+    settings_file.write_text(text)
+    line = _line_of(text, "base_url =")
+    monkeypatch.setenv("KM_TEST_SITE_URL", "https://staging.unit.example.org/")
+    assert kmcomms("validate", "--no-preflight", workspace)[:2] == (0, "")
+    check = check_channel(load_workspace(workspace), "blog")
+    assert check.usable and check.settings is not None and check.settings.base_url == "https://staging.unit.example.org"
+    assert kmcomms("channels", "check", "blog", "-w", workspace)[:2] == (0, "✓ blog (static-site): ready\n")
+
+    monkeypatch.setenv("KM_TEST_SITE_URL", "ftp://files.unit.example.org")  # refused at its line, never quoted
+    code, out, err = kmcomms("validate", "--no-preflight", "--format", "json", workspace)
+    finding = _json(out)["bad-value"]
+    assert code == 1 and (finding["path"], finding["line"], finding["column"]) == (str(settings_file), line, 1)
+    assert finding["message"] == 'base_url: "${KM_TEST_SITE_URL}" is not an http:// or https:// address'
+    code, out, err = kmcomms("channels", "check", "-w", workspace)
+    assert code == 1 and "files.unit.example.org" not in out + err
+
+    monkeypatch.delenv("KM_TEST_SITE_URL")  # not set: named at its line; the channel cannot be used
+    code, out, _ = kmcomms("validate", "--no-preflight", "--format", "json", workspace)
+    finding = _json(out)["env-unset"]
+    assert code == 0 and (finding["severity"], finding["line"]) == ("warning", line)
+    assert finding["message"] == ("channels.blog.base_url reads ${KM_TEST_SITE_URL}, which is not set — the channel "
+                                  "cannot be used until it is")
+    code, out, _ = kmcomms("channels", "check", "blog", "-w", workspace)
+    assert code == 1 and "✗ blog (static-site):" in out and "reads ${KM_TEST_SITE_URL}, which is not set" in out
+    with pytest.raises(InvalidInput, match=f"kmcomms.toml:{line}:1: error: channels.blog.base_url reads"):
+        open_channels(load_workspace(workspace))
+
+
+def test_a_secret_is_read_from_the_environment_only_when_used(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_file = workspace / "kmcomms.toml"
+    settings_file.write_text(settings_file.read_text().replace('list = "news"', 'list = "news"\npassword = "${KM_TEST_SMTP_PASSWORD}"\n'
+                                                               'username = "${KM_TEST_SMTP_USER}"', 1))
+    monkeypatch.setenv("KM_TEST_SMTP_USER", "news")
+    monkeypatch.setenv("KM_TEST_SMTP_PASSWORD", "correct-horse-battery")
+    check = check_channel(load_workspace(workspace), "newsletter")
+    assert check.usable and check.settings is not None
+    assert check.settings.username == "news"  # type: ignore[attr-defined]
+    assert check.settings.password.get_secret_value() == "${KM_TEST_SMTP_PASSWORD}"  # type: ignore[attr-defined]
+    monkeypatch.delenv("KM_TEST_SMTP_PASSWORD")
+    check = check_channel(load_workspace(workspace), "newsletter")
+    assert not check.usable and [d.code for d in check.diagnostics] == ["env-unset"]
+    assert "newsletter" in open_channels(load_workspace(workspace))  # the daemon still starts; sending says what is missing
 
 
 def test_toml_positions_follow_tables_and_quoted_keys() -> None:

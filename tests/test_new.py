@@ -30,6 +30,7 @@ from kmcomms.drafting import (
     yaml_plain,
     yaml_quote,
 )
+from kmcomms.placeholders import MARK, placeholders
 from kmcomms.source import load_yaml
 from kmcomms.workspace import campaign_files
 
@@ -454,3 +455,68 @@ def test_yaml_plain_round_trips_any_text(value: str) -> None:
 def test_yaml_plain_quotes_words_yaml_1_1_reads_as_booleans() -> None:
     assert yaml_plain("no") == '"no"' and yaml_plain("On") == '"On"'
     assert yaml_plain("ur") == "ur" and yaml_plain("Europe/London") == "Europe/London"
+
+
+# --- placeholders are never published ------------------------------------------------------
+
+#: What a starter writes for a person to replace, found here by a plain scan of the files.
+STARTER_MARKS = re.compile(r"\[Replace\b|\[Notes for you\b|\bREPLACEME")
+
+
+def write_the_text(folder: Path) -> None:
+    """Do what the draft asks: own words for every placeholder, the notes deleted, a real film."""
+    for path in folder.rglob("*.md"):
+        text = re.sub(r"^\[Notes for you, to delete:.*\n\n?", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        path.write_text(re.sub(r"^\[Replace this paragraph:.*$", "Clinicians answer the questions parents ask most.",
+                               text, flags=re.MULTILINE), encoding="utf-8")
+    path = folder / "campaign.yaml"
+    text = re.sub(r'"\[Replace: Dr A\. Researcher[^"]*\]"', '"Dr A. Researcher <a.researcher@unit.example.ac.uk>"',
+                  path.read_text(encoding="utf-8"))
+    text = re.sub(r'"\[Replace:[^"]*\]"', '"Parents trust what clinicians tell them."', text)
+    path.write_text(text.replace("REPLACEME01", "M7lc1UVf-VE"), encoding="utf-8")
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_placeholders_left_are_errors_at_their_lines_until_the_text_is_written(workspace: Path, shape: str, capsys) -> None:
+    assert main(["--now", NOW, "new", "-y", "--shape", shape, "--title", "Flu jabs"]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--format", "json"]) == 1
+    findings = json.loads(capsys.readouterr().out)
+    assert [f for f in findings if f["severity"] == "error" and f["code"] != "placeholder"] == []
+    reported = {(f["path"], f["line"], f["column"]) for f in findings if f["code"] == "placeholder"}
+    folder = workspace / "campaigns" / "flu-jabs"
+    marked = {(str(path.relative_to(workspace)), number, found.start() + 1)
+              for path in sorted(folder.rglob("*.*")) for number, line in enumerate(path.read_text().splitlines(), 1)
+              if not line.lstrip().startswith("#") for found in STARTER_MARKS.finditer(line)}
+    assert marked and reported == marked  # every one, each at its line and column
+    write_the_text(folder)
+    assert main(["validate", "--format", "json"]) == 0
+    assert [f for f in json.loads(capsys.readouterr().out) if f["severity"] == "error"] == []
+
+
+def test_a_message_with_a_placeholder_is_held_back_naming_the_line_to_edit(workspace: Path, capsys) -> None:
+    assert main(["--now", NOW, "new", "-y", "--title", "Flu jabs", "--channel", "blog", "--at", "2027-01-11 09:00"]) == 0
+    campaign = workspace / "campaigns" / "flu-jabs" / "campaign.yaml"
+    summary = next(n for n, line in enumerate(campaign.read_text().splitlines(), 1) if "summary:" in line)
+    assert main(["--now", "2027-01-11T09:05Z", "publish", "--due"]) == 0
+    capsys.readouterr()
+    assert main(["--now", "2027-01-11T09:05Z", "status", "--format", "json"]) == 0
+    (blocked,) = json.loads(capsys.readouterr().out)["blocked"]
+    assert (blocked["message"], blocked["channel"]) == ("launch", "blog")
+    assert blocked["reason"].startswith(f"placeholder text from `kmcomms new` is left in campaigns/flu-jabs/campaign.yaml:{summary} — ")
+    assert not (workspace / "site" / "en").exists()  # nothing was published
+    write_the_text(campaign.parent)
+    assert main(["--now", "2027-01-11T09:06Z", "publish", "--due"]) == 0
+    capsys.readouterr()
+    assert main(["--now", "2027-01-11T09:06Z", "status", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["published"] == 1
+    pages = list((workspace / "site" / "en").glob("*.html"))
+    assert pages and not any(STARTER_MARKS.search(page.read_text(encoding="utf-8")) for page in pages)
+
+
+def test_real_text_is_never_taken_for_a_placeholder() -> None:
+    repository = load_paths([Path(__file__).resolve().parent.parent])
+    assert repository.campaigns and [p for c in repository.campaigns for p in placeholders(c)] == []
+    prose = ["See the report [1]: it is short.", "Replace your filter: once a month.", "[Replaced: the 2026 leaflet]",
+             "[replace this]: a note in lower case", "Our REPLACEMENT scheme", "[Notes: from the clinic]"]
+    assert [text for text in prose if MARK.search(text)] == []

@@ -67,9 +67,11 @@ def add_settings(workspace: Path, text: str) -> None:
 
 
 @pytest.fixture
-def ws(workspace: Path) -> Path:
-    """The test workspace with a Mastodon channel named "social"."""
-    add_settings(workspace, '[channels.social]\nadapter = "mastodon"\n')
+def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test workspace with a Mastodon channel named "social" (its token in the environment)."""
+    monkeypatch.setenv("KM_TEST_PREFLIGHT_TOKEN", "not-a-real-token")
+    add_settings(workspace, '[channels.social]\nadapter = "mastodon"\nurl = "https://mastodon.example.org"\n'
+                            'token = "${KM_TEST_PREFLIGHT_TOKEN}"\n')
     return workspace
 
 
@@ -351,12 +353,13 @@ def test_a_complete_translation_passes_and_a_stale_one_is_blocked(kmcomms: RunCl
     assert "fuzzy" in str(found[0]["message"])
 
 
-def test_a_channel_that_cannot_render_is_an_error_not_a_crash(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
+def test_a_channel_whose_adapter_is_unknown_is_one_error_in_kmcomms_toml_not_one_per_message(
+        kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
     add_settings(ws, '[channels.print]\nadapter = "carrier-pigeon"\npath = "print"\n')
     campaign(crafted(channels="print").replace("channels: [blog, newsletter, video, social]", "channels: [blog, print]"))
     code, found = findings(kmcomms, ws)
-    assert (code, codes(found)) == (1, ["cannot-render"])
-    assert 'channel "print" has no known kind' in str(found[0]["message"])
+    assert (code, codes(found)) == (1, ["unknown-adapter"])  # its messages cannot render, and are not blamed for it
+    assert str(found[0]["path"]).endswith("kmcomms.toml") and 'no channel adapter "carrier-pigeon"' in str(found[0]["message"])
 
 
 def test_text_output_names_the_message_line(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:

@@ -122,6 +122,26 @@ def test_an_imported_file_is_stored_whole_linking_only_records_that_name_exactly
                            ("launch", "parents", "en", "blog"), (None, None, "ur", None)]
 
 
+def test_the_formats_own_columns_import_and_optional_columns_may_be_left_out(unit: Path, kmcomms: RunCli,
+                                                                           tmp_path: Path) -> None:
+    # The header campaign-format.md gives, word for word: no note column.
+    text = ("campaign,message,audience,language,channel,date,metric,value\n"
+            "example,launch,parents,ur,blog,2027-02-01,leaflets,300\n"
+            "example,,,,,2027-02-02,attendees,40\n")
+    code, out, err = kmcomms(*AT, "reach", "import", write(tmp_path, text), "-w", unit)
+    assert (code, err) == (0, ""), err
+    assert out == "stored 2 reach records (1 linked to a delivery, the rest to their campaign)\n"
+    # Only what every record needs, in another order: campaign-level records.
+    code, out, err = kmcomms(*AT, "reach", "import", write(tmp_path, "value,metric,campaign,date\n12,broadcasts,example,2027-02-03\n"),
+                             "-w", unit)
+    assert (code, err) == (0, ""), err
+    day = lambda d: datetime(2027, 2, d, tzinfo=UTC)
+    assert stored(unit) == [("d-launch-ur-blog", "example", "leaflets", 300.0, day(1), "manual", None),
+                            (None, "example", "attendees", 40.0, day(2), "manual", None),
+                            (None, "example", "broadcasts", 12.0, day(3), "manual", None)]
+    assert named(unit)[1:] == [(None, None, None, None), (None, None, None, None)]
+
+
 BAD_ROWS = [
     ("exmaple,,,,,leaflets,5,2027-02-01,", 'campaign "exmaple" is not a campaign of this workspace (did you mean "example"?)'),
     (",,,,,leaflets,5,2027-02-01,", "campaign is empty"),
@@ -175,17 +195,20 @@ def test_every_bad_row_is_named_once_with_all_its_problems(unit: Path, tmp_path:
     assert "date 2027-03-01 is in the future" in caught.value.diagnostics[0].message  # both problems of line 3, one line
 
 
+#: How the header messages name the columns.
+COLUMNS = ("campaign,message,audience,language,channel,date,metric,value,note "
+           "(message, audience, language, channel and note may be left out)")
+
+
 @pytest.mark.parametrize(("header", "expected"), [
-    ("campaign,message,audience,language,metric,value,date,note\n",
-     ["the header has no column channel — the first line must be campaign,message,audience,language,channel,metric,value,date,note (in any order)"]),
+    ("campaign,message,audience,language,channel,value,date,note\n",
+     [f"the header has no column metric — the first line names the columns, in any order: {COLUMNS}"]),
     (HEADER.strip() + ",count,extra\n",
-     [("the header has unexpected columns 'count', 'extra' — remove or rename them: the columns are "
-      "campaign,message,audience,language,channel,metric,value,date,note")]),
-    ("campaign,message,audience,langauge,channel,metric,value,date\n",
-     [("the header has no column language, note — the first line must be "
-      "campaign,message,audience,language,channel,metric,value,date,note (in any order)"),
-      ("the header has unexpected column 'langauge' (did you mean \"language\"?) — remove or rename it: the columns are "
-      "campaign,message,audience,language,channel,metric,value,date,note")]),
+     [f"the header has unexpected columns 'count', 'extra' — remove or rename them: the columns are {COLUMNS}"]),
+    ("campaign,message,audience,langauge,channel,metric,vlaue,date\n",
+     [f"the header has no column value — the first line names the columns, in any order: {COLUMNS}",
+      ("the header has unexpected columns 'langauge', 'vlaue' (did you mean \"language\"?) — remove or rename them: "
+       f"the columns are {COLUMNS}")]),
     (HEADER.replace(",", ";"), ["the columns are separated by ; or tabs — export the file as CSV with commas"]),
     (HEADER.strip() + ",value\n", ["the header repeats value — keep one column of each"]),
 ])
@@ -205,7 +228,7 @@ def test_a_file_that_is_empty_not_utf8_missing_or_badly_quoted_is_refused(unit: 
         return d.line, d.message
 
     assert finding(b"\n\n") == (1, ("the file is empty — the first line must be the header "
-                                   "campaign,message,audience,language,channel,metric,value,date,note"))
+                                   "campaign,message,audience,language,channel,date,metric,value,note"))
     assert finding((HEADER + GOOD_ROW).encode() + b"example,,,,,leaflets,5,2027-02-01,caf\xe9\n") == (
         3, 'this line is not UTF-8 text — save the file as "CSV UTF-8"')
     assert finding(None, "nowhere.csv")[1].startswith("cannot read the file: No such file or directory")

@@ -76,7 +76,7 @@ class ChannelOptions(BaseModel):
     """Settings every channel instance accepts besides its adapter's own. Adapters extend
     this model with theirs (secrets as `SecretStr`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     adapter: str
     kind: Kind | None = None
     grace_minutes: int | None = None

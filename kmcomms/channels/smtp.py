@@ -44,7 +44,8 @@ rows: `recipients` (sent), `rejected`, `unknown`, `suppressed`.
 Unsubscribing: with `[tracking]`, each copy carries the person's signed one-click address
 (`List-Unsubscribe` + `List-Unsubscribe-Post`, RFC 8058) and the same address in its
 visible link. Without it, a `mailto:` to the reply address (or the sender) with subject
-"unsubscribe", for a person to act on with `kmcomms contacts suppress`; `check()` says so.
+"unsubscribe", for a person to act on with `kmcomms contacts suppress`; `check()` says so,
+unless the server is a mail catcher on this machine (loopback, not a mail port: a trial).
 
 Adapters whose drafts go out as a newsletter (the `briefing` adapter) subclass `Smtp` and
 call `send(newsletter, key, attachments=…)`: the same recipients, exactly once each.
@@ -90,6 +91,8 @@ __all__ = ["Smtp", "SmtpOptions"]
 log = logging.getLogger("kmcomms.channels.smtp")
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+#: Where mail servers take mail that goes on to mailboxes: SMTP, submission over TLS, submission.
+_MAIL_PORTS = (25, 465, 587)
 
 
 class SmtpOptions(ChannelOptions):
@@ -274,6 +277,11 @@ class Smtp(Channel):
                 and self.options.host not in _LOOPBACK:
             problems.append(f"{where} the password would cross the network in clear text — set starttls = true "
                             "(port 587) or ssl = true (port 465)")
+        if self.options.host in _LOOPBACK and self.options.port not in _MAIL_PORTS:
+            # A mail catcher on this machine (aiosmtpd's 8025, Mailpit's 1025: a new
+            # workspace's trial setup): no mailbox provider sees these mails, so none of
+            # its rules for bulk senders applies.
+            return problems
         if self.tracker is None:
             problems.append(f"{where} one-click unsubscribe (RFC 8058, which Gmail and Yahoo require of bulk senders) "
                             "needs the tracking server — set [tracking] base_url; until then mails carry a mailto: "

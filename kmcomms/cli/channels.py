@@ -4,7 +4,6 @@ settings and credentials."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from kmcomms.channels import channel_kind
-from kmcomms.channels.base import Channel
-from kmcomms.channels.registry import GROUP, adapter_class, adapter_names, open_channels
+from kmcomms.channels.registry import GROUP, adapter_class, adapter_names, check_channel, check_channels
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
 from kmcomms.fields import close_match
 from kmcomms.ledger.store import open_store
-from kmcomms.tracking import Tracker, tracker_for
+from kmcomms.tracking import tracker_for
 from kmcomms.workspace import Workspace, find_workspace, load_workspace
 
 __all__ = ["channels"]
@@ -44,20 +42,6 @@ def _workspace(path: Path | None, required: bool) -> Workspace | None:
     return load_workspace(root)
 
 
-def _open(workspace: Workspace, name: str, tracker: Tracker | None = None) -> Channel:
-    """The channel instance `name`, made exactly as the daemon makes it (its settings
-    checked by its adapter); `WorkspaceError` says why it cannot be."""
-    settings = workspace.settings.channels[name]
-    alone = dataclasses.replace(workspace, settings=workspace.settings.model_copy(update={"channels": {name: settings}}))
-    try:
-        return open_channels(alone, tracker=tracker)[name]
-    except WorkspaceError:
-        raise
-    except Exception as exc:  # a third party's package may fail to import in any way
-        raise WorkspaceError(f'[channels.{name}] the adapter "{settings.adapter}" cannot be loaded: '
-                             f"{type(exc).__name__}: {exc}") from exc
-
-
 def _adapters() -> list[dict[str, Any]]:
     rows = []
     for name in adapter_names():
@@ -74,21 +58,11 @@ def _adapters() -> list[dict[str, Any]]:
 
 def _instances(workspace: Workspace) -> list[dict[str, Any]]:
     rows = []
-    for name, settings in workspace.settings.channels.items():
-        problems = []
-        try:
-            _open(workspace, name)
-        except WorkspaceError as exc:
-            problems.append(str(exc))
-        # Unset ${VAR}s are found when the settings are read (one warning each, never a value).
-        problems += [d.message for d in workspace.diagnostics
-                     if d.code == "env-unset" and d.message.startswith(f"channels.{name}.")]
-        try:
-            kind = channel_kind(settings)
-        except Exception:  # noqa: BLE001 - an adapter that does not load, reported above
-            kind = None
-        rows.append({"name": name, "adapter": settings.adapter, "kind": str(kind) if kind else None,
-                     "usable": not problems, "problems": [one_line(p) for p in problems]})
+    for check in check_channels(workspace):
+        settings = workspace.settings.channels[check.name]
+        kind = channel_kind(settings)
+        rows.append({"name": check.name, "adapter": settings.adapter, "kind": str(kind) if kind else None,
+                     "usable": check.usable, "problems": [str(d) for d in check.diagnostics]})
     return rows
 
 
@@ -154,11 +128,12 @@ def check_command(state: State, name: str | None, path: Path | None, fmt: str) -
             engine.dispose()
     results = {}
     for each in names:
-        try:
-            channel = _open(workspace, each, tracker)
-        except KmcommsError as exc:  # its settings are refused
-            results[each] = [str(exc)]
+        check = check_channel(workspace, each)
+        if not check.usable or check.adapter is None or check.settings is None:
+            # Its settings are refused, or a variable they read is not set: a check could only trip on it.
+            results[each] = [str(d) for d in check.diagnostics]
             continue
+        channel = check.adapter(each, check.settings, workspace.root, tracker=tracker)  # as the daemon makes it
         try:
             results[each] = channel.check()
         except KmcommsError as exc:  # a check that could not be made

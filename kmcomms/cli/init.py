@@ -30,11 +30,20 @@ url = "sqlite:///kmcomms.db"          # or "postgresql+psycopg://user@host/db" f
 require_approval = false
 missing_translation = "block"         # or "source": send the source-language text instead
 
-# Local channels: no account needed.
+# Counting clicks, opens and one-click unsubscribes ("kmcomms track", or the daemon, serves
+# them): links in deliveries then point at this address, so set it where readers can reach it
+# (https, which mail providers require for one-click unsubscribe).
+# [tracking]
+# base_url = "https://track.example.org"
+
+# Local channels: no account needed. The site is written to ./site (`kmcomms serve` shows it).
 [channels.blog]
 adapter = "static-site"
 path = "site"
 
+# Mail goes to a mail catcher on this machine while you try kmcomms out, e.g.
+# `python -m aiosmtpd -n -l 127.0.0.1:8025`. To send for real, name your mail server
+# (host, port 587, username) with password = "${{SMTP_PASSWORD}}", and set [tracking] above.
 [channels.newsletter]
 adapter = "smtp"
 host = "127.0.0.1"

@@ -1,4 +1,6 @@
-"""`kmcomms new`: draft a campaign that validates, from a starting point.
+"""`kmcomms new`: draft a campaign from a starting point, with placeholders ("[Replace: …]")
+where its author's own words go: it loads, plans and previews as drafted, and `kmcomms
+validate` lists each placeholder left (nothing with one is published).
 
 Interactive on a terminal (prompts with the defaults shown), or from flags for scripts
 (`--yes`, or whenever standard input is not a terminal: it never prompts then). The draft
@@ -193,9 +195,10 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
         audience_kind: str | None, languages: tuple[str, ...], channels: tuple[str, ...], first_at: datetime | None,
         starts: date | None, ends: date | None, event_date: date | None, timezone: str | None, owner: str | None,
         contacts: tuple[str, ...], yes: bool, force: bool) -> None:
-    """Draft a new campaign in campaigns/ID/ that validates: campaign.yaml with a theory of
-    change (aim, objective, indicators), audiences and messages, and Markdown bodies that
-    say what to write.
+    """Draft a new campaign in campaigns/ID/: campaign.yaml with a theory of change (aim,
+    objective, indicators), audiences and messages, and Markdown bodies, with a placeholder
+    ("[Replace: …]") saying what to write wherever your own words go. `kmcomms validate`
+    lists each placeholder left; a message that still has one is not published.
 
     \b
     Starting points (--shape):
@@ -338,6 +341,6 @@ def _report(workspace: Workspace, target: Path, files: list[Path], shape: str) -
     for relative in files:
         click.echo(f"  {display_path(workspace.root / relative)}")
     click.echo("next:")
-    click.echo('  1. write the text: every "Replace:" value in campaign.yaml and every [bracketed] paragraph in messages/')
-    click.echo("  2. kmcomms validate")
+    click.echo('  1. write the text: every "[Replace: …]" in campaign.yaml and messages/')
+    click.echo("  2. kmcomms validate (it lists every placeholder left: nothing with one is published)")
     click.echo(f"  3. kmcomms plan {display_path(target)}")

@@ -94,9 +94,9 @@ def add_command(state: State, campaign: str, metric: str, value: str, day: str, 
 @click.pass_obj
 def import_command(state: State, file: Path, path: Path | None, fmt: str) -> int:
     """Record every count in FILE, a CSV (UTF-8) with the columns
-    campaign,message,audience,language,channel,metric,value,date,note in any order; message, audience, language, channel and note
-    may be empty. Every row is checked first: a file with any bad row is refused whole,
-    each bad row named with its line."""
+    campaign,message,audience,language,channel,date,metric,value and note, in any order;
+    message, audience, language, channel and note may be left out, or empty. Every row is
+    checked first: a file with any bad row is refused whole, each bad row named with its line."""
     return _store(path, state, fmt, lambda known, now: read_reach(file, known, now))
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from kmcomms.campaign import load_paths
+from kmcomms.channels.registry import check_channels
 from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Severity
+from kmcomms.placeholders import placeholders
 from kmcomms.preflight import preflight
 
 
@@ -21,7 +23,8 @@ from kmcomms.preflight import preflight
               help="Only read and check the files: skip rendering every delivery for the pre-flight checks "
                    "(length limits, reading age, alt text, links, acknowledgement, translations).")
 def validate(paths: tuple[Path, ...], fmt: str, no_preflight: bool) -> int:
-    """Check campaigns and settings; print every error and warning with its file and line.
+    """Check campaigns and settings (each channel's against its adapter's); print every
+    error and warning with its file and line.
 
     PATHS are workspaces, campaign folders or campaign.yaml files (default: the workspace
     around the current folder). Each valid campaign's deliveries are then rendered and
@@ -30,6 +33,9 @@ def validate(paths: tuple[Path, ...], fmt: str, no_preflight: bool) -> int:
     """
     result = load_paths(paths)
     found = list(result.diagnostics)
+    for workspace in result.workspaces:
+        found.extend(d for check in check_channels(workspace) for d in check.diagnostics)
+    found.extend(dict.fromkeys(p.diagnostic for loaded in result.campaigns for p in placeholders(loaded)))
     if not no_preflight:
         for workspace in result.workspaces:
             found.extend(preflight(result, workspace))
