@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -271,16 +270,3 @@ def test_wrong_usage_is_one_line_and_exit_2(unit: Path, args: tuple[str, ...], s
     code, out, err = report(unit, *args)
     assert code == 2 and out == ""
     assert says in err and err.count("\n") == 1
-
-
-def test_without_matplotlib_the_report_has_tables_and_a_note(unit: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib…` raise ImportError
-    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    target = tmp_path / "report.html"
-    code, _, err = report(unit, "mmr", "--as-of", AS_OF, "-o", target)
-    assert code == 0, err
-    assert "matplotlib is not installed" in err
-    page = target.read_text()
-    assert "<svg" not in page and page.count("<figure") == 5 and "matplotlib is not installed" in page
-    assert '<td class="num">115</td>' in page

@@ -12,7 +12,7 @@ from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
-from kmcomms.report import charts, html, markdown, write_csv
+from kmcomms.report import html, markdown, write_csv
 from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
 from kmcomms.report.model import Report
 from kmcomms.runtime import load_here
@@ -45,8 +45,8 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
            as_of: date | None, fmt: str, output: Path | None, path: Path | None) -> None:
     """Evaluate CAMPAIGN (or, with --unit, the unit's campaigns) against its theory of change:
     status per objective, reach and gaps, results by AMEC level, channel performance,
-    influence, inclusion, learning, methods. HTML is one self-contained file with charts
-    (charts need matplotlib: pip install 'kmcomms[reports]'); csv writes two tidy tables."""
+    influence, inclusion, learning, methods. HTML is one self-contained file with charts;
+    csv writes two tidy tables."""
     if unit == (campaign_id is not None):
         raise UsageError("name one CAMPAIGN, or give --unit for all of the unit's campaigns — not both, not neither")
     if not unit and (first or last):
@@ -59,13 +59,12 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
         raise UsageError("csv writes two files (indicators.csv, reach.csv) — give -o FOLDER")
     now = state.clock()
     workspace, loaded = load_here(path)
-    with_charts = fmt == "html"
     engine = open_store(workspace.settings.store.url, workspace.root)
     try:
         if unit:
             first, last = unit_period(loaded.campaigns, now.date(), first, last)
             result = gather_unit(workspace, loaded.campaigns, engine, (first, last), min(now, end_of_day(last)),
-                                 generated_at=now, with_charts=with_charts)
+                                 generated_at=now)
         else:
             found = {c.campaign.id: c for c in loaded.campaigns}
             if campaign_id not in found:
@@ -74,11 +73,9 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
                                  "check the id, or run `kmcomms validate` if its file has errors")
             chosen = found[campaign_id]
             moment = end_of_day(as_of, chosen.campaign.timezone) if as_of else now
-            result = gather_campaign(workspace, chosen, engine, moment, generated_at=now, with_charts=with_charts)
+            result = gather_campaign(workspace, chosen, engine, moment, generated_at=now)
     finally:
         engine.dispose()
-    if with_charts and not charts.available():
-        click.echo(f"note: {charts.MISSING_NOTE}", err=True)
     _write(result, fmt, output)
 
 

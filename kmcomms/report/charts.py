@@ -1,8 +1,4 @@
-"""Charts as inline SVG, drawn with matplotlib when it is installed (the `reports` extra).
-
-Without matplotlib a report still works: `svg` returns None and the report shows the
-chart's table alone, with the note `MISSING_NOTE`.
-"""
+"""Charts as inline SVG, drawn with matplotlib."""
 
 from __future__ import annotations
 
@@ -13,9 +9,7 @@ from collections.abc import Callable
 
 from kmcomms.report.model import Chart, format_number
 
-__all__ = ["MISSING_NOTE", "available", "svg"]
-
-MISSING_NOTE = "charts left out: matplotlib is not installed — pip install 'kmcomms[reports]' (the tables hold the same data)"
+__all__ = ["svg"]
 
 # Colour-blind-safe (Okabe–Ito blue), dark enough against white for WCAG's 3:1 for graphics.
 BAR = "#0072B2"
@@ -41,17 +35,8 @@ _ID = re.compile(r'\sid="([^"]+)"')
 _REFERENCE = re.compile(r'url\(#([^)]+)\)|href="#([^"]+)"')
 
 
-def available() -> bool:
-    """Whether charts can be drawn (matplotlib importable)."""
-    try:
-        import matplotlib.figure  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def svg(chart: Chart, prefix: str = "") -> str | None:
-    """The chart as an `<svg>` element to put inside HTML, or None without matplotlib.
+def svg(chart: Chart, prefix: str = "") -> str:
+    """The chart as an `<svg>` element to put inside HTML.
 
     `prefix` starts every id the drawing keeps: give each chart of a page its own, as ids
     must be unique in a document (matplotlib numbers its groups from 1 in every drawing,
@@ -65,13 +50,12 @@ def svg(chart: Chart, prefix: str = "") -> str | None:
     The margins are worked out from the measured text, not by a tight or constrained
     layout, which draws every chart twice.
     """
-    try:
-        from matplotlib import rc_context
-        from matplotlib.collections import LineCollection
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        return None
+    # Imported here: matplotlib takes a while to load, and only HTML reports draw charts.
+    from matplotlib import rc_context
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": FONT_SIZE,
                      "font.family": "sans-serif"}):
         width = _measure()

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from kmcomms.campaign import LoadedCampaign
 from kmcomms.evaluate import evaluate, ledger_view
-from kmcomms.report import charts
 from kmcomms.report.build import campaign_part, campaign_report, unit_report
 from kmcomms.report.model import Report
 from kmcomms.translations import translation_status
@@ -47,24 +46,18 @@ def unit_period(loaded: Sequence[LoadedCampaign], today: date, first: date | Non
     return first, last
 
 
-def _notes(with_charts: bool) -> tuple[str, ...]:
-    return () if not with_charts or charts.available() else (charts.MISSING_NOTE,)
-
-
 def gather_campaign(workspace: Workspace, loaded: LoadedCampaign, engine: Engine, as_of: datetime, *,
-                    generated_at: datetime, with_charts: bool = True) -> Report:
-    """One campaign's report as of `as_of` (aware). `with_charts`: the format draws charts
-    (HTML), so a missing matplotlib is noted in the report."""
+                    generated_at: datetime) -> Report:
+    """One campaign's report as of `as_of` (aware)."""
     campaign = loaded.campaign
     deliveries, samples, evidence = ledger_view(engine, [campaign.id], end=as_of)
     evaluation = evaluate(campaign, deliveries, samples, evidence, as_of)
     part = campaign_part(campaign, evaluation, translation_status(workspace, [loaded]), deliveries)
-    return campaign_report(workspace.settings.unit.name, part, evaluation, campaign, generated_at=generated_at,
-                           notes=_notes(with_charts))
+    return campaign_report(workspace.settings.unit.name, part, evaluation, campaign, generated_at=generated_at)
 
 
 def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: Engine, period: tuple[date, date],
-                as_of: datetime, *, generated_at: datetime, with_charts: bool = True) -> Report:
+                as_of: datetime, *, generated_at: datetime) -> Report:
     """The unit's report over `period` (first and last day, UTC): every campaign of
     `loaded` running at some time in it, evaluated as of `as_of` with the deliveries due
     from the period's first day (one ledger read for all of them)."""
@@ -87,5 +80,4 @@ def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: 
                              own_deliveries, reach_charts=False)
         items.append((c.campaign, part, evaluation))
     span = (min(c.campaign.starts for c in loaded), max(c.campaign.ends for c in loaded)) if loaded else None
-    return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at,
-                       notes=_notes(with_charts), span=span)
+    return unit_report(workspace.settings.unit.name, items, period, as_of.date(), generated_at=generated_at, span=span)

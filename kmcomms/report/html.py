@@ -45,15 +45,13 @@ def _environment() -> jinja2.Environment:
 
 
 def html(report: Report) -> str:
-    """The report as an HTML document. Charts are drawn when matplotlib is installed;
-    otherwise each chart's table stands alone (and `report.notes` should say so)."""
+    """The report as an HTML document, charts drawn inline."""
     drawn = itertools.count(1)
 
-    def draw(chart: Chart) -> Markup | None:
+    def draw(chart: Chart) -> Markup:
         # Each drawing its own id prefix, in page order: ids stay unique even where two
         # campaigns of a unit report have the same chart with the same data.
-        picture = charts.svg(chart, f"chart{next(drawn)}-")
-        return None if picture is None else Markup(picture)
+        return Markup(charts.svg(chart, f"chart{next(drawn)}-"))
 
     nested = len(report.parts) > 1 or report.overview is not None
     return _environment().get_template("report.html.j2").render(

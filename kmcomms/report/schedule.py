@@ -141,8 +141,7 @@ def deliver(workspace: Workspace, campaigns: Sequence[LoadedCampaign], engine: E
     if settings is None:
         raise ValueError("the workspace has no [report] section")
     first, last = period(settings, now)
-    report = gather_unit(workspace, campaigns, engine, (first, last), now, generated_at=now,
-                         with_charts=settings.format == "html")
+    report = gather_unit(workspace, campaigns, engine, (first, last), now, generated_at=now)
     text = report_text(report, settings.format)
     name = file_name(settings, last)
     path = None

@@ -48,7 +48,7 @@ from kmcomms.campaign import load_paths
 from kmcomms.cli import main as kmcomms_main
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries
-from kmcomms.report import charts, html, markdown
+from kmcomms.report import html, markdown
 from kmcomms.report.gather import end_of_day, gather_unit
 from kmcomms.workspace import load_workspace
 
@@ -186,8 +186,7 @@ def main() -> int:
         md_time, _ = best(args.repeat, lambda: markdown(made))
         html_time, _ = best(args.repeat, lambda: html(made))
         print(f"    of which markdown {md_time:.3f} s, html with charts {html_time:.3f} s (best of --repeat, apart)")
-        print(f"    html {len(page) / 1e6:.1f} MB, {page.count('<svg')} charts"
-              f"{'' if charts.available() else ' (matplotlib missing)'}; markdown {len(md) / 1e6:.1f} MB; "
+        print(f"    html {len(page) / 1e6:.1f} MB, {page.count('<svg')} charts; markdown {len(md) / 1e6:.1f} MB; "
               f"totals agree on {len(totals)} campaign × metric pairs")
         if args.profile:
             profile = cProfile.Profile()
