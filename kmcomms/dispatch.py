@@ -3,9 +3,13 @@ outcomes back into the ledger. One pass is `publish_due`; the daemon calls it on
 
 Exactly once: a delivery is claimed with a lease before anything is sent; the delivery id
 goes to the channel as its idempotency key; the outcome is written only while the lease
-is still held. A worker that dies mid-publish leaves its lease to expire: the delivery
-goes back to `planned` where publishing again is harmless, else to `unknown`, which the
-channel's `find()` settles or a person resolves.
+is still held. While a pass works, a heartbeat thread renews its leases, so a lease runs
+out only when its worker stopped: a short time (LEASE) after a host went down or a worker
+was killed elsewhere. A pass takes back at once the leases of a worker of this host that
+has ended (`kmcomms.workers.gone`): a daemon restarted after a crash resumes its work
+without waiting. Either way the delivery goes back to `planned` where publishing again is
+harmless (an idempotency key, or a newsletter that resumes its frozen recipients), else to
+`unknown`, which the channel's `find()` settles or a person resolves.
 """
 
 from __future__ import annotations
@@ -29,20 +33,39 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
-from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, renew, sync
+from kmcomms.ledger.ledger import (
+    Attempt,
+    Outcome,
+    State,
+    SyncReport,
+    claim,
+    finish,
+    holders,
+    mark_missed,
+    reap,
+    renew,
+    sync,
+)
 from kmcomms.ledger.tables import approvals, deliveries, publications
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.tracking import Tracker, register_links
 from kmcomms.translations import load_catalog, source_messages, target_languages
+from kmcomms.workers import gone
 from kmcomms.workspace import Workspace
 
-__all__ = ["DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
+__all__ = ["LEASE", "DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
 
 log = logging.getLogger("kmcomms.dispatch")
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+#: How long a claim holds without a heartbeat: a worker that stopped on another host (or in
+#: another container) loses its claims this long after its last renewal.
+LEASE = timedelta(seconds=60)
+#: Heartbeats per lease: several in a row may fail (a database restarting) before a live
+#: worker's lease runs out.
+HEARTBEATS = 4
 #: A blocked delivery is looked at again from the next pass on, not within the same one.
 RECHECK = timedelta(seconds=1)
 #: Outcomes are written together (one transaction per claimed batch), but never held
@@ -117,7 +140,7 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, workspace: Workspace, loaded: LoadResult, channels: dict[str, Channel], *,
                  worker: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 lease: timedelta = timedelta(minutes=10), rng: random.Random | None = None,
+                 lease: timedelta = LEASE, rng: random.Random | None = None,
                  tracker: Tracker | None = None) -> None:
         self.engine = engine
         self.workspace = workspace
@@ -192,11 +215,13 @@ class Dispatcher:
         return len(rendered)
 
     def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
-        """One pass: reap expired leases, settle unknowns, mark the missed, then claim and
+        """One pass: settle what stopped workers left (leases run out, or held by a process
+        of this host that has ended), settle unknowns, mark the missed, then claim and
         publish due deliveries until none is left (or `stopping` is set)."""
         now = now or self.clock()
         report = DispatchReport()
-        requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent])
+        ended = {owner for owner in holders(self.engine) if owner != self.worker and gone(owner)}
+        requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent], ended)
         report.outcomes.update({"requeued": requeued, "unknown": unknown})
         self._reconcile(report)
         report.outcomes["missed"] += mark_missed(self.engine, now, {n: c.grace_period for n, c in self.channels.items()})
@@ -207,12 +232,14 @@ class Dispatcher:
 
     @contextlib.contextmanager
     def _keeping_leases(self) -> Iterator[None]:
-        """While a pass runs, renew this worker's leases every third of a lease, so that a
-        publish longer than a lease is not taken for a dead worker's."""
+        """While a pass runs, a heartbeat renews this worker's leases HEARTBEATS times a
+        lease, so that a publish longer than a lease is not taken for a stopped worker's.
+        Between passes the worker holds no lease: one left by a pass that could not record
+        its outcomes runs out, and is settled like any other."""
         done = threading.Event()
 
         def keep() -> None:
-            while not done.wait(self.lease.total_seconds() / 3):
+            while not done.wait(self.lease.total_seconds() / HEARTBEATS):
                 try:
                     renew(self.engine, self.worker, self.clock() + self.lease)
                 except Exception:  # noqa: BLE001 - the next try may work; the lease has time left
@@ -228,7 +255,7 @@ class Dispatcher:
 
     def _claim_and_publish(self, now: datetime, limit: int, report: DispatchReport) -> None:
         while not self.stopping:
-            rows = claim(self.engine, self.worker, now, self.lease, limit)
+            rows = claim(self.engine, self.worker, now, self.lease, limit, start=self.clock())
             if not rows:
                 break
             pending: list[tuple[Row, Outcome]] = []
