@@ -121,6 +121,8 @@ def test_a_delivery_a_stopped_daemon_on_another_host_left_is_taken_over_as_its_l
     assert datetime.fromisoformat(armed["time"]) < row.lease_until  # its first pass left it alone
     published = d.wait_event("published", timeout=20)
     at = datetime.fromisoformat(published["time"])
+    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] published {(at - row.lease_until).total_seconds():.2f} s "
+          "after the lease of the stopped daemon elsewhere ended")
     assert published["delivery"] == row.id and row.lease_until <= at < row.lease_until + timedelta(seconds=2.5), \
         f"lease until {row.lease_until}, published {at}"
     assert d.named("pass")[-1]["requeued"] == 1

@@ -34,7 +34,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -162,17 +161,17 @@ RESUMES_WITHIN = 15.0
 class Conversation:
     """The server's part in the daemon test (an Inbox hook): after message HELD_AT is kept,
     it holds its answer until `go` is set; after message KILLED_AT, it SIGKILLs the daemon
-    (`victim`). `kept[n]` is when message n was kept (time.monotonic)."""
+    (`victim`). `kept[n]` is when message n was kept."""
 
     def __init__(self) -> None:
         self.held, self.go = threading.Event(), threading.Event()
         self.victim = 0
-        self.kept: dict[int, float] = {}
+        self.kept: dict[int, datetime] = {}
 
     def __call__(self, stage: str, n: int, server: Any, envelope: Any) -> str | None:
         if stage != "KEPT" or n in self.kept:
             return None
-        self.kept[n] = time.monotonic()
+        self.kept[n] = datetime.now(UTC)
         if n == HELD_AT:
             self.held.set()
             self.go.wait(60)
@@ -209,7 +208,7 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
         assert (left.state, left.lease_owner) == ("sending", worker)
         assert timedelta(seconds=30) < unexpired <= timedelta(seconds=60)
 
-        restarted = time.monotonic()
+        restarted = datetime.now(UTC)
         again = daemons(root, log="restarted.log")
         wait_for(lambda: len(inbox.received) >= SUBSCRIBERS, f"every recipient, in:\n{again.text()}", 90)
         again.wait_event("published")
@@ -218,9 +217,11 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
         conversation.go.set()
         controller.stop()
 
-    resumed = conversation.kept[KILLED_AT + 1] - restarted
-    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] killed after message {KILLED_AT} of {SUBSCRIBERS}; restarted, it sent "
-          f"the next {resumed:.2f} s after its start; the lease it took back had {unexpired.total_seconds():.0f} s to run")
+    resumed = (conversation.kept[KILLED_AT + 1] - restarted).total_seconds()
+    loaded = (conversation.kept[KILLED_AT + 1] - datetime.fromisoformat(again.named("started")[0]["time"])).total_seconds()
+    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] killed after message {KILLED_AT} of {SUBSCRIBERS}; restarted, "
+          f"it sent the next {resumed:.2f} s after its start ({loaded:.2f} s after it logged `started`); the lease it "
+          f"took back had {unexpired.total_seconds():.0f} s to run")
     assert resumed < RESUMES_WITHIN
     assert [e.get("requeued") for e in again.named("pass")][:1] == [1]  # at its first pass
     [delivery], rows, [publication] = ledger(store_url, root)
