@@ -190,6 +190,11 @@ class Daemon:
         if runtime is not None:
             runtime.dispatcher.stopping = True
         event(log, "stopping", f"stopping ({why}): finishing the publication in flight", why=why)
+        # The pass in flight ends first: it re-arms its wake-ups through the scheduler,
+        # which `shutdown` keeps locked while it waits for running jobs. (Passes after it
+        # return at once: `stopping` is set.)
+        with self._lock:
+            pass
         self._shutdown()
 
     def _shutdown(self) -> None:

@@ -125,7 +125,7 @@ def test_a_delivery_a_stopped_daemon_on_another_host_left_is_taken_over_as_its_l
           "after the lease of the stopped daemon elsewhere ended")
     assert published["delivery"] == row.id and row.lease_until <= at < row.lease_until + timedelta(seconds=2.5), \
         f"lease until {row.lease_until}, published {at}"
-    assert d.named("pass")[-1]["requeued"] == 1
+    assert d.wait_event("pass")["requeued"] == 1
     assert d.stop()[0] == 0
 
 
@@ -300,6 +300,31 @@ def test_stop_finishes_the_publication_in_flight_and_gives_back_the_rest(tmp_pat
     assert rows["m0"].state == "published"
     assert {rows[m].state for m in ("m1", "m2")} == {"planned"}
     assert {(rows[m].attempts, rows[m].lease_owner) for m in ("m1", "m2")} == {(0, None)}
+
+
+def test_a_stop_while_a_pass_arms_its_wake_ups_waits_for_it_and_returns(tmp_path: Path) -> None:
+    """SIGTERM just after a pass published, as it re-arms its wake-ups through the
+    scheduler: the scheduler's shutdown must not lock the scheduler while it waits for that
+    pass (they waited for each other, for ever)."""
+    arming, stopped = threading.Event(), threading.Event()
+
+    class Slow(Daemon):
+        def _arm(self, now: datetime) -> None:
+            arming.set()
+            time.sleep(0.5)  # the stop comes meanwhile
+            super()._arm(now)
+
+    now = datetime.now(UTC)
+    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("due", now - timedelta(seconds=30)))
+    daemon = Slow(root, sweep=3600)
+    result: list[int] = []
+    runner = threading.Thread(target=lambda: result.append(daemon.run(install_signals=False)), daemon=True)
+    runner.start()
+    assert arming.wait(20)
+    threading.Thread(target=lambda: (daemon.stop("test"), stopped.set()), daemon=True).start()
+    assert stopped.wait(10), "stop() never returned"
+    runner.join(10)
+    assert result == [0] and daemon.passes == 1
 
 
 def test_wake_ups_are_armed_from_the_ledger_within_the_horizon(tmp_path: Path) -> None:
