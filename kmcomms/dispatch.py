@@ -47,6 +47,7 @@ from kmcomms.ledger.ledger import (
     sync,
 )
 from kmcomms.ledger.tables import approvals, deliveries, publications
+from kmcomms.logs import event
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.tracking import Tracker, register_links
@@ -221,6 +222,9 @@ class Dispatcher:
         now = now or self.clock()
         report = DispatchReport()
         ended = {owner for owner in holders(self.engine) if owner != self.worker and gone(owner)}
+        for owner in sorted(ended):
+            event(log, "taken-back", f"taking back the deliveries {owner} was publishing: that process on this host "
+                  "has ended", level=logging.WARNING, worker=owner)
         requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent], ended)
         report.outcomes.update({"requeued": requeued, "unknown": unknown})
         self._reconcile(report)

@@ -153,9 +153,10 @@ def test_a_publisher_killed_mid_list_twice_sends_every_recipient_one_copy(tmp_pa
 #: The daemon test: the newsletter's size, where the daemon is held alive mid-list (while a
 #: second worker runs), and the message after which it is killed.
 SUBSCRIBERS, HELD_AT, KILLED_AT = 300, 50, 75
-#: A restarted daemon sends its next recipient within this many seconds of its start (it
-#: waited for its old lease before: 10 minutes then).
-RESUMES_WITHIN = 15.0
+#: A restarted daemon sends its next recipient within this many seconds of logging that it
+#: started, and of being started (mostly Python starting up, slow on a busy machine). It
+#: waited for its old lease before: 10 minutes then.
+RESUMES_WITHIN, STARTS_WITHIN = 5.0, 30.0
 
 
 class Conversation:
@@ -187,8 +188,9 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
     controller = start(inbox)
     now = datetime.now(UTC)
     root = tmp_path / "unit"
-    people = unit(root, store_url, settings_toml(store_url, channels=smtp_channel(inbox.port)), now - timedelta(seconds=20),
-                  SUBSCRIBERS, now)
+    # The daemon waits for the held answer as long as the server may take (a busy machine).
+    settings = settings_toml(store_url, channels=smtp_channel(inbox.port, extra="timeout = 300\n"))
+    people = unit(root, store_url, settings, now - timedelta(seconds=20), SUBSCRIBERS, now)
     try:
         first = daemons(root)
         conversation.victim = first.process.pid
@@ -201,7 +203,7 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
         [held], _, _ = ledger(store_url, root)
         assert (held.state, held.lease_owner) == ("sending", worker)
         conversation.go.set()
-        assert first.process.wait(timeout=60) == -signal.SIGKILL
+        assert first.process.wait(timeout=60) == -signal.SIGKILL, first.text()
         [left], _, _ = ledger(store_url, root)
         unexpired = left.lease_until - datetime.now(UTC)
         # Far from running out, yet short: a minute, renewed while the daemon lived.
@@ -222,8 +224,10 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
     print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] killed after message {KILLED_AT} of {SUBSCRIBERS}; restarted, "
           f"it sent the next {resumed:.2f} s after its start ({loaded:.2f} s after it logged `started`); the lease it "
           f"took back had {unexpired.total_seconds():.0f} s to run")
-    assert resumed < RESUMES_WITHIN
+    # Sooner than the old lease would have let it, and within seconds.
+    assert conversation.kept[KILLED_AT + 1] < left.lease_until and loaded < RESUMES_WITHIN and resumed < STARTS_WITHIN
     assert [e.get("requeued") for e in again.named("pass")][:1] == [1]  # at its first pass
+    assert [e["worker"] for e in again.named("taken-back")] == [worker]
     [delivery], rows, [publication] = ledger(store_url, root)
     # One copy each: the recipient the kill interrupted (the server had it) included, whose row says `unknown`.
     assert inbox.by_recipient() == Counter(people) and len(inbox.received) == SUBSCRIBERS
