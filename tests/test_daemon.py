@@ -1,7 +1,8 @@
 """`kmcomms daemon`: real processes on the real clock (on-time wake-ups, SIGHUP and file
-reloads, graceful SIGTERM, JSON logs with secrets masked, failure notifications), and
-the parts in-process: stopping mid-publish, arming wake-ups, fingerprints, redaction,
-notifications once per delivery on SQLite and PostgreSQL.
+reloads, graceful SIGTERM, JSON logs with secrets masked, failure notifications, a
+delivery another host's daemon left taken over as its lease ends), and the parts
+in-process: stopping mid-publish and mid-arming, arming wake-ups, fingerprints,
+redaction, notifications once per delivery on SQLite and PostgreSQL.
 
 Campaign times are written from the real clock with seconds (`at: 2027-01-11 09:00:30`
 is valid), so nothing waits for a minute boundary.
