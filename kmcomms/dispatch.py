@@ -5,7 +5,8 @@ Exactly once: a delivery is claimed with a lease before anything is sent; the de
 goes to the channel as its idempotency key; the outcome is written only while the lease
 is still held. While a pass works, a heartbeat thread renews its leases, so a lease runs
 out only when its worker stopped: a short time (LEASE) after a host went down or a worker
-was killed elsewhere. A pass takes back at once the leases of a worker of this host that
+was killed elsewhere. A worker whose leases went unrenewed that long (paused, or cut off
+from the store) publishes nothing more in that pass: someone else may have them. A pass takes back at once the leases of a worker of this host that
 has ended (`kmcomms.workers.gone`): a daemon restarted after a crash resumes its work
 without waiting. Either way the delivery goes back to `planned` where publishing again is
 harmless (an idempotency key, or a newsletter that resumes its frozen recipients), else to
@@ -153,6 +154,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.renderer = Renderer(workspace, loaded.campaigns, tracker)
         self.stopping = False
+        #: When the leases this worker holds run out unless renewed (see `_lapsed`).
+        self._held_until = datetime.min.replace(tzinfo=UTC)
         self._drafts: dict[str, Draft | Blocked] = {}
         self.held = held_campaigns(loaded, workspace)
         #: Called with each claimed row and its outcome ("published", "failed", …), e.g. to log it.
@@ -244,10 +247,13 @@ class Dispatcher:
 
         def keep() -> None:
             while not done.wait(self.lease.total_seconds() / HEARTBEATS):
+                until = self.clock() + self.lease
                 try:
-                    renew(self.engine, self.worker, self.clock() + self.lease)
+                    renew(self.engine, self.worker, until)
                 except Exception:  # noqa: BLE001 - the next try may work; the lease has time left
                     log.warning("could not renew the leases of %s", self.worker, exc_info=True)
+                    continue
+                self._held_until = until
 
         keeper = threading.Thread(target=keep, name="kmcomms-leases", daemon=True)
         keeper.start()
@@ -259,19 +265,36 @@ class Dispatcher:
 
     def _claim_and_publish(self, now: datetime, limit: int, report: DispatchReport) -> None:
         while not self.stopping:
-            rows = claim(self.engine, self.worker, now, self.lease, limit, start=self.clock())
-            if not rows:
+            start = self.clock()
+            rows = claim(self.engine, self.worker, now, self.lease, limit, start=start)
+            if not rows or not self._publish_claimed(rows, start + self.lease, now, report):
                 break
-            pending: list[tuple[Row, Outcome]] = []
-            for index, row in enumerate(rows):
-                if self.stopping:  # a stop was asked: release the rest, untouched
-                    self._record(pending, report)
-                    self._release(rows[index:])
-                    break
-                pending.append((row, self._publish(row, now)))
-                if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
-                    self._record(pending, report)
-            self._record(pending, report)
+
+    def _publish_claimed(self, rows: list[Row], held_until: datetime, now: datetime, report: DispatchReport) -> bool:
+        """Publish claimed `rows` (leased until `held_until`), recording outcomes as they
+        come. False when the pass must end: a stop was asked, or the leases ran out."""
+        self._held_until = held_until
+        pending: list[tuple[Row, Outcome]] = []
+        for index, row in enumerate(rows):
+            if self.stopping or self._lapsed():  # the rest, untouched, is given back if still ours
+                self._record(pending, report)
+                self._release(rows[index:])
+                return False
+            pending.append((row, self._publish(row, now)))
+            if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
+                self._record(pending, report)
+        self._record(pending, report)
+        return True
+
+    def _lapsed(self) -> bool:
+        """Whether this worker's leases went a whole lease without renewal (the process was
+        paused, or the store could not be reached): another worker may have taken them
+        over, so publishing on could make a second copy."""
+        if self.clock() < self._held_until:
+            return False
+        event(log, "leases-lapsed", f"the leases of {self.worker} ran out before they could be renewed: the rest of this "
+              "pass is left to the next one", level=logging.WARNING, worker=self.worker)
+        return True
 
     def _settles_itself(self, name: str) -> bool:
         """Whether a crash before this channel's outcome is recorded is settled without a

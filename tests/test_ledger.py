@@ -450,7 +450,7 @@ def test_a_claim_late_in_a_long_pass_gets_a_whole_lease(tmp_path: Path, store_ur
     left: list[timedelta] = []
 
     class Watched(Slow):
-        seconds = 0.8
+        seconds = 1.3
 
         def publish(self, draft, key):  # type: ignore[no-untyped-def]
             with d.engine.connect() as db:
@@ -459,7 +459,30 @@ def test_a_claim_late_in_a_long_pass_gets_a_whole_lease(tmp_path: Path, store_ur
 
     workspace = load_paths([root]).workspaces[0]
     d = dispatcher(root, Clock(LAUNCH), channels={n: Watched(n, c.settings, root) for n, c in open_channels(workspace).items()})
-    d.clock, d.lease = clock, timedelta(seconds=0.5)
+    d.clock, d.lease = clock, timedelta(seconds=1)
     d.sync(clock())
     assert d.publish_due(limit=1).outcomes == {"published": 2}
     assert len(left) == 2 and min(left) > timedelta(0), left
+
+
+def test_a_worker_whose_leases_ran_out_unrenewed_publishes_no_more(tmp_path: Path, store_url: str) -> None:
+    """The process is paused for longer than a lease in the middle of a pass (its clock
+    jumps during the first publish; the heartbeat, due every 15 s of real time, has not
+    run): another worker may have its other claim by now, so it does not publish it, and
+    gives it back, untouched, as it is still its own."""
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+
+    class Paused(RecordingChannel):
+        def publish(self, draft, key):  # type: ignore[no-untyped-def]
+            clock.now += LEASE + timedelta(seconds=1)
+            return super().publish(draft, key)
+
+    d.channels = {name: Paused(name, channel.settings, root) for name, channel in d.channels.items()}
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"published": 1}
+    with d.engine.connect() as db:
+        left = db.execute(select(deliveries).where(deliveries.c.due_at == LAUNCH, deliveries.c.state != "published")).one()
+    assert (left.state, left.lease_owner, left.attempts) == ("planned", None, 0)
+    assert sum(len(c.calls) for c in d.channels.values()) == 1  # type: ignore[attr-defined]
