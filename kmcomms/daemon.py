@@ -5,8 +5,10 @@ job) with two kinds of job, both running the same `tick`:
 
 - the sweep, every `sweep` seconds, first at once (catch-up after downtime);
 - wake-ups: a date job at each distinct due time (or retry time) in the next `horizon`,
-  read from the ledger and re-armed after every pass, so a delivery goes out on time
-  instead of up to one sweep late. `misfire_grace_time=None`: a late wake-up still runs.
+  and at the end of each lease another worker holds, read from the ledger and re-armed
+  after every pass, so a delivery goes out on time (and one a stopped worker on another
+  host left is taken over as its lease ends) instead of up to one sweep late.
+  `misfire_grace_time=None`: a late wake-up still runs.
 
 Besides: a reach-collection job per channel (`collect:NAME`), and with a `[report]` section
 the unit report (`report:unit`, kmcomms.report.schedule) at the times it names in its zone.
@@ -22,7 +24,10 @@ campaigns under a running pass.
 Stopping (SIGTERM, SIGINT): the dispatcher finishes the publication in flight and gives
 the rest of its claims back; the scheduler shuts down waiting for the running tick; the
 process exits 0. Signals are read by a small thread through `signal.set_wakeup_fd`, so
-nothing runs inside a signal handler.
+nothing runs inside a signal handler. A daemon killed instead leaves its claims `sending`:
+a daemon (or `publish --due`) started again on the same host takes them back at its first
+pass, as the process that held them has ended; one on another host when their lease runs
+out (`kmcomms.dispatch.LEASE`).
 """
 
 from __future__ import annotations
@@ -62,8 +67,9 @@ from kmcomms.ledger.tables import deliveries
 from kmcomms.logs import Redactor, event, secrets_of
 from kmcomms.notify import Notifier
 from kmcomms.report import schedule
-from kmcomms.runtime import Runtime, open_runtime, worker_name
+from kmcomms.runtime import Runtime, open_runtime
 from kmcomms.tracking.server import TrackingServer, start_for
+from kmcomms.workers import worker_name
 from kmcomms.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 __all__ = ["HORIZON", "SWEEP", "Daemon", "fingerprint"]
@@ -184,6 +190,11 @@ class Daemon:
         if runtime is not None:
             runtime.dispatcher.stopping = True
         event(log, "stopping", f"stopping ({why}): finishing the publication in flight", why=why)
+        # The pass in flight ends first: it re-arms its wake-ups through the scheduler,
+        # which `shutdown` keeps locked while it waits for running jobs. (Passes after it
+        # return at once: `stopping` is set.)
+        with self._lock:
+            pass
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -221,7 +232,7 @@ class Daemon:
                 elif signum in (signal.SIGTERM, signal.SIGINT):
                     if self.stopping:  # asked twice: a person wants out now
                         event(log, "killed", "stopped at once (second signal): a delivery in flight stays `sending` "
-                              "until its lease expires", level=logging.WARNING)
+                              "until kmcomms starts again on this host, or its lease runs out", level=logging.WARNING)
                         os._exit(1)
                     threading.Thread(target=self.stop, args=[signal.Signals(signum).name], name="kmcomms-stop").start()
 
@@ -278,7 +289,8 @@ class Daemon:
                   "update it: check the published version", level=logging.WARNING, delivery=delivery)
 
     def _arm(self, now: datetime) -> None:
-        """Date jobs at the next due (and retry) times within the horizon; stale ones removed."""
+        """Date jobs at the next due (and retry) times and lease ends within the horizon;
+        stale ones removed."""
         assert self.runtime is not None
         end = now + self.horizon
         with self.runtime.engine.connect() as db:
@@ -286,7 +298,12 @@ class Daemon:
                 deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
                 or_(and_(deliveries.c.due_at > now, deliveries.c.due_at <= end),
                     and_(deliveries.c.not_before > now, deliveries.c.not_before <= end)))).all()
-        times = sorted({_ceil_second(max(r.due_at, r.not_before or r.due_at)) for r in rows})
+            # A lease renewed since is looked at again for nothing; one that ran out is settled.
+            ends = db.execute(select(deliveries.c.lease_until).distinct().where(
+                deliveries.c.state == State.SENDING, deliveries.c.lease_until > now,
+                deliveries.c.lease_until <= end)).scalars().all()
+        times = sorted({_ceil_second(max(r.due_at, r.not_before or r.due_at)) for r in rows}
+                       | {_ceil_second(moment) for moment in ends})
         wanted = {f"wake:{t:%Y%m%dT%H%M%SZ}": t for t in times if now < t <= end + timedelta(seconds=1)}
         wanted = dict(list(wanted.items())[:MAX_WAKES])
         for job in self.scheduler.get_jobs():

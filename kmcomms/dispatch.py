@@ -3,9 +3,14 @@ outcomes back into the ledger. One pass is `publish_due`; the daemon calls it on
 
 Exactly once: a delivery is claimed with a lease before anything is sent; the delivery id
 goes to the channel as its idempotency key; the outcome is written only while the lease
-is still held. A worker that dies mid-publish leaves its lease to expire: the delivery
-goes back to `planned` where publishing again is harmless, else to `unknown`, which the
-channel's `find()` settles or a person resolves.
+is still held. While a pass works, a heartbeat thread renews its leases, so a lease runs
+out only when its worker stopped: a short time (LEASE) after a host went down or a worker
+was killed elsewhere. A worker whose leases went unrenewed that long (paused, or cut off
+from the store) publishes nothing more in that pass: someone else may have them. A pass takes back at once the leases of a worker of this host that
+has ended (`kmcomms.workers.gone`): a daemon restarted after a crash resumes its work
+without waiting. Either way the delivery goes back to `planned` where publishing again is
+harmless (an idempotency key, or a newsletter that resumes its frozen recipients), else to
+`unknown`, which the channel's `find()` settles or a person resolves.
 """
 
 from __future__ import annotations
@@ -29,21 +34,41 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
-from kmcomms.ledger.ledger import Attempt, Outcome, State, SyncReport, claim, finish, mark_missed, reap, renew, sync
+from kmcomms.ledger.ledger import (
+    Attempt,
+    Outcome,
+    State,
+    SyncReport,
+    claim,
+    finish,
+    holders,
+    mark_missed,
+    reap,
+    renew,
+    sync,
+)
 from kmcomms.ledger.tables import approvals, deliveries, publications
+from kmcomms.logs import event
 from kmcomms.placeholders import first_placeholders
 from kmcomms.plan import ALL_TIME, Delivery
 from kmcomms.render import Blocked, Draft, Renderer
 from kmcomms.tracking import Tracker, register_links
 from kmcomms.translations import load_catalog, source_messages, target_languages
+from kmcomms.workers import gone
 from kmcomms.workspace import Workspace
 
-__all__ = ["DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
+__all__ = ["LEASE", "DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
 
 log = logging.getLogger("kmcomms.dispatch")
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+#: How long a claim holds without a heartbeat: a worker that stopped on another host (or in
+#: another container) loses its claims this long after its last renewal.
+LEASE = timedelta(seconds=60)
+#: Heartbeats per lease: several in a row may fail (a database restarting) before a live
+#: worker's lease runs out.
+HEARTBEATS = 4
 #: A blocked delivery is looked at again from the next pass on, not within the same one.
 RECHECK = timedelta(seconds=1)
 #: Outcomes are written together (one transaction per claimed batch), but never held
@@ -118,7 +143,7 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, workspace: Workspace, loaded: LoadResult, channels: dict[str, Channel], *,
                  worker: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 lease: timedelta = timedelta(minutes=10), rng: random.Random | None = None,
+                 lease: timedelta = LEASE, rng: random.Random | None = None,
                  tracker: Tracker | None = None) -> None:
         self.engine = engine
         self.workspace = workspace
@@ -130,6 +155,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.renderer = Renderer(workspace, loaded.campaigns, tracker)
         self.stopping = False
+        #: When the leases this worker holds run out unless renewed (see `_lapsed`).
+        self._held_until = datetime.min.replace(tzinfo=UTC)
         self._drafts: dict[str, Draft | Blocked] = {}
         self.held = held_campaigns(loaded, workspace)
         #: Called with each claimed row and its outcome ("published", "failed", …), e.g. to log it.
@@ -195,11 +222,16 @@ class Dispatcher:
         return len(rendered)
 
     def publish_due(self, now: datetime | None = None, limit: int = 50) -> DispatchReport:
-        """One pass: reap expired leases, settle unknowns, mark the missed, then claim and
+        """One pass: settle what stopped workers left (leases run out, or held by a process
+        of this host that has ended), settle unknowns, mark the missed, then claim and
         publish due deliveries until none is left (or `stopping` is set)."""
         now = now or self.clock()
         report = DispatchReport()
-        requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent])
+        ended = {owner for owner in holders(self.engine) if owner != self.worker and gone(owner)}
+        for owner in sorted(ended):
+            event(log, "taken-back", f"taking back the deliveries {owner} was publishing: that process on this host "
+                  "has ended", level=logging.WARNING, worker=owner)
+        requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent], ended)
         report.outcomes.update({"requeued": requeued, "unknown": unknown})
         self._reconcile(report)
         report.outcomes["missed"] += mark_missed(self.engine, now, {n: c.grace_period for n, c in self.channels.items()})
@@ -210,16 +242,21 @@ class Dispatcher:
 
     @contextlib.contextmanager
     def _keeping_leases(self) -> Iterator[None]:
-        """While a pass runs, renew this worker's leases every third of a lease, so that a
-        publish longer than a lease is not taken for a dead worker's."""
+        """While a pass runs, a heartbeat renews this worker's leases HEARTBEATS times a
+        lease, so that a publish longer than a lease is not taken for a stopped worker's.
+        Between passes the worker holds no lease: one left by a pass that could not record
+        its outcomes runs out, and is settled like any other."""
         done = threading.Event()
 
         def keep() -> None:
-            while not done.wait(self.lease.total_seconds() / 3):
+            while not done.wait(self.lease.total_seconds() / HEARTBEATS):
+                until = self.clock() + self.lease
                 try:
-                    renew(self.engine, self.worker, self.clock() + self.lease)
+                    renew(self.engine, self.worker, until)
                 except Exception:  # noqa: BLE001 - the next try may work; the lease has time left
                     log.warning("could not renew the leases of %s", self.worker, exc_info=True)
+                    continue
+                self._held_until = until
 
         keeper = threading.Thread(target=keep, name="kmcomms-leases", daemon=True)
         keeper.start()
@@ -231,19 +268,36 @@ class Dispatcher:
 
     def _claim_and_publish(self, now: datetime, limit: int, report: DispatchReport) -> None:
         while not self.stopping:
-            rows = claim(self.engine, self.worker, now, self.lease, limit)
-            if not rows:
+            start = self.clock()
+            rows = claim(self.engine, self.worker, now, self.lease, limit, start=start)
+            if not rows or not self._publish_claimed(rows, start + self.lease, now, report):
                 break
-            pending: list[tuple[Row, Outcome]] = []
-            for index, row in enumerate(rows):
-                if self.stopping:  # a stop was asked: release the rest, untouched
-                    self._record(pending, report)
-                    self._release(rows[index:])
-                    break
-                pending.append((row, self._publish(row, now)))
-                if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
-                    self._record(pending, report)
-            self._record(pending, report)
+
+    def _publish_claimed(self, rows: list[Row], held_until: datetime, now: datetime, report: DispatchReport) -> bool:
+        """Publish claimed `rows` (leased until `held_until`), recording outcomes as they
+        come. False when the pass must end: a stop was asked, or the leases ran out."""
+        self._held_until = held_until
+        pending: list[tuple[Row, Outcome]] = []
+        for index, row in enumerate(rows):
+            if self.stopping or self._lapsed():  # the rest, untouched, is given back if still ours
+                self._record(pending, report)
+                self._release(rows[index:])
+                return False
+            pending.append((row, self._publish(row, now)))
+            if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
+                self._record(pending, report)
+        self._record(pending, report)
+        return True
+
+    def _lapsed(self) -> bool:
+        """Whether this worker's leases went a whole lease without renewal (the process was
+        paused, or the store could not be reached): another worker may have taken them
+        over, so publishing on could make a second copy."""
+        if self.clock() < self._held_until:
+            return False
+        event(log, "leases-lapsed", f"the leases of {self.worker} ran out before they could be renewed: the rest of this "
+              "pass is left to the next one", level=logging.WARNING, worker=self.worker)
+        return True
 
     def _settles_itself(self, name: str) -> bool:
         """Whether a crash before this channel's outcome is recorded is settled without a

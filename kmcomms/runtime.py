@@ -3,8 +3,6 @@ channels, dispatcher. The CLI commands and the daemon share it."""
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,14 +17,10 @@ from kmcomms.dispatch import Dispatcher
 from kmcomms.errors import WorkspaceError
 from kmcomms.ledger.store import open_store
 from kmcomms.tracking import Tracker, tracker_for
+from kmcomms.workers import worker_name
 from kmcomms.workspace import Workspace, find_workspace
 
 __all__ = ["Runtime", "load_here", "open_runtime", "worker_name"]
-
-
-def worker_name() -> str:
-    """Who holds a lease: host and process, so a person can tell daemons apart."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass

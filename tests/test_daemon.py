@@ -1,7 +1,8 @@
 """`kmcomms daemon`: real processes on the real clock (on-time wake-ups, SIGHUP and file
-reloads, graceful SIGTERM, JSON logs with secrets masked, failure notifications), and
-the parts in-process: stopping mid-publish, arming wake-ups, fingerprints, redaction,
-notifications once per delivery on SQLite and PostgreSQL.
+reloads, graceful SIGTERM, JSON logs with secrets masked, failure notifications, a
+delivery another host's daemon left taken over as its lease ends), and the parts
+in-process: stopping mid-publish and mid-arming, arming wake-ups, fingerprints,
+redaction, notifications once per delivery on SQLite and PostgreSQL.
 
 Campaign times are written from the real clock with seconds (`at: 2027-01-11 09:00:30`
 is valid), so nothing waits for a minute boundary.
@@ -15,7 +16,6 @@ import http.server
 import io
 import json
 import logging
-import os
 import signal
 import socket
 import socketserver
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,15 +31,15 @@ from typing import Any, TypeVar
 import pytest
 import requests
 from conftest import wait_for
+from daemons import daemons_fixture, make_workspace, message  # noqa: F401 - a fixture
 from sqlalchemy import select, update
-from workspaces import audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import Publication
 from kmcomms.channels.registry import open_channels
 from kmcomms.daemon import Daemon, fingerprint
 from kmcomms.dispatch import Dispatcher
-from kmcomms.ledger.ledger import State, counts
+from kmcomms.ledger.ledger import State, claim, counts
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, notifications, publications, reach_samples
 from kmcomms.logs import MASK, Redactor, event, secrets_of, setup, teardown
@@ -48,87 +48,6 @@ from kmcomms.testing import RecordingChannel
 from kmcomms.workspace import load_workspace
 
 SENTINEL = "s3ntinel-Pa55word-7f3a"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def message(name: str, due: datetime, channels: str = "") -> str:
-    return (f"  - id: {name}\n    audiences: [parents]\n{channels}    at: {stamp(due)}\n"
-            f"    title: {name.title()}\n    body: The {name} message.\n")
-
-
-def make_workspace(root: Path, url: str, messages: str, *, adapter: str = "folder", blog: str = 'path = "out/blog"',
-                   extra: str = "", channels: str = "blog", now: datetime | None = None) -> Path:
-    """A workspace whose campaign has `messages` (see `message`) for parents on `channels`,
-    from a day before `now` (default: the real clock) to a month after. Its blog channel
-    has `adapter`, then `blog` and `extra` (more TOML: of the blog, then sections)."""
-    now = now or datetime.now(UTC)
-    (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
-    blog_channel = f'[channels.blog]\nadapter = "{adapter}"\nkind = "blog"\n{blog}\n{extra}\n'
-    (root / "kmcomms.toml").write_text(settings_toml(url, channels=blog_channel), encoding="utf-8")
-    campaign = root / "campaigns" / "trial" / "campaign.yaml"
-    campaign.write_text(campaign_yaml(messages, audiences=audience(channels=channels), timezone="UTC",
-                                      starts=(now - timedelta(days=1)).date(), ends=(now + timedelta(days=30)).date()),
-                        encoding="utf-8")
-    return root
-
-
-# ------------------------------------------------------------------ a daemon in a process
-
-
-class DaemonProcess:
-    """`python -m kmcomms daemon` with stderr in a file, read as JSON lines."""
-
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.log = root / "daemon.log"
-        self.out = self.log.open("wb")
-        environ = {k: v for k, v in os.environ.items() if k != "KMCOMMS_DEBUG"} | (env or {})
-        self.process = subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(root), *args],
-                                        stdout=subprocess.DEVNULL, stderr=self.out, env=environ, cwd=root)
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.events() if e["event"] == name]
-
-    def wait_event(self, name: str, timeout: float = 15, where: Callable[[dict[str, Any]], bool] = lambda e: True) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.text()}")
-            return next((e for e in self.named(name) if where(e)), None)
-
-        return wait_for(found, f"a {name} event in:\n{self.text()}", timeout)
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10) -> tuple[int, float]:
-        started = time.monotonic()
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=timeout)
-        return code, time.monotonic() - started
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.out.close()
-
-
-@pytest.fixture
-def daemons() -> Iterator[Callable[..., DaemonProcess]]:
-    started: list[DaemonProcess] = []
-
-    def start(root: Path, *args: str, env: dict[str, str] | None = None) -> DaemonProcess:
-        started.append(DaemonProcess(root, *args, env=env))
-        return started[-1]
-
-    yield start
-    for d in started:
-        d.close()
 
 
 def published_files(root: Path, channel: str = "blog") -> dict[str, dict[str, Any]]:
@@ -181,6 +100,34 @@ def test_the_daemon_publishes_on_time_once_reloads_on_sighup_and_stops_on_sigter
             assert len(db.execute(select(attempts)).all()) == 3 and len(db.execute(select(publications)).all()) == 3
     finally:
         engine.dispose()
+
+
+def test_a_delivery_a_stopped_daemon_on_another_host_left_is_taken_over_as_its_lease_ends(
+        tmp_path: Path, daemons, store_url: str) -> None:
+    """A delivery `sending` under the lease of a daemon on another host (its host id in
+    the lease) that renews it no more. The sweep is an hour: the daemon arms a wake-up at
+    the lease's end and publishes it then; not before (that daemon could be at work)."""
+    now = datetime.now(UTC)
+    root = make_workspace(tmp_path, store_url, message("left", now - timedelta(seconds=30)))
+    loaded = load_paths([root])
+    engine = open_store(store_url, root)
+    try:
+        Dispatcher(engine, loaded.workspaces[0], loaded, {}, worker="test").sync(now)
+        [row] = claim(engine, "db-2.example.org:4242/1234@00112233445566ff", now, timedelta(seconds=8))
+    finally:
+        engine.dispose()
+    d = daemons(root, "--sweep", "3600", "-v")
+    armed = d.wait_event("armed")
+    assert datetime.fromisoformat(armed["next"]) == row.lease_until.replace(microsecond=0) + timedelta(seconds=1)
+    assert datetime.fromisoformat(armed["time"]) < row.lease_until  # its first pass left it alone
+    published = d.wait_event("published", timeout=20)
+    at = datetime.fromisoformat(published["time"])
+    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] published {(at - row.lease_until).total_seconds():.2f} s "
+          "after the lease of the stopped daemon elsewhere ended")
+    assert published["delivery"] == row.id and row.lease_until <= at < row.lease_until + timedelta(seconds=2.5), \
+        f"lease until {row.lease_until}, published {at}"
+    assert d.wait_event("pass")["requeued"] == 1
+    assert d.stop()[0] == 0
 
 
 Server = TypeVar("Server", bound=socketserver.BaseServer)
@@ -354,6 +301,31 @@ def test_stop_finishes_the_publication_in_flight_and_gives_back_the_rest(tmp_pat
     assert rows["m0"].state == "published"
     assert {rows[m].state for m in ("m1", "m2")} == {"planned"}
     assert {(rows[m].attempts, rows[m].lease_owner) for m in ("m1", "m2")} == {(0, None)}
+
+
+def test_a_stop_while_a_pass_arms_its_wake_ups_waits_for_it_and_returns(tmp_path: Path) -> None:
+    """SIGTERM just after a pass published, as it re-arms its wake-ups through the
+    scheduler: the scheduler's shutdown must not lock the scheduler while it waits for that
+    pass (they waited for each other, for ever)."""
+    arming, stopped = threading.Event(), threading.Event()
+
+    class Slow(Daemon):
+        def _arm(self, now: datetime) -> None:
+            arming.set()
+            time.sleep(0.5)  # the stop comes meanwhile
+            super()._arm(now)
+
+    now = datetime.now(UTC)
+    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("due", now - timedelta(seconds=30)))
+    daemon = Slow(root, sweep=3600)
+    result: list[int] = []
+    runner = threading.Thread(target=lambda: result.append(daemon.run(install_signals=False)), daemon=True)
+    runner.start()
+    assert arming.wait(20)
+    threading.Thread(target=lambda: (daemon.stop("test"), stopped.set()), daemon=True).start()
+    assert stopped.wait(10), "stop() never returned"
+    runner.join(10)
+    assert result == [0] and daemon.passes == 1
 
 
 def test_wake_ups_are_armed_from_the_ledger_within_the_horizon(tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 """The ledger and the dispatcher on SQLite and PostgreSQL: sync, claims, gates, retries,
-missed deliveries, expired leases and reconciliation."""
+missed deliveries, leases (run out, renewed, held by a process of this host that is alive
+or has ended) and reconciliation."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +20,12 @@ from workspaces import audience, campaign_yaml, settings_toml
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
-from kmcomms.dispatch import Dispatcher
-from kmcomms.ledger.ledger import counts
+from kmcomms.dispatch import LEASE, Dispatcher
+from kmcomms.ledger.ledger import claim, counts, renew
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.testing import RecordingChannel
+from kmcomms.workers import worker_name
 
 CHANNELS = """\
 [channels.blog]
@@ -264,8 +268,6 @@ def test_an_expired_lease_is_retried_on_an_idempotent_channel_and_reconciled_oth
     try:
         d.channels["news"] = news
         d.sync(clock.now)
-        from kmcomms.ledger.ledger import claim
-
         claimed = claim(d.engine, "dead-worker", clock.now, timedelta(minutes=10))
         assert len(claimed) == 2
         # The dead worker had published the newsletter before dying.
@@ -356,3 +358,131 @@ def test_a_publish_longer_than_the_lease_keeps_its_lease(tmp_path: Path, store_u
     assert "requeued" not in taken and "published" not in taken  # nothing was taken from a live worker
     assert passed == [{"published": 2}]  # no lease lost
     assert sum(len(channel.published) for channel in slow.values()) == 2
+
+
+class Unkeyed(RecordingChannel):
+    """A channel without idempotency keys: publishing twice would post twice."""
+
+    idempotent = False
+
+
+def leases(d: Dispatcher) -> dict[str, str | None]:
+    """delivery id → lease owner, of the deliveries being sent."""
+    with d.engine.connect() as db:
+        return dict(db.execute(select(deliveries.c.id, deliveries.c.lease_owner).where(deliveries.c.state == "sending")).all())
+
+
+HOLDER = """
+import sys
+from datetime import datetime, timedelta
+from kmcomms.ledger.ledger import claim
+from kmcomms.ledger.store import open_store
+from kmcomms.workers import worker_name
+url, root, now = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+engine = open_store(url, root)
+claimed = claim(engine, worker_name(), now, timedelta(minutes=10))
+engine.dispose()
+print(worker_name(), len(claimed), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_live_process_of_this_host_keeps_its_leases_and_a_dead_one_loses_them_at_once(tmp_path: Path,
+                                                                                      store_url: str) -> None:
+    """Another process on this host claims both due deliveries with ten-minute leases. While
+    it lives, a pass here takes nothing; once it is killed, the next pass (at the same
+    moment: ten minutes of lease left) settles its claims as it would expired ones."""
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock, worker=worker_name())  # this test's process: another worker on this host
+    d.channels["news"] = news = Unkeyed("news", d.channels["news"].settings, root)
+    d.sync(clock.now)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, store_url, str(root), clock.now.isoformat()],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        owner, claimed = holder.stdout.readline().split()
+        assert claimed == "2" and owner != d.worker
+        assert d.publish_due().outcomes == {}
+        assert set(leases(d).values()) == {owner}
+    finally:
+        holder.kill()
+        holder.communicate()
+    report = d.publish_due()
+    # The blog post goes again (idempotent); the newsletter, on a channel without keys, is
+    # `unknown` until find() says the dead process had not sent it.
+    assert report.outcomes == {"requeued": 1, "unknown": 1, "reconciled-unsent": 1, "published": 2}
+    assert leases(d) == {} and news.calls == {next(iter(news.published)): 1}
+    with d.engine.connect() as db:
+        tried = db.execute(select(attempts.c.worker, attempts.c.outcome)).all()
+    assert [tuple(t) for t in tried] == [(d.worker, "published")] * 2
+
+
+def test_a_lease_from_another_host_is_taken_only_when_it_runs_out_unrenewed(tmp_path: Path, store_url: str) -> None:
+    """A daemon on another host (its host id in the lease) holds both due deliveries, and
+    names a PID that no process here has: only the lease's end decides."""
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+    d.sync(clock.now)
+    ended = subprocess.Popen(["true"])  # noqa: S607 - its PID: one that no process here has now
+    ended.wait()
+    elsewhere = f"db-2.example.org:{ended.pid}/1234@00112233445566ff"
+    assert not d.worker.endswith("@00112233445566ff")
+    assert len(claim(d.engine, elsewhere, clock.now, LEASE)) == 2
+    clock.now += LEASE - timedelta(seconds=1)
+    assert d.publish_due().outcomes == {}
+    renew(d.engine, elsewhere, clock.now + LEASE)  # its heartbeat
+    clock.now += timedelta(seconds=2)  # past the claim's lease, not the renewed one
+    assert d.publish_due().outcomes == {} and set(leases(d).values()) == {elsewhere}
+    clock.now += LEASE  # no heartbeat since: it stopped
+    assert d.publish_due().outcomes == {"requeued": 2, "published": 2}
+    assert leases(d) == {} and counts(d.engine)["published"] == 2
+
+
+def test_a_claim_late_in_a_long_pass_gets_a_whole_lease(tmp_path: Path, store_url: str) -> None:
+    """A pass claims one delivery at a time and the first takes longer than a lease to
+    publish: the second, claimed after it, is leased from the time of its claim, not from
+    the start of the pass (when its lease would have ended before it was even claimed)."""
+    root = make(tmp_path, store_url)
+    started = time.monotonic()
+    clock = lambda: LAUNCH + timedelta(minutes=1, seconds=time.monotonic() - started)  # noqa: E731 - real time, moved
+    left: list[timedelta] = []
+
+    class Watched(Slow):
+        seconds = 1.3
+
+        def publish(self, draft, key):  # type: ignore[no-untyped-def]
+            with d.engine.connect() as db:
+                left.append(db.execute(select(deliveries.c.lease_until).where(deliveries.c.id == key)).scalar_one() - clock())
+            return super().publish(draft, key)
+
+    workspace = load_paths([root]).workspaces[0]
+    d = dispatcher(root, Clock(LAUNCH), channels={n: Watched(n, c.settings, root) for n, c in open_channels(workspace).items()})
+    d.clock, d.lease = clock, timedelta(seconds=1)
+    d.sync(clock())
+    assert d.publish_due(limit=1).outcomes == {"published": 2}
+    assert len(left) == 2 and min(left) > timedelta(0), left
+
+
+def test_a_worker_whose_leases_ran_out_unrenewed_publishes_no_more(tmp_path: Path, store_url: str) -> None:
+    """The process is paused for longer than a lease in the middle of a pass (its clock
+    jumps during the first publish; the heartbeat, due every 15 s of real time, has not
+    run): another worker may have its other claim by now, so it does not publish it, and
+    gives it back, untouched, as it is still its own."""
+    root = make(tmp_path, store_url)
+    clock = Clock(LAUNCH + timedelta(minutes=1))
+    d = dispatcher(root, clock)
+
+    class Paused(RecordingChannel):
+        def publish(self, draft, key):  # type: ignore[no-untyped-def]
+            clock.now += LEASE + timedelta(seconds=1)
+            return super().publish(draft, key)
+
+    d.channels = {name: Paused(name, channel.settings, root) for name, channel in d.channels.items()}
+    d.sync(clock.now)
+    assert d.publish_due().outcomes == {"published": 1}
+    with d.engine.connect() as db:
+        left = db.execute(select(deliveries).where(deliveries.c.due_at == LAUNCH, deliveries.c.state != "published")).one()
+    assert (left.state, left.lease_owner, left.attempts) == ("planned", None, 0)
+    assert sum(len(c.calls) for c in d.channels.values()) == 1  # type: ignore[attr-defined]

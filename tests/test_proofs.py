@@ -64,10 +64,10 @@ from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.http import retry_after
 from kmcomms.channels.webhook import Webhook, WebhookOptions
-from kmcomms.dispatch import Dispatcher
+from kmcomms.dispatch import LEASE, Dispatcher
 from kmcomms.plan import ALL_TIME
 from kmcomms.ledger import store
-from kmcomms.ledger.ledger import OPEN, State, claim, counts
+from kmcomms.ledger.ledger import OPEN, claim, counts
 from kmcomms.ledger.tables import (
     approvals,
     attempts,
@@ -81,10 +81,6 @@ from kmcomms.render.drafts import BlogPost
 
 TESTS = Path(__file__).resolve().parent
 PLUGIN = TESTS / "proofs_plugin"
-#: The ledger's lease on a claimed delivery (Dispatcher's default): a killed publisher's
-#: claims are free again once it has passed.
-LEASE = timedelta(minutes=10)
-
 log = logging.getLogger("tests.proofs")
 
 
@@ -174,10 +170,6 @@ def outcomes_of(result: tuple[int, str, str]) -> dict[str, int]:
     assert not outcomes.keys() & {"failed", "lease-lost"}, outcomes
     assert code == 0 or "unknown" in outcomes, stdout + stderr
     return outcomes
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ledger_states(db: Path) -> Counter[str]:
@@ -478,9 +470,6 @@ class Publisher:
     def start(self) -> subprocess.Popen[bytes]:
         raise NotImplementedError
 
-    def killed(self) -> None:
-        """After a SIGKILL: what the ten minutes to the claims' expiry would have done."""
-
     def clean_exit(self, proc: subprocess.Popen[bytes]) -> None:
         raise AssertionError(f"exited by itself ({finish(proc)}), before it was killed")
 
@@ -489,20 +478,13 @@ class Publisher:
 
 
 class ByPublishDue(Publisher):
-    """`kmcomms publish --due`. Each restart is told (`--now`) that a lease's length has
-    passed since the last start, as if cron ran it ten minutes later: the killed process's
-    claims have expired and are the new one's to settle."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.start_time = datetime.now(UTC)
-
-    def _now(self) -> str:
-        return iso(self.start_time + self.runs * (LEASE + timedelta(minutes=1)))
+    """`kmcomms publish --due` on the real clock, started again at once after a kill: it
+    takes back at its start what the killed process held, since that process, on this
+    host, has ended (its leases have most of a minute to run)."""
 
     def start(self) -> subprocess.Popen[bytes]:
         self.runs += 1
-        return kmcomms("--now", self._now(), "publish", "--due", "--format", "json", "-w", self.root)
+        return kmcomms("publish", "--due", "--format", "json", "-w", self.root)
 
     def clean_exit(self, proc: subprocess.Popen[bytes]) -> None:
         outcomes_of(finish(proc))
@@ -516,9 +498,8 @@ class ByPublishDue(Publisher):
 
 class ByDaemon(Publisher):
     """`kmcomms daemon` on the real clock (it refuses `--now`), its log lines appended to
-    daemon.log. After a kill, the killed daemon's leases are made to end now (`lease_until`
-    set one second in the past on the rows it left `sending`): the one thing ten minutes
-    of waiting would change, which a test cannot wait for. Nothing else is touched."""
+    daemon.log, started again at once after a kill: as `publish --due` does, it takes back
+    at its first pass what the killed daemon held."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
@@ -529,17 +510,6 @@ class ByDaemon(Publisher):
         with self.log.open("ab") as sink:
             return subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(self.root), "--sweep", SWEEP],
                                     env=env(), stdout=sink, stderr=sink)
-
-    def killed(self) -> None:
-        engine = store.open_store("sqlite:///ledger.db", self.root, upgrade=False)
-        try:
-            with engine.begin() as con:
-                con.execute(sqlalchemy.update(deliveries).where(deliveries.c.state == State.SENDING)
-                            .values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
-        except sqlalchemy.exc.OperationalError:  # killed before the ledger was made
-            pass
-        finally:
-            engine.dispose()
 
     def to_the_end(self, db: Path, total: int) -> dict[str, int]:
         proc = self.start()
@@ -609,7 +579,6 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
                     held = con.execute("SELECT id, channel FROM deliveries WHERE state = 'sending'").fetchall()
                     interrupted += bool(held)
                     stranded.update(i for i, channel in held if channel == "unkeyed")
-                publisher.killed()
             else:
                 publisher.clean_exit(proc)
                 clean += 1

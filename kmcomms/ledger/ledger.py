@@ -6,13 +6,15 @@ States (DESIGN.md):
     planned ─► sending ─► published
        │          │  └──► retrying ─► sending …   (transient error: backoff, Retry-After)
        │          ├─────► failed                   (permanent error, or attempts used up)
-       │          └─────► unknown                  (lease expired, channel cannot confirm)
+       │          └─────► unknown                  (worker stopped, channel cannot confirm)
        ├──► blocked    (a gate: embargo, approval, translation; looked at again each pass)
        ├──► missed     (due longer ago than the channel's grace period)
        └──► cancelled  (removed from the campaign before it was sent)
 
 A claim moves an open delivery to `sending` with a lease (owner and expiry); only the
-lease owner can finish it (`finish` is fenced on owner and state).
+lease owner can finish it (`finish` is fenced on owner and state). The owner renews its
+leases while it works (`renew`); a lease that ran out, or whose owner is known to have
+ended, is settled by `reap`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "claim",
     "counts",
     "finish",
+    "holders",
     "mark_missed",
     "reap",
     "renew",
@@ -155,13 +158,15 @@ def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
 _CLAIM = {"postgresql": _claim_statement(skip_locked=True), "sqlite": _claim_statement(skip_locked=False)}
 
 
-def claim(engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50) -> list[Row]:
-    """Take up to `limit` due deliveries for `worker`, earliest first, each with a lease
-    until `now + lease`. No delivery is ever taken by two workers: the claim is one
-    conditional update (with SKIP LOCKED on PostgreSQL, so workers do not queue)."""
+def claim(engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50, *,
+          start: datetime | None = None) -> list[Row]:
+    """Take up to `limit` deliveries due by `now` for `worker`, earliest first, each with a
+    lease until `start + lease` (`start` defaults to `now`; a pass that claims again long
+    after it began gives the real time). No delivery is ever taken by two workers: the
+    claim is one conditional update (with SKIP LOCKED on PostgreSQL, so workers do not queue)."""
     with engine.begin() as db:
         rows = db.execute(_CLAIM[engine.dialect.name],
-                          {"now": now, "worker": worker, "lease_until": now + lease, "limit": limit}).all()
+                          {"now": now, "worker": worker, "lease_until": (start or now) + lease, "limit": limit}).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
@@ -224,23 +229,34 @@ def finish(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> set[str]
 
 
 def renew(engine: Engine, worker: str, until: datetime) -> int:
-    """Extend every lease `worker` holds to `until` (a long publish, such as a newsletter
-    to thousands, must not look like a dead worker). Returns how many were renewed."""
+    """Extend every lease `worker` holds to `until`: the heartbeat of a worker at work, so
+    that a long publish (a newsletter to thousands) never looks like a stopped worker's.
+    Returns how many were renewed."""
     with engine.begin() as db:
         return db.execute(update(deliveries).where(deliveries.c.state == State.SENDING, deliveries.c.lease_owner == worker)
                           .values(lease_until=until)).rowcount
 
 
-def reap(engine: Engine, now: datetime, idempotent: Iterable[str]) -> tuple[int, int]:
-    """Deliveries whose lease expired (their worker died): back to `planned` on channels
-    where publishing again is harmless, else `unknown` for `find()` or a person.
-    Returns (requeued, unknown)."""
-    expired = and_(deliveries.c.state == State.SENDING, deliveries.c.lease_until < now)
+def holders(engine: Engine) -> set[str]:
+    """The workers holding a lease: the owners of `sending` deliveries."""
+    with engine.connect() as db:
+        return set(db.execute(select(deliveries.c.lease_owner).distinct().where(
+            deliveries.c.state == State.SENDING, deliveries.c.lease_owner.is_not(None))).scalars())
+
+
+def reap(engine: Engine, now: datetime, idempotent: Iterable[str], ended: Iterable[str] = ()) -> tuple[int, int]:
+    """Deliveries whose worker stopped: their lease ran out by `now`, or their owner is one
+    of `ended` (workers known to have ended, whatever their leases say). Back to `planned`
+    on channels where publishing again is harmless, else `unknown` for `find()` or a
+    person. Returns (requeued, unknown)."""
+    stopped = and_(deliveries.c.state == State.SENDING,
+                   or_(deliveries.c.lease_until <= now, deliveries.c.lease_owner.in_(list(ended))))
     safe = list(idempotent)
     with engine.begin() as db:
-        requeued = db.execute(update(deliveries).where(expired, deliveries.c.channel.in_(safe)).values(
-            state=State.PLANNED, lease_owner=None, lease_until=None, reason="lease expired: retried", updated_at=now)).rowcount
-        unknown = db.execute(update(deliveries).where(expired).values(
+        requeued = db.execute(update(deliveries).where(stopped, deliveries.c.channel.in_(safe)).values(
+            state=State.PLANNED, lease_owner=None, lease_until=None, reason="its worker stopped while publishing it: "
+            "tried again (safe on this channel)", updated_at=now)).rowcount
+        unknown = db.execute(update(deliveries).where(stopped).values(
             state=State.UNKNOWN, lease_owner=None, lease_until=None,
             reason="the worker stopped while publishing: the channel may or may not have it", updated_at=now)).rowcount
     return requeued, unknown
