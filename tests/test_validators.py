@@ -3,9 +3,11 @@ reject it, and the same kind of input made right must pass."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
+from browser import serve_folder
 from fpdf import FPDF
 from validators import (
     axe_violations,
@@ -58,6 +60,17 @@ def test_axe_finds_missing_alt_text_low_contrast_and_no_language(tmp_path: Path)
     rules = {line.split(": ")[1].split(" ")[0] for line in bad}
     assert {"image-alt", "color-contrast", "html-has-lang"} <= rules, bad
     assert good == []
+
+
+def test_axe_looks_inside_frames(tmp_path: Path) -> None:
+    framed = GOOD_PAGE.replace("</main>", f'<iframe title="The email" srcdoc="{html.escape(BAD_PAGE)}"></iframe></main>')
+    (tmp_path / "framed.html").write_text(framed, encoding="utf-8")
+    with chromium() as browser, serve_folder(tmp_path) as served:
+        found = axe_violations(served.url("framed.html"), browser)
+        # Opened as a file, the frame is another origin: axe says it could not look in.
+        unchecked = axe_violations(tmp_path / "framed.html", browser)
+    assert any("image-alt" in line and "iframe" in line for line in found), found
+    assert any("could not look into a frame" in line for line in unchecked), unchecked
 
 
 def test_axe_finds_a_page_without_a_main_landmark_when_asked(tmp_path: Path) -> None:

@@ -135,6 +135,13 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+#: Whether the frame at a selector shows this page's own content (srcdoc, or its origin).
+_OWN_FRAME = """selector => {
+  const frame = document.querySelector(selector);
+  return !frame.getAttribute("src") || new URL(frame.src, location.href).origin === location.origin;
+}"""
+
+
 @functools.cache
 def _axe_source() -> str:
     return _npm_file(AXE_JS).read_text(encoding="utf-8")
@@ -143,8 +150,8 @@ def _axe_source() -> str:
 def axe_violations(url: str | Path, browser: Browser | None = None, *, tags: Iterable[str] = WCAG_AA) -> list[str]:
     """What axe-core finds against the rules of `tags` (default: WCAG 2.x A and AA) in the
     page at `url` (a URL or a file) once loaded: one line per rule and element,
-    "page: rule (impact): what is wrong — element". Pass `browser` (from `chromium()`)
-    to check many pages in one browser."""
+    "page: rule (impact): what is wrong — element", and each frame it could not look
+    into. Pass `browser` (from `chromium()`) to check many pages in one browser."""
     if browser is None:
         with chromium() as own:
             return axe_violations(url, own, tags=tags)
@@ -156,13 +163,20 @@ def axe_violations(url: str | Path, browser: Browser | None = None, *, tags: Ite
         page = context.new_page()
         response = page.goto(address, wait_until="load")
         assert response is None or response.ok, f"{address}: HTTP {response.status}"
-        page.evaluate(source)
+        for frame in page.frames:  # axe checks inside frames only where it runs too
+            frame.evaluate(source)
+        # frame-tested (not a WCAG rule) tells of a frame axe could not look into. Those of
+        # other sites (an embedded player) are theirs; any other must be checked.
         result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-                               " resultTypes: ['violations']})", list(tags))
+                               " rules: {'frame-tested': {enabled: true}}, resultTypes: ['violations']})", list(tags))
+        unchecked = [f"{url}: axe could not look into a frame (one in a file cannot be: serve the page over HTTP) — "
+                     f"{' '.join(map(str, node['target']))}"
+                     for rule in result["incomplete"] if rule["id"] == "frame-tested" for node in rule["nodes"]
+                     if page.evaluate(_OWN_FRAME, node["target"][0])]
     finally:
         context.close()
-    return [f"{url}: {rule['id']} ({rule['impact']}): {rule['help']} — {' '.join(map(str, node['target']))}"
-            for rule in result["violations"] for node in rule["nodes"]]
+    return unchecked + [f"{url}: {rule['id']} ({rule['impact']}): {rule['help']} — {' '.join(map(str, node['target']))}"
+                        for rule in result["violations"] for node in rule["nodes"]]
 
 
 # ---------------------------------------------------------------------------- feeds, calendars, catalogs, PDFs
