@@ -17,6 +17,7 @@ through `msgfmt -c`, the briefing PDFs through pdfinfo.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import urllib.request
@@ -77,6 +78,7 @@ class Outputs:
     #: Pages to open in a browser, by kind: (the folder to serve, pages in it).
     pages: dict[str, tuple[Path, list[Path]]] = field(default_factory=dict)
     calendar: str = ""
+    deliveries: int = 0
 
 
 def cli(*args: str | Path) -> str:
@@ -171,6 +173,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outputs]:
     found.html |= mail_bodies(inbox, base / "mail")
     found.html["tracking pages"] = tracking_pages(root, inbox, base)
     found.calendar = cli("plan", root, "--all", "--format", "ics")
+    found.deliveries = len(json.loads(cli("plan", root, "--all", "--format", "json")))
 
     found.pages = {
         "site": (site, one_per_shape(found.html["site"], site_shape)),
@@ -270,7 +273,7 @@ def test_feeds_read_in_feedparser(outputs: Outputs) -> None:
 
 def test_the_plan_reads_as_a_calendar(outputs: Outputs) -> None:
     assert ics_problems(outputs.calendar) == []
-    assert outputs.calendar.count("BEGIN:VEVENT") == 84
+    assert outputs.calendar.count("BEGIN:VEVENT") == outputs.deliveries > 0
 
 
 def _translated(po: Path) -> bool:

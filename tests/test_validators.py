@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from browser import serve_folder
 from fpdf import FPDF
+import validators
 from validators import (
     axe_violations,
     chromium,
@@ -44,6 +45,16 @@ def test_nu_checker_reports_each_error_with_its_file_line_and_column(tmp_path: P
     assert any(e.startswith(f"{tmp_path / 'bad.html'}:4:") and "“p” end tag" in e for e in errors), errors
     assert any(e.startswith(f"{tmp_path / 'bad.html'}:5:") and "“alt”" in e for e in errors), errors
     assert not any("good.html" in e for e in errors)
+
+
+def test_a_missing_validator_skips_the_test_but_fails_it_in_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validators, "VNU_JAR", tmp_path / "node_modules" / "vnu.jar")
+    monkeypatch.delenv("KMCOMMS_REQUIRE_VALIDATORS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="npm ci --prefix tests"):
+        nu_errors_in({"page": GOOD_PAGE})
+    monkeypatch.setenv("KMCOMMS_REQUIRE_VALIDATORS", "1")
+    with pytest.raises(pytest.fail.Exception, match="npm ci --prefix tests"):
+        nu_errors_in({"page": GOOD_PAGE})
 
 
 def test_nu_checker_names_html_given_as_text() -> None:

@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import icalendar
 import pytest
-from browser import require_chromium
+from browser import OFFLINE, require_chromium
 from playwright.sync_api import Browser, sync_playwright
 
 __all__ = ["WCAG_AA", "axe_violations", "chromium", "feed_problems", "ics_problems", "msgfmt_problems", "nu_errors",
@@ -51,11 +51,10 @@ _NPM = "npm ci --prefix tests --ignore-scripts"
 #: axe-core's tags for the success criteria of WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
-#: A quiet, offline browser: no sandbox (CI runs as root), no GPU, no updates or sync,
-#: and every host name but the loopback resolving to nothing, so no test needs the internet.
+#: A quiet, offline browser: no sandbox (CI runs as root), no GPU, no updates or sync, and
+#: every host name but the loopback resolving to nothing, so no test needs the internet.
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync",
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1")
+                  "--no-first-run", "--disable-sync", OFFLINE)
 
 
 def _missing(reason: str) -> None:
@@ -74,7 +73,7 @@ def _command(name: str, package: str) -> str:
 
 def _npm_file(path: Path) -> Path:
     if not path.is_file():
-        _missing(f"{path.relative_to(NODE_MODULES.parent.parent)} is missing: run `{_NPM}`")
+        _missing(f"{path} is missing: run `{_NPM}` in the repository")
     return path
 
 
