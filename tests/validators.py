@@ -32,6 +32,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 import feedparser
@@ -57,7 +58,7 @@ CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--no-first-run", "--disable-sync", OFFLINE)
 
 
-def _missing(reason: str) -> None:
+def _missing(reason: str) -> NoReturn:
     if os.environ.get("KMCOMMS_REQUIRE_VALIDATORS") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -68,7 +69,7 @@ def _command(name: str, package: str) -> str:
     found = shutil.which(name)
     if found is None:
         _missing(f"`{name}` is not installed (Debian: apt-get install {package})")
-    return str(found)
+    return found
 
 
 def _npm_file(path: Path) -> Path:
@@ -81,8 +82,8 @@ def _npm_file(path: Path) -> Path:
 
 def nu_errors(paths: Iterable[Path]) -> list[str]:
     """Every error the Nu HTML checker finds in the HTML files `paths`, as
-    "file:line:column: message", in one run of the checker (one JVM start, about two seconds,
-    whatever the number of files)."""
+    "file:line:column: message", in one run of the checker (one start of Java, a few
+    seconds, whatever the number of files)."""
     return _nu({str(Path(p).resolve()): str(p) for p in paths})
 
 
