@@ -30,9 +30,8 @@ import pytest
 from babel.messages.pofile import read_po
 from browser import serve_folder
 from conftest import run_cli
-from playwright.sync_api import Browser
 from smtp_inbox import Inbox, start
-from validators import axe_violations, chromium, feed_problems, ics_problems, msgfmt_problems, nu_errors, pdf_info
+from validators import axe_checker, feed_problems, ics_problems, msgfmt_problems, nu_errors, pdf_info
 
 from kmcomms.demo import free_port, write_contacts
 from kmcomms.runtime import open_runtime
@@ -233,9 +232,9 @@ def nu_report(outputs: Outputs) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def browser(outputs: Outputs) -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
+def axe(outputs: Outputs) -> Iterator[Callable[[str], list[str]]]:
+    with axe_checker() as check:
+        yield check
 
 
 HTML_KINDS = ("site", "previews", "campaign reports", "unit report", "newsletter emails", "briefing emails",
@@ -256,10 +255,10 @@ def test_html_passes_the_nu_checker(nu_report: dict[str, list[str]], kind: str) 
 
 
 @pytest.mark.parametrize("kind", [case(f"axe: {kind}") for kind in PAGE_KINDS])
-def test_pages_pass_axe(outputs: Outputs, browser: Browser, kind: str) -> None:
+def test_pages_pass_axe(outputs: Outputs, axe: Callable[[str], list[str]], kind: str) -> None:
     folder, pages = outputs.pages[kind.removeprefix("axe: ")]
     with serve_folder(folder) as served:
-        found = [line for page in pages for line in axe_violations(served.url(str(page.relative_to(folder))), browser)]
+        found = [line for page in pages for line in axe(served.url(str(page.relative_to(folder))))]
     # Pages name no icon, so the browser asks for /favicon.ico: that is not the page's.
     assert [failure for failure in served.failures() if failure[0] != "/favicon.ico"] == []
     assert found == []

@@ -11,8 +11,8 @@ from browser import serve_folder
 from fpdf import FPDF
 import validators
 from validators import (
+    axe_checker,
     axe_violations,
-    chromium,
     feed_problems,
     ics_problems,
     msgfmt_problems,
@@ -65,9 +65,9 @@ def test_nu_checker_names_html_given_as_text() -> None:
 def test_axe_finds_missing_alt_text_low_contrast_and_no_language(tmp_path: Path) -> None:
     (tmp_path / "good.html").write_text(GOOD_PAGE, encoding="utf-8")
     (tmp_path / "bad.html").write_text(BAD_PAGE, encoding="utf-8")
-    with chromium() as browser:
-        bad = axe_violations(tmp_path / "bad.html", browser)
-        good = axe_violations(tmp_path / "good.html", browser)
+    with axe_checker() as check:
+        bad = check(tmp_path / "bad.html")
+        good = check(tmp_path / "good.html")
     rules = {line.split(": ")[1].split(" ")[0] for line in bad}
     assert {"image-alt", "color-contrast", "html-has-lang"} <= rules, bad
     assert good == []
@@ -76,10 +76,10 @@ def test_axe_finds_missing_alt_text_low_contrast_and_no_language(tmp_path: Path)
 def test_axe_looks_inside_frames(tmp_path: Path) -> None:
     framed = GOOD_PAGE.replace("</main>", f'<iframe title="The email" srcdoc="{html.escape(BAD_PAGE)}"></iframe></main>')
     (tmp_path / "framed.html").write_text(framed, encoding="utf-8")
-    with chromium() as browser, serve_folder(tmp_path) as served:
-        found = axe_violations(served.url("framed.html"), browser)
+    with axe_checker() as check, serve_folder(tmp_path) as served:
+        found = check(served.url("framed.html"))
         # Opened as a file, the frame is another origin: axe says it could not look in.
-        unchecked = axe_violations(tmp_path / "framed.html", browser)
+        unchecked = check(tmp_path / "framed.html")
     assert any("image-alt" in line and "iframe" in line for line in found), found
     assert any("could not look into a frame" in line for line in unchecked), unchecked
 
