@@ -35,9 +35,12 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PageResult", "Served", "open_page", "page_problems", "require_chromium", "serve_folder"]
+__all__ = ["OFFLINE", "PageResult", "Served", "open_page", "page_problems", "require_chromium", "serve_folder"]
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artefacts"
+
+#: The switch that keeps Chromium offline: every host name but the loopback resolves to nothing.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
 
 _CONSOLE = re.compile(r':CONSOLE(?::\d+|\(\d+\))\] "(?P<message>.*)", source: (?P<source>\S*) \((?P<line>\d+)\)')
 
@@ -72,7 +75,7 @@ def open_page(url_or_path: str | Path, screenshot: Path | None = None, *, width:
         command = [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+            OFFLINE,
             f"--window-size={width},{height}", "--dump-dom",
         ]
         if screenshot is not None:

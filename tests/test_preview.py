@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from pathlib import Path
 
 from conftest import RunCli
+
+from kmcomms.preview import EXAMPLE_UNSUBSCRIBE
+from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,3 +59,24 @@ def test_preview_site_links_every_delivery_and_touches_nothing_else(tmp_path: Pa
     assert all(f'href="d/{i}.html"' in index for i in ids)
     assert _tree(REPO) == before, "preview must not write into the workspace"
     assert sorted(os.listdir(out_dir)) == ["d", "index.html"]
+
+
+def test_a_newsletter_preview_shows_an_example_unsubscribe_address_and_says_so(tmp_path: Path, kmcomms: RunCli) -> None:
+    code, _, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder", "--language", "en",
+                           "--out", tmp_path)
+    assert code == 0, err
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "d").glob("*.html")]
+    assert pages and all(UNSUBSCRIBE_PLACEHOLDER not in page for page in pages)
+    for page in pages:
+        assert "Each recipient gets their own unsubscribe link" in page
+        # The email in a frame of the preview page, its link to the example address.
+        frame = re.search(r'<main id="content">.*<iframe [^>]*title="The newsletter as sent" srcdoc="([^"]*)"', page,
+                          re.DOTALL)
+        assert frame and f'href="{EXAMPLE_UNSUBSCRIBE}"' in html.unescape(frame[1])
+    assert '<main id="content">' in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_text_preview_says_what_the_unsubscribe_placeholder_stands_for(kmcomms: RunCli) -> None:
+    code, out, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder", "--language", "en")
+    assert code == 0 and UNSUBSCRIBE_PLACEHOLDER in out  # exactly as the channel gets it
+    assert f"{UNSUBSCRIBE_PLACEHOLDER} stands for each recipient's own unsubscribe address" in err

@@ -14,6 +14,7 @@ from kmcomms.errors import UsageError
 from kmcomms.plan import ALL_TIME
 from kmcomms.preview import draft_fields, draft_json, write_site
 from kmcomms.render import Blocked, Renderer
+from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 from kmcomms.workspace import find_workspace
 
 
@@ -67,8 +68,12 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
         click.echo(f"delivery {delivery.id} is blocked: {draft.reason}")
     else:
         click.echo(f"delivery {delivery.id}: {delivery.due:%Y-%m-%d %H:%M} UTC")
-        for name, value in draft_fields(draft):
+        fields = draft_fields(draft)
+        for name, value in fields:
             click.echo(f"\n── {name} ──\n{value}" if "\n" in value or len(value) > 80 else f"{name}: {value}")
+        if any(UNSUBSCRIBE_PLACEHOLDER in value for _, value in fields):
+            click.echo(f"({UNSUBSCRIBE_PLACEHOLDER} stands for each recipient's own unsubscribe address, put in when it"
+                       " is sent)", err=True)
     if len(deliveries) > 1:
         click.echo(f"({len(deliveries) - 1} more deliveries match: narrow with --message, --audience, --language,"
                    " --channel, or write them all with --out DIR)", err=True)
