@@ -251,3 +251,15 @@ def test_period_is_the_days_ending_with_the_local_date() -> None:
     settings = ScheduledReport(every="monday 00:30", timezone="Europe/London", period_days=7, folder="r")
     # 23:30 UTC on Sunday 18 July is 00:30 on Monday in London
     assert schedule.period(settings, datetime(2027, 7, 18, 23, 30, tzinfo=UTC)) == (date(2027, 7, 13), date(2027, 7, 19))
+
+
+def test_a_long_unit_name_reads_back_in_the_subject_as_written(tmp_path: Path, inbox: Inbox, daemon_at) -> None:
+    """A Subject of 70 to 77 characters or more used to be folded whole onto a continuation
+    line, which mail readers show with a leading space."""
+    root = make_workspace(tmp_path, f'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n')
+    name = "NIHR Health Protection Research Unit in Vaccines and Immunisation"
+    settings = root / "kmcomms.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace('name = "Test unit"', f'name = "{name}"'),
+                        encoding="utf-8")
+    daemon_at(root, MONDAY)._report()
+    assert inbox.received[0].message["Subject"] == f"{name}: unit report, 2027-01-12 to 2027-01-18"

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from kmcomms import __version__
 from kmcomms.campaign import LoadedCampaign
-from kmcomms.mail import Mailer, Server
+from kmcomms.mail import Mailer, Server, subject_header
 from kmcomms.report.gather import gather_unit
 from kmcomms.report.html import html
 from kmcomms.report.markdown import markdown
@@ -106,7 +106,7 @@ def message(report: Report, settings: ScheduledReport, sender: str, name: str, t
     mail_message = EmailMessage(policy=policy.SMTP)
     mail_message["From"] = sender
     mail_message["To"] = ", ".join(settings.email)
-    mail_message["Subject"] = f"{report.unit}: unit report, {first} to {last}"
+    mail_message.set_raw("Subject", subject_header(f"{report.unit}: unit report, {first} to {last}"))
     mail_message["Date"] = email.utils.format_datetime(now)
     mail_message["Message-ID"] = email.utils.make_msgid("kmcomms-report", sender.rpartition("@")[2])
     mail_message["Auto-Submitted"] = "auto-generated"
