@@ -125,8 +125,8 @@ def test_the_chooser_links_each_language_in_its_own_words(case: SiteCase) -> Non
     home = read(case.site / "index.html")
     assert html_attrs(home) == ("en", "ltr"), "written in the language most entries are in"
     links = re.findall(r'<a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)" dir="([^"]+)">([^<]+)</a>', home)
-    assert links == [("ar/index.html", "ar", "ar", "rtl", "العربية"), ("en/index.html", "en", "en", "ltr", "English"),
-                     ("ur/index.html", "ur", "ur", "rtl", "اردو")]
+    assert links == [("en/index.html", "en", "en", "ltr", "English"), ("ar/index.html", "ar", "ar", "rtl", "العربية"),
+                     ("ur/index.html", "ur", "ur", "rtl", "اردو")], "the page's own language first"
     for href, *_ in links:
         assert (case.site / href).is_file()
     assert page_problems(home) == []
