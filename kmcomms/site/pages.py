@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import jinja2
 from babel import Locale, UnknownLocaleError
-
 from markupsafe import Markup, escape
 
 from kmcomms.site.about import About, in_page
@@ -75,6 +74,7 @@ class _Language:
 
     @property
     def newest(self) -> Record:
+        """The language's newest entry."""
         return newest_first([r for records in self.sections.values() for r in records])[0]
 
     @property
@@ -122,12 +122,11 @@ def carries_acknowledgement(record: Record) -> bool:
     return bool(text) and (text in record.html or str(escape(text)) in record.html)
 
 
-def render_pages(records: list[Record], title: str, about: About | None = None) -> Iterator[tuple[str, str]]:
+def render_pages(records: list[Record], title: str, about: About) -> Iterator[tuple[str, str]]:
     """(path, HTML) of every page: the home page, each language's post list and section
     lists, and each entry's page. `about` gives the unit's purpose and acknowledgement;
-    without one, a page's footer says the acknowledgement its language's newest entry was
-    published with."""
-    about = about or About()
+    where it has no acknowledgement, a page's footer says the one its entry (or its
+    language's newest entry) was published with."""
     by_language: dict[str, _Language] = {}
     for record in newest_first(records):
         language = by_language.setdefault(record.language, _Language(record.language, {s: [] for s in SECTIONS}))
@@ -147,9 +146,8 @@ def render_pages(records: list[Record], title: str, about: About | None = None) 
                                   entries=[_item(r, path) for r in entries])
         for records_of_section in language.sections.values():
             for record in records_of_section:
-                yield record.path, site.page("entry.html.j2", record.path, language, "", record=record,
-                                             direction=record.direction, heading=record.title, entry=record,
-                                             has_h1=bool(_H1.search(record.html)))
+                yield record.path, site.page("entry.html.j2", record.path, language, "", record, direction=record.direction,
+                                             heading=record.title, has_h1=bool(_H1.search(record.html)))
 
 
 def _item(record: Record, here: str) -> dict[str, object]:
@@ -179,12 +177,13 @@ class _Pages:
 
     def page(self, template: str, path: str, language: _Language, current: str, record: Record | None = None,
              **context: object) -> str:
-        """A page of `language` at `path`; `current` is the section whose list it is ("" for an entry)."""
+        """A page of `language` at `path`: the list of the section `current`, or ("") the
+        page of the entry `record`."""
         context.setdefault("direction", language.direction)
         return self.env.get_template(template).render(
             _=words(language.code).gettext, language=language.code, site_title=self.title, css=href(path, CSS_PATH),
             home=href(path, section_index(language.code, "posts")), feed=href(path, feed_path(language.code)),
-            nav=language.nav(path, current, self.multilingual),
+            nav=language.nav(path, current, self.multilingual), entry=record,
             acknowledgement=self.acknowledgement(language, record), **context)
 
     def home(self, languages: list[_Language], records: list[Record]) -> str:

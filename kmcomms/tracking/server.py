@@ -62,10 +62,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-
-from markupsafe import Markup
 
 from kmcomms.errors import KmcommsError
 from kmcomms.ledger.tables import (
