@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 from browser import page_problems
+from conftest import run_cli
 from site_fixtures import BASE_URL, SiteCase, make_site_case
 
 from kmcomms.channels.base import PermanentError
@@ -136,6 +137,17 @@ def test_a_poster_is_copied_into_the_site_and_shown_in_the_picture(tmp_path: Pat
     assert (case.site / "ar" / "videos" / "hpv-films-launch.png").read_bytes() == POSTER
     assert '<img src="hpv-films-launch.png" alt="">' in page, "a picture inside a link that has words: no alt of its own"
     assert fetched_from_elsewhere(page) == []
+
+
+def test_validate_refuses_a_poster_outside_the_campaign_folder(tmp_path: Path) -> None:
+    case = make_site_case(tmp_path / "unit", video="      youtube_id: M7lc1UVf-VE\n      poster: films/launch.png")
+    campaign = case.root / "campaigns" / "hpv" / "campaign.yaml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace("films/launch.png", "../../still.png"), encoding="utf-8")
+    code, out, _ = run_cli("validate", case.root)
+    line = campaign.read_text(encoding="utf-8").splitlines().index("      poster: ../../still.png") + 1
+    assert code == 1
+    assert f"campaign.yaml:{line}:" in out and "the video's poster is outside the campaign folder" in out
+    assert "[path-outside-campaign]" in out
 
 
 def test_local_file_is_copied_once_and_played_with_the_video_element(tmp_path: Path) -> None:
