@@ -329,6 +329,12 @@ def test_the_unsubscribe_pages_are_in_the_contacts_language(site: Site) -> None:
     for text in (page, done):
         english = re.sub(r"<[^>]+>|" + re.escape(READER) + "|news|Test unit", " ", text.split("<body>")[1])
         assert not re.search(r"[A-Za-z]{2,}", english), english
+    # No contact on the list (removed since): the language of the latest mail sent; else English.
+    with site.engine.begin() as db:
+        db.execute(insert(recipients).values(delivery_id=site.delivery, email=OTHER, language="pl", state="sent",
+                                             sent_at=NOW - timedelta(hours=1)))
+    assert "<title>Wypisz się</title>" in site.request("GET", site.tracker.unsubscribe_url("news", OTHER)).text
+    assert '<html lang="en" dir="ltr">' in site.request("GET", site.tracker.unsubscribe_url("news", "x@example.org")).text
 
 
 def test_words_in_the_unsubscribe_pages_are_escaped(site: Site) -> None:

@@ -36,8 +36,9 @@ class Site:
     say about the unit (purpose, acknowledgement). Channels that share a site must give it
     the same `base_url`, `title` and `about`: every rebuild uses the caller's.
 
-    Layout: `index.html` (home: the unit and each language's newest entries), `<lang>/index.html` (posts, newest first),
-    `<lang>/<slug>.html`, `<lang>/videos/index.html` and `<lang>/videos/<slug>.html`,
+    Layout: `index.html` (home: the unit and each language's newest entries),
+    `<lang>/index.html` (posts, newest first), `<lang>/<slug>.html`,
+    `<lang>/videos/index.html` and `<lang>/videos/<slug>.html`,
     `<lang>/briefings/…` likewise, `<lang>/feed.xml` (Atom), `sitemap.xml`,
     `assets/site.css`. Records and the lock are under `_data/`, which is not for serving.
     """

@@ -171,7 +171,8 @@ def _language(db: Connection, contact_list: str, email: str) -> str:
     """The language to write to `email` in: their contact's on `contact_list`, else the
     language of the latest mail they were sent, else English."""
     found = db.execute(select(contacts.c.language).where(contacts.c.list == contact_list, contacts.c.email == email)).scalar()
-    found = found or db.execute(select(recipients.c.language).where(recipients.c.email == email)
+    found = found or db.execute(select(recipients.c.language)
+                                .where(recipients.c.email == email, recipients.c.sent_at.is_not(None))
                                 .order_by(recipients.c.sent_at.desc()).limit(1)).scalar()
     return found or "en"
 
