@@ -72,7 +72,7 @@ MESSAGES = """\
     at: 2027-02-01 09:00
     title: School clinics open in February
     body: |
-      Nurses visit every school in February.
+      Nurses visit [every school](https://example.org/schools) in February.
 
       Ask at the school office.
 """

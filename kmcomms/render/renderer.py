@@ -191,8 +191,9 @@ class _Job:
 
 
 def _excerpt(summary: str, body_html: str, limit: int = 200) -> str:
-    # From the body it is text the author may have written as markup, so it is made plain.
-    text = summary or plain(_BLOCKS.split(plain_text(body_html))[0])
+    # From the body it is text the author may have written as markup, so it is made plain;
+    # a link keeps its words, not its (tracking) address: excerpts are shown as text.
+    text = summary or plain(_BLOCKS.split(plain_text(body_html, addresses=False))[0])
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
