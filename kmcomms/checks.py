@@ -167,15 +167,18 @@ def _messages(c: Campaign, f: _Findings, channels: list[str] | None, folder: Pat
             if c.audiences[audience].channels and not message_channels(c, message, audience):
                 f.warn((*loc, "audiences"), "audience-gets-nothing",
                        f'message "{message.id}" reaches audience "{audience}" on no channel — its `channels` and the audience\'s have none in common')
-        if message.video and message.video.file:
+        for key, what in (("file", "video file"), ("poster", "video's poster")):
+            name = getattr(message.video, key) if message.video else None
+            if not name:
+                continue
             try:
-                target = (folder / message.video.file).resolve()
+                target = (folder / name).resolve()
             except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                f.error((*loc, "video", "file"), "bad-path", f"the video file is not a usable file name ({reason}) — fix the name")
+                f.error((*loc, "video", key), "bad-path", f"the {what} is not a usable file name ({reason}) — fix the name")
                 continue
             if not target.is_relative_to(folder.resolve()):
-                f.error((*loc, "video", "file"), "path-outside-campaign", "the video file is outside the campaign folder — keep it inside the folder")
+                f.error((*loc, "video", key), "path-outside-campaign", f"the {what} is outside the campaign folder — keep it inside the folder")
     _unique_ids(f, [(("messages", i, "id"), m.id) for i, m in enumerate(c.messages)], "message")
 
 

@@ -44,11 +44,7 @@ _OPEN = ("planned", "sending", "retrying")
 
 SETTINGS = """\
 # A throwaway workspace made by `kmcomms demo` from the example campaigns.
-[unit]
-id = {unit_id}
-name = {unit_name}
-acknowledgement = {acknowledgement}
-
+{unit}
 [store]
 url = "sqlite:///kmcomms.db"
 
@@ -141,10 +137,17 @@ def build_workspace(root: Path, wave: datetime, smtp_port: int, tracking_port: i
         unit = tomllib.loads((examples / "kmcomms.toml").read_text(encoding="utf-8"))["unit"]
     for path in (root / "campaigns").glob("*/campaign.yaml"):
         path.write_text(move_campaign(path.read_text(encoding="utf-8"), wave), encoding="utf-8")
-    quoted = {key: _toml_string(str(unit[key])) for key in ("id", "name", "acknowledgement")}
-    (root / "kmcomms.toml").write_text(SETTINGS.format(
-        unit_id=quoted["id"], unit_name=quoted["name"], acknowledgement=quoted["acknowledgement"],
-        smtp_port=smtp_port, tracking_port=tracking_port), encoding="utf-8")
+    (root / "kmcomms.toml").write_text(SETTINGS.format(unit=_unit_table(unit), smtp_port=smtp_port,
+                                                       tracking_port=tracking_port), encoding="utf-8")
+
+
+def _unit_table(unit: dict[str, str | dict[str, str]]) -> str:
+    """The examples' `[unit]` as TOML: its texts, then its tables of translations."""
+    lines = ["[unit]", *(f"{key} = {_toml_string(value)}" for key, value in unit.items() if isinstance(value, str))]
+    for key, table in unit.items():
+        if isinstance(table, dict):
+            lines += ["", f"[unit.{key}]", *(f"{code} = {_toml_string(text)}" for code, text in table.items())]
+    return "\n".join(lines) + "\n"
 
 
 def _toml_string(text: str) -> str:

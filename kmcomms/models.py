@@ -117,6 +117,9 @@ class Video(Spec):
     peertube_id: str | None = None
     file: str | None = None
     """A local video file, relative to the campaign folder."""
+    poster: str | None = None
+    """A still image for the video (JPEG, PNG or WebP), relative to the campaign folder: the
+    video page shows it before the video is played."""
     transcript: Url | None = None
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 __all__ = ["Words", "direction", "format_day", "words"]
 
@@ -36,6 +37,11 @@ class Words:
         # Format after looking up, so the msgid is the stable English text with
         # its {placeholders}, exactly as the catalog stores it.
         return self.table.get(text, text).format(**params)
+
+    def html(self, text: str, **params: object) -> Markup:
+        """`gettext` for HTML written without a template: the translation escaped, and
+        each parameter escaped unless it is `Markup` already (`<strong>{0}</strong>`)."""
+        return Markup(escape(self.table.get(text, text))).format(**params)
 
 
 def _tags(language: str) -> list[str]:

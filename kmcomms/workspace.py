@@ -29,7 +29,7 @@ from pydantic import (
 
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
 from kmcomms.explain import explain
-from kmcomms.fields import Slug, TimeZoneName, Url, _url, close_match
+from kmcomms.fields import LanguageCode, Slug, TimeZoneName, Url, _url, close_match
 from kmcomms.source import file_error, read_text, toml_position
 
 __all__ = [
@@ -67,6 +67,13 @@ class Unit(_Section):
     """Must appear on every public output, in the delivery's language where translated."""
     acknowledgements: dict[str, str] = {}
     """The acknowledgement in other languages, by language code."""
+    purpose: str = ""
+    """What the unit does, in a sentence or two: the site's home page says it."""
+    purposes: dict[str, str] = {}
+    """The purpose in other languages, by language code."""
+    language: LanguageCode = "en"
+    """The language `name`, `acknowledgement` and `purpose` are written in: where they
+    stand untranslated on a page in another language, they are marked as this one."""
 
 
 class Store(_Section):

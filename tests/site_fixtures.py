@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 from workspaces import audience, campaign_yaml, write_translations
@@ -15,12 +16,17 @@ from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
 from kmcomms.plan import Delivery, Window
 from kmcomms.render import Draft, Renderer
+from kmcomms.tracking import Tracker
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 BASE_URL = "http://127.0.0.1:8760"
 UNIT = "Site Test Unit"
 ACKNOWLEDGEMENT = "This work is funded by the NIHR. The views expressed are those of the authors."
 ACKNOWLEDGEMENT_UR = "یہ کام NIHR کی مالی اعانت سے ہے۔"
+PURPOSE = "We find out how to protect children from infections, and tell families what we learn."
+PURPOSE_UR = "ہم بچوں کو انفیکشن سے بچانے کے طریقے تلاش کرتے ہیں۔"
+#: The tracking server's address when a case is made with tracking on.
+TRACKING = "http://127.0.0.1:8750"
 
 SETTINGS = '''\
 [unit]
@@ -28,6 +34,9 @@ id = "site-unit"
 name = "{unit}"
 acknowledgement = "{acknowledgement}"
 acknowledgements = {{ ur = "{acknowledgement_ur}" }}
+purpose = "{purpose}"
+purposes = {{ ur = "{purpose_ur}" }}
+{tracking}
 
 [channels.blog]
 adapter = "static-site"
@@ -63,7 +72,7 @@ MESSAGES = """\
     at: 2027-02-01 09:00
     title: School clinics open in February
     body: |
-      Nurses visit every school in February.
+      Nurses visit [every school](https://example.org/schools) in February.
 
       Ask at the school office.
 """
@@ -96,13 +105,15 @@ class SiteCase:
 
 
 def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: str = "",
-                   files: dict[str, bytes] | None = None) -> SiteCase:
+                   files: dict[str, bytes] | None = None, tracking: bool = False) -> SiteCase:
     """Write the workspace (the launch message's `video:` lines and the video channel's
-    extra settings given), translate it into Urdu and Arabic, render every delivery."""
+    extra settings given), translate it into Urdu and Arabic, render every delivery (with
+    links through the tracking server at TRACKING when `tracking`)."""
     folder = root / "campaigns" / "hpv"
     (folder / "messages").mkdir(parents=True)
     (root / "kmcomms.toml").write_text(SETTINGS.format(
-        unit=UNIT, acknowledgement=ACKNOWLEDGEMENT, acknowledgement_ur=ACKNOWLEDGEMENT_UR, base_url=BASE_URL,
+        unit=UNIT, acknowledgement=ACKNOWLEDGEMENT, acknowledgement_ur=ACKNOWLEDGEMENT_UR, purpose=PURPOSE,
+        purpose_ur=PURPOSE_UR, tracking=f'[tracking]\nbase_url = "{TRACKING}"\n' if tracking else "", base_url=BASE_URL,
         video_settings=video_settings), encoding="utf-8")
     (folder / "campaign.yaml").write_text(campaign_yaml(MESSAGES.format(video=video), title="HPV conversations",
                                                         audiences=AUDIENCES, reached="parents, clinicians"), encoding="utf-8")
@@ -114,10 +125,50 @@ def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: st
     result = load_paths([root])
     assert result.errors == [], result.errors
     [workspace] = result.workspaces
-    renderer = Renderer(workspace, result.campaigns)
+    tracker = Tracker(TRACKING, "a secret for the tests") if tracking else None
+    renderer = Renderer(workspace, result.campaigns, tracker)
     drafts = []
     for delivery in result.plan(Window(start=NOW), NOW).deliveries:
         draft = renderer.render(delivery)
         assert isinstance(draft, Draft), draft
         drafts.append((delivery, draft))
     return SiteCase(root, open_channels(workspace), drafts)
+
+
+class Reading(HTMLParser):
+    """What a reader meets on a page: its text (and the words screen readers read from
+    `aria-label`, `alt` and `title` attributes), and each link's address and words."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self.links: list[tuple[str, str]] = []
+        self._link: list[str] | None = None
+        self._href = ""
+        self._hidden = 0
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("script", "style"):
+            self._hidden += 1
+        self.texts += [value for name, value in attrs if name in ("aria-label", "alt", "title") and value]
+        if tag == "a":
+            self._link, self._href = [], values.get("href") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden -= 1
+        if tag == "a" and self._link is not None:
+            self.links.append((self._href, " ".join("".join(self._link).split())))
+            self._link = None
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._link is not None:
+            self._link.append(data)
+        if data.strip():
+            self.texts.append(" ".join(data.split()))
+

@@ -470,7 +470,7 @@ def test_every_kind_has_an_html_document_or_none() -> None:
 
     with_html = {cls.kind for cls in (BlogPost, Newsletter, VideoListing, Briefing, SocialPost)
                  if "html" in {f.name for f in fields(cls)}}
-    assert with_html == {Kind.BLOG, Kind.NEWSLETTER, Kind.BRIEFING}
+    assert with_html == {Kind.BLOG, Kind.NEWSLETTER, Kind.VIDEO, Kind.BRIEFING}
 
 
 def plain_field_problems(draft: Draft) -> dict[str, list[str]]:
@@ -548,7 +548,7 @@ def test_a_call_to_action_address_cannot_break_out_of_its_attribute(social_works
                    if e.tag == "a" and "example.org/" in (dict(e.attributes).get("href") or "")]
             assert cta and all(href.startswith(url) for href in cta), cta
             checked += 1
-    assert checked == 3  # blog, newsletter, briefing
+    assert checked == 4  # blog, newsletter, video (its description for a web page), briefing
 
 
 @pytest.mark.parametrize("url", list(ALLOWED.values()), ids=list(ALLOWED))

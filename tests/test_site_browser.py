@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ from browser import (
     serve_folder,
 )
 from site_fixtures import SiteCase, make_site_case
+
+from kmcomms.site import Entry
 
 SHOTS = ARTEFACTS / "site"
 
@@ -57,19 +60,29 @@ PROBE = """<script>
 </script>"""
 
 
+#: Right-to-left languages of the site below.
+RTL = ("ur", "ar", "yi")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> SiteCase:
-    """A site with posts and videos in English, Urdu and Arabic, published through the adapters."""
+    """A site with posts and videos in English, Urdu and Arabic, published through the
+    adapters, and a post in Yiddish (Hebrew script) added to the site as it is."""
     require_chromium()
     case = make_site_case(tmp_path_factory.mktemp("browser") / "unit")
     for delivery, draft in case.drafts:
         case.channels[delivery.channel].publish(draft, delivery.id)
+    title = "קלינִיקן אין די שולן"
+    case.channels["blog"].site.add(Entry(
+        section="posts", key="yiddish", language="yi", direction="rtl", slug="clinics", title=title, summary="",
+        html=f'<article lang="yi" dir="rtl"><h1>{title}</h1><p>די קלינִיקן זײַנען אָפֿן.</p></article>',
+        published=datetime(2027, 2, 1, tzinfo=UTC), acknowledgement=""))
     return case
 
 
 def pages(site: Path) -> list[str]:
     found = sorted(str(p.relative_to(site)) for p in site.rglob("*.html") if not p.name.endswith(".probe.html"))
-    assert len(found) >= 16, found  # the chooser, 3 × (index, video library), 6 posts, 3 videos (en shared by two audiences)
+    assert len(found) >= 18, found  # the home page, 3 × (index, video library), 6 posts, 3 videos (en shared by two audiences), yi: index and post
     return found
 
 
@@ -101,7 +114,7 @@ def test_every_page_renders_cleanly(built: SiteCase) -> None:
         for path in pages(built.site):
             result = open_page(served.url(path), screenshot=shot(path))
             found = [f"console: {message}" for message in result.console_errors] + page_problems(result.dom)
-            rtl = path.split("/")[0] in ("ur", "ar")
+            rtl = path.split("/")[0] in RTL
             if not re.search(rf'<html lang="[a-z]+" dir="{"rtl" if rtl else "ltr"}">', result.dom):
                 found.append("the DOM's <html> has the wrong dir")
             if found:
@@ -149,7 +162,7 @@ def test_pages_lay_out_in_their_direction_with_readable_text(built: SiteCase) ->
         for path in pages(built.site):
             seen = _probe(served, built.site, path)
             found = []
-            rtl = path.split("/")[0] in ("ur", "ar")
+            rtl = path.split("/")[0] in RTL
             if seen["direction"] != ("rtl" if rtl else "ltr"):
                 found.append(f"computed direction {seen['direction']}")
             left, right = seen["site"]

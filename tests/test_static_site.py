@@ -24,7 +24,10 @@ from site_fixtures import (
     ACKNOWLEDGEMENT,
     ACKNOWLEDGEMENT_UR,
     BASE_URL,
+    PURPOSE,
+    PURPOSE_UR,
     UNIT,
+    Reading,
     SiteCase,
     make_site_case,
 )
@@ -32,7 +35,7 @@ from site_fixtures import (
 from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.static_site import StaticSite
 from kmcomms.render import BlogPost
-from kmcomms.site import Entry, Site, SiteError
+from kmcomms.site import About, Entry, Site, SiteError
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -100,7 +103,8 @@ def test_posts_in_three_languages_become_pages(case: SiteCase) -> None:
         assert draft.html in page, "the article is on its page whole"
         assert f"<title>{escaped(draft.title)} · {UNIT}</title>" in page
         footer = page.split('<footer class="km-footer">')[1]
-        assert escaped(draft.acknowledgement) in footer
+        assert escaped(draft.acknowledgement) not in footer, "the article carries it: said once"
+        assert page.count(escaped(draft.acknowledgement)) == 1
         assert page_problems(page) == []
     ur = [draft for draft, _ in published.values() if draft.language == "ur"]
     assert ur and all(d.direction == "rtl" and d.acknowledgement == ACKNOWLEDGEMENT_UR for d in ur)
@@ -123,8 +127,8 @@ def test_the_chooser_links_each_language_in_its_own_words(case: SiteCase) -> Non
     home = read(case.site / "index.html")
     assert html_attrs(home) == ("en", "ltr"), "written in the language most entries are in (on a tie, the campaigns')"
     links = re.findall(r'<a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)" dir="([^"]+)">([^<]+)</a>', home)
-    assert links == [("ar/index.html", "ar", "ar", "rtl", "العربية"), ("en/index.html", "en", "en", "ltr", "English"),
-                     ("ur/index.html", "ur", "ur", "rtl", "اردو")]
+    assert links == [("en/index.html", "en", "en", "ltr", "English"), ("ar/index.html", "ar", "ar", "rtl", "العربية"),
+                     ("ur/index.html", "ur", "ur", "rtl", "اردو")], "the page's own language first"
     for href, *_ in links:
         assert (case.site / href).is_file()
     assert page_problems(home) == []
@@ -139,7 +143,108 @@ def test_language_index_lists_its_posts_only_and_links_the_videos(case: SiteCase
     assert "مواد پر جائیں" in ur_index, "the skip link is in Urdu"
     [(delivery, video)] = case.on("video", "ur")
     case.channels["video"].publish(video, delivery.id)
-    assert '<a href="videos/index.html">Videos</a>' in read(case.site / "ur" / "index.html")
+    assert '<a href="videos/index.html">ویڈیوز</a>' in read(case.site / "ur" / "index.html")
+
+
+def publish_all(case: SiteCase) -> None:
+    for delivery, draft in case.drafts:
+        case.channels[delivery.channel].publish(draft, delivery.id)
+
+
+def pages_of(site: Path) -> dict[str, str]:
+    return {str(path.relative_to(site)): read(path) for path in sorted(site.rglob("*.html"))}
+
+
+#: The words of the site's templates in English: none may be left on a page in another language.
+ENGLISH = ("Posts", "Videos", "Briefings", "Languages", "Atom feed", "All posts", "All videos", "Skip to content",
+           "Published on", "Watch on", "Watch the video", "Transcript", "Nothing is loaded", "Read more")
+
+
+@pytest.mark.parametrize("language", ["ur", "ar"])
+def test_every_fixed_word_is_in_the_pages_language(case: SiteCase, language: str) -> None:
+    publish_all(case)
+    found = {}
+    for path, page in pages_of(case.site).items():
+        if path.startswith(f"{language}/"):
+            english = [text for text in Reading(page).texts for word in ENGLISH if word in text and "Watch the films" not in text]
+            if english:
+                found[path] = english
+    assert found == {}
+
+
+def test_the_acknowledgement_is_said_once_on_every_page_in_the_pages_language(case: SiteCase) -> None:
+    publish_all(case)
+    said = {ACKNOWLEDGEMENT: "en", ACKNOWLEDGEMENT_UR: "ur"}
+    for path, page in pages_of(case.site).items():
+        language = html_attrs(page)[0]
+        counts = {text: page.count(escaped(text)) for text in said}
+        assert sum(counts.values()) == 1, (path, counts)
+        [text] = [text for text, count in counts.items() if count]
+        # Urdu has its own; Arabic has none, so the English one stands, marked as English,
+        # in a paragraph that keeps the page's direction.
+        assert said[text] == ("ur" if language == "ur" else "en"), path
+        if language == "ar":
+            assert f'<p><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page or \
+                f'<p class="km-acknowledgement"><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page, path
+
+
+def test_the_home_page_shows_the_unit_and_each_languages_newest_entries(case: SiteCase) -> None:
+    publish_all(case)
+    home = read(case.site / "index.html")
+    assert html_attrs(home) == ("en", "ltr")
+    assert f"<h1>{UNIT}</h1>" in home and f'<p class="km-purpose">{PURPOSE}</p>' in home
+    sections = dict(re.findall(r'<section class="km-language" lang="([a-z]+)" dir="[a-z]+"[^>]*>(.*?)</section>', home, re.DOTALL))
+    assert sorted(sections) == ["ar", "en", "ur"]
+    for language, section in sections.items():
+        links = Reading(section).links
+        shown = [words for href, words in links if href.endswith(".html") and not href.endswith("index.html")]
+        # At most three of each section: every post and video here (English has three posts).
+        assert sorted(shown) == sorted(draft.title for _, draft in case.drafts if draft.language == language), language
+        headings = re.findall(r"<h3>([^<]+)</h3>", section)
+        assert headings == {"en": ["Posts", "Videos"], "ur": ["تحریریں", "ویڈیوز"], "ar": ["المقالات", "الفيديوهات"]}[language]
+        for href, _ in links:
+            assert (case.site / href).is_file(), href
+        assert (f"{language}/feed.xml", {"en": "Atom feed", "ur": "ایٹم فیڈ", "ar": "موجز Atom"}[language]) in links
+        assert (f"{language}/videos/index.html", {"en": "All videos", "ur": "تمام ویڈیوز", "ar": "كل الفيديوهات"}[language]) in links
+    assert '<link rel="alternate" type="application/atom+xml" hreflang="ur" href="ur/feed.xml"' in home
+    ur_home = read(case.site / "ur" / "index.html")
+    assert f'<p class="km-purpose">{PURPOSE_UR}</p>' in ur_home, "each language's home says the purpose in it"
+    assert f'<p class="km-purpose"><span lang="en" dir="ltr">{PURPOSE}</span></p>' in read(case.site / "ar" / "index.html")
+    assert page_problems(home) == []
+
+
+def test_the_home_page_lists_only_the_newest_three_of_a_section(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    for day in range(5):
+        site.add(entry(f"k{day}", slug=f"p{day}", published=T0 + timedelta(days=day)))
+    home = read(tmp_path / "site" / "index.html")
+    assert [words for href, words in Reading(home).links if href.startswith("en/p")] == ["Title k4", "Title k3", "Title k2"]
+    assert ("en/index.html", "All posts") in Reading(home).links
+
+
+def test_no_link_shows_an_address_and_every_link_has_words(tmp_path: Path) -> None:
+    case = make_site_case(tmp_path / "unit", tracking=True)
+    publish_all(case)
+    found = {}
+    for path, page in pages_of(case.site).items():
+        reading = Reading(page)
+        problems = [f"link {href} has no words" for href, words in reading.links if not words]
+        problems += [f"text shows an address: {text}" for text in reading.texts if re.search(r"https?://|www\.", text)]
+        if problems:
+            found[path] = problems
+    assert found == {}
+    assert any("127.0.0.1:8750/r/" in page for page in pages_of(case.site).values()), "links go through the tracking server"
+
+
+def test_a_site_without_the_units_settings_says_the_entries_acknowledgement(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", BASE_URL, "Unit")
+    site.add(entry("a", section="briefings", html="<article><h1>Brief</h1></article>"))
+    page = read(tmp_path / "site" / "en" / "briefings" / "post.html")
+    assert '<p class="km-acknowledgement">Funded by the NIHR.</p>' in page
+    about = About(acknowledgement="Funded by the NIHR.", acknowledgements={"pl": "Finansowane przez NIHR."})
+    site = Site(tmp_path / "site", BASE_URL, "Unit", about)
+    site.add(entry("b", language="pl", html="<article><h1>Wpis</h1></article>"))
+    assert '<p class="km-acknowledgement">Finansowane przez NIHR.</p>' in read(tmp_path / "site" / "pl" / "post.html")
 
 
 def test_index_is_newest_first_whatever_order_entries_came_in(tmp_path: Path) -> None:
@@ -371,6 +476,14 @@ def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> Non
         assert line.startswith(f"Serving {case.site} at ")
         with urllib.request.urlopen(match[1] + "ur/index.html") as response:
             assert 'lang="ur" dir="rtl"' in response.read().decode()
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        types = {}
+        for path in ("ur/feed.xml", "sitemap.xml", "assets/site.css"):
+            with urllib.request.urlopen(match[1] + path) as response:
+                types[path] = response.headers["Content-Type"]
+                assert response.read()
+        assert types == {"ur/feed.xml": "application/atom+xml", "sitemap.xml": "application/xml",
+                         "assets/site.css": "text/css; charset=utf-8"}
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(match[1] + "_data/built.json")
         assert missing.value.code == 404, "records are not served"

@@ -282,7 +282,7 @@ def test_a_get_shows_the_list_and_a_button_and_never_unsubscribes(site: Site) ->
     for agent in (BROWSER, "Mozilla/5.0 (compatible; BingPreview/1.0b)"):
         reply = site.request("GET", address, agent=agent)
         assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("text/html")
-        assert '<html lang="en">' in reply.text and "<script" not in reply.text
+        assert '<html lang="en" dir="ltr">' in reply.text and "<script" not in reply.text
         assert re.search(r'<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
                          r'<button type="submit">', reply.text)
         assert "news" in reply.text and READER in reply.text and "Test unit" in reply.text
@@ -314,6 +314,34 @@ def test_one_click_unsubscribe_suppresses_the_address_once_and_logs_nothing_pers
         ("unsubscribe", 200)] * 3
     logged = " ".join(f"{r.getMessage()} {getattr(r, 'kmcomms_fields', '')}" for r in caplog.records)
     assert READER not in logged and token.split(".")[0] not in logged and "127.0.0.1" not in logged
+
+
+def test_the_unsubscribe_pages_are_in_the_contacts_language(site: Site) -> None:
+    with site.engine.begin() as db:
+        db.execute(insert(contacts).values(list="news", email=READER, language="ur", audience="parents", consent_date=NOW))
+    address = site.tracker.unsubscribe_url("news", READER)
+    page = site.request("GET", address).text
+    assert '<html lang="ur" dir="rtl">' in page and "<title>سبسکرپشن ختم کریں</title>" in page
+    assert f"<strong><bdi>{READER}</bdi></strong>" in page, "the address keeps its own direction in Urdu text"
+    assert f'<button type="submit"><bdi>{READER}</bdi> کی سبسکرپشن ختم کریں</button>' in page
+    done = site.request("POST", address, data="List-Unsubscribe=One-Click").text
+    assert '<html lang="ur" dir="rtl">' in done and "<h1>آپ کی سبسکرپشن ختم ہو گئی ہے</h1>" in done
+    for text in (page, done):
+        english = re.sub(r"<[^>]+>|" + re.escape(READER) + "|news|Test unit", " ", text.split("<body>")[1])
+        assert not re.search(r"[A-Za-z]{2,}", english), english
+    # No contact on the list (removed since): the language of the latest mail sent; else English.
+    with site.engine.begin() as db:
+        db.execute(insert(recipients).values(delivery_id=site.delivery, email=OTHER, language="pl", state="sent",
+                                             sent_at=NOW - timedelta(hours=1)))
+    assert "<title>Wypisz się</title>" in site.request("GET", site.tracker.unsubscribe_url("news", OTHER)).text
+    assert '<html lang="en" dir="ltr">' in site.request("GET", site.tracker.unsubscribe_url("news", "x@example.org")).text
+
+
+def test_words_in_the_unsubscribe_pages_are_escaped(site: Site) -> None:
+    email = 'a<b>"c@example.org'
+    page = site.request("GET", site.tracker.unsubscribe_url("news<script>", email)).text
+    assert "<script>" not in page and "<b>" not in page
+    assert "a&lt;b&gt;" in page and "news&lt;script&gt;" in page
 
 
 def test_an_unsubscribe_token_cannot_be_turned_to_another_list_or_address(site: Site) -> None:

@@ -1,16 +1,22 @@
-"""Template words: every catalog parses and is complete, placeholders survive, directions and days."""
+"""Template words: every word the code and templates look up is in the catalog template, every
+catalog parses and is complete, placeholders survive, directions and days."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract
 from babel.messages.pofile import read_po
+from jinja2.ext import babel_extract
+from markupsafe import Markup
 
 from kmcomms.words import direction, format_day, words
 
+PACKAGE = Path(__file__).resolve().parent.parent / "kmcomms"
 LOCALE = files("kmcomms") / "locale"
 LANGUAGES = ["ur", "pa", "pl", "ro", "so", "ar", "yi"]
 
@@ -27,10 +33,35 @@ def _placeholders(text: str) -> set[str]:
 TEMPLATE_IDS = [m.id for m in _read(LOCALE / "kmcomms.pot") if m.id]
 
 
+#: How code looks words up: `_("…")` in templates, `words(language).gettext("…")`, `say("…")`
+#: (`say = words(language).gettext`) and `say.html("…")` in Python.
+KEYWORDS = {**DEFAULT_KEYWORDS, "say": None, "html": None}
+
+
+def used_words() -> dict[str, list[str]]:
+    """Every word kmcomms looks up, with where: extracted as pybabel would."""
+    found: dict[str, list[str]] = {}
+    sources = [("python", path) for path in PACKAGE.rglob("*.py")]
+    sources += [(babel_extract, path) for path in (PACKAGE / "templates").rglob("*.j2")]
+    for method, path in sorted(sources, key=lambda source: source[1]):
+        with path.open("rb") as handle:
+            for line, message, _, _ in extract(method, handle, keywords=KEYWORDS,
+                                               options={"trim_blocks": "true", "lstrip_blocks": "true"}):
+                found.setdefault(message, []).append(f"{path.relative_to(PACKAGE)}:{line}")
+    return found
+
+
+def test_every_word_the_code_looks_up_is_in_the_catalog_template():
+    used = used_words()
+    assert {"Posts", "Atom feed", "Watch on {platform}", "You are unsubscribed", "Skip to content"} <= set(used)
+    missing = {message: where for message, where in used.items() if message not in TEMPLATE_IDS}
+    assert missing == {}, "add these to kmcomms/locale/kmcomms.pot and translate them in every catalog"
+
+
 def test_template_lists_the_words():
     assert "Read more" in TEMPLATE_IDS
     assert "Published on {date}" in TEMPLATE_IDS
-    assert len(TEMPLATE_IDS) == len(set(TEMPLATE_IDS)) == 21
+    assert len(TEMPLATE_IDS) == len(set(TEMPLATE_IDS)) == 36
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -76,6 +107,13 @@ def test_unknown_language_falls_back_to_english():
     assert say.gettext("Read more") == "Read more"
     assert say.gettext("Published on {date}", date="today") == "Published on today"
     assert words("pl").gettext("No such entry") == "No such entry"
+
+
+def test_words_as_html_escape_the_translation_and_the_values():
+    say = words("ur")
+    assert say.html("Unsubscribe {email}", email="<a@b.org>") == "&lt;a@b.org&gt; کی سبسکرپشن ختم کریں"
+    assert say.html("Unsubscribe {email}", email=Markup("<bdi>a@b.org</bdi>")) == "<bdi>a@b.org</bdi> کی سبسکرپشن ختم کریں"
+    assert words("xx").html("Watch on {platform}", platform="A & B") == "Watch on A &amp; B"
 
 
 def test_region_falls_back_to_the_language():

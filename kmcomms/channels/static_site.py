@@ -10,6 +10,9 @@ Settings (all optional):
     base_url = "http://127.0.0.1:8760"   # where the site is served: feeds, sitemap and URLs
     title = "HPRU news"                  # the site's name; default: the unit's name
 
+The site's pages also say the unit's `purpose` (home pages) and its `acknowledgement`
+(footers), from `[unit]` in kmcomms.toml, in each page's language where translated.
+
 `SiteChannel` is what every adapter that publishes to the site shares (the `video-page`
 adapter is one): channels on one site must agree on `base_url` and `title`.
 """
@@ -30,8 +33,8 @@ from kmcomms.channels import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
 from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import BlogPost, Draft
-from kmcomms.site import Entry, Site, SiteError
-from kmcomms.workspace import load_workspace
+from kmcomms.site import About, Entry, Site, SiteError
+from kmcomms.workspace import Unit, load_workspace
 
 __all__ = ["SiteChannel", "SiteOptions", "StaticSite", "http_url"]
 
@@ -75,15 +78,23 @@ class SiteChannel(Channel):
 
     @functools.cached_property
     def site(self) -> Site:
-        return Site(self.root / self.options.path, self.options.base_url, self.options.title or self._unit_name())
+        unit = self._unit
+        about = None if unit is None else About(
+            language=unit.language, purpose=unit.purpose, purposes=unit.purposes,
+            acknowledgement=unit.acknowledgement, acknowledgements=unit.acknowledgements)
+        return Site(self.root / self.options.path, self.options.base_url, self.options.title or self._unit_name(), about)
+
+    @functools.cached_property
+    def _unit(self) -> Unit | None:
+        try:
+            return load_workspace(self.root).settings.unit
+        except KmcommsError:
+            return None
 
     def _unit_name(self) -> str:
         # The unit's name titles the site whichever of its channels publishes: a
         # channel's own name ("blog", "video") would retitle the site at every turn.
-        try:
-            return load_workspace(self.root).settings.unit.name
-        except KmcommsError:
-            return self.name
+        return self._unit.name if self._unit is not None else self.name
 
     @abstractmethod
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
@@ -95,8 +106,7 @@ class SiteChannel(Channel):
         its draft (language, direction, title, acknowledgement); the rest as given."""
         return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction, slug=slug,
                      title=draft.title, summary=summary, html=html, published=published,
-                     acknowledgement=draft.acknowledgement, files=files or {},
-                     extra={**({"source_language": draft.source_language} if draft.source_language else {}), **(extra or {})})
+                     acknowledgement=draft.acknowledgement, files=files or {}, extra=extra or {})
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, self.draft_type):

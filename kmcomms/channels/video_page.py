@@ -2,22 +2,23 @@
 (`<lang>/videos/`), one page per video, beside the blog.
 
 Settings: those of `static-site` (`path`, `base_url`, `title`), plus `peertube_url`, the
-PeerTube instance that `video.peertube_id` is on. A listing plays, in this order of
-preference: the message's `video.file` (copied into the site and played with `<video>`:
-nothing third-party on the page), its PeerTube video (with `peertube_url`), its YouTube
-video (embedded from youtube-nocookie.com, which sets no cookies until the reader plays).
-The description is the listing's plain text, addresses made links; the transcript is
-linked when the message has one.
+PeerTube instance that `video.peertube_id` is on. A listing's page shows the message's
+`video.file` (copied into the site and played with `<video>`: nothing third-party on the
+page) or, for a video on YouTube or PeerTube (with `peertube_url`), a picture of the
+player that links to the video there: nothing is loaded from the platform until the
+reader chooses to watch. `video.poster`, an image in the campaign folder, is copied into
+the site as that picture (and as the `<video>` poster). Under it: the transcript link,
+then the message's summary, body and call to action, links with their own words.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from markupsafe import Markup
 from pydantic import field_validator
 
 from kmcomms.campaign import load_campaign
@@ -32,10 +33,11 @@ from kmcomms.workspace import campaign_files
 
 __all__ = ["VideoPage", "VideoPageOptions"]
 
-# An address in plain text, without the punctuation that usually follows one in a sentence.
-_URL = re.compile(r"https?://[^\s\"'‹›]*[^\s\"'‹›.,;:!?)]")
-_BLOCKS = re.compile(r"\n\s*\n")
+_PARAGRAPH = re.compile(r"<p\b([^>]*)>(.*?)</p>", re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The files of a campaign a listing may bring into the site, by `video` key, in words.
+_FILES = {"file": "video file", "poster": "poster image"}
 SUMMARY_LIMIT = 200
 
 
@@ -49,25 +51,15 @@ class VideoPageOptions(SiteOptions):
         return http_url(value)
 
 
-def _linked(line: str) -> Markup:
-    """`line` escaped, with each http(s) address in it made a link."""
-    out, start = Markup(), 0
-    for match in _URL.finditer(line):
-        out += line[start:match.start()] + Markup('<a href="{0}">{0}</a>').format(match[0])
-        start = match.end()
-    return out + line[start:]
-
-
-def paragraphs(text: str) -> list[Markup]:
-    """Plain `text` as paragraph contents: blank lines part paragraphs, line breaks stay."""
-    return [Markup("<br>\n").join(_linked(line) for line in block.strip().splitlines())
-            for block in _BLOCKS.split(text.strip()) if block.strip()]
-
-
-def summary(text: str) -> str:
-    """The first paragraph of `text`, cut at a word to at most SUMMARY_LIMIT characters."""
-    first = " ".join(_BLOCKS.split(text.strip())[0].split())
-    return first if len(first) <= SUMMARY_LIMIT else first[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+def summary(description: str) -> str:
+    """The first paragraph of a listing's HTML `description` (its summary, else its body's
+    first; not the note that it is in the source language) as plain text, links reduced to
+    their words, cut at a word to at most SUMMARY_LIMIT characters."""
+    for match in _PARAGRAPH.finditer(description):
+        text = " ".join(html.unescape(_TAG.sub("", match[2])).split())
+        if text and "km-note" not in match[1]:
+            return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+    return ""
 
 
 class VideoPage(SiteChannel):
@@ -82,44 +74,53 @@ class VideoPage(SiteChannel):
         assert isinstance(options, VideoPageOptions)
         files: dict[str, Path] = {}
         if draft.file:
-            name = _UNSAFE.sub("-", f"{draft.campaign}-{draft.file}").strip("-.")
-            files[name] = self._video_file(draft)
-            player = {"file": name, "embed": None, "watch": name}
+            name = self._site_name(draft, draft.file)
+            files[name] = self._campaign_file(draft, "file")
+            player = {"file": name, "watch": None, "platform": None}
         elif draft.peertube_id and options.peertube_url:
-            video = quote(draft.peertube_id, safe="")
-            player = {"file": None, "embed": f"{options.peertube_url}/videos/embed/{video}",
-                      "watch": f"{options.peertube_url}/videos/watch/{video}"}
+            player = {"file": None, "watch": f"{options.peertube_url}/videos/watch/{quote(draft.peertube_id, safe='')}",
+                      "platform": urlsplit(options.peertube_url).hostname}
         elif draft.youtube_id:
-            video = quote(draft.youtube_id, safe="")
-            player = {"file": None, "embed": f"https://www.youtube-nocookie.com/embed/{video}",
-                      "watch": f"https://www.youtube.com/watch?v={video}"}
+            player = {"file": None, "watch": f"https://www.youtube.com/watch?v={quote(draft.youtube_id, safe='')}",
+                      "platform": "YouTube"}
         elif draft.peertube_id:
             raise PermanentError(f"the video is on PeerTube but [channels.{self.name}] has no peertube_url"
                                  " — set it to the instance's address", self.name)
         else:
             raise PermanentError("the message has no video — give it video.youtube_id, video.peertube_id or video.file",
                                  self.name)
-        html = environment().get_template("video.html.j2").render(
+        poster = None
+        if draft.poster:
+            poster = self._site_name(draft, draft.poster)
+            files[poster] = self._campaign_file(draft, "poster")
+        page = environment().get_template("video.html.j2").render(
             _=words(draft.language).gettext, language=draft.language, direction=draft.direction, title=draft.title,
-            transcript=draft.transcript, paragraphs=paragraphs(draft.description), **player)
+            transcript=draft.transcript, poster=poster, description=draft.html, **player)
         extra = {"youtube_id": draft.youtube_id, "peertube_id": draft.peertube_id, "file": player["file"],
-                 "transcript": draft.transcript}
-        return self.draft_entry(draft, key, published, slug=draft.message, summary=summary(draft.description),
-                                html=html, files=files, extra={name: value for name, value in extra.items() if value})
+                 "poster": poster, "transcript": draft.transcript}
+        return self.draft_entry(draft, key, published, slug=draft.message, summary=summary(draft.html),
+                                html=page, files=files, extra={name: value for name, value in extra.items() if value})
 
-    def _video_file(self, draft: VideoListing) -> Path:
-        """The message's video file: `video.file` is relative to its campaign's folder."""
-        assert draft.file
+    @staticmethod
+    def _site_name(draft: VideoListing, name: str) -> str:
+        """The name a file of the campaign's has in the site: the campaign's id in front, so
+        two campaigns' "launch.mp4" do not meet."""
+        return _UNSAFE.sub("-", f"{draft.campaign}-{name}").strip("-.")
+
+    def _campaign_file(self, draft: VideoListing, key: str) -> Path:
+        """The campaign's file that the draft's `video.<key>` names (`file`, `poster`),
+        relative to the campaign's folder."""
+        name, what = getattr(draft, key), _FILES[key]
         # The folder is usually named after the campaign; a campaign may set another id.
         paths = sorted(campaign_files(self.root), key=lambda p: p.parent.name != draft.campaign)
         for path in paths:
             loaded, _ = load_campaign(path, None)
             if loaded is not None and loaded.campaign.id == draft.campaign:
                 folder = path.parent.resolve()
-                target = (folder / draft.file).resolve()
+                target = (folder / name).resolve()
                 if not target.is_relative_to(folder):
-                    raise PermanentError(f"the video file {draft.file} is outside {folder} — keep it in the campaign folder", self.name)
+                    raise PermanentError(f"the {what} {name} is outside {folder} — keep it in the campaign folder", self.name)
                 if not target.is_file():
-                    raise PermanentError(f"the video file {target} is missing — put it there or fix video.file", self.name)
+                    raise PermanentError(f"the {what} {target} is missing — put it there or fix video.{key}", self.name)
                 return target
-        raise PermanentError(f'no campaign "{draft.campaign}" in {self.root} to find the video file in', self.name)
+        raise PermanentError(f'no campaign "{draft.campaign}" in {self.root} to find the {what} in', self.name)

@@ -4,6 +4,7 @@ instead of) putting it on a web server."""
 from __future__ import annotations
 
 import functools
+import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
@@ -45,8 +46,25 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
     return folders.pop()
 
 
+#: The types of the files a site holds, whatever this machine's mime.types says; the
+#: text ones are UTF-8, as the site writes them.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".xml": "application/xml",
+    ".pdf": "application/pdf", ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg",
+    ".mov": "video/quicktime", ".vtt": "text/vtt; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".png": "image/png", ".webp": "image/webp", ".svg": "image/svg+xml",
+}
+#: Each language's feed (`<lang>/feed.xml`) is Atom, which feed readers and browsers know by its type.
+ATOM = "application/atom+xml"
+
+
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Files of the site; its records and lock (`_data/`) are not for readers."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        return ATOM if Path(path).name == "feed.xml" else super().guess_type(path)
 
     def send_head(self) -> BinaryIO | None:
         hidden = Path(self.directory) / "_data"

@@ -105,6 +105,11 @@ class VideoListing(Draft):
     peertube_id: str | None
     file: str | None
     transcript: str | None
+    poster: str | None = None
+    """A still image for the video, relative to the campaign folder."""
+    html: str = ""
+    """The description for a web page: summary, body and call to action as sanitised HTML,
+    links with their words (the plain `description` spells addresses out)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

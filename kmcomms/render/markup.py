@@ -122,10 +122,11 @@ def _spell_out(match: re.Match[str]) -> str:
     return address if shown and address.startswith(shown) else f"{words} ({address})"
 
 
-def plain_text(fragment: str) -> str:
+def plain_text(fragment: str, *, addresses: bool = True) -> str:
     """Sanitised HTML as plain text: tags dropped, entities decoded, paragraphs kept, and
-    each link's address written after its words (a text part has no hrefs)."""
-    text = _ANCHOR.sub(_spell_out, fragment)
+    each link's address written after its words (a text part has no hrefs), unless
+    `addresses` is false (an excerpt: links are the page's to give)."""
+    text = _ANCHOR.sub(_spell_out, fragment) if addresses else fragment
     text = re.sub(r"</(p|li|h\d|blockquote|tr)>|<br\s*/?>", "\n", text)
     text = html.unescape(_TAGS.sub("", text))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()

@@ -119,7 +119,10 @@ class Renderer:
         day = delivery.due.astimezone(ZoneInfo(delivery.timezone)).date()
         # The note that the text fell back is for the reader, in the reader's language.
         note = words(delivery.language).gettext(FALLBACK_NOTE) if text.fallback else ""
+        # The acknowledgement is as written (in the unit's language) where it is not translated.
+        acknowledged_in = text.language if text.language in unit.acknowledgements else unit.language
         context = {**common, "_": say.gettext, "fallback_note": note, "reader_language": delivery.language,
+                   "acknowledgement_language": acknowledged_in, "acknowledgement_direction": direction(acknowledged_in),
                    "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
                    "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
                    "date": format_day(day, text.language),
@@ -189,8 +192,9 @@ class _Job:
 
 
 def _excerpt(summary: str, body_html: str, limit: int = 200) -> str:
-    # From the body it is text the author may have written as markup, so it is made plain.
-    text = summary or plain(_BLOCKS.split(plain_text(body_html))[0])
+    # From the body it is text the author may have written as markup, so it is made plain;
+    # a link keeps its words, not its (tracking) address: excerpts are shown as text.
+    text = summary or plain(_BLOCKS.split(plain_text(body_html, addresses=False))[0])
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -216,7 +220,8 @@ def _video(job: _Job) -> VideoListing:
                         description=description.translate(_ANGLES).strip(),
                         tags=(job.delivery.campaign, *job.delivery.audiences),
                         youtube_id=video.youtube_id if video else None, peertube_id=video.peertube_id if video else None,
-                        file=video.file if video else None, transcript=transcript, links=job.links())
+                        file=video.file if video else None, poster=video.poster if video else None,
+                        transcript=transcript, html=job.render("video.html.j2"), links=job.links())
 
 
 def _briefing(job: _Job) -> Briefing:

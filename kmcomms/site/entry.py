@@ -41,7 +41,9 @@ class Entry:
     written beside the page under their names (bytes, or a `Path` to copy, for files too
     big to hold in memory); the fragment links them by name. Two entries may share a file
     name only with the same content. `published` is aware; adding the key again keeps the
-    first `published` and records this one as the update time.
+    first `published` and records this one as the update time. `acknowledgement` is the
+    one the entry goes out with: when `html` holds it (a post's article does), the page's
+    footer does not say it again.
     """
 
     section: str

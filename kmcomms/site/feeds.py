@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from feedgen.feed import FeedGenerator
 
 from kmcomms.site.entry import Record, absolute_url, newest_first, utc
-from kmcomms.site.pages import section_index
+from kmcomms.site.pages import feed_path, section_index
 
 __all__ = ["feeds", "sitemap"]
 
@@ -30,7 +30,7 @@ def feeds(records: list[Record], base_url: str, title: str) -> Iterator[tuple[st
     languages = sorted({r.language for r in records})
     for language in languages:
         entries = newest_first([r for r in records if r.language == language])
-        path = f"{language}/feed.xml"
+        path = feed_path(language)
         feed = FeedGenerator()
         feed.id(absolute_url(base_url, path))
         feed.title(title)

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 
 import jinja2
 from babel import Locale, UnknownLocaleError
+from markupsafe import Markup, escape
 
+from kmcomms.site.about import About, in_page
 from kmcomms.site.entry import SECTIONS, Record, newest_first
 from kmcomms.words import format_day, words
 
 __all__ = ["CSS_PATH", "environment", "href", "language_name", "render_pages", "section_index"]
 
 CSS_PATH = "assets/site.css"
-#: The label of each section's link, in English: the msgid looked up in the page's language.
-SECTION_LABELS = {"posts": "Posts", "videos": "Videos", "briefings": "Briefings"}
+#: How many of each section's newest entries the home page lists per language.
+LATEST = 3
 _H1 = re.compile(r"<h1[\s>]", re.IGNORECASE)
 
 
@@ -51,6 +53,18 @@ def language_name(language: str) -> str:
         return language
 
 
+def section_label(section: str, language: str) -> str:
+    """The name of `section` in `language`, as its link and its list's heading say it."""
+    say = words(language).gettext
+    return {"posts": say("Posts"), "videos": say("Videos"), "briefings": say("Briefings")}[section]
+
+
+def _every_label(section: str, language: str) -> str:
+    """The words of the link to a section's whole list, in `language`."""
+    say = words(language).gettext
+    return {"posts": say("All posts"), "videos": say("All videos"), "briefings": say("All briefings")}[section]
+
+
 @dataclass(frozen=True)
 class _Language:
     """One language's part of the site: its records by section, and what its pages share."""
@@ -60,19 +74,28 @@ class _Language:
 
     @property
     def newest(self) -> Record:
-        """The newest record: its acknowledgement and direction speak for the language's pages."""
+        """The language's newest entry."""
         return newest_first([r for records in self.sections.values() for r in records])[0]
 
+    @property
+    def direction(self) -> str:
+        """The direction of the language's pages: its entries' (the newest one's)."""
+        return self.newest.direction
+
+    def shown(self) -> list[str]:
+        """The sections the language has pages for: posts (its home), and each other
+        section that has entries."""
+        return [section for section in SECTIONS if section == "posts" or self.sections[section]]
+
     def nav(self, here: str, current: str, multilingual: bool) -> list[dict[str, object]]:
-        """The language's navigation from the page at `here`: its posts, each other section
-        that has entries, and the language chooser when there is another language. The
-        link to the `current` section's list is marked as the page the reader is on."""
-        say = words(self.code).gettext
-        items = [{"href": href(here, section_index(self.code, section)), "label": say(SECTION_LABELS[section]),
+        """The language's navigation from the page at `here`: its sections, and the
+        language chooser when there is another language. The link to the `current`
+        section's list is marked as the page the reader is on."""
+        items = [{"href": href(here, section_index(self.code, section)), "label": section_label(section, self.code),
                   "current": section == current}
-                 for section in SECTIONS if section == "posts" or self.sections[section]]
+                 for section in self.shown()]
         if multilingual:
-            items.append({"href": href(here, "index.html"), "label": say("Languages"), "current": False})
+            items.append({"href": href(here, "index.html"), "label": words(self.code).gettext("Languages"), "current": False})
         return items
 
 
@@ -82,14 +105,28 @@ def section_index(language: str, section: str) -> str:
     return f"{folder}/index.html"
 
 
+def feed_path(language: str) -> str:
+    """The path of a language's Atom feed."""
+    return f"{language}/feed.xml"
+
+
 def href(here: str, target: str) -> str:
     """The relative link from the page at `here` to `target` (both relative to the site root)."""
     return posixpath.relpath(target, posixpath.dirname(here) or ".")
 
 
-def render_pages(records: list[Record], title: str) -> Iterator[tuple[str, str]]:
-    """(path, HTML) of every page: the language chooser, each language's post list and
-    section lists, and each entry's page."""
+def carries_acknowledgement(record: Record) -> bool:
+    """Whether the entry's own content holds its acknowledgement (a post's article does):
+    then its page's footer need not say it again."""
+    text = record.acknowledgement.strip()
+    return bool(text) and (text in record.html or str(escape(text)) in record.html)
+
+
+def render_pages(records: list[Record], title: str, about: About) -> Iterator[tuple[str, str]]:
+    """(path, HTML) of every page: the home page, each language's post list and section
+    lists, and each entry's page. `about` gives the unit's purpose and acknowledgement;
+    where it has no acknowledgement, a page's footer says the one its entry (or its
+    language's newest entry) was published with."""
     by_language: dict[str, _Language] = {}
     for record in newest_first(records):
         language = by_language.setdefault(record.language, _Language(record.language, {s: [] for s in SECTIONS}))
@@ -97,21 +134,20 @@ def render_pages(records: list[Record], title: str) -> Iterator[tuple[str, str]]
     if not by_language:
         return
     env = environment()
-    yield "index.html", _home(env, sorted(by_language.values(), key=lambda lang: lang.code), title, records)
-    multilingual = len(by_language) > 1
+    site = _Pages(env, title, about, multilingual=len(by_language) > 1)
+    yield "index.html", site.home(sorted(by_language.values(), key=lambda lang: lang.code), records)
     for language in by_language.values():
-        say = words(language.code).gettext
-        for section, entries in language.sections.items():
-            if section == "posts" or entries:
-                path = section_index(language.code, section)
-                yield path, _page(env, "list.html.j2", path, language, section, multilingual, title,
-                                  language.newest.acknowledgement, direction=language.newest.direction,
-                                  heading=title if section == "posts" else say(SECTION_LABELS[section]),
+        for section in language.shown():
+            path = section_index(language.code, section)
+            entries = language.sections[section]
+            purpose = in_page(about.purpose_in(language.code), language.code) if section == "posts" else None
+            yield path, site.page("list.html.j2", path, language, section, heading=title if section == "posts" else
+                                  section_label(section, language.code), purpose=purpose,
                                   entries=[_item(r, path) for r in entries])
-            for record in entries:
-                yield record.path, _page(env, "entry.html.j2", record.path, language, "", multilingual, title,
-                                         record.acknowledgement, direction=record.direction, heading=record.title,
-                                         entry=record, has_h1=bool(_H1.search(record.html)))
+        for records_of_section in language.sections.values():
+            for record in records_of_section:
+                yield record.path, site.page("entry.html.j2", record.path, language, "", record, direction=record.direction,
+                                             heading=record.title, has_h1=bool(_H1.search(record.html)))
 
 
 def _item(record: Record, here: str) -> dict[str, object]:
@@ -119,25 +155,59 @@ def _item(record: Record, here: str) -> dict[str, object]:
             "date": format_day(record.published.date(), record.language), "iso": record.published.date().isoformat()}
 
 
-def _page(env: jinja2.Environment, template: str, path: str, language: _Language, current: str, multilingual: bool,
-          title: str, acknowledgement: str, **context: object) -> str:
-    """A page of `language` at `path`; `current` is the section whose list it is ("" for an entry)."""
-    return env.get_template(template).render(
-        _=words(language.code).gettext, language=language.code, site_title=title, css=href(path, CSS_PATH),
-        home=href(path, section_index(language.code, "posts")), feed=href(path, f"{language.code}/feed.xml"),
-        nav=language.nav(path, current, multilingual), acknowledgement=acknowledgement, **context)
+@dataclass(frozen=True)
+class _Pages:
+    """What every page of one build shares: the templates, the site's title and the unit."""
+
+    env: jinja2.Environment
+    title: str
+    about: About
+    multilingual: bool
+
+    def acknowledgement(self, language: _Language, record: Record | None) -> Markup | None:
+        """The footer's acknowledgement on a page of `language` (showing `record`, on an
+        entry's page): none when the entry's content holds it already, so a page says it once."""
+        if record is not None and carries_acknowledgement(record):
+            return None
+        said = self.about.acknowledgement_in(language.code)
+        if said is None:
+            newest = record or language.newest
+            return escape(newest.acknowledgement) if newest.acknowledgement else None
+        return in_page(said, language.code)
+
+    def page(self, template: str, path: str, language: _Language, current: str, record: Record | None = None,
+             **context: object) -> str:
+        """A page of `language` at `path`: the list of the section `current`, or ("") the
+        page of the entry `record`."""
+        context.setdefault("direction", language.direction)
+        return self.env.get_template(template).render(
+            _=words(language.code).gettext, language=language.code, site_title=self.title, css=href(path, CSS_PATH),
+            home=href(path, section_index(language.code, "posts")), feed=href(path, feed_path(language.code)),
+            nav=language.nav(path, current, self.multilingual), entry=record,
+            acknowledgement=self.acknowledgement(language, record), **context)
+
+    def home(self, languages: list[_Language], records: list[Record]) -> str:
+        """The home page: the unit's name and purpose, and for each language (in its own
+        words) its newest posts, videos and briefings and its feed. The page is written in
+        the language most entries are in (the unit's own on a tie)."""
+        counts = Counter(r.language for r in records)
+        chosen = min(counts, key=lambda code: (-counts[code], code != self.about.language, code))
+        main = next(lang for lang in languages if lang.code == chosen)
+        return self.env.get_template("home.html.j2").render(
+            _=words(main.code).gettext, language=main.code, direction=main.direction, site_title=self.title,
+            css=CSS_PATH, home="index.html", feed=None, nav=[], heading=self.title,
+            acknowledgement=self.acknowledgement(main, None),
+            purpose=in_page(self.about.purpose_in(main.code), main.code),
+            # The page's own language first: its readers come for it.
+            languages=[_overview(lang) for lang in sorted(languages, key=lambda lang: lang is not main)])
 
 
-def _home(env: jinja2.Environment, languages: list[_Language], title: str, records: list[Record]) -> str:
-    """The language chooser, written in the language most entries are in (the unit's own,
-    as a rule); each language's link is written in that language."""
-    counts = Counter(r.language for r in records)
-    # On a tie, the language the campaigns are written in.
-    sources = Counter(r.extra.get("source_language") for r in records)
-    main = min(counts, key=lambda code: (-counts[code], -sources[code], code))
-    newest = next(lang for lang in languages if lang.code == main).newest
-    return env.get_template("home.html.j2").render(
-        _=words(main).gettext, language=main, direction=newest.direction, site_title=title, css=CSS_PATH,
-        home="index.html", feed=None, nav=[], acknowledgement=newest.acknowledgement, heading=title,
-        languages=[{"code": lang.code, "name": language_name(lang.code), "direction": lang.newest.direction,
-                    "href": section_index(lang.code, "posts")} for lang in languages])
+def _overview(language: _Language) -> dict[str, object]:
+    """A language's part of the home page, in its own words."""
+    code = language.code
+    sections = [{"label": section_label(section, code), "href": section_index(code, section),
+                 "every": _every_label(section, code), "entries": [_item(r, "index.html") for r in records[:LATEST]]}
+                for section, records in language.sections.items() if records]
+    return {"code": code, "name": language_name(code), "direction": language.direction,
+            "href": section_index(code, "posts"), "feed": feed_path(code),
+            "feed_label": words(code).gettext("Atom feed"), "sections": sections}

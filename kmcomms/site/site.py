@@ -12,6 +12,7 @@ import json
 from importlib.resources import files as package_files
 from pathlib import Path
 
+from kmcomms.site.about import About
 from kmcomms.site.entry import (
     SECTIONS,
     Entry,
@@ -31,19 +32,22 @@ __all__ = ["Site"]
 
 class Site:
     """The site in the folder `root`, served at `base_url` (for the absolute addresses of
-    feeds, the sitemap and the URLs returned), titled `title`. Channels that share a site
-    must give it the same `base_url` and `title`: every rebuild uses the caller's.
+    feeds, the sitemap and the URLs returned), titled `title`; `about` is what its pages
+    say about the unit (purpose, acknowledgement). Channels that share a site must give it
+    the same `base_url`, `title` and `about`: every rebuild uses the caller's.
 
-    Layout: `index.html` (languages), `<lang>/index.html` (posts, newest first),
-    `<lang>/<slug>.html`, `<lang>/videos/index.html` and `<lang>/videos/<slug>.html`,
+    Layout: `index.html` (home: the unit and each language's newest entries),
+    `<lang>/index.html` (posts, newest first), `<lang>/<slug>.html`,
+    `<lang>/videos/index.html` and `<lang>/videos/<slug>.html`,
     `<lang>/briefings/…` likewise, `<lang>/feed.xml` (Atom), `sitemap.xml`,
     `assets/site.css`. Records and the lock are under `_data/`, which is not for serving.
     """
 
-    def __init__(self, root: Path, base_url: str, title: str) -> None:
+    def __init__(self, root: Path, base_url: str, title: str, about: About | None = None) -> None:
         self.root = root
         self.base_url = base_url
         self.title = title
+        self.about = about or About()
         self._data = root / "_data"
         self._entries = self._data / "entries"
         self._manifest = self._data / "built.json"
@@ -149,7 +153,7 @@ class Site:
         """Every generated file of the site with these records, by path; nothing at all
         for no records."""
         entries = list(records.values())
-        outputs = {path: html.encode() for path, html in render_pages(entries, self.title)}
+        outputs = {path: html.encode() for path, html in render_pages(entries, self.title, self.about)}
         if entries:
             outputs.update(feeds(entries, self.base_url, self.title))
             outputs["sitemap.xml"] = sitemap(entries, self.base_url)

@@ -38,7 +38,9 @@ The token names a list and an address, not a mail, so the "unsubscribes" sample 
 address, however often the POST comes) is attributed to the latest mail sent to the
 address (`recipients`), and says so in `quality`; with none, nothing is counted (the
 suppression itself is the record). A GET never unsubscribes: scanners and mail clients
-fetch links. No "resubscribe" is offered: consent must be given afresh.
+fetch links. No "resubscribe" is offered: consent must be given afresh. The unsubscribe
+pages are in the recipient's language (their contact's, on that list), with kmcomms's own
+words; the 404 and error pages, which know no recipient, are in English.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -74,6 +77,7 @@ from kmcomms.ledger.tables import (
 )
 from kmcomms.logs import event
 from kmcomms.tracking.tokens import Tracker
+from kmcomms.words import direction, words
 
 if TYPE_CHECKING:  # the runtime imports every channel: not needed to serve
     from kmcomms.runtime import Runtime
@@ -129,10 +133,10 @@ class Reply:
     delivery: str | None = None
 
 
-def _page(status: int, title: str, *blocks: str) -> Reply:
-    """A short accessible HTML page; `blocks` are HTML (escape what they quote)."""
+def _page(status: int, title: str, *blocks: str, language: str = "en") -> Reply:
+    """A short accessible HTML page in `language`; `blocks` are HTML (escape what they quote)."""
     body = "".join(blocks)
-    text = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    text = (f'<!doctype html><html lang="{html.escape(language)}" dir="{direction(language)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
             f"<style>{_STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
     return Reply(status, text.encode(), "text/html; charset=utf-8", {"Content-Security-Policy": _CSP})
@@ -151,8 +155,26 @@ def _automated(method: str, headers: Message, *, image_proxies: bool) -> bool:
     return any(_PREFETCH.search(headers.get(name) or "") for name in ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz"))
 
 
-def _unsubscribed(email: str) -> Reply:
-    return _page(200, "You are unsubscribed", f"<p>We will send no more mail to <strong>{html.escape(email)}</strong>.</p>")
+def _bdi(text: str, *, strong: bool = False) -> Markup:
+    """`text` (an address, a name) isolated from the sentence around it, which may run
+    the other way; in bold when `strong`."""
+    return Markup("<strong><bdi>{0}</bdi></strong>" if strong else "<bdi>{0}</bdi>").format(text)
+
+
+def _unsubscribed(email: str, language: str) -> Reply:
+    say = words(language)
+    done = say.html("We will send no more mail to {email}.", email=_bdi(email, strong=True))
+    return _page(200, say.gettext("You are unsubscribed"), f"<p>{done}</p>", language=language)
+
+
+def _language(db: Connection, contact_list: str, email: str) -> str:
+    """The language to write to `email` in: their contact's on `contact_list`, else the
+    language of the latest mail they were sent, else English."""
+    found = db.execute(select(contacts.c.language).where(contacts.c.list == contact_list, contacts.c.email == email)).scalar()
+    found = found or db.execute(select(recipients.c.language)
+                                .where(recipients.c.email == email, recipients.c.sent_at.is_not(None))
+                                .order_by(recipients.c.sent_at.desc()).limit(1)).scalar()
+    return found or "en"
 
 
 def _count(db: Connection, delivery: str, campaign: str, metric: str, now: datetime, quality: str | None = None) -> None:
@@ -247,14 +269,17 @@ class _Handler(BaseHTTPRequestHandler):
         contact_list, email = found
         with self.server.engine.connect() as db:
             suppressed = db.execute(select(suppressions.c.email).where(suppressions.c.email == email)).first()
+            language = _language(db, contact_list, email)
         if suppressed is not None:
-            return _unsubscribed(email)
-        return _page(200, "Unsubscribe",
-                     f"<p>You get mail from {html.escape(self.server.sender)} at <strong>{html.escape(email)}</strong> "
-                     f"on the list <strong>{html.escape(contact_list)}</strong>.</p>",
-                     "<p>Unsubscribing stops all our mail to this address, on every list.</p>",
+            return _unsubscribed(email, language)
+        say = words(language)
+        getting = say.html("You get mail from {sender} at {email} on the list {list}.", sender=_bdi(self.server.sender),
+                           email=_bdi(email, strong=True), list=_bdi(contact_list, strong=True))
+        stops = say.html("Unsubscribing stops all our mail to this address, on every list.")
+        button = say.html("Unsubscribe {email}", email=_bdi(email))
+        return _page(200, say.gettext("Unsubscribe"), f"<p>{getting}</p>", f"<p>{stops}</p>",
                      '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-                     f"<button type=\"submit\">Unsubscribe {html.escape(email)}</button></form>")
+                     f'<button type="submit">{button}</button></form>', language=language)
 
     def _unsubscribe(self, token: str) -> Reply:
         found = self.server.tracker.read_unsubscribe(token)
@@ -280,7 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
             if latest is not None:
                 _count(db, latest.delivery_id, latest.campaign, "unsubscribes", now, ATTRIBUTED)
                 counted = "unsubscribes"
-        return replace(_unsubscribed(email), metric=counted)
+            language = _language(db, contact_list, email)
+        return replace(_unsubscribed(email, language), metric=counted)
 
     def _drain(self) -> None:
         """Read the request body (nothing in it matters); a long one ends the connection."""
