@@ -6,9 +6,10 @@ goes to the channel as its idempotency key; the outcome is written only while th
 is still held. While a pass works, a heartbeat thread renews its leases, so a lease runs
 out only when its worker stopped: a short time (LEASE) after a host went down or a worker
 was killed elsewhere. A worker whose leases went unrenewed that long (paused, or cut off
-from the store) publishes nothing more in that pass: someone else may have them. A pass takes back at once the leases of a worker of this host that
-has ended (`kmcomms.workers.gone`): a daemon restarted after a crash resumes its work
-without waiting. Either way the delivery goes back to `planned` where publishing again is
+from the store) publishes nothing more in that pass: someone else may have them. A pass
+takes back at once the leases of a worker of this host that has ended
+(`kmcomms.workers.gone`): a daemon restarted after a crash resumes its work without
+waiting. Either way the delivery goes back to `planned` where publishing again is
 harmless (an idempotency key, or a newsletter that resumes its frozen recipients), else to
 `unknown`, which the channel's `find()` settles or a person resolves.
 """

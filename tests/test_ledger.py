@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import Clock
 from sqlalchemy import Engine, select
-from workspaces import audience, campaign_yaml, settings_toml
+from workspaces import FOLDER_CHANNELS, audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
@@ -27,17 +28,7 @@ from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.testing import RecordingChannel
 from kmcomms.workers import worker_name
 
-CHANNELS = """\
-[channels.blog]
-adapter = "folder"
-path = "out/blog"
-
-[channels.news]
-adapter = "folder"
-kind = "newsletter"
-path = "out/news"
-grace_minutes = 120
-"""
+CHANNELS = FOLDER_CHANNELS + "grace_minutes = 120\n"
 
 MESSAGES = """\
   - id: launch
@@ -71,13 +62,6 @@ def make(root: Path, url: str, *, languages: str = "en", approval: str = "false"
     (root / "campaigns" / "trial" / "campaign.yaml").write_text(text, encoding="utf-8")
     return root
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 ENGINES: list[Engine] = []

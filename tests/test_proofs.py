@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
+from conftest import Clock
 import sqlalchemy
 from sqlalchemy import Engine, create_engine, event, insert, select
 
@@ -929,13 +930,6 @@ def test_a_ledger_made_at_0001_upgrades_with_every_row_intact(tmp_path: Path, st
 
 # ---------------------------------------------------------------------------- DST
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_deliveries_across_the_2027_clock_changes_go_out_at_the_right_instants(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy import Engine, insert, select
-from conftest import run_cli
-from workspaces import audience, campaign_yaml, settings_toml
+from conftest import Clock, run_cli
+from workspaces import FOLDER_CHANNELS, audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign import load_paths
 from kmcomms.channels.registry import open_channels
@@ -25,17 +25,6 @@ from kmcomms.ledger import store
 from kmcomms.ledger.tables import deliveries, publications, reach_samples
 from kmcomms.plan import ALL_TIME, delivery_id
 from kmcomms.reach import ReachRecord, store_reach
-
-CHANNELS = """\
-[channels.blog]
-adapter = "folder"
-path = "out/blog"
-
-[channels.news]
-adapter = "folder"
-kind = "newsletter"
-path = "out/news"
-"""
 
 LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # 09:00 in London in winter
 LATER = datetime(2027, 1, 18, 9, 0, tzinfo=UTC)
@@ -61,7 +50,7 @@ def write(root: Path, url: str, audiences: str = "parents, nurses") -> Path:
     """Parents read English and Urdu, nurses English; both on the blog and the newsletter."""
     (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
     policy = '[policy]\nmissing_translation = "source"\n'
-    (root / "kmcomms.toml").write_text(settings_toml(url, policy=policy, channels=CHANNELS), encoding="utf-8")
+    (root / "kmcomms.toml").write_text(settings_toml(url, policy=policy, channels=FOLDER_CHANNELS), encoding="utf-8")
     people = (audience(languages="en, ur", channels="blog, news")
               + audience("nurses", name="School nurses", kind="clinicians", channels="blog, news"))
     (root / "campaigns" / "trial" / "campaign.yaml").write_text(
@@ -69,13 +58,6 @@ def write(root: Path, url: str, audiences: str = "parents, nurses") -> Path:
         encoding="utf-8")
     return root
 
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

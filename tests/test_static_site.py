@@ -32,8 +32,10 @@ from site_fixtures import (
     make_site_case,
 )
 
+from kmcomms.campaign import load_paths
 from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.static_site import StaticSite
+from kmcomms.cli.serve import site_folder
 from kmcomms.render import BlogPost
 from kmcomms.site import About, Entry, Site, SiteError
 
@@ -507,3 +509,12 @@ def test_serve_says_what_is_wrong_in_one_line(case: SiteCase, tmp_path: Path) ->
     done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "several sites" in done.stderr and "--channel" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_reads_a_site_folder_written_as_a_variable(case: SiteCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any string setting may be `${VAR}`: `serve` finds the folder the channel publishes to."""
+    settings = case.root / "kmcomms.toml"
+    settings.write_text(read(settings).replace('path = "site"', 'path = "${KMCOMMS_TEST_SITE}"'), encoding="utf-8")
+    monkeypatch.setenv("KMCOMMS_TEST_SITE", "site")
+    [workspace] = load_paths([case.root]).workspaces
+    assert site_folder(workspace, None) == case.site

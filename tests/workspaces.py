@@ -15,7 +15,7 @@ from pathlib import Path
 from kmcomms.campaign import load_paths
 from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
 
-__all__ = ["BENCHMARK_UNIT", "SENDER", "audience", "campaign_yaml", "settings_toml", "smtp_channel", "write_translation",
+__all__ = ["BENCHMARK_UNIT", "FOLDER_CHANNELS", "SENDER", "audience", "campaign_yaml", "settings_toml", "smtp_channel", "write_translation",
            "write_translations"]
 
 #: The `smtp` channel's sender in the tests that mail.
@@ -48,6 +48,20 @@ def smtp_channel(port: int, *, sender: str = SENDER, extra: str = "") -> str:
     the server on 127.0.0.1:`port`; `extra`: more of its settings (TOML lines)."""
     return (f'[channels.newsletter]\nadapter = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsender = "{sender}"\n'
             f'list = "news"\nrate = 0\n{extra}')
+
+
+#: Two `folder` channels: "blog" (a blog, so a broadcast channel) and "news" (a newsletter,
+#: targeted), writing under out/.
+FOLDER_CHANNELS = """\
+[channels.blog]
+adapter = "folder"
+path = "out/blog"
+
+[channels.news]
+adapter = "folder"
+kind = "newsletter"
+path = "out/news"
+"""
 
 
 def audience(audience_id: str = "parents", *, languages: str = "en", channels: str = "blog",

@@ -17,7 +17,7 @@ from kmcomms.cli import cli
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.runtime import load_here
-from kmcomms.workspace import Workspace
+from kmcomms.workspace import Workspace, expand
 
 __all__ = ["site_folder"]
 
@@ -32,7 +32,7 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
             path = settings.options.get("path", SiteOptions.model_fields["path"].default)
             if not isinstance(path, str):
                 raise WorkspaceError(f"[channels.{channel}] path: must be a folder name in quotes")
-            sites[channel] = workspace.root / path
+            sites[channel] = workspace.root / expand(path)
     listed = ", ".join(f"{channel} ({folder})" for channel, folder in sites.items()) or "none"
     if name is not None:
         if name not in sites:
