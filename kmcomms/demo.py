@@ -1,8 +1,8 @@
-"""`kmcomms demo`: the example campaigns published for real, on this machine, in a minute.
+"""`kmcomms demo`: the example campaigns published for real, on this machine, in under a minute.
 
 A throwaway workspace is made in a temporary folder from the example campaigns (shipped in
-`kmcomms/examples/`): every one-off message is moved to the next whole minute (the first
-wave), repeats start tomorrow, dates keep their distances, embargoes are lifted. A local
+`kmcomms/examples/`): every one-off message is moved to a moment LEAD seconds ahead (the
+first wave; campaign times may give seconds), repeats start tomorrow, dates keep their distances, embargoes are lifted. A local
 SMTP server catches the newsletters and briefings as `.eml` files, demo contacts (one per
 audience and language, at example.org) are imported, and the real daemon runs until the
 first wave is out. Nothing outside the folder is touched.
@@ -38,8 +38,9 @@ from kmcomms.tracking import tracker_for
 
 __all__ = ["DemoResult", "MailCatcher", "build_workspace", "run_demo"]
 
-#: Seconds between the start and the first wave at the least: time to load, sync, render.
-LEAD = 20
+#: Seconds between the start and the first wave: time to write the workspace, import the
+#: contacts and start the daemon (which loads, syncs and renders ahead).
+LEAD = 15
 _OPEN = ("planned", "sending", "retrying")
 
 SETTINGS = """\
@@ -100,9 +101,8 @@ def free_port() -> int:
 
 
 def first_wave(now: datetime) -> datetime:
-    """The first whole minute (UTC) at least LEAD seconds after `now`."""
-    soon = now + timedelta(seconds=LEAD)
-    return soon.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    """The whole second LEAD seconds after `now`."""
+    return (now + timedelta(seconds=LEAD)).replace(microsecond=0)
 
 
 def move_campaign(text: str, wave: datetime) -> str:
@@ -126,7 +126,7 @@ def move_campaign(text: str, wave: datetime) -> str:
     # A repeat that would fall on the first day could be due before the wave: from tomorrow.
     text = re.sub(r"^(\s+starts:\s*)" + local.date().isoformat(), lambda m: m[1] + (local.date() + timedelta(days=1)).isoformat(),
                   text, flags=re.MULTILINE)
-    return _ONE_OFF.sub(lambda m: f"{m[1]}{local:%Y-%m-%d %H:%M}", text)
+    return _ONE_OFF.sub(lambda m: f"{m[1]}{local:%Y-%m-%d %H:%M:%S}", text)
 
 
 def build_workspace(root: Path, wave: datetime, smtp_port: int, tracking_port: int) -> None:

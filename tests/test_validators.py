@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser import serve_folder
-from fpdf import FPDF
+from weasyprint import HTML
 from validators import (
     axe_checker,
     axe_violations,
@@ -154,11 +154,8 @@ def test_msgfmt_rejects_a_translation_that_loses_a_placeholder(tmp_path: Path) -
 
 
 def test_pdfinfo_tells_an_untagged_pdf(tmp_path: Path) -> None:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("helvetica", size=12)
-    pdf.cell(text="An untagged page")
-    pdf.output(str(tmp_path / "plain.pdf"))
+    # WeasyPrint tags a PDF only when asked to (kmcomms asks for PDF/UA-1).
+    HTML(string="<p>An untagged page</p>").write_pdf(tmp_path / "plain.pdf")
     info = pdf_info(tmp_path / "plain.pdf")
     assert (info["Pages"], info["Tagged"]) == ("1", "no")
     (tmp_path / "not.pdf").write_text("not a PDF", encoding="utf-8")

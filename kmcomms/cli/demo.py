@@ -26,10 +26,10 @@ from kmcomms.errors import UsageError
               help="Give up waiting for the first wave after this long.")
 @click.pass_obj
 def demo(state: State, folder: Path | None, timeout: float) -> None:
-    """Publish the example campaigns for real, on this machine, in about a minute.
+    """Publish the example campaigns for real, on this machine, in under a minute.
 
     Builds a throwaway workspace in a temporary folder from the example campaigns, with
-    their first messages due at the next whole minute; catches newsletters and briefings
+    their first messages due in a few seconds; catches newsletters and briefings
     with an SMTP server on loopback; runs the daemon until that first wave is out, and
     says where to look. Nothing outside the folder is touched; no account is needed.
     """
@@ -50,7 +50,7 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
 
         result = run_demo(root, clock=state.clock, timeout=timeout, progress=tell)
     states = "  ".join(f"{name} {count}" for name, count in sorted(result.states.items()))
-    out.print(f"The first wave ({result.wave:%H:%M} UTC) is out, in {result.seconds:.0f} s: {states}\n")
+    out.print(f"The first wave ({result.wave:%H:%M:%S} UTC) is out, in {result.seconds:.0f} s: {states}\n")
     site = root / "site"
     out.print(f"[bold]Website[/bold]     {result.pages} pages: {site / 'index.html'}")
     out.print(f"            or serve it: kmcomms serve -w {root}")
