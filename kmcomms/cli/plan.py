@@ -20,7 +20,7 @@ from kmcomms.plan import ALL_TIME, Plan, Window
 def _table(plan: Plan) -> None:
     out = console()
     table = Table(title=f"{len(plan.deliveries)} deliveries", title_justify="left", show_lines=False)
-    for column in ("due (UTC)", "local", "campaign", "message", "audience", "lang", "channel", "id"):
+    for column in ("due (UTC)", "local", "campaign", "message", "audiences", "lang", "channel", "id"):
         table.add_column(column, no_wrap=column in ("due (UTC)", "id"))
     for d in plan.deliveries:
         local = d.due.astimezone(ZoneInfo(d.timezone))
