@@ -168,6 +168,12 @@ def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(t
     clock = Clock(LAUNCH + timedelta(minutes=1))
     d = dispatcher(root, clock, engines)  # opening the store upgrades it to head
     assert store.current_revision(d.engine) == store.head_revision()
+    shared_launch = delivery_id("trial", "launch", LAUNCH, "", "en", "blog")
+    code, out, err = run_cli("--now", f"{clock.now:%Y-%m-%dT%H:%M:%SZ}", "publish", "--due", "--dry-run", "--format", "json",
+                             "-w", root)
+    assert code == 0, err
+    would = {row["id"]: row["would"] for row in json.loads(out)}
+    assert shared_launch not in would and len(would) == 4, "the dry run says what the pass does"
     d.sync(clock.now)
     assert d.publish_due().outcomes.get("published", 0) == 4  # launch: blog ur, news × 3 — never the English post
     with d.engine.connect() as db:
@@ -177,7 +183,6 @@ def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(t
         assert db.execute(select(sqlalchemy.func.count()).select_from(publications)
                           .where(publications.c.delivery_id.in_(launched))).scalar() == 2
         assert sorted(db.execute(select(reach_samples.c.value)).scalars()) == [10.0, 11.0]
-    shared_launch = delivery_id("trial", "launch", LAUNCH, "", "en", "blog")
     assert shared_launch not in {key for key, _ in rows(d.engine).values()}
     assert not (root / "out" / "blog" / f"{shared_launch}.json").exists()
 

@@ -19,7 +19,7 @@ ended, is settled by `reap`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,6 +44,7 @@ __all__ = [
     "mark_missed",
     "reap",
     "renew",
+    "replaced",
     "sync",
 ]
 
@@ -100,6 +101,13 @@ def _went_out(row: Row) -> bool:
     return row.state not in OPEN and not (row.state == State.CANCELLED and row.reason == REMOVED)
 
 
+def replaced(delivery: Delivery, known: Mapping[str, Row]) -> bool:
+    """Whether `delivery`, not in the ledger, is an item that already went out under its
+    other shape's id (`other_shape_ids`): then it is never planned. `known`: the ledger's
+    rows (with state and reason) by id."""
+    return bool(known) and any(_went_out(known[i]) for i in other_shape_ids(delivery) if i in known)
+
+
 def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Iterable[str] = ()) -> SyncReport:
     """Make the ledger agree with the plan: new deliveries planned, deliveries that left
     the plan cancelled if not yet sent, ones this cancelled that came back planned again,
@@ -116,8 +124,7 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Itera
         new = [{"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence,
                 "audiences": " ".join(d.audiences), "language": d.language, "channel": d.channel, "due_at": d.due,
                 "timezone": d.timezone, "state": State.PLANNED, "attempts": 0, "planned_at": now, "updated_at": now}
-               for d in planned if d.id not in known
-               and not (known and any(_went_out(known[i]) for i in other_shape_ids(d) if i in known))]
+               for d in planned if d.id not in known and not replaced(d, known)]
         for start in range(0, len(new), _CHUNK):
             db.execute(_insert_ignoring_existing(engine), new[start : start + _CHUNK])
         gone = [i for i, row in known.items() if i not in wanted and row.state in OPEN and row.campaign not in held]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from kmcomms.ledger.ledger import OPEN, State, counts
+from kmcomms.ledger.ledger import OPEN, State, counts, replaced
 from kmcomms.ledger.tables import deliveries
 from kmcomms.plan import ALL_TIME
 
@@ -46,11 +46,11 @@ def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
     """What a pass at `now` would publish and how each renders, claiming nothing. The
     plan is read from the campaigns, so it also shows deliveries not yet in the ledger."""
     with runtime.engine.connect() as db:
-        taken = {row.id: row.state for row in db.execute(select(deliveries.c.id, deliveries.c.state))}
+        known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.reason))}
     rows = []
     for delivery in runtime.loaded.plan(ALL_TIME, now).deliveries:
-        state = taken.get(delivery.id, State.PLANNED)
-        if delivery.due > now or state not in OPEN:
+        row = known.get(delivery.id)
+        if delivery.due > now or (row.state not in OPEN if row else replaced(delivery, known)):
             continue
         channel = runtime.channels.get(delivery.channel)
         if channel is not None and now - delivery.due > channel.grace_period:
