@@ -141,12 +141,15 @@ def write_workspace(root: Path, url: str, total: int, at: datetime, adapter: str
         for n, k in CHANNELS.items())
     (root / "kmcomms.toml").write_text(settings_toml(url, policy=POLICY, channels=channels, **BENCHMARK_UNIT), encoding="utf-8")
     names = list(CHANNELS)
+    own = [n for n in names if CHANNELS[n] == "newsletter"]  # a delivery per audience
     remaining, index = total, 0
     while remaining > 0:
-        audiences = []
+        audiences: list[list[str]] = []
         while remaining > 0 and len(audiences) < AUDIENCES_PER_CAMPAIGN:
-            take = names[: min(len(names), remaining)]
-            audiences.append(take)
+            # The first audience brings the campaign's blog posts, which the others share
+            # (one item each, whatever the audiences); every audience its own newsletters.
+            take = (names if not audiences else own)[: remaining]
+            audiences.append([*take, *(n for n in audiences[0] if n not in own)] if audiences else take)
             remaining -= len(take)
         ids = [f"a{n:02d}" for n in range(1, len(audiences) + 1)]
         folder = root / "campaigns" / f"bench-{index:04d}"

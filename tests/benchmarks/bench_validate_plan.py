@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
@@ -142,12 +143,30 @@ class _Campaign:
     lines: list[str] = field(default_factory=list)
 
 
-def _per_occurrence(audiences: list[_Audience], channels: list[str] | None) -> int:
-    total = 0
+#: The repository's channels whose items are public, shared by the audiences that get them
+#: at the same instant in the same language (kmcomms.toml: static-site, video-page, folder).
+BROADCAST = {"blog", "video", "print"}
+
+
+def _same_clock(zone: str) -> tuple[timedelta | None, ...]:
+    """The zone's offsets in winter and summer: zones of ZONES that share both change
+    their clocks on the same days, so their local times are the same instants."""
+    return tuple(datetime(2027, month, 15, 12, tzinfo=ZoneInfo(zone)).utcoffset() for month in (1, 7))
+
+
+def _per_occurrence(audiences: list[_Audience], channels: list[str] | None, zone: str) -> int:
+    """Deliveries per occurrence of a message: one per audience and language on a targeted
+    channel, one per instant and language on a broadcast channel."""
+    targeted, shared = 0, set()
     for a in audiences:
         reached = a.channels if channels is None else [c for c in channels if c in a.channels]
-        total += len(a.languages) * len(reached)
-    return total
+        clock = _same_clock(a.timezone or zone)
+        for channel in reached:
+            if channel in BROADCAST:
+                shared.update((clock, language, channel) for language in a.languages)
+            else:
+                targeted += len(a.languages)
+    return targeted + len(shared)
 
 
 def _occurrences(first: date, last: date, every: int, unit: str, on: list[str] | None) -> int:
@@ -283,7 +302,7 @@ def _campaign(rng: random.Random, index: int, folder: Path, target: int) -> _Cam
             picked = {rng.choice(m.channels) for m in members}
             picked |= {c for c in union if rng.random() < 0.3}
             channels = [c for c in union if c in picked]
-        per = _per_occurrence(members, channels)
+        per = _per_occurrence(members, channels, zone)
         remaining = target - out.deliveries
         repeat = out.messages >= 1 and not pending and remaining > 3 * per and rng.random() < 0.5
         mid = f"m{n}-{rng.choice(['launch', 'reminder', 'update', 'film', 'leaflet', 'brief', 'blog'])}"
