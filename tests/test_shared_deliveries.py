@@ -22,7 +22,7 @@ from kmcomms.channels.registry import open_channels
 from kmcomms.dispatch import Dispatcher
 from kmcomms.evaluate import evaluate, ledger_view
 from kmcomms.ledger import store
-from kmcomms.ledger.tables import deliveries, publications, reach_samples
+from kmcomms.ledger.tables import deliveries, metadata, publications, reach_samples
 from kmcomms.plan import ALL_TIME, delivery_id
 from kmcomms.reach import ReachRecord, store_reach
 
@@ -127,8 +127,7 @@ def test_a_shared_post_goes_out_once_and_keeps_its_id_when_an_audience_is_added(
 
 def _insert_as_at_0005(engine: Engine, table: str, values: list[dict[str, object]]) -> None:
     """Rows written with the columns a ledger at revision 0005 had."""
-    types = {c.name: c.type for c in (deliveries.c, publications.c, reach_samples.c)[
-        ("deliveries", "publications", "reach_samples").index(table)]}
+    types = {c.name: c.type for c in metadata.tables[table].c}
     old = sqlalchemy.table(table, *(sqlalchemy.column(name, types.get(name)) for name in values[0]))
     with engine.begin() as db:
         db.execute(insert(old), values)

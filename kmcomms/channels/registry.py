@@ -99,8 +99,9 @@ def _read(value: Any, loc: tuple[str, ...], environ: Mapping[str, str], unset: d
             unset[loc] = missing
             return value
         if names:
-            read[expand(value, environ)] = value
-            return expand(value, environ)
+            expanded = expand(value, environ)
+            read[expanded] = value
+            return expanded
         return value
     if isinstance(value, Mapping):
         return {k: _read(v, (*loc, str(k)), environ, unset, read) for k, v in value.items()}
