@@ -9,7 +9,7 @@ handler on stderr, as JSON lines (default) or as plain text:
 
 Secrets: a `Redactor` (a `logging.Filter` on the handler) replaces every known secret
 value with "***" in the message, the fields, and an exception's text, and the handler
-redacts the finished line once more. The secrets come from the settings (`secrets_of`):
+redacts the finished line once more. The secrets come from the settings (`kmcomms.campaign.workspace.secrets_of`):
 every value that came from the environment (`${VAR}`), every channel setting whose key
 names a credential (password, token, secret, API key…), and the store URL's password.
 """
@@ -26,13 +26,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from kmcomms.errors import one_line
-from kmcomms.workspace import _ENV, _SECRET_KEY, Settings, _options
 
-__all__ = ["MASK", "Redactor", "event", "secrets_of", "setup", "teardown"]
+__all__ = ["MASK", "Redactor", "event", "setup", "teardown"]
 
 MASK = "***"
 #: Attribute of a LogRecord that holds an event's name and fields.
@@ -44,34 +40,6 @@ def event(logger: logging.Logger, name: str, text: str = "", /, *, level: int = 
           exc_info: bool = False, **fields: Any) -> None:
     """Log the event `name` with a human `text` and structured `fields`."""
     logger.log(level, text or name, exc_info=exc_info, extra={_EVENT: name, _FIELDS: fields})
-
-
-def _from_env(value: str, environ: Mapping[str, str]) -> list[str]:
-    return [environ[var] for var in _ENV.findall(value) if environ.get(var)]
-
-
-def secrets_of(settings: Settings, environ: Mapping[str, str] | None = None) -> set[str]:
-    """Every secret value the settings lead to: what `${VAR}`s read from the environment,
-    credential-named channel settings, the store URL's password."""
-    env = os.environ if environ is None else environ
-    found: set[str] = set()
-    for name, channel in settings.channels.items():
-        for loc, value in _options(channel.options, ("channels", name)):
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, str):
-                    found.update(_from_env(item, env))
-                if _SECRET_KEY.search(loc[-1]) and not (isinstance(item, str) and _ENV.search(item)):
-                    found.add(str(item))  # written in the file (validate refuses it), still never logged
-    try:
-        password = make_url(settings.store.url).password
-    except ArgumentError:
-        password = None
-    if password:
-        found.add(str(password))
-    found.update(_from_env(settings.store.url, env))
-    if settings.notify is not None and settings.notify.webhook:
-        found.update(_from_env(settings.notify.webhook, env))
-    return {s for s in found if s}
 
 
 class Redactor(logging.Filter):

@@ -8,7 +8,7 @@ what every adapter must do: publish, publish again with the same key without a s
 item, find, collect, check, and map errors to transient or permanent (honouring
 Retry-After), never showing a secret. A new adapter gets the same scrutiny by writing one
 fixture. `test_every_registered_remote_adapter_runs_the_contract` (in
-tests/test_channels_cli.py) checks that none is left out.
+tests/cli/test_channels_cli.py) checks that none is left out.
 
 Below the contract, what the adapters' own tests share: a channel configured from its
 settings (`configured`, `makers` for a fixture), and checks that several adapters are held

@@ -36,7 +36,7 @@ tokens issued, and the quota units used, at YouTube's documented costs (1 per li
 write). The server, injected failures and request log (`seen`) are `fake_http.FakeApi`'s,
 and every refusal caused by a malformed request is written to its `problems`.
 
-The limits are written out here independently of kmcomms's own (kmcomms.preflight), so that
+The limits are written out here independently of kmcomms's own (kmcomms.render.preflight), so that
 the fake is a check on kmcomms and not a copy of it. A body part that `part` does not list
 is refused. YouTube would ignore it silently; refusing it catches an adapter that forgot to
 list a part.

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from workspaces import audience, campaign_yaml, write_translations
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.plan import Delivery, Window
-from kmcomms.render import Draft, Renderer
-from kmcomms.tracking import Tracker
+from kmcomms.plan.deliveries import Delivery, Window
+from kmcomms.render.drafts import Draft
+from kmcomms.render.renderer import Renderer
+from kmcomms.render.tracking import Tracker
+from kmcomms.plan.deliveries import plan_of
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 BASE_URL = "http://127.0.0.1:8760"
@@ -128,7 +130,7 @@ def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: st
     tracker = Tracker(TRACKING, "a secret for the tests") if tracking else None
     renderer = Renderer(workspace, result.campaigns, tracker)
     drafts = []
-    for delivery in result.plan(Window(start=NOW), NOW).deliveries:
+    for delivery in plan_of(result, Window(start=NOW), NOW).deliveries:
         draft = renderer.render(delivery)
         assert isinstance(draft, Draft), draft
         drafts.append((delivery, draft))

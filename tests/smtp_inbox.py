@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from kmcomms.demo import free_port
+from kmcomms.daemon.demo import free_port
 
 __all__ = ["Hook", "Inbox", "Received", "inbox_fixture", "start"]
 

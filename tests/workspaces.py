@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
-from kmcomms.campaign import load_paths
-from kmcomms.translations import merge_catalog, po_bytes, po_path, template_catalog
+from kmcomms.campaign.load import load_paths
+from kmcomms.translations.catalogs import po_path
+from kmcomms.translations.pofiles import merge_catalog, po_bytes, template_catalog
 
 __all__ = ["BENCHMARK_UNIT", "FOLDER_CHANNELS", "SENDER", "audience", "campaign_yaml", "settings_toml", "smtp_channel", "write_translation",
            "write_translations"]

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, ClassVar
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import Draft
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from kmcomms.tracking import Tracker
+    from kmcomms.render.tracking import Tracker
 
 __all__ = [
     "Channel",

@@ -58,7 +58,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr, field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import (
     ChannelError,
     ChannelOptions,
@@ -197,6 +197,8 @@ class Bluesky(HttpChannel):
     """Posts to Bluesky under a record key per delivery (see the module)."""
 
     kind = Kind.SOCIAL
+    #: Bluesky's post length, in graphemes: the renderer shortens a post's summary to fit.
+    post_limit = 300
     Settings = BlueskyOptions
     idempotent = True
 

@@ -15,7 +15,7 @@ Settings (`[channels.<name>]`, `adapter = "briefing"`):
   installed (where they cannot be: Debian/Ubuntu has them in `fonts-noto-core`).
 
 Publishing a delivery: the briefing's PDF is printed from its HTML in the fonts of its
-language's script (`kmcomms.briefing_pdf`). A missing font is a warning in the log
+language's script (`kmcomms.render.pdf`). A missing font is a warning in the log
 (`briefing-font`, saying what to install) when another installed font has the letters,
 and the delivery goes out; letters no installed font has would print as empty boxes, so
 then the delivery fails, saying what to install, and nobody is sent anything. The
@@ -49,19 +49,19 @@ from typing import Any
 from markupsafe import Markup
 from pydantic import Field
 
-from kmcomms.briefing_pdf import PdfError, briefing_pdf, check_fonts
-from kmcomms.channels import Kind
+from kmcomms.render.pdf import PdfError, briefing_pdf, check_fonts
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.logs import event
-from kmcomms.mail import Attachment, address_problem
+from kmcomms.channels.mail import Attachment, address_problem
 from kmcomms.render.drafts import Briefing, Draft, Newsletter
 from kmcomms.render.markup import plain_text
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
-from kmcomms.site import Entry
-from kmcomms.site.entry import slug_of
-from kmcomms.words import words
+from kmcomms.channels.site.entry import Entry
+from kmcomms.channels.site.entry import slug_of
+from kmcomms.translations.words import words
 
 __all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "local_sender", "page_fragment"]
 

@@ -15,10 +15,10 @@ import requests
 from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import select
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelError, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, shorten
-from kmcomms.fields import LanguageCode, Slug
+from kmcomms.campaign.fields import LanguageCode, Slug
 from kmcomms.ledger.tables import deliveries
 from kmcomms.render.drafts import Draft, Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER

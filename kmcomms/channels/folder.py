@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
 from kmcomms.render.drafts import Draft
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from kmcomms import __version__
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, TransientError
 from kmcomms.errors import WorkspaceError
-from kmcomms.workspace import expand
+from kmcomms.campaign.workspace import expand
 
 __all__ = ["RETRYABLE_4XX", "HttpChannel", "error_message", "retry_after", "secure_url", "shorten"]
 

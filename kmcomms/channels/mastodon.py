@@ -63,7 +63,7 @@ from typing import Any, Literal
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import (
     ChannelError,
     ChannelOptions,
@@ -131,6 +131,8 @@ class Mastodon(HttpChannel):
     """Posts statuses with the delivery id as `Idempotency-Key` (see the module)."""
 
     kind = Kind.SOCIAL
+    #: Mastodon's default post length, in characters: the renderer shortens a post's summary to fit.
+    post_limit = 500
     Settings = MastodonOptions
     idempotent = True
 

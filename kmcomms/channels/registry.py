@@ -22,7 +22,6 @@ import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +29,17 @@ import requests
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Engine
 
+from kmcomms.campaign.adapters import GROUP, adapter_names, find_adapter
 from kmcomms.channels.base import Channel, ChannelOptions
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
-from kmcomms.explain import explain
-from kmcomms.fields import close_match
-from kmcomms.source import toml_position
-from kmcomms.tracking import Tracker
-from kmcomms.workspace import Workspace, expand, variables
+from kmcomms.campaign.explain import explain
+from kmcomms.campaign.fields import close_match
+from kmcomms.campaign.source import toml_position
+from kmcomms.render.tracking import Tracker
+from kmcomms.campaign.workspace import Workspace, expand, variables
 
 __all__ = ["GROUP", "ChannelCheck", "adapter_class", "adapter_names", "check_channel", "check_channels", "open_channels"]
 
-GROUP = "kmcomms.channels"
-
-
-def adapter_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group=GROUP))
 
 
 def adapter_class(name: str, registry: Mapping[str, type[Channel]] | None = None) -> type[Channel]:
@@ -52,11 +47,10 @@ def adapter_class(name: str, registry: Mapping[str, type[Channel]] | None = None
     installed entry points. Raises `WorkspaceError` naming the close adapter."""
     if registry is not None and name in registry:
         return registry[name]
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
+    cls = find_adapter(name)
+    if cls is None:
         known = sorted({*adapter_names(), *(registry or {})})
         raise WorkspaceError(f'no channel adapter "{name}"{close_match(name, known)} — installed: {", ".join(known)}')
-    cls = found[0].load()
     if not (isinstance(cls, type) and issubclass(cls, Channel)):
         raise WorkspaceError(f'the entry point "{name}" in {GROUP} is not a kmcomms Channel class')
     return cls

@@ -14,7 +14,7 @@ Settings (`[channels.<name>]`, `adapter = "smtp"`):
 
 Who gets a delivery: the contacts of `list` in the delivery's audience who read its
 language (those in a language the audience is not reached in get the source-language
-delivery), minus suppressed addresses; see `kmcomms.contacts.recipients_for`.
+delivery), minus suppressed addresses; see `kmcomms.channels.contacts.recipients_for`.
 
 Exactly once per recipient. The recipient set is frozen into the ledger's `recipients`
 table when the send starts (state `pending`, with the Message-ID each copy will carry);
@@ -64,27 +64,16 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy import Connection, Engine, bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelError, ChannelOptions, PermanentError, Publication, TransientError
-from kmcomms.contacts import recipients_for, suppress
+from kmcomms.channels.contacts import recipients_for, suppress
 from kmcomms.errors import WorkspaceError
-from kmcomms.fields import Slug
+from kmcomms.campaign.fields import Slug
 from kmcomms.ledger.tables import deliveries, recipients, suppressions
 from kmcomms.logs import event
-from kmcomms.mail import (
-    Attachment,
-    Composer,
-    Deferred,
-    Mailer,
-    Refused,
-    Server,
-    Uncertain,
-    list_id_header,
-    message_id,
-    split_sender,
-)
+from kmcomms.channels.mail import Attachment, Composer, Deferred, Mailer, Refused, Server, Uncertain, list_id_header, message_id, split_sender
 from kmcomms.render.drafts import Draft, Newsletter
-from kmcomms.workspace import expand
+from kmcomms.campaign.workspace import expand
 
 __all__ = ["Smtp", "SmtpOptions"]
 

@@ -29,12 +29,14 @@ from typing import ClassVar
 
 from pydantic import field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
 from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import BlogPost, Draft
-from kmcomms.site import About, Entry, Site, SiteError
-from kmcomms.workspace import Unit, load_workspace
+from kmcomms.channels.site.about import About
+from kmcomms.channels.site.entry import Entry, SiteError
+from kmcomms.channels.site.site import Site
+from kmcomms.campaign.workspace import Unit, load_workspace
 
 __all__ = ["SiteChannel", "SiteOptions", "StaticSite", "http_url"]
 

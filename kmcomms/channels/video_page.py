@@ -21,15 +21,15 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import field_validator
 
-from kmcomms.campaign import load_campaign
-from kmcomms.channels import Kind
+from kmcomms.campaign.load import load_campaign
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import PermanentError
 from kmcomms.channels.static_site import SiteChannel, SiteOptions, http_url
 from kmcomms.render.drafts import Draft, VideoListing
-from kmcomms.site import Entry
-from kmcomms.site.pages import environment
-from kmcomms.words import words
-from kmcomms.workspace import campaign_files
+from kmcomms.channels.site.entry import Entry
+from kmcomms.channels.site.pages import environment
+from kmcomms.translations.words import words
+from kmcomms.campaign.workspace import campaign_files
 
 __all__ = ["VideoPage", "VideoPageOptions"]
 

@@ -57,12 +57,12 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelOptions, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, retry_after, secure_url
 from kmcomms.errors import WorkspaceError
 from kmcomms.render.drafts import Draft
-from kmcomms.workspace import expand
+from kmcomms.campaign.workspace import expand
 
 __all__ = ["Webhook", "WebhookOptions"]
 

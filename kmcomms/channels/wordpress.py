@@ -71,7 +71,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelError, ChannelOptions, PermanentError, Publication
 from kmcomms.channels.http import HttpChannel, error_message, secure_url
 from kmcomms.logs import event

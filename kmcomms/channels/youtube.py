@@ -83,7 +83,7 @@ from zoneinfo import ZoneInfo
 import requests
 from pydantic import SecretStr, field_validator
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import (
     ChannelError,
     ChannelOptions,
@@ -92,7 +92,7 @@ from kmcomms.channels.base import (
     TransientError,
 )
 from kmcomms.channels.http import HttpChannel, error_message, retry_after, secure_url
-from kmcomms.preflight import YOUTUBE_TAGS_CHARACTERS, youtube_tags_length
+from kmcomms.render.preflight import YOUTUBE_TAGS_CHARACTERS, youtube_tags_length
 from kmcomms.render.drafts import Draft, VideoListing
 
 __all__ = ["YouTube", "YouTubeOptions", "until_quota_reset"]

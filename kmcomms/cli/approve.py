@@ -7,16 +7,16 @@ from pathlib import Path
 
 import click
 
-from kmcomms.approvals import approve as record_approval
+from kmcomms.publish.approvals import approve as record_approval
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option, workspace_option
-from kmcomms.dispatch import held_campaigns, message_hash
+from kmcomms.publish.dispatch import held_campaigns, message_hash
 from kmcomms.errors import KmcommsError, UsageError
-from kmcomms.fields import close_match
+from kmcomms.campaign.fields import close_match
 from kmcomms.ledger.store import open_store
-from kmcomms.render import Renderer
-from kmcomms.runtime import load_here
-from kmcomms.translations import target_languages
+from kmcomms.render.renderer import Renderer
+from kmcomms.publish.runtime import load_here
+from kmcomms.translations.catalogs import target_languages
 
 
 @cli.command()

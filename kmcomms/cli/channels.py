@@ -12,15 +12,16 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from kmcomms.channels import channel_kind
-from kmcomms.channels.registry import GROUP, adapter_class, adapter_names, check_channel, check_channels
+from kmcomms.campaign.adapters import channel_kind
+from kmcomms.campaign.adapters import GROUP, adapter_names
+from kmcomms.channels.registry import adapter_class, check_channel, check_channels
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
-from kmcomms.fields import close_match
+from kmcomms.campaign.fields import close_match
 from kmcomms.ledger.store import open_store
-from kmcomms.tracking import tracker_for
-from kmcomms.workspace import Workspace, find_workspace, load_workspace
+from kmcomms.ledger.tracking import tracker_for
+from kmcomms.campaign.workspace import Workspace, find_workspace, load_workspace
 
 __all__ = ["channels"]
 

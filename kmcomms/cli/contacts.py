@@ -12,17 +12,10 @@ from rich.table import Table
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
-from kmcomms.contacts import (
-    REASONS,
-    addresses,
-    import_contacts,
-    normal_address,
-    summary,
-    suppress,
-)
+from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
 from kmcomms.errors import InvalidInput, UsageError
-from kmcomms.mail import address_problem
-from kmcomms.workspace import find_workspace, load_workspace
+from kmcomms.channels.mail import address_problem
+from kmcomms.campaign.workspace import find_workspace, load_workspace
 
 #: Findings printed for a refused file; the rest are counted.
 SHOWN = 100

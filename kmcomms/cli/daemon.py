@@ -33,7 +33,7 @@ def daemon(state: State, path: Path | None, sweep: float, log_format: str, verbo
     """
     if state.now is not None:
         raise UsageError("the daemon runs on real time: --now is for one-shot commands such as `publish --due`")
-    from kmcomms.daemon import Daemon  # APScheduler only where it is used
+    from kmcomms.daemon.service import Daemon  # APScheduler only where it is used
 
     redactor = setup(log_format, level=logging.DEBUG if verbose else logging.INFO)
     log = logging.getLogger("kmcomms.daemon")

@@ -33,7 +33,7 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
     with an SMTP server on loopback; runs the daemon until that first wave is out, and
     says where to look. Nothing outside the folder is touched; no account is needed.
     """
-    from kmcomms.demo import run_demo  # the SMTP server and the daemon only where used
+    from kmcomms.daemon.demo import run_demo  # the SMTP server and the daemon only where used
 
     if folder is not None and folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder}: not empty — name a new or empty folder for the demo")

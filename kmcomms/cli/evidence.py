@@ -16,16 +16,8 @@ from kmcomms.cli.reach import refuse
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.ledger.store import open_store
-from kmcomms.reach import (
-    KINDS,
-    RESEARCHFISH_COLUMNS,
-    Known,
-    add_evidence,
-    check_evidence,
-    list_evidence,
-    researchfish_rows,
-)
-from kmcomms.runtime import load_here
+from kmcomms.reach.records import KINDS, Known, RESEARCHFISH_COLUMNS, add_evidence, check_evidence, list_evidence, researchfish_rows
+from kmcomms.publish.runtime import load_here
 
 _KIND_HELP = "; ".join(f"{k.slug} ({k.researchfish})" for k in KINDS.values())
 

@@ -11,7 +11,7 @@ import click
 from kmcomms.cli import cli
 from kmcomms.cli.schema import campaign_schema
 from kmcomms.errors import UsageError
-from kmcomms.workspace import SETTINGS_FILE, load_workspace
+from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
 
 SETTINGS_TEMPLATE = '''\
 # kmcomms workspace settings. Secrets are never written here: write "${{VAR}}" and set VAR

@@ -23,19 +23,9 @@ from zoneinfo import ZoneInfo
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from kmcomms.campaign import load_campaign
+from kmcomms.campaign.load import load_campaign
 from kmcomms.cli import State, cli
-from kmcomms.drafting import (
-    CAMPAIGN_WEEKS,
-    FIRST_SEND,
-    SHAPES,
-    DraftAnswers,
-    default_channels,
-    default_event_date,
-    draft_campaign,
-    next_monday,
-    slugify,
-)
+from kmcomms.campaign.drafting import CAMPAIGN_WEEKS, DraftAnswers, FIRST_SEND, SHAPES, default_channels, default_event_date, draft_campaign, next_monday, slugify
 from kmcomms.errors import (
     Diagnostic,
     InvalidInput,
@@ -44,16 +34,9 @@ from kmcomms.errors import (
     WorkspaceError,
     display_path,
 )
-from kmcomms.fields import (
-    LanguageCode,
-    LocalDate,
-    LocalDateTime,
-    Slug,
-    TimeZoneName,
-    close_match,
-)
-from kmcomms.models import AudienceKind
-from kmcomms.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
+from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
+from kmcomms.campaign.models import AudienceKind
+from kmcomms.campaign.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
 
 __all__ = ["new", "stdin_is_tty"]
 

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, parse_instant, paths_argument
-from kmcomms.ics import plan_to_ics
-from kmcomms.plan import ALL_TIME, Plan, Window
+from kmcomms.plan.calendar import plan_to_ics
+from kmcomms.plan.deliveries import ALL_TIME, Plan, Window
+from kmcomms.plan.deliveries import plan_of
 
 
 def _table(plan: Plan) -> None:
@@ -51,7 +52,7 @@ def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, 
     result.raise_for_errors()
     if everything and start is None:
         start = ALL_TIME.start
-    plan = result.plan(Window(start, end), now)
+    plan = plan_of(result, Window(start, end), now)
     if result.diagnostics:
         click.echo(f"{len(result.diagnostics)} warnings: see `kmcomms validate`", err=True)
     if fmt == "table" and output is None:

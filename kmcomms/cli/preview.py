@@ -7,15 +7,17 @@ from pathlib import Path
 
 import click
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option
 from kmcomms.errors import UsageError
-from kmcomms.plan import ALL_TIME
-from kmcomms.preview import draft_fields, draft_json, write_site
-from kmcomms.render import Blocked, Renderer
+from kmcomms.plan.deliveries import ALL_TIME
+from kmcomms.render.preview import draft_fields, draft_json, write_site
+from kmcomms.render.drafts import Blocked
+from kmcomms.render.renderer import Renderer
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
-from kmcomms.workspace import find_workspace
+from kmcomms.campaign.workspace import find_workspace
+from kmcomms.plan.deliveries import plan_of
 
 
 def _campaign_path(campaign: str) -> Path:
@@ -50,7 +52,7 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
     result.raise_for_errors()
     workspace = result.workspaces[0]
     wanted = {"message": message, "language": language, "channel": channel}
-    plan = result.plan(ALL_TIME, state.clock())
+    plan = plan_of(result, ALL_TIME, state.clock())
     deliveries = [d for d in plan.deliveries if all(v is None or getattr(d, k) == v for k, v in wanted.items())
                   and (audience is None or audience in d.audiences)]
     if not deliveries:

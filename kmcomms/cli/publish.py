@@ -12,8 +12,8 @@ from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.ledger import counts
-from kmcomms.ledger.status import due_now
-from kmcomms.runtime import open_runtime
+from kmcomms.publish.status import due_now
+from kmcomms.publish.runtime import open_runtime
 
 
 @cli.command()

@@ -12,12 +12,12 @@ import click
 
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option, workspace_option
-from kmcomms.collect import collect
+from kmcomms.reach.collect import collect
 from kmcomms.errors import InvalidInput, UsageError
-from kmcomms.fields import close_match
+from kmcomms.campaign.fields import close_match
 from kmcomms.ledger.store import open_store
-from kmcomms.reach import Known, ReachRecord, check_reach, read_reach, store_reach
-from kmcomms.runtime import load_here, open_runtime
+from kmcomms.reach.records import Known, ReachRecord, check_reach, read_reach, store_reach
+from kmcomms.publish.runtime import load_here, open_runtime
 
 __all__ = ["refuse"]
 

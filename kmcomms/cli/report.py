@@ -12,10 +12,12 @@ from kmcomms.cli import State, cli
 from kmcomms.cli.options import format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
-from kmcomms.report import html, markdown, write_csv
+from kmcomms.report.html import html
+from kmcomms.report.markdown import markdown
+from kmcomms.report.tables import write_csv
 from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
 from kmcomms.report.model import Report
-from kmcomms.runtime import load_here
+from kmcomms.publish.runtime import load_here
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

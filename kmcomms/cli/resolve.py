@@ -15,8 +15,8 @@ from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
 from kmcomms.ledger.ledger import State as DeliveryState
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications
-from kmcomms.notify import forget
-from kmcomms.workspace import find_workspace, load_workspace
+from kmcomms.publish.notify import forget
+from kmcomms.campaign.workspace import find_workspace, load_workspace
 
 #: The states a person may resolve: nothing more happens to them by itself (blocked ones
 #: wait for a gate, which a person may decide to go around).

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli import cli
-from kmcomms.models import Campaign
+from kmcomms.campaign.models import Campaign
 
 __all__ = ["campaign_schema"]
 

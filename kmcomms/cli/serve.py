@@ -16,8 +16,8 @@ from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.cli import cli
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
-from kmcomms.runtime import load_here
-from kmcomms.workspace import Workspace, expand
+from kmcomms.publish.runtime import load_here
+from kmcomms.campaign.workspace import Workspace, expand
 
 __all__ = ["site_folder"]
 

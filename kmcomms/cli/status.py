@@ -10,8 +10,8 @@ from rich.table import Table
 
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
-from kmcomms.ledger.status import summary
-from kmcomms.runtime import open_runtime
+from kmcomms.publish.status import summary
+from kmcomms.publish.runtime import open_runtime
 
 
 @cli.command()

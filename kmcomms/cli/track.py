@@ -11,10 +11,11 @@ from kmcomms.cli import State, cli
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.ledger.store import open_store
-from kmcomms.logs import secrets_of, setup, teardown
-from kmcomms.tracking.server import listen_address, run_forever, serve
-from kmcomms.tracking.tokens import tracker_for
-from kmcomms.workspace import SETTINGS_FILE, find_workspace, load_workspace
+from kmcomms.campaign.workspace import secrets_of
+from kmcomms.logs import setup, teardown
+from kmcomms.reach.tracking import listen_address, run_forever, serve
+from kmcomms.ledger.tracking import tracker_for
+from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 
 @cli.command()

@@ -14,27 +14,14 @@ from babel.messages import Catalog as BabelCatalog
 from rich.console import Console
 from rich.table import Table
 
-from kmcomms.campaign import LoadedCampaign, load_paths
+from kmcomms.campaign.load import LoadedCampaign, load_paths
 from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Diagnostic, InvalidInput, UsageError, display_path
-from kmcomms.translations import (
-    Catalog,
-    Status,
-    merge_catalog,
-    mo_bytes,
-    mo_path,
-    po_bytes,
-    po_path,
-    pot_path,
-    read_po_file,
-    source_messages,
-    target_languages,
-    template_catalog,
-    translation_status,
-    write_file,
-)
-from kmcomms.workspace import Workspace
+from kmcomms.translations.catalogs import Catalog, Status, mo_path, po_path, pot_path, target_languages, translation_status
+from kmcomms.translations.pofiles import merge_catalog, mo_bytes, po_bytes, read_po_file, template_catalog, write_file
+from kmcomms.translations.strings import source_messages
+from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["translations"]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.channels.registry import check_channels
 from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Severity
-from kmcomms.placeholders import placeholders
-from kmcomms.preflight import preflight
+from kmcomms.campaign.placeholders import placeholders
+from kmcomms.render.preflight import preflight
 
 
 @cli.command()

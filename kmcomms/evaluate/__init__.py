@@ -6,11 +6,5 @@
 `evaluate` (kmcomms.evaluate.compute) reads no database and no clock; `ledger_view`
 (kmcomms.evaluate.ledger) reads the ledger into the input shapes, already reduced in SQL.
 The shapes are in kmcomms.evaluate.model.
+May import: errors, campaign, plan, ledger (reading only), reach.
 """
-
-from kmcomms.evaluate import model
-from kmcomms.evaluate.compute import evaluate
-from kmcomms.evaluate.ledger import ledger_view
-from kmcomms.evaluate.model import *  # noqa: F403 - the input and result shapes, named in model.__all__
-
-__all__ = ["evaluate", "ledger_view", *model.__all__]

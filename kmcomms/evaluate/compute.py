@@ -26,7 +26,7 @@ from kmcomms.evaluate.model import (
     Sample,
     Status,
 )
-from kmcomms.models import Campaign, Indicator, Objective
+from kmcomms.campaign.models import Campaign, Indicator, Objective
 
 __all__ = ["RATES", "STATES", "evaluate", "projects_from", "reduce_samples"]
 

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, Integer, Row, and_, bindparam, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kmcomms.ledger.tables import UTCDateTime, attempts, deliveries, publications
-from kmcomms.plan import Delivery, other_shape_ids
+from kmcomms.plan.deliveries import Delivery, other_shape_ids
 
 __all__ = [
     "OPEN",

@@ -1,21 +1,5 @@
-"""Rendering: a planned delivery in, the exact draft its channel will receive out.
-
-`Renderer(workspace, campaigns).render(delivery)` → a `Draft` (or `Blocked` with the
-reason). Pure apart from reading templates and catalogs once: nothing is sent.
+"""Rendering: a planned delivery in, the exact draft its channel will receive out (`drafts`,
+`renderer`, `markup`), with the checks a draft must pass before it goes (`preflight`), its
+preview, the briefing PDF (`pdf`) and signed tracking addresses (`tracking`). Nothing is
+sent. May import: errors, files, logs, campaign, plan, translations.
 """
-
-from kmcomms.render.drafts import BlogPost, Blocked, Briefing, Draft, Kind, Link, Newsletter, SocialPost, VideoListing
-from kmcomms.render.renderer import Renderer
-
-__all__ = [
-    "BlogPost",
-    "Blocked",
-    "Briefing",
-    "Draft",
-    "Kind",
-    "Link",
-    "Newsletter",
-    "Renderer",
-    "SocialPost",
-    "VideoListing",
-]

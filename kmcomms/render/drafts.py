@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 
 __all__ = [
     "BlogPost",

@@ -22,7 +22,7 @@ import nh3
 from kmcomms.render.drafts import Link
 
 if TYPE_CHECKING:
-    from kmcomms.tracking import Tracker
+    from kmcomms.render.tracking import Tracker
 
 __all__ = ["LinkRegister", "plain", "plain_text", "to_html", "utm_tags"]
 

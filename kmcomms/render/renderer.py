@@ -2,7 +2,7 @@
 
 Templates are Jinja2 files in `kmcomms/templates/`; a workspace overrides one by putting a
 file of the same name in its own `templates/` folder. Fixed words come from
-`kmcomms.words` in the delivery's language; right-to-left languages get `dir="rtl"`.
+`kmcomms.translations.words` in the delivery's language; right-to-left languages get `dir="rtl"`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from kmcomms.campaign import LoadedCampaign
-from kmcomms.channels import SOCIAL_LIMITS, Kind, channel_kind
+from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.campaign.adapters import Kind, channel_kind, find_adapter
 from kmcomms.errors import KmcommsError
-from kmcomms.models import Message
-from kmcomms.plan import Delivery
+from kmcomms.campaign.models import Message
+from kmcomms.plan.deliveries import Delivery
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Link, Newsletter, SocialPost, VideoListing
 from kmcomms.render.markup import LinkRegister, plain, plain_text, to_html, utm_tags
-from kmcomms.translations import incomplete, load_catalog, paragraphs, source_messages
-from kmcomms.words import direction, format_day, words
-from kmcomms.workspace import Workspace
+from kmcomms.translations.catalogs import incomplete, load_catalog
+from kmcomms.translations.strings import paragraphs, source_messages
+from kmcomms.translations.words import direction, format_day, words
+from kmcomms.campaign.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kmcomms.tracking import Tracker
+    from kmcomms.render.tracking import Tracker
 
 __all__ = ["UNSUBSCRIBE_PLACEHOLDER", "Renderer"]
 
@@ -232,8 +233,17 @@ def _briefing(job: _Job) -> Briefing:
                     html=job.render("briefing.html.j2"), links=job.links())
 
 
+def _post_limit(adapter: str) -> int:
+    """How long a post may be on `adapter`: its class's `post_limit`, else Mastodon's default 500."""
+    try:
+        limit = getattr(find_adapter(adapter), "post_limit", None)
+    except Exception:  # noqa: BLE001 - an adapter that does not import: check_channel reports it
+        limit = None
+    return limit if isinstance(limit, int) else 500
+
+
 def _social(job: _Job) -> SocialPost:
-    limit = SOCIAL_LIMITS.get(job.adapter, 500)
+    limit = _post_limit(job.adapter)
     text = job.render("social.txt.j2").strip()
     summary = job.context["summary"]
     if len(text) > limit and summary:

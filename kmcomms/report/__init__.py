@@ -4,20 +4,6 @@
     html(report) / markdown(report) / report.as_dict() / write_csv(report, folder)
 
 The `Report` (kmcomms.report.model) is plain data; each format only lays it out.
+May import: errors, files, logs, campaign, plan, translations, ledger, channels (mail),
+reach, evaluate.
 """
-
-from kmcomms.report.html import html
-from kmcomms.report.markdown import markdown
-from kmcomms.report.model import (
-           Chart,
-           IndicatorValue,
-           Part,
-           ReachValue,
-           Report,
-           Section,
-           Table,
-)
-from kmcomms.report.tables import indicators_csv, reach_csv, write_csv
-
-__all__ = ["Chart", "IndicatorValue", "Part", "ReachValue", "Report", "Section", "Table", "html", "indicators_csv",
-           "markdown", "reach_csv", "write_csv"]

@@ -16,14 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from kmcomms.evaluate import (
-    LEVELS,
-    CampaignEvaluation,
-    DeliveryRow,
-    IndicatorResult,
-    Status,
-)
-from kmcomms.models import Campaign
+from kmcomms.evaluate.model import CampaignEvaluation, DeliveryRow, IndicatorResult, LEVELS, Status
+from kmcomms.campaign.models import Campaign
 from kmcomms.report.model import (
     Chart,
     IndicatorValue,
@@ -50,7 +44,7 @@ from kmcomms.report.sections import (
     status_words,
     theory_of_change,
 )
-from kmcomms.translations import Status as TranslationStatus
+from kmcomms.translations.catalogs import Status as TranslationStatus
 
 __all__ = ["STATUS_ORDER", "campaign_part", "campaign_report", "indicator_values", "reach_values", "unit_report"]
 

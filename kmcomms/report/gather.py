@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from kmcomms.campaign import LoadedCampaign
-from kmcomms.evaluate import evaluate, ledger_view
+from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.evaluate.compute import evaluate
+from kmcomms.evaluate.ledger import ledger_view
 from kmcomms.report.build import campaign_part, campaign_report, unit_report
 from kmcomms.report.model import Report
-from kmcomms.translations import translation_status
-from kmcomms.workspace import Workspace
+from kmcomms.translations.catalogs import translation_status
+from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["end_of_day", "gather_campaign", "gather_unit", "unit_period"]
 

@@ -3,7 +3,7 @@
 `[report]` in kmcomms.toml says when (`every`, read in `timezone`, summer time followed
 by APScheduler's `CronTrigger`), over how many days (`period_days`, the day of the run the
 last), in which format, and where: mailed as an attachment to `email` (through the SMTP
-relay of `[report]`, else of `[notify]`, with `kmcomms.mail.Mailer`) and/or written to
+relay of `[report]`, else of `[notify]`, with `kmcomms.channels.mail.Mailer`) and/or written to
 `folder` as `unit-YYYY-MM-DD.html` (atomically: a reader never sees half a file).
 
 `deliver(...)` builds and delivers one report for the period ending `now`; it is the same
@@ -29,13 +29,13 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from kmcomms import __version__
-from kmcomms.campaign import LoadedCampaign
-from kmcomms.mail import Mailer, Server, subject_header
+from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.channels.mail import Mailer, Server, subject_header
 from kmcomms.report.gather import gather_unit
 from kmcomms.report.html import html
 from kmcomms.report.markdown import markdown
 from kmcomms.report.model import Report
-from kmcomms.workspace import Notify, ScheduledReport, Workspace
+from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
 
 __all__ = ["JOB_ID", "Delivered", "deliver", "file_name", "mail", "message", "period", "report_text", "trigger", "write"]
 
@@ -125,7 +125,7 @@ def message(report: Report, settings: ScheduledReport, sender: str, name: str, t
 def mail(report: Report, settings: ScheduledReport, notify: Notify | None, name: str, text: str,
          now: datetime) -> tuple[str, ...]:
     """Mail the report to every address of `settings.email`; raises on the first refusal
-    (`kmcomms.mail`'s `TransientError`, `PermanentError`, `Refused`, `Deferred`)."""
+    (`kmcomms.channels.mail`'s `TransientError`, `PermanentError`, `Refused`, `Deferred`)."""
     server, sender = _server(settings, notify)
     data = message(report, settings, sender, name, text, now).as_bytes()
     with Mailer(server, channel="report") as mailer:

@@ -9,19 +9,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kmcomms.evaluate import (
-    LEVELS,
-    PROJECTION_MIN_DAYS,
-    PROJECTION_MIN_SHARE,
-    SMALL_NUMBERS,
-    CampaignEvaluation,
-    RateCell,
-    Status,
-)
-from kmcomms.models import Campaign, Indicator
-from kmcomms.reach import KINDS
+from kmcomms.evaluate.model import CampaignEvaluation, LEVELS, PROJECTION_MIN_DAYS, PROJECTION_MIN_SHARE, RateCell, SMALL_NUMBERS, Status
+from kmcomms.campaign.models import Campaign, Indicator
+from kmcomms.reach.records import KINDS
 from kmcomms.report.model import Chart, Section, Table, format_number
-from kmcomms.translations import Status as TranslationStatus
+from kmcomms.translations.catalogs import Status as TranslationStatus
 
 __all__ = ["COLLECT", "PROJECTION_RULE", "by_date", "channels", "count", "describe", "inclusion", "indicator_specs",
            "influence", "learning", "levels", "methods", "reach", "status_words", "theory_of_change"]

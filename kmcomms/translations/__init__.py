@@ -25,44 +25,5 @@ removes the flag.
 Reading is strict: a PO file that gettext's msgfmt would refuse, or that Babel would
 silently misread (an unclosed quote, a duplicate entry, a merge-conflict marker, a
 non-UTF-8 byte), raises `InvalidInput` naming the file and line.
+May import: errors, files, logs, campaign.
 """
-
-
-from kmcomms.translations.catalogs import (
-    Catalog,
-    State,
-    Status,
-    incomplete,
-    load_catalog,
-    mo_path,
-    po_path,
-    pot_path,
-    target_languages,
-    translation_status,
-)
-from kmcomms.translations.pofiles import MACHINE_DRAFT, merge_catalog, mo_bytes, po_bytes, read_po_file, template_catalog, write_file
-from kmcomms.translations.strings import SourceMessage, paragraphs, source_messages
-
-__all__ = [
-    "MACHINE_DRAFT",
-    "Catalog",
-    "SourceMessage",
-    "State",
-    "Status",
-    "incomplete",
-    "load_catalog",
-    "merge_catalog",
-    "mo_bytes",
-    "mo_path",
-    "paragraphs",
-    "po_bytes",
-    "po_path",
-    "pot_path",
-    "read_po_file",
-    "source_messages",
-    "target_languages",
-    "template_catalog",
-    "translation_status",
-    "write_file",
-]
-

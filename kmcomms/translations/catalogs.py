@@ -9,11 +9,11 @@ from typing import Literal
 
 from babel.messages import Catalog as BabelCatalog
 
-from kmcomms.campaign import LoadedCampaign
-from kmcomms.models import Campaign
+from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.campaign.models import Campaign
 from kmcomms.translations.pofiles import MACHINE_DRAFT, gettext_language, read_po_file
 from kmcomms.translations.strings import SourceMessage, source_messages
-from kmcomms.workspace import Workspace
+from kmcomms.campaign.workspace import Workspace
 
 State = Literal["translated", "fuzzy", "missing"]
 

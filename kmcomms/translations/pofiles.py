@@ -16,9 +16,9 @@ from babel.messages.catalog import Message as BabelMessage
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po, unescape, write_po
 
-from kmcomms.campaign import LoadedCampaign
-from kmcomms.models import Campaign
-from kmcomms.source import file_error, read_text
+from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.campaign.models import Campaign
+from kmcomms.campaign.source import file_error, read_text
 from kmcomms.translations.strings import located_strings
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kmcomms.campaign import Body, LoadedCampaign
-from kmcomms.models import Message
+from kmcomms.campaign.load import Body, LoadedCampaign
+from kmcomms.campaign.models import Message
 
 Location = tuple[str | int, ...]
 

@@ -77,16 +77,18 @@ import sqlalchemy
 from sqlalchemy import Engine, func, select
 from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml
 
-from kmcomms.campaign import LoadResult, load_paths
+from kmcomms.campaign.load import LoadResult, load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.dispatch import ALL_TIME, Dispatcher, content_hash
+from kmcomms.plan.deliveries import ALL_TIME
+from kmcomms.publish.dispatch import Dispatcher, content_hash
 from kmcomms.ledger.ledger import Attempt, Outcome, State, claim, counts, finish, sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
-from kmcomms.plan import Delivery
-from kmcomms.render import Draft
+from kmcomms.plan.deliveries import Delivery
+from kmcomms.render.drafts import Draft
 from kmcomms_bench_noop import Noop  # from noop_plugin/, put on the path above
+from kmcomms.plan.deliveries import plan_of
 
 THROUGHPUT_GOAL = 0.50  # dispatch at least 50% of the bare claim + finish loop
 LATENESS_GOAL = 1.0  # seconds, p99
@@ -170,7 +172,7 @@ def load(root: Path, total: int, at: datetime) -> tuple[LoadResult, list[Deliver
         for d in loaded.errors[:20]:
             print(f"  {d}", file=sys.stderr)
         raise SystemExit(f"the generated workspace does not validate: {len(loaded.errors)} errors")
-    planned = loaded.plan(ALL_TIME, at).deliveries
+    planned = plan_of(loaded, ALL_TIME, at).deliveries
     if len(planned) != total or {d.due for d in planned} != {at}:
         raise SystemExit(f"the generated workspace plans {len(planned)} deliveries due at {sorted({str(d.due) for d in planned})[:3]}, "
                          f"not {total} due at {at}")

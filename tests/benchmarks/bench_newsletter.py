@@ -9,7 +9,7 @@ counts what it is given (so both sides pay the same server cost and share the sa
 One workspace (a campaign with one newsletter message, a Markdown body with a link and a
 call to action, tracking on so every copy carries its own signed unsubscribe address) is
 rendered once. For each repetition, untimed: a fresh SQLite ledger, the delivery synced,
-N contacts imported with `kmcomms.contacts.import_contacts`. Then timed:
+N contacts imported with `kmcomms.channels.contacts.import_contacts`. Then timed:
 
   (a)  baseline  `smtplib.SMTP.sendmail` of one prebuilt message (a copy the adapter
        made, so the same size) N times over one connection: the SMTP conversation alone
@@ -57,18 +57,20 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml, smtp_channel
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions
-from kmcomms.contacts import import_contacts
-from kmcomms.demo import free_port
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import recipients
-from kmcomms.mail import Composer, list_id_header
-from kmcomms.plan import Window
-from kmcomms.render import Newsletter, Renderer
-from kmcomms.tracking import Tracker
+from kmcomms.channels.mail import Composer, list_id_header
+from kmcomms.plan.deliveries import Window
+from kmcomms.render.drafts import Newsletter
+from kmcomms.render.renderer import Renderer
+from kmcomms.render.tracking import Tracker
+from kmcomms.plan.deliveries import plan_of
 
 GOAL = 0.70
 NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
@@ -151,7 +153,7 @@ class Bench:
         result = load_paths([root])
         assert not result.errors, result.errors
         [self.workspace] = result.workspaces
-        [self.delivery] = result.plan(Window(start=datetime(2027, 1, 1, tzinfo=UTC)), NOW).deliveries
+        [self.delivery] = plan_of(result, Window(start=datetime(2027, 1, 1, tzinfo=UTC)), NOW).deliveries
         draft = Renderer(self.workspace, result.campaigns, TRACKER).render(self.delivery)
         assert isinstance(draft, Newsletter)
         self.draft = draft

@@ -44,13 +44,14 @@ sys.path.insert(0, str(REPO / "tests"))  # for workspaces.py, as pytest puts it 
 from sqlalchemy import Engine, insert, text
 from workspaces import audience, campaign_yaml
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.cli import main as kmcomms_main
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries
-from kmcomms.report import html, markdown
+from kmcomms.report.html import html
+from kmcomms.report.markdown import markdown
 from kmcomms.report.gather import end_of_day, gather_unit
-from kmcomms.workspace import load_workspace
+from kmcomms.campaign.workspace import load_workspace
 
 GOAL = 5.0
 CHANNELS = ("blog", "newsletter")

@@ -5,11 +5,11 @@ README: `tests/benchmarks/run` (or `.venv/bin/python tests/benchmarks/bench_vali
 generates a workspace of varied, valid campaigns in a temporary folder (the repository's
 kmcomms.toml; 1-4 audiences, 1-6 languages, one-off and repeating messages, Markdown body files
 and inline bodies, aims, objectives and indicators), then times, best of --repeat runs, with
-every kmcomms functools cache (`kmcomms.timing.to_utc` above all) cleared before each:
+every kmcomms functools cache (`kmcomms.campaign.schedule.to_utc` above all) cleared before each:
 
   baseline  read every campaign.yaml and parse it with `yaml.load(text, Loader=yaml.CSafeLoader)`
   validate  `kmcomms.campaign.load_paths([workspace])` (models, cross-checks, body files)
-  plan      `result.plan(Window(start=2000-01-01), now)`
+  plan      `plan_of(result, Window(start=2000-01-01), now)`
   cli       `kmcomms validate WORKSPACE` through `kmcomms.cli.main`, output captured (for information)
 
 and prints the ratio (validate + plan) / baseline against the goal of 3.0x, with the part of
@@ -47,9 +47,10 @@ if str(REPO) not in sys.path:  # run from a checkout without an installed packag
 
 import yaml
 
-from kmcomms.campaign import load_paths
+from kmcomms.campaign.load import load_paths
 from kmcomms.cli import main as cli_main
-from kmcomms.plan import Window
+from kmcomms.plan.deliveries import Window
+from kmcomms.plan.deliveries import plan_of
 
 GOAL = 3.0
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -413,7 +414,7 @@ def generate(root: Path, campaigns: int, per_campaign: int, seed: int) -> Genera
 
 
 def clear_caches() -> list[str]:
-    """Clear every functools cache in kmcomms (`kmcomms.timing.to_utc` above all), so a
+    """Clear every functools cache in kmcomms (`kmcomms.campaign.schedule.to_utc` above all), so a
     repetition does not profit from the one before it."""
     cleared = []
     for name, module in sorted(sys.modules.items()):
@@ -483,7 +484,7 @@ def profile(root: Path, top: int, collect: bool) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     result = validate(root)
-    result.plan(WINDOW, NOW)
+    plan_of(result, WINDOW, NOW)
     profiler.disable()
     gc.enable()
     if collect:
@@ -541,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {d}", file=sys.stderr)
             raise SystemExit(f"generated campaigns are not valid: {len(errors)} errors, "
                              f"{len(checked.campaigns)} of {gen.campaigns} campaigns loaded")
-        deliveries = len(checked.plan(WINDOW, NOW).deliveries)
+        deliveries = len(plan_of(checked, WINDOW, NOW).deliveries)
         note = "" if deliveries == gen.expected_deliveries else f" (the generator expected {gen.expected_deliveries:,})"
         print(f"validated: {len(checked.campaigns):,} campaigns, 0 errors, {warnings} warnings; "
               f"planned {deliveries:,} deliveries{note}")

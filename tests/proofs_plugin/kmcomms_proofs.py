@@ -1,4 +1,4 @@
-"""Channel adapters for tests/test_proofs.py, installed the way a third party would ship
+"""Channel adapters for tests/publish/test_proofs.py, installed the way a third party would ship
 one: an entry point in the group `kmcomms.channels` (the `*.dist-info` beside this file).
 The test puts this folder on PYTHONPATH of the kmcomms processes it starts, and nowhere
 else.
@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, Publication
 from kmcomms.channels.folder import Folder, FolderOptions
 from kmcomms.render.drafts import Draft

@@ -5,7 +5,7 @@ benchmark's daemon subprocess finds it by name once this folder is on its PYTHON
 
 from __future__ import annotations
 
-from kmcomms.channels import Kind
+from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, Publication
 from kmcomms.render.drafts import Draft
 

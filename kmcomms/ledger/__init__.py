@@ -1,0 +1,5 @@
+"""The ledger: the database that is the truth about what went out. Its tables (`tables`),
+how the store opens and migrates (`store`), and every change of state as a named operation
+(`ledger` and the modules beside it); nothing outside this package writes these tables.
+May import: errors, files, logs, campaign, plan, translations, render.
+"""

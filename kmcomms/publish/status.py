@@ -1,0 +1,66 @@
+"""Reading the ledger for people: counts per state, what is next, what needs a person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+
+from kmcomms.ledger.ledger import OPEN, State, counts, replaced
+from kmcomms.ledger.tables import deliveries
+from kmcomms.plan.deliveries import ALL_TIME
+from kmcomms.plan.deliveries import plan_of
+
+if TYPE_CHECKING:
+    from kmcomms.publish.runtime import Runtime
+
+__all__ = ["NEEDS_A_PERSON", "due_now", "summary"]
+
+#: States a person must look at: nothing more happens to them by itself.
+NEEDS_A_PERSON = (State.UNKNOWN, State.FAILED, State.MISSED)
+
+
+def _row(row: object) -> dict[str, object]:
+    return {
+        "id": row.id, "campaign": row.campaign, "message": row.message,  # type: ignore[attr-defined]
+        "audiences": row.audiences.split(),  # type: ignore[attr-defined]
+        "language": row.language, "channel": row.channel, "state": row.state,  # type: ignore[attr-defined]
+        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "attempts": row.attempts, "reason": row.reason,  # type: ignore[attr-defined]
+    }
+
+
+def summary(engine: Engine, now: datetime, upcoming: int = 10) -> dict[str, object]:
+    """Counts per state, the next `upcoming` open deliveries, and every one that needs a person."""
+    with engine.connect() as db:
+        nxt = db.execute(select(deliveries).where(deliveries.c.state.in_(OPEN), deliveries.c.due_at >= now)
+                         .order_by(deliveries.c.due_at).limit(upcoming)).all()
+        waiting = db.execute(select(deliveries).where(deliveries.c.state.in_(NEEDS_A_PERSON))
+                             .order_by(deliveries.c.due_at)).all()
+        blocked = db.execute(select(deliveries).where(deliveries.c.state == State.BLOCKED)
+                             .order_by(deliveries.c.due_at)).all()
+    return {"counts": counts(engine), "next": [_row(r) for r in nxt], "needs_a_person": [_row(r) for r in waiting],
+            "blocked": [_row(r) for r in blocked]}
+
+
+def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
+    """What a pass at `now` would publish and how each renders, claiming nothing. The
+    plan is read from the campaigns, so it also shows deliveries not yet in the ledger."""
+    with runtime.engine.connect() as db:
+        known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.reason))}
+    rows = []
+    for delivery in plan_of(runtime.loaded, ALL_TIME, now).deliveries:
+        row = known.get(delivery.id)
+        if delivery.due > now or (row.state not in OPEN if row else replaced(delivery, known)):
+            continue
+        channel = runtime.channels.get(delivery.channel)
+        if channel is not None and now - delivery.due > channel.grace_period:
+            would = f"missed (due more than {channel.grace_period} ago)"
+        else:
+            draft = runtime.dispatcher.renderer.render(delivery)
+            reason = runtime.dispatcher.gate(delivery.campaign, delivery.message, draft, now)
+            would = f"blocked: {reason}" if reason else "publish"
+        rows.append({"id": delivery.id, "campaign": delivery.campaign, "message": delivery.message,
+                     "audiences": list(delivery.audiences), "language": delivery.language, "channel": delivery.channel,
+                     "due": delivery.due.strftime("%Y-%m-%dT%H:%M:%SZ"), "would": would})
+    return rows

@@ -1,0 +1,4 @@
+"""Reach: what became of what went out. Records people enter (`records`), figures collected
+from the channels' APIs (`collect`) and kmcomms's own click, open and unsubscribe
+tracking (`tracking`, a small web server). May import every stage before it, up to publish.
+"""
