@@ -6,8 +6,12 @@ import functools
 import io
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kmcomms.report.model import Chart, format_number
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["svg"]
 
@@ -52,9 +56,7 @@ def svg(chart: Chart, prefix: str = "") -> str:
     """
     # Imported here: matplotlib takes a while to load, and only HTML reports draw charts.
     from matplotlib import rc_context
-    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": FONT_SIZE,
                      "font.family": "sans-serif"}):
@@ -80,32 +82,8 @@ def svg(chart: Chart, prefix: str = "") -> str:
             high = low + 1.0
         axes.set_xlim(low, high)
         axes.set_ylim(count - 0.5, -0.5)  # first label on top, as in the table
-        # The value axis drawn by hand, a line, a few ticks and light grid lines: matplotlib's
-        # own axis (tick objects, layout) would double the cost of a chart.
-        axes.set_axis_off()
-        integers = all(float(v).is_integer() for v in values)
-        below = axes.get_xaxis_transform()  # x in data, y in axes fractions
-        ticks = [t for t in MaxNLocator(nbins=2, integer=integers).tick_values(low, high) if low <= t <= high]
-        lines = [((tick, 0), (tick, 1)) for tick in ticks]
-        grid = LineCollection(lines, colors=GRID, linewidths=0.8, zorder=0, transform=below)
-        axes.add_collection(grid, autolim=False)
-        for tick in ticks:
-            axes.annotate(format_number(tick) + chart.suffix, (tick, 0), xycoords=below, xytext=(0, -4),
-                          textcoords="offset points", ha="center", va="top", color=AXIS, fontsize=FONT_SIZE - 1,
-                          annotation_clip=False)
-        # The axis line and the bars' 0, solid; the target (100%), dashed.
-        axes.add_collection(LineCollection([((low, 0), (high, 0)), ((0, 0), (0, 1))], colors=AXIS, linewidths=1,
-                                           zorder=3, transform=below, clip_on=False), autolim=False)
-        if chart.reference is not None:
-            axes.add_collection(LineCollection([((chart.reference, 0), (chart.reference, 1))], colors=REFERENCE,
-                                               linestyles="--", linewidths=1.5, zorder=3, transform=below),
-                                autolim=False)
-        side = axes.get_yaxis_transform()  # x in axes fractions, y in data
-        for position, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
-            axes.annotate(label, (0, position), xycoords=side, xytext=(-_GAP, 0), textcoords="offset points",
-                          va="center", ha="right", annotation_clip=False)
-            axes.annotate(text, (max(0.0, value), position), xytext=(3, 0), textcoords="offset points", va="center",
-                          annotation_clip=False)
+        _value_axis(axes, low, high, chart, integers=all(float(v).is_integer() for v in values))
+        _bar_labels(axes, labels, values, texts)
         figure.text((left + (figure_width - left - right) / 2) / figure_width, 4 / height, chart.unit, ha="center",
                     va="bottom", color=AXIS)
         buffer = io.StringIO()
@@ -116,6 +94,41 @@ def svg(chart: Chart, prefix: str = "") -> str:
     text = _own_ids(text, prefix)
     # The figure/figcaption/table carry the meaning; the picture is labelled, not read out twice.
     return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(chart.title)}" ', 1)
+
+
+def _value_axis(axes: Axes, low: float, high: float, chart: Chart, *, integers: bool) -> None:
+    """The value axis drawn by hand, a line, a few ticks and light grid lines: matplotlib's
+    own axis (tick objects, layout) would double the cost of a chart."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.ticker import MaxNLocator
+
+    axes.set_axis_off()
+    below = axes.get_xaxis_transform()  # x in data, y in axes fractions
+    ticks = [t for t in MaxNLocator(nbins=2, integer=integers).tick_values(low, high) if low <= t <= high]
+    lines = [((tick, 0), (tick, 1)) for tick in ticks]
+    grid = LineCollection(lines, colors=GRID, linewidths=0.8, zorder=0, transform=below)
+    axes.add_collection(grid, autolim=False)
+    for tick in ticks:
+        axes.annotate(format_number(tick) + chart.suffix, (tick, 0), xycoords=below, xytext=(0, -4),
+                      textcoords="offset points", ha="center", va="top", color=AXIS, fontsize=FONT_SIZE - 1,
+                      annotation_clip=False)
+    # The axis line and the bars' 0, solid; the target (100%), dashed.
+    axes.add_collection(LineCollection([((low, 0), (high, 0)), ((0, 0), (0, 1))], colors=AXIS, linewidths=1,
+                                       zorder=3, transform=below, clip_on=False), autolim=False)
+    if chart.reference is not None:
+        axes.add_collection(LineCollection([((chart.reference, 0), (chart.reference, 1))], colors=REFERENCE,
+                                           linestyles="--", linewidths=1.5, zorder=3, transform=below),
+                            autolim=False)
+
+
+def _bar_labels(axes: Axes, labels: list[str], values: list[float], texts: list[str]) -> None:
+    """Each bar's label at the left of the plot and its value at the bar's end."""
+    side = axes.get_yaxis_transform()  # x in axes fractions, y in data
+    for position, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
+        axes.annotate(label, (0, position), xycoords=side, xytext=(-_GAP, 0), textcoords="offset points",
+                      va="center", ha="right", annotation_clip=False)
+        axes.annotate(text, (max(0.0, value), position), xytext=(3, 0), textcoords="offset points", va="center",
+                      annotation_clip=False)
 
 
 @functools.cache

@@ -199,37 +199,43 @@ def _string_problem(text: str) -> tuple[int, str] | None:
     return len(text), 'the quoted text is not closed — end it with "'
 
 
-def _syntax_problem(lines: list[str]) -> tuple[int, int, str] | None:
-    """The first thing msgfmt would refuse that Babel lets through (or reports with a
-    poorer position): (1-based line, 1-based column, reason), or None."""
-    seen: dict[tuple[str | None, str], int] = {}
-    state = "start"  # start | msgctxt | msgid | plural | msgstr
-    context: list[str] | None = None
-    msgid: list[str] = []
-    current: list[str] = []
-    entry_line = 0  # where the open entry's msgid is
-    plural = False
+_Problem = tuple[int, int, str]  # (1-based line, 1-based column, reason)
 
-    def finish() -> tuple[int, int, str] | None:
-        nonlocal state, context, plural
-        if state in ("msgctxt", "msgid", "plural"):
-            return entry_line or number, 1, "this entry has no msgstr — add a msgstr line (msgstr \"\" when not yet translated)"
-        if state == "msgstr":
+
+class _Scanner:
+    """Reads a PO file line by line as msgfmt does, remembering the open entry, so that
+    `line` can say the first thing msgfmt would refuse."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str | None, str], int] = {}
+        self.state = "start"  # start | msgctxt | msgid | plural | msgstr
+        self.context: list[str] | None = None
+        self.msgid: list[str] = []
+        self.current: list[str] = []
+        self.entry_line = 0  # where the open entry's msgid is
+        self.number = 0  # the line being read
+
+    def finish(self) -> _Problem | None:
+        """Close the open entry: a problem when it has no msgstr or repeats an earlier one."""
+        if self.state in ("msgctxt", "msgid", "plural"):
+            return self.entry_line or self.number, 1, "this entry has no msgstr — add a msgstr line (msgstr \"\" when not yet translated)"
+        if self.state == "msgstr":
             # msgfmt refuses a repeated entry, obsolete (#~) ones included.
-            key = (None if context is None else "".join(context), "".join(msgid))
-            if key in seen:
+            key = (None if self.context is None else "".join(self.context), "".join(self.msgid))
+            if key in self.seen:
                 what = f'msgctxt "{key[0]}"' if key[0] is not None else f'msgid "{key[1][:40]}"'
-                return entry_line, 1, f"a second entry for {what} (the first is on line {seen[key]}) — keep one"
-            seen[key] = entry_line
-        state, context, plural = "start", None, False
-        msgid.clear()
+                return self.entry_line, 1, f"a second entry for {what} (the first is on line {self.seen[key]}) — keep one"
+            self.seen[key] = self.entry_line
+        self.state, self.context = "start", None
+        self.msgid.clear()
         return None
 
-    number = 0
-    for number, raw in enumerate(lines, 1):
+    def line(self, number: int, raw: str) -> _Problem | None:
+        """Read one line of the file."""
+        self.number = number
         line = raw.strip()
         if not line:
-            continue
+            return None
         if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
             return number, 1, "a merge conflict marker — resolve the conflict (keep one version of each entry)"
         if line.startswith("#-"):
@@ -237,53 +243,62 @@ def _syntax_problem(lines: list[str]) -> tuple[int, int, str] | None:
         if line.startswith("#~"):
             line = line[2:].strip()
             if not line or line.startswith("|"):
-                continue
+                return None
         elif line.startswith("#"):
-            if (problem := finish()) is not None:
-                return problem
-            continue
+            return self.finish()
         column = raw.find(line) + 1
-        keyword = _KEYWORD.match(line)
-        if keyword:
-            word, rest = keyword[1], line[keyword.end():].strip()
-            offset = line.index(rest) if rest else len(line)
-            problem = _string_problem(rest)
-            if problem:
-                return number, column + offset + problem[0], f"{word}: {problem[1]}"
-            value = unescape(rest)
-            starts_entry = word == "msgctxt" or (word == "msgid" and state != "msgctxt")
-            if starts_entry and (problem := finish()) is not None:
-                return problem
-            if word == "msgctxt":
-                context = current = [value]
-            elif word == "msgid":
-                msgid.append(value)
-                current, entry_line = msgid, number
-            elif word == "msgid_plural":
-                if state != "msgid":
-                    return number, column, "msgid_plural must follow a msgid"
-                current, plural = [], True
-                word = "plural"
-            elif word == "msgstr" and state != "msgid" or word != "msgstr" and state not in ("plural", "msgstr"):
-                if state in ("msgid", "plural"):
-                    return number, column, f"{word} does not match the msgid: msgstr for one msgid, msgstr[N] after msgid_plural"
-                return number, column, f"{word} without a msgid before it — each entry is msgid \"…\" then msgstr \"…\""
-            else:
-                current, word = [], "msgstr"
-            state = word
-            continue
+        if keyword := _KEYWORD.match(line):
+            return self._keyword(keyword[1], line[keyword.end():].strip(), line, column)
         if line.startswith('"'):
             problem = _string_problem(line)
             if problem:
                 return number, column + problem[0], problem[1]
-            if state == "start":
+            if self.state == "start":
                 return number, column, "a quoted line must continue a msgctxt, msgid or msgstr"
-            current.append(unescape(line))
-            continue
+            self.current.append(unescape(line))
+            return None
         word = line.split()[0][:30]
         return number, column, (f'"{word}" is not a PO keyword: each line is a # comment, msgctxt, msgid,'
                                 ' msgstr or a quoted continuation')
-    return finish()
+
+    def _keyword(self, word: str, rest: str, line: str, column: int) -> _Problem | None:
+        number, state = self.number, self.state
+        offset = line.index(rest) if rest else len(line)
+        problem = _string_problem(rest)
+        if problem:
+            return number, column + offset + problem[0], f"{word}: {problem[1]}"
+        value = unescape(rest)
+        starts_entry = word == "msgctxt" or (word == "msgid" and state != "msgctxt")
+        if starts_entry and (problem := self.finish()) is not None:
+            return problem
+        if word == "msgctxt":
+            self.context = self.current = [value]
+        elif word == "msgid":
+            self.msgid.append(value)
+            self.current, self.entry_line = self.msgid, number
+        elif word == "msgid_plural":
+            if state != "msgid":
+                return number, column, "msgid_plural must follow a msgid"
+            self.current = []
+            word = "plural"
+        elif word == "msgstr" and state != "msgid" or word != "msgstr" and state not in ("plural", "msgstr"):
+            if state in ("msgid", "plural"):
+                return number, column, f"{word} does not match the msgid: msgstr for one msgid, msgstr[N] after msgid_plural"
+            return number, column, f"{word} without a msgid before it — each entry is msgid \"…\" then msgstr \"…\""
+        else:
+            self.current, word = [], "msgstr"
+        self.state = word
+        return None
+
+
+def _syntax_problem(lines: list[str]) -> _Problem | None:
+    """The first thing msgfmt would refuse that Babel lets through (or reports with a
+    poorer position): (1-based line, 1-based column, reason), or None."""
+    scanner = _Scanner()
+    for number, raw in enumerate(lines, 1):
+        if (problem := scanner.line(number, raw)) is not None:
+            return problem
+    return scanner.finish()
 
 
 _HEADER_FIELD = {"time data": ("POT-Creation-Date", "PO-Revision-Date"), "int()": ("Plural-Forms",),

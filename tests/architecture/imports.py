@@ -73,11 +73,12 @@ def graph() -> dict[str, dict[str, int]]:
 def upward(edges: dict[str, dict[str, int]]) -> list[str]:
     """Imports against the flow, as `path:line: a imports b`."""
     order = {name: i for i, name in enumerate(STAGES)}
+    known = modules()
     found = []
     for module, targets in edges.items():
         for target, line in targets.items():
             if order[stage(target)] > order[stage(module)]:
-                path = modules()[module].relative_to(PACKAGE.parent)
+                path = known[module].relative_to(PACKAGE.parent)
                 found.append(f"{path}:{line}: {module} ({stage(module)}) imports {target} ({stage(target)})")
     return sorted(found)
 
