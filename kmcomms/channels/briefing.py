@@ -55,7 +55,7 @@ from kmcomms.channels.base import PermanentError, Publication
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.logs import event
-from kmcomms.channels.mail import Attachment, address_problem
+from kmcomms.channels.letters import Attachment, address_problem
 from kmcomms.render.drafts import Briefing, Draft, Newsletter
 from kmcomms.render.markup import plain_text
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER

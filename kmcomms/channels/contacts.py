@@ -34,7 +34,7 @@ from kmcomms.files import records
 from kmcomms.errors import Diagnostic, InvalidInput, one_line
 from kmcomms.campaign.fields import LanguageCode, Slug
 from kmcomms.ledger.tables import contacts, suppressions
-from kmcomms.channels.mail import address_problem
+from kmcomms.channels.letters import address_problem
 
 __all__ = [
     "COLUMNS",

@@ -74,7 +74,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from kmcomms.channels.base import ChannelError, PermanentError, Publication
 from kmcomms.channels.http import secure_url, shorten
 from kmcomms.channels.campaigns import CampaignChannel, CampaignOptions, audience_language_keys
-from kmcomms.channels.mail import address_problem
+from kmcomms.channels.letters import address_problem
 from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 

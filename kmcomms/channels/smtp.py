@@ -71,7 +71,8 @@ from kmcomms.errors import WorkspaceError
 from kmcomms.campaign.fields import Slug
 from kmcomms.ledger.tables import deliveries, recipients, suppressions
 from kmcomms.logs import event
-from kmcomms.channels.mail import Attachment, Composer, Deferred, Mailer, Refused, Server, Uncertain, list_id_header, message_id, split_sender
+from kmcomms.channels.letters import Attachment, Composer, list_id_header, message_id, split_sender
+from kmcomms.channels.mail import Deferred, Mailer, Refused, Server, Uncertain
 from kmcomms.render.drafts import Draft, Newsletter
 from kmcomms.campaign.workspace import expand
 

@@ -14,7 +14,7 @@ from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
 from kmcomms.errors import InvalidInput, UsageError
-from kmcomms.channels.mail import address_problem
+from kmcomms.channels.letters import address_problem
 from kmcomms.campaign.workspace import find_workspace, load_workspace
 
 #: Findings printed for a refused file; the rest are counted.

@@ -36,7 +36,7 @@ from kmcomms import __version__
 from kmcomms.publish.status import NEEDS_A_PERSON
 from kmcomms.ledger.tables import deliveries, notifications
 from kmcomms.logs import event
-from kmcomms.channels.mail import subject_header
+from kmcomms.channels.letters import subject_header
 from kmcomms.campaign.workspace import Notify, expand
 
 __all__ = ["Notifier", "forget", "notice_text", "pending"]

@@ -30,7 +30,8 @@ from sqlalchemy import Engine
 
 from kmcomms import __version__
 from kmcomms.campaign.load import LoadedCampaign
-from kmcomms.channels.mail import Mailer, Server, subject_header
+from kmcomms.channels.letters import subject_header
+from kmcomms.channels.mail import Mailer, Server
 from kmcomms.report.gather import gather_unit
 from kmcomms.report.html import html
 from kmcomms.report.markdown import markdown

@@ -65,7 +65,7 @@ from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import recipients
-from kmcomms.channels.mail import Composer, list_id_header
+from kmcomms.channels.letters import Composer, list_id_header
 from kmcomms.plan.deliveries import Window
 from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import Renderer

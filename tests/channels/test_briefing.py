@@ -44,7 +44,7 @@ from kmcomms.channels.contacts import import_contacts, suppress
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients
-from kmcomms.channels.mail import message_id
+from kmcomms.channels.letters import message_id
 from kmcomms.plan.deliveries import Delivery, Window
 from kmcomms.render.drafts import Briefing
 from kmcomms.render.renderer import Renderer

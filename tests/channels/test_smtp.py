@@ -42,7 +42,8 @@ from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients, suppressions
-from kmcomms.channels.mail import Composer, Mailer, Server, message_id
+from kmcomms.channels.letters import Composer, message_id
+from kmcomms.channels.mail import Mailer, Server
 from kmcomms.plan.deliveries import Delivery, Window
 from kmcomms.render.drafts import BlogPost, Draft, Newsletter
 from kmcomms.render.renderer import Renderer
