@@ -10,7 +10,7 @@ key. What a PDS would accept but the adapter must still get right goes into `pro
 (asserted empty by the fixtures): a link facet whose UTF-8 byte range does not hold its
 address, a `createdAt` without a time zone, a post with an address and no facet.
 
-The server, routes, injected failures and request log are `fake_http.FakeApi`'s.
+The server, routes, injected failures and request log are `kmcomms.testing.fake_api.FakeApi`'s.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fake_http import FakeApi, Seen
 from werkzeug import Request, Response
 
 from kmcomms.channels.bluesky import graphemes
+from kmcomms.testing.fake_api import FakeApi, Seen
 
 __all__ = ["ERROR_BODIES", "FakeBluesky"]
 

@@ -13,7 +13,7 @@ draft may be scheduled, only a draft or paused campaign started, a scheduled one
 is refused (Go would ignore it), so a misspelt field cannot pass unnoticed. Every refusal
 caused by a malformed request is also written to `problems`, which the tests expect empty.
 
-The server, routes, injected failures and request log are `fake_http.FakeApi`'s.
+The server, routes, injected failures and request log are `kmcomms.testing.fake_api.FakeApi`'s.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from fake_http import FakeApi, Refusal
+from kmcomms.testing.fake_api import FakeApi, Refusal
 
 __all__ = ["FakeListmonk"]
 

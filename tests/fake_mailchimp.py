@@ -30,7 +30,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from fake_http import FakeApi, Refusal
+from kmcomms.testing.fake_api import FakeApi, Refusal
 
 __all__ = ["FakeMailchimp"]
 

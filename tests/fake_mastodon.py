@@ -9,7 +9,7 @@ JSON bodies) goes into `problems`, which the fixtures assert empty. `fail_next` 
 next answer an error with the documented body; `forget_keys` is the hour after which
 Mastodon forgets idempotency keys.
 
-The server, routes, injected failures and request log are `fake_http.FakeApi`'s.
+The server, routes, injected failures and request log are `kmcomms.testing.fake_api.FakeApi`'s.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fake_http import FakeApi, Refusal, Seen
 from werkzeug import Request, Response
+
+from kmcomms.testing.fake_api import FakeApi, Refusal, Seen
 
 __all__ = ["ERROR_BODIES", "FakeMastodon"]
 

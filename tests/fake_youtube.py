@@ -33,8 +33,9 @@ Refusals use Google's error shape: `{"error": {"code", "message", "errors": [{"d
 "reason", "message"}], "status"}}`. The token endpoint uses the OAuth one: `{"error",
 "error_description"}`. State is kept in memory: videos, playlists and their items, the
 tokens issued, and the quota units used, at YouTube's documented costs (1 per list, 50 per
-write). The server, injected failures and request log (`seen`) are `fake_http.FakeApi`'s,
-and every refusal caused by a malformed request is written to its `problems`.
+write). The server, injected failures and request log (`seen`) are
+`kmcomms.testing.fake_api.FakeApi`'s, and every refusal caused by a malformed request is
+written to its `problems`.
 
 The limits are written out here independently of kmcomms's own (kmcomms.render.preflight), so that
 the fake is a check on kmcomms and not a copy of it. A body part that `part` does not list
@@ -52,9 +53,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fake_http import FakeApi, Refusal, Seen
 from googleapiclient.discovery_cache import get_static_doc
 from werkzeug import Request, Response
+
+from kmcomms.testing.fake_api import FakeApi, Refusal, Seen
 
 __all__ = ["Discovery", "FakeYouTube", "GoogleRefusal"]
 

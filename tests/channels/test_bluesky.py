@@ -10,16 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from channel_contract import (
-    ChannelContract,
-    Harness,
-    found_then_withdrawn,
-    makers,
-    refused_for_a_wrong_secret,
-)
-from drafts import social_post
 from fake_bluesky import ERROR_BODIES, TID, FakeBluesky
-from fake_http import serve
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
@@ -32,6 +23,15 @@ from kmcomms.channels.bluesky import (
     record_key,
 )
 from kmcomms.render.drafts import SocialPost
+from kmcomms.testing.contract import (
+    ChannelContract,
+    Harness,
+    found_then_withdrawn,
+    makers,
+    refused_for_a_wrong_secret,
+)
+from kmcomms.testing.drafts import social_post
+from kmcomms.testing.fake_api import serve
 
 HANDLE = "unit.bsky.test"
 PASSWORD = "abcd-efgh-ijkl-mnop"

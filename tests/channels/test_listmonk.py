@@ -16,14 +16,14 @@ import pytest
 import requests
 from sqlalchemy import insert
 
-from channel_contract import ChannelContract, Harness, makers
-from drafts import KEY, NEWSLETTER_HTML, blog_post, letter
-from fake_http import LoopbackServer, serve
 from fake_listmonk import FakeListmonk
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.listmonk import Listmonk, ListmonkOptions
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries
+from kmcomms.testing.contract import ChannelContract, Harness, makers
+from kmcomms.testing.drafts import KEY, NEWSLETTER_HTML, blog_post, letter
+from kmcomms.testing.fake_api import LoopbackServer, serve
 
 TOKEN = "lm-tok-8f1e2d3c4b5a"
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import requests
 
-from channel_contract import ChannelContract, Harness, makers
-from drafts import KEY, letter
-from fake_http import serve
 from fake_mailchimp import FakeMailchimp
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.mailchimp import Mailchimp, MailchimpOptions, api_base, quarter_hour
+from kmcomms.testing.contract import ChannelContract, Harness, makers
+from kmcomms.testing.drafts import KEY, letter
+from kmcomms.testing.fake_api import serve
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST = "a1b2c3d4e5"

@@ -11,21 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from channel_contract import (
-    ChannelContract,
-    Harness,
-    found_then_withdrawn,
-    makers,
-    refused_for_a_wrong_secret,
-)
-from drafts import blog_post, social_post
-from fake_http import serve
 from fake_mastodon import FakeMastodon
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.mastodon import Mastodon, MastodonOptions
 from kmcomms.render.drafts import SocialPost
+from kmcomms.testing.contract import (
+    ChannelContract,
+    Harness,
+    found_then_withdrawn,
+    makers,
+    refused_for_a_wrong_secret,
+)
+from kmcomms.testing.drafts import blog_post, social_post
+from kmcomms.testing.fake_api import serve
 
 TOKEN = "mastodon-s3cret-token-value"
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)

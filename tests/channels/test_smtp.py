@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 from smtp_inbox import Hook, Inbox, inbox_fixture, start  # noqa: F401  # the `inbox` fixture
 from sqlalchemy import Engine, select
-from drafts import letter
 from workspaces import SENDER, audience, campaign_yaml, settings_toml, smtp_channel, write_translations
 
 from kmcomms.campaign.load import load_paths
@@ -49,6 +48,7 @@ from kmcomms.render.drafts import BlogPost, Draft, Newsletter
 from kmcomms.render.renderer import Renderer
 from kmcomms.render.tracking import Tracker
 from kmcomms.plan.deliveries import plan_of
+from kmcomms.testing.drafts import letter
 
 NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
 TRACKING = "http://127.0.0.1:8750"

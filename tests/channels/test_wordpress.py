@@ -36,12 +36,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from channel_contract import ChannelContract, Harness, configured
-from drafts import blog_post as draft
 from pydantic import ValidationError
 
 from kmcomms.channels.base import ChannelError, PermanentError, Publication, TransientError
 from kmcomms.channels.wordpress import WordPress, WordPressOptions
+from kmcomms.testing.contract import ChannelContract, Harness, configured
+from kmcomms.testing.drafts import blog_post as draft
 
 ENV_FILE = Path(os.environ.get("KMCOMMS_TEST_WORDPRESS_ENV", "/var/lib/kmcomms-tests/wordpress.env"))
 STATUSES = "publish,future,draft,pending,private,trash"

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from conftest import Clock
 import requests
-from channel_contract import ChannelContract, Harness, configured
-from drafts import blog_post
 from fake_youtube import Discovery, FakeYouTube
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.youtube import YouTube, YouTubeOptions, until_quota_reset
 from kmcomms.render.drafts import VideoListing
+from kmcomms.testing.contract import ChannelContract, Harness, configured
+from kmcomms.testing.drafts import blog_post
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # 01:00 in California: 23 hours to the quota reset
 VIDEO = "dQw4w9WgXcQ"

@@ -1,5 +1,5 @@
 """`kmcomms channels list|check`, and the rule that every registered remote adapter runs
-the shared contract (tests/channel_contract.py).
+the shared contract (kmcomms.testing.contract).
 
 The convention for the second: each adapter's test module defines
 `class Test<Name>Contract(ChannelContract)` with the class attribute
@@ -16,7 +16,6 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
-from channel_contract import ChannelContract
 from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
@@ -25,6 +24,7 @@ import kmcomms.cli.channels  # noqa: F401  # registers `kmcomms channels` until 
 from kmcomms.channels import registry
 from kmcomms.campaign.load import adapters
 from kmcomms.campaign.adapters import GROUP
+from kmcomms.testing.contract import ChannelContract
 
 TESTS = Path(__file__).resolve().parents[1]
 

@@ -45,7 +45,7 @@ from kmcomms.ledger.tables import attempts, deliveries, notifications, publicati
 from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import MASK, Redactor, event, setup, teardown
 from kmcomms.publish.notify import Notifier, forget, pending
-from kmcomms.testing import RecordingChannel
+from kmcomms.testing.recording import RecordingChannel
 from kmcomms.campaign.workspace import load_workspace
 
 SENTINEL = "s3ntinel-Pa55word-7f3a"

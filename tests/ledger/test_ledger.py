@@ -25,7 +25,7 @@ from kmcomms.publish.dispatch import Dispatcher, LEASE
 from kmcomms.ledger.ledger import claim, counts, renew
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
-from kmcomms.testing import RecordingChannel
+from kmcomms.testing.recording import RecordingChannel
 from kmcomms.publish.workers import worker_name
 
 CHANNELS = FOLDER_CHANNELS + "grace_minutes = 120\n"

@@ -23,7 +23,7 @@ from kmcomms.channels.base import (
 from kmcomms.reach.collect import collect, collect_channel, collect_interval
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications, reach_samples
-from kmcomms.testing import RecordingChannel
+from kmcomms.testing.recording import RecordingChannel
 
 NOW = datetime(2027, 2, 15, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)

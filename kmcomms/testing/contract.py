@@ -1,18 +1,19 @@
 """The contract every remote channel adapter is held to, whatever its platform.
 
-An adapter's test module subclasses `ChannelContract` and provides the `harness` fixture:
-its channel instance, configured against a server on loopback that speaks the platform's
-documented API, a draft of the channel's kind, and two handles on that server: how many
-items it holds, and a way to make its next answer an error. The tests below then check
-what every adapter must do: publish, publish again with the same key without a second
-item, find, collect, check, and map errors to transient or permanent (honouring
-Retry-After), never showing a secret. A new adapter gets the same scrutiny by writing one
-fixture. `test_every_registered_remote_adapter_runs_the_contract` (in
-tests/cli/test_channels_cli.py) checks that none is left out.
+An adapter's test module subclasses `ChannelContract` (naming the subclass `Test…`, so
+that pytest collects it), says which adapter it holds (`adapter`, the entry-point name)
+and provides one fixture, `harness`: a `Harness` holding the channel configured against
+a fake of its platform on loopback (see `kmcomms.testing.fake_api`), a draft of the
+channel's kind, and two handles on that fake: how many items it holds, and a way to make
+its next answer an error. The tests then check what every adapter must do: publish,
+publish again with the same key without a second item, find, collect, check, and map
+errors to transient or permanent (honouring Retry-After), never showing a secret. An
+adapter whose platform cannot do one of these (no reach to collect, say) overrides that
+test in its subclass with `pytest.skip("why")`.
 
-Below the contract, what the adapters' own tests share: a channel configured from its
-settings (`configured`, `makers` for a fixture), and checks that several adapters are held
-to beyond the contract (`refused_for_a_wrong_secret`, `found_then_withdrawn`).
+Below the contract, helpers for an adapter's own tests: a channel configured from its
+settings as kmcomms configures it (`configured`; `makers` for a fixture), and checks that
+go beyond the contract (`refused_for_a_wrong_secret`, `found_then_withdrawn`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ C = TypeVar("C", bound=Channel)
 
 @dataclass
 class Harness:
+    """What the contract tests work with, made fresh for each test by the `harness`
+    fixture: the remote must start empty."""
+
     channel: Channel
+    """The adapter under test, configured against the fake platform."""
     draft: Draft
+    """A draft of the channel's kind; its `delivery` is the idempotency key the tests use."""
     items: Callable[[], int]
     """How many items (posts, campaigns, statuses, records…) the remote holds now."""
     fail_next: Callable[[int, dict[str, str]], None]
@@ -47,10 +53,16 @@ class Harness:
 
 
 class ChannelContract:
-    """Subclass it (name the subclass `Test…`) and give it a `harness` fixture."""
+    """Subclass it (name the subclass `Test…`), set `adapter` and give it a `harness`
+    fixture; every test below then runs against your adapter."""
+
+    adapter: str
+    """The entry-point name of the adapter under test (kmcomms's own suite checks that
+    every registered remote adapter has a contract class)."""
 
     @pytest.fixture
     def harness(self) -> Harness:
+        """Override it: a new `Harness` for each test (a fixture may use other fixtures)."""
         raise NotImplementedError("the adapter's test module provides the harness")
 
     def test_publish_returns_the_remote_item(self, harness: Harness) -> None:

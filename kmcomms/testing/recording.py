@@ -1,6 +1,4 @@
-"""Helpers for people who write channel adapters (and for kmcomms's own tests).
-
-`RecordingChannel` is a channel that keeps what it was asked to publish, keyed by the
+"""`RecordingChannel`: a channel that keeps what it was asked to publish, keyed by the
 idempotency key, and can be told to fail: the fake to test a dispatcher or a plugin with.
 """
 

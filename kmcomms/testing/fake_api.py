@@ -1,12 +1,17 @@
-"""What the fake platforms on loopback share: a real HTTP server (pytest-httpserver's, on
-127.0.0.1, stopping at once), the routes, the injected failures (`fail_next`, `fail_on`,
-`intercept`), the request log (`seen`), and `Refusal`, which answers with the platform's
-own error body. What the adapter got wrong goes into `problems`, which the tests expect
-empty (`serve`): every refusal caused by a malformed request, and whatever a platform
-would accept silently but the adapter must still get right.
+"""The base of a fake platform on loopback: a real HTTP server (pytest-httpserver's, on
+127.0.0.1, stopping at once) that speaks the platform's documented API, so that an
+adapter is tested through its real HTTP client, with nothing mocked.
 
-Each platform's fake keeps only what is its own: its routes and state, its error bodies
-(`error`) and who it lets in (`authorise`).
+`FakeApi` gives the routes, the injected failures (`fail_next`, `fail_on`, `intercept`),
+the request log (`seen`), and `Refusal`, which answers with the platform's own error
+body. What the adapter got wrong goes into `problems`, which the tests expect empty
+(`serve`): every refusal caused by a malformed request, and whatever a platform would
+accept silently but the adapter must still get right (a missing idempotency key, say).
+
+A platform's fake subclasses `FakeApi` and keeps only what is its own: its routes and
+state (`route`, in `__init__`), its error bodies (`error`, which it must define) and who
+it lets in (`authorise`). Handlers take a werkzeug `Request` and return a werkzeug
+`Response` (`answer` makes a JSON one).
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ class Seen:
 class FakeApi:
     """A platform API on 127.0.0.1 (`start()` and `stop()`, or `with`): each request is
     logged, then answered by the first injected failure that matches it, or refused by
-    `authorise`, or answered by `respond` (by default, the route's method)."""
+    `authorise`, or answered by `respond` (by default, the route's method). A subclass
+    calls `super().__init__()` (from `__post_init__` if it is a dataclass), then `route`s."""
 
     #: The content type of `answer`.
     json_type = "application/json"
@@ -91,9 +97,11 @@ class FakeApi:
         self.routes.append((method, re.compile(pattern + "$"), handler))
 
     def start(self) -> None:
+        """Listen on a free port of 127.0.0.1 (`url`)."""
         self.server.start()
 
     def stop(self) -> None:
+        """Stop listening; raises what a handler raised, if one did."""
         self.server.stop()
         self.server.check_handler_errors()  # a bug in the fake fails the test, never hides
 
@@ -106,6 +114,7 @@ class FakeApi:
 
     @property
     def url(self) -> str:
+        """The address to configure the adapter with: "http://127.0.0.1:PORT", no slash."""
         return self.server.url
 
     def requested(self, prefix: str = "") -> list[str]:
@@ -139,6 +148,7 @@ class FakeApi:
         raise NotImplementedError
 
     def answer(self, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """`data` as JSON (of type `json_type`), with `status` and `headers`."""
         return Response(json.dumps(data), status=status, headers=headers, content_type=self.json_type)
 
     def respond(self, request: Request, body: Any) -> Response:

@@ -1,6 +1,7 @@
-"""Drafts for the channel adapters' tests, one builder per kind, so that every adapter is
-handed the same draft of its kind: `letter()` (a newsletter), `social_post()` and
-`blog_post()`; any field can be changed by keyword.
+"""Drafts for an adapter's tests, as kmcomms renders them, so that every adapter is handed
+the same draft of its kind: `letter()` (a newsletter), `social_post()` and `blog_post()`;
+any field can be changed by keyword. They carry what adapters get wrong: right-to-left
+Urdu, text that needs escaping, a tracked link, an unsubscribe placeholder.
 """
 
 from __future__ import annotations
