@@ -4,7 +4,8 @@
 by APScheduler's `CronTrigger`), over how many days (`period_days`, the day of the run the
 last), in which format, and where: mailed as an attachment to `email` (through the SMTP
 relay of `[report]`, else of `[notify]`, with `kmcomms.channels.mail.Mailer`) and/or written to
-`folder` as `unit-YYYY-MM-DD.html` (or the format's own suffix; atomically: a reader never sees half a file).
+`folder` as `unit-YYYY-MM-DD.html` (the format's suffix; atomically: a reader never sees
+half a file).
 
 `deliver(...)` builds and delivers one report for the period ending `now`; it is the same
 report as `kmcomms report --unit --from FIRST --to LAST` run at that moment. It raises on
