@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,6 +33,7 @@ from pydantic import (
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import LanguageCode, Slug, TimeZoneName, Url, _url, close_match
+from kmcomms.campaign.report_formats import scheduled_format_names
 from kmcomms.campaign.source import file_error, read_text, toml_position
 
 __all__ = [
@@ -192,7 +194,8 @@ class ScheduledReport(_Section):
     """The IANA zone `every` is read in (summer time is followed), e.g. "Europe/London"."""
     period_days: int = Field(7, ge=1, le=366)
     """The report covers this many days, the day it is made the last."""
-    format: Literal["html", "md"] = "html"
+    format: str = "html"
+    """A report format that can be scheduled: html or md (or one a plugin adds)."""
     email: Addresses = []
     """Addresses to mail it to (one, or a list), as an attachment."""
     folder: str | None = None
@@ -210,6 +213,18 @@ class ScheduledReport(_Section):
     @classmethod
     def _every(cls, value: str) -> str:
         report_cron(value)
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        # The formats are those installed (kmcomms.campaign.report_formats), not a Literal
+        # written here: a new format needs no edit in the settings. Refused as a Literal
+        # would be, so the finding reads the same ("bad-choice", "use one of html, md").
+        known = scheduled_format_names()
+        if value not in known:
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": ", ".join(f"'{name}'" for name in known)})
         return value
 
     @field_validator("sender")

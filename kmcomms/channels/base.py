@@ -18,16 +18,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.errors import KmcommsError
-from kmcomms.render.drafts import Draft
+from kmcomms.render.drafts import Draft, Problem
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from kmcomms.render.tracking import Tracker
 
 __all__ = [
+    "Capability",
     "Channel",
     "ChannelError",
     "ChannelOptions",
@@ -86,16 +88,39 @@ class ChannelOptions(BaseModel):
     """How often the daemon collects this channel's reach (default 60)."""
 
 
+class Capability(StrEnum):
+    """What an adapter may do besides `publish`: each is the `Channel` method of that name."""
+
+    FIND = "find"
+    """Say whether a delivery was published (settles a crash without a person)."""
+    UPDATE = "update"
+    """Replace what was published (content edited afterwards)."""
+    WITHDRAW = "withdraw"
+    """Take a publication down."""
+    SCHEDULE = "schedule"
+    """Hand a draft over ahead, for the platform to publish at a time."""
+
+
 class Channel(ABC):
     """One configured channel instance.
 
     Class attributes declare what the adapter is: `kind`, its `Settings` model, whether
     `publish` with the same key twice is harmless (`idempotent`), how late it may
-    publish (`grace`), and how many attempts it gets (`max_attempts`).
+    publish (`grace`), how many attempts it gets (`max_attempts`), its platform's limits
+    (`post_limit`, `draft_problems`) and what it can do besides publishing
+    (`capabilities`). Stages before `kmcomms.channels` read them through
+    `kmcomms.campaign.adapters`.
     """
 
     kind: ClassVar[Kind]
+    """What it publishes. An adapter that publishes any kind leaves it out and requires
+    the `kind` setting instead (its `Settings` has `kind` with no default)."""
     Settings: ClassVar[type[ChannelOptions]] = ChannelOptions
+    post_limit: ClassVar[int | None] = None
+    """Characters a social post may have on the platform; None where it sets none."""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    """The optional methods the adapter implements: set for each subclass from the
+    methods it overrides, so that it cannot claim one it lacks, nor lack one it has."""
     idempotent: ClassVar[bool] = False
     grace: ClassVar[timedelta] = timedelta(hours=6)
     max_attempts: ClassVar[int] = 5
@@ -104,6 +129,16 @@ class Channel(ABC):
     reach_notes: ClassVar[Mapping[str, str]] = {}
     """Quality notes per metric, stored with each reach sample (e.g. {"opens": "opens
     include machine opens"})."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.capabilities = frozenset(c for c in Capability if getattr(cls, c) is not getattr(Channel, c))
+
+    @classmethod
+    def draft_problems(cls, draft: Draft) -> list[Problem]:
+        """What the platform would refuse in `draft` (a title too long…), found before
+        anything is sent: pre-flight (`kmcomms validate`) shows them with the rest."""
+        return []
 
     def __init__(self, name: str, settings: ChannelOptions, root: Path, session: requests.Session | None = None, *,
                  store: Engine | None = None, tracker: Tracker | None = None) -> None:
@@ -131,9 +166,12 @@ class Channel(ABC):
         """Publish `draft`. `key` is the delivery id: send it as the idempotency key
         wherever the remote accepts one, so a retried call cannot publish twice."""
 
+    # The optional methods: an adapter overrides those its platform allows, and
+    # `capabilities` says which; callers ask it rather than calling to see what happens.
+
     def find(self, key: str) -> Publication | None:
-        """The publication made with `key`, or None when there is none. Raises
-        `NotImplementedError` when the remote cannot be asked (a person must check)."""
+        """The publication made with `key`, or None when there is none. Without it, a
+        crash mid-publish on a channel that is not `idempotent` is left to a person."""
         raise NotImplementedError
 
     def update(self, publication: Publication, draft: Draft) -> Publication:
@@ -141,6 +179,12 @@ class Channel(ABC):
         raise NotImplementedError
 
     def withdraw(self, publication: Publication) -> None:
+        raise NotImplementedError
+
+    def schedule(self, draft: Draft, key: str, when: datetime) -> Publication:
+        """Hand `draft` over now for the platform to publish at `when` (aware), never
+        twice for one key. The dispatcher does not hand over ahead yet: it publishes each
+        delivery when it is due."""
         raise NotImplementedError
 
     def collect(self, publication: Publication) -> dict[str, float]:

@@ -25,7 +25,8 @@ from kmcomms.campaign.load import load_campaign
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import PermanentError
 from kmcomms.channels.static_site import SiteChannel, SiteOptions, http_url
-from kmcomms.render.drafts import Draft, VideoListing
+from kmcomms.channels.youtube import YouTube
+from kmcomms.render.drafts import Draft, Problem, VideoListing
 from kmcomms.channels.site.entry import Entry
 from kmcomms.channels.site.pages import environment
 from kmcomms.translations.words import words
@@ -67,6 +68,13 @@ class VideoPage(SiteChannel):
     Settings = VideoPageOptions
     section = "videos"
     draft_type = VideoListing
+
+    @classmethod
+    def draft_problems(cls, draft: Draft) -> list[Problem]:
+        # A message's listing is the same words on every video channel, and the page's video
+        # is most often the one on YouTube: held to YouTube's limits here too, a listing
+        # too long for YouTube is found before it is on the page, not when it is also sent there.
+        return YouTube.draft_problems(draft)
 
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
         assert isinstance(draft, VideoListing)

@@ -74,10 +74,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 import requests
@@ -92,10 +92,10 @@ from kmcomms.channels.base import (
     TransientError,
 )
 from kmcomms.channels.http import HttpChannel, error_message, retry_after, secure_url
-from kmcomms.render.preflight import YOUTUBE_TAGS_CHARACTERS, youtube_tags_length
-from kmcomms.render.drafts import Draft, VideoListing
+from kmcomms.errors import Severity
+from kmcomms.render.drafts import Draft, Problem, VideoListing
 
-__all__ = ["YouTube", "YouTubeOptions", "until_quota_reset"]
+__all__ = ["YouTube", "YouTubeOptions", "tags_length", "until_quota_reset"]
 
 log = logging.getLogger("kmcomms.channels.youtube")
 
@@ -130,6 +130,12 @@ def until_quota_reset(now: datetime) -> float:
     local = now.astimezone(PACIFIC)
     midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=PACIFIC)
     return (midnight - now).total_seconds()
+
+
+def tags_length(tags: Iterable[str]) -> int:
+    """Tags as YouTube counts them: joined by commas, a tag with a space in quotes."""
+    tags = list(tags)
+    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
 def _google_reasons(response: requests.Response) -> set[str]:
@@ -184,6 +190,38 @@ class YouTube(HttpChannel):
     idempotent = True
     # A delivery stopped by the daily quota waits up to 24 hours (until midnight Pacific).
     grace = timedelta(hours=25)
+    title_limit: ClassVar[int] = 100
+    """Characters in a video's title."""
+    description_limit: ClassVar[int] = 5000
+    """Bytes (UTF-8) in a video's description."""
+    tags_limit: ClassVar[int] = 500
+    """Characters in a video's tags, as `tags_length` counts them."""
+
+    @classmethod
+    def draft_problems(cls, draft: Draft) -> list[Problem]:
+        """What YouTube refuses in a listing: a title or description over its limits, a
+        < or > in either, tags over their limit."""
+        if not isinstance(draft, VideoListing):
+            return []
+        found = []
+        if len(draft.title) > cls.title_limit:
+            found.append(Problem(Severity.ERROR, "video-title-too-long",
+                                 f"video title is {len(draft.title)} characters, over YouTube's {cls.title_limit} — shorten the title"))
+        size = len(draft.description.encode("utf-8"))
+        if size > cls.description_limit:
+            found.append(Problem(Severity.ERROR, "video-description-too-long",
+                                 f"video description is {size} bytes, over YouTube's {cls.description_limit} (letters outside "
+                                 "Latin take 2–4 bytes each) — shorten the summary or the body"))
+        for part, value in (("title", draft.title), ("description", draft.description)):
+            if "<" in value or ">" in value:
+                found.append(Problem(Severity.ERROR, "video-angle-brackets",
+                                     f"video {part} contains < or >, which YouTube refuses — remove them (check the video template)"))
+        length = tags_length(draft.tags)
+        if length > cls.tags_limit:
+            found.append(Problem(Severity.ERROR, "video-tags-too-long",
+                                 f"video tags are {length} characters, over YouTube's {cls.tags_limit} (counting commas, "
+                                 "and quotes around tags with spaces) — use fewer or shorter tags"))
+        return found
 
     def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,9 +341,9 @@ class YouTube(HttpChannel):
         for tag in draft.tags:
             if tag in tags:
                 continue
-            if youtube_tags_length([*tags, tag]) > YOUTUBE_TAGS_CHARACTERS:
+            if tags_length([*tags, tag]) > self.tags_limit:
                 log.warning("video %s: tag %r left out, over YouTube's %d characters of tags", video.get("id"), tag,
-                            YOUTUBE_TAGS_CHARACTERS)
+                            self.tags_limit)
                 continue
             tags.append(tag)
         if tags:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from kmcomms.campaign.adapters import channel_kind
 from kmcomms.campaign.adapters import GROUP, adapter_names
+from kmcomms.channels.base import Capability
 from kmcomms.channels.registry import adapter_class, check_channel, check_channels
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
@@ -46,11 +47,12 @@ def _workspace(path: Path | None, required: bool) -> Workspace | None:
 def _adapters() -> list[dict[str, Any]]:
     rows = []
     for name in adapter_names():
-        row: dict[str, Any] = {"name": name, "kind": None, "loads": True, "problem": None}
+        row: dict[str, Any] = {"name": name, "kind": None, "loads": True, "problem": None, "capabilities": []}
         try:
             cls = adapter_class(name)
-            kind = getattr(cls, "kind", None)
+            kind = getattr(cls, "kind", None)  # an adapter that publishes any kind declares none
             row["kind"] = str(kind) if kind else "any (its `kind` setting)"
+            row["capabilities"] = [str(c) for c in Capability if c in cls.capabilities]
         except Exception as exc:  # noqa: BLE001 - a third party's package may fail to import in any way
             row.update(loads=False, problem=one_line(f"{type(exc).__name__}: {exc}"))
         rows.append(row)
@@ -76,8 +78,9 @@ def _cells(*values: str) -> list[Text]:
 @workspace_option
 @format_option("table", "json")
 def list_command(path: Path | None, fmt: str) -> None:
-    """Every installed adapter (entry points in the group kmcomms.channels), its kind and
-    whether it loads; inside a workspace, every channel instance with its adapter and
+    """Every installed adapter (entry points in the group kmcomms.channels), its kind, what
+    it can do besides publishing (find, update, withdraw, schedule) and whether it loads;
+    inside a workspace, every channel instance with its adapter and
     whether it can be used: settings valid and their environment variables set."""
     workspace = _workspace(path, required=False)
     report = {"adapters": _adapters(), "channels": _instances(workspace) if workspace else None}
@@ -86,10 +89,11 @@ def list_command(path: Path | None, fmt: str) -> None:
         return
     out = console()
     table = Table(title=f"adapters installed ({GROUP})", title_justify="left")
-    for column in ("adapter", "kind", "loads"):
+    for column in ("adapter", "kind", "can also", "loads"):
         table.add_column(column)
     for row in report["adapters"]:
-        table.add_row(*_cells(row["name"], row["kind"] or "", "yes" if row["loads"] else f"no: {row['problem']}"))
+        table.add_row(*_cells(row["name"], row["kind"] or "", ", ".join(row["capabilities"]),
+                              "yes" if row["loads"] else f"no: {row['problem']}"))
     out.print(table)
     if workspace is None:
         out.print("not in a workspace: no channel instances to show (use -w DIR)")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import click
 
 from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
-from kmcomms.report.html import html
-from kmcomms.report.markdown import markdown
-from kmcomms.report.tables import write_csv
+from kmcomms.report.formats import DEFAULT, ReportFormat, report_format, report_formats
 from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
 from kmcomms.report.model import Report
 from kmcomms.publish.runtime import load_here
@@ -29,6 +26,22 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter(f"{value!r} is not a date — write YYYY-MM-DD, e.g. 2027-03-31") from None
 
 
+class _Formats(click.Choice):  # unsubscripted: click is generic only from 8.4, and kmcomms allows 8.1
+    """The report formats installed when the command runs rather than when it was
+    defined, so that one a plugin registers is offered with no edit here."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(report_formats())
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click.Choice.__init__ stores what it is given: nothing to keep here."""
+
+
 @cli.command()
 @click.argument("campaign_id", metavar="CAMPAIGN", required=False)
 @click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
@@ -38,7 +51,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
               help="--unit: last day (default: today, or the latest campaign's end while the campaigns lie ahead).")
 @click.option("--as-of", "as_of", metavar="DATE", callback=_day,
               help="One campaign: figures up to the end of DATE in its time zone (default: now).")
-@format_option("html", "md", "csv", "json")
+@click.option("--format", "fmt", type=_Formats(), default=DEFAULT, show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write to this file (csv: this folder, for indicators.csv and reach.csv); default: standard output.")
 @workspace_option
@@ -57,8 +70,9 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
         raise UsageError("--as-of is for one campaign; for --unit, give --to DATE")
     if first and last and first > last:
         raise UsageError(f"--from {first} is after --to {last} — give the earlier day first")
-    if fmt == "csv" and output is None:
-        raise UsageError("csv writes two files (indicators.csv, reach.csv) — give -o FOLDER")
+    layout = report_format(fmt)
+    if layout.render is None and output is None:
+        raise UsageError(f"{layout.name} writes {layout.folder_of} — give -o FOLDER")
     now = state.clock()
     workspace, loaded = load_here(path)
     engine = open_store(workspace.settings.store.url, workspace.root)
@@ -78,17 +92,16 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
             result = gather_campaign(workspace, chosen, engine, moment, generated_at=now)
     finally:
         engine.dispose()
-    _write(result, fmt, output)
+    _write(result, layout, output)
 
 
-def _write(result: Report, fmt: str, output: Path | None) -> None:
-    if fmt == "csv":
-        assert output is not None  # checked before any work
-        for written in write_csv(result, output):
+def _write(result: Report, layout: ReportFormat, output: Path | None) -> None:
+    if layout.render is None:
+        assert layout.write_folder is not None and output is not None  # checked before any work
+        for written in layout.write_folder(result, output):
             click.echo(f"wrote {written}", err=True)
         return
-    text = {"html": html, "md": markdown, "json": lambda r: json.dumps(r.as_dict(), indent=2, ensure_ascii=False) + "\n"
-            }[fmt](result)
+    text = layout.render(result)
     if output is None:
         click.echo(text, nl=False)
         return

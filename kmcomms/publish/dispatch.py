@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Row, insert, select, update
 
 from kmcomms.campaign.load import LoadResult
-from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
+from kmcomms.channels.base import Capability, Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.ledger import (
     Attempt,
     Outcome,
@@ -193,11 +193,13 @@ class Dispatcher:
             draft = self.renderer.render(_delivery(row))
             if not isinstance(draft, Draft) or content_hash(draft) == row.content_hash:
                 continue
+            if Capability.UPDATE not in channel.capabilities:
+                result["edited"].append(row.id)
+                continue
             try:
                 updated = channel.update(Publication(row.remote_id or row.id, row.url), draft)
-            except (NotImplementedError, ChannelError) as exc:
-                if not isinstance(exc, NotImplementedError):
-                    log.warning("could not update %s on %s: %s", row.id, row.channel, exc)
+            except ChannelError as exc:
+                log.warning("could not update %s on %s: %s", row.id, row.channel, exc)
                 result["edited"].append(row.id)
                 continue
             with self.engine.begin() as db:
@@ -308,7 +310,7 @@ class Dispatcher:
         """Whether a crash before this channel's outcome is recorded is settled without a
         person: publishing again is harmless, or the channel can be asked (`find`)."""
         channel = self.channels.get(name)
-        return channel is None or channel.idempotent or type(channel).find is not Channel.find
+        return channel is None or channel.idempotent or Capability.FIND in channel.capabilities
 
     def _record(self, pending: list[tuple[Row, Outcome]], report: DispatchReport) -> None:
         """Write the outcomes in `pending` in one transaction (a group commit), then empty it."""
@@ -413,11 +415,11 @@ class Dispatcher:
             rows = db.execute(select(deliveries).where(deliveries.c.state == State.UNKNOWN)).all()
         for row in rows:
             channel = self.channels.get(row.channel)
-            if channel is None:
+            if channel is None or Capability.FIND not in channel.capabilities:
                 continue
             try:
                 found = channel.find(row.id)
-            except (NotImplementedError, TransientError):
+            except TransientError:
                 continue
             now = self.clock()
             with self.engine.begin() as db:

@@ -1,7 +1,8 @@
 """Drafts: a delivery rendered for its channel kind, exactly as the channel will get it.
 
 Plain frozen data: a channel adapter publishes a draft, `preview` shows it, pre-flight
-checks read it. One class per channel kind.
+checks read it. One class per channel kind, and `Problem`: what a check (pre-flight's, or
+an adapter's `draft_problems`) finds wrong with one draft.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from kmcomms.campaign.adapters import Kind
+from kmcomms.errors import Severity
 
 __all__ = [
     "BlogPost",
@@ -19,6 +21,7 @@ __all__ = [
     "Kind",
     "Link",
     "Newsletter",
+    "Problem",
     "SocialPost",
     "VideoListing",
 ]
@@ -141,3 +144,12 @@ class Blocked:
 
     delivery: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one draft: how bad, a stable code, and what is wrong with its fix."""
+
+    severity: Severity
+    code: str
+    message: str

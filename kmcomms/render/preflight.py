@@ -6,8 +6,9 @@ language × channel of the loaded campaigns of a workspace and turns the problem
 diagnostics positioned on the message in campaign.yaml, so `kmcomms validate` (and a
 publish) shows them with the rest.
 
-The checks: channel length limits (YouTube's title, description and tags; a social
-post's length; a long newsletter subject); the reading age of English text addressed to
+The checks: what the channel's platform would refuse, as its adapter says
+(`draft_problems`: YouTube's title, description and tags…); a social post's length (the
+limit it was rendered for); a long newsletter subject; the reading age of English text addressed to
 the public and to patients (Flesch–Kincaid grade + 5) against the audience's
 `reading_age`; images without alt text; links that are not https; the unit's
 acknowledgement; translations missing, incomplete or stale (a blocked delivery, or one
@@ -19,8 +20,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,11 +31,11 @@ import markupsafe
 import pyphen
 
 from kmcomms.campaign.load import LoadResult, LoadedCampaign
-from kmcomms.campaign.adapters import broadcast_channels, channel_kind
+from kmcomms.campaign.adapters import adapter_fact, broadcast_channels, channel_kind
 from kmcomms.errors import Diagnostic, KmcommsError, Severity
 from kmcomms.campaign.models import Audience
 from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan
-from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Newsletter, SocialPost, VideoListing
+from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Newsletter, Problem, SocialPost, VideoListing
 from kmcomms.render.renderer import Renderer
 from kmcomms.campaign.workspace import Workspace
 
@@ -43,20 +43,16 @@ __all__ = [
     "NHS_READING_AGE",
     "READING_AGE_KINDS",
     "SUBJECT_CHARACTERS",
-    "YOUTUBE_DESCRIPTION_BYTES",
-    "YOUTUBE_TAGS_CHARACTERS",
-    "YOUTUBE_TITLE_CHARACTERS",
+    "Platform",
     "Problem",
     "check_draft",
     "flesch_kincaid_grade",
     "preflight",
     "reading_age",
-    "youtube_tags_length",
 ]
 
-YOUTUBE_TITLE_CHARACTERS = 100
-YOUTUBE_DESCRIPTION_BYTES = 5000
-YOUTUBE_TAGS_CHARACTERS = 500
+#: A channel adapter's `draft_problems`: what its platform would refuse in a draft.
+Platform = Callable[[Draft], list[Problem]]
 #: Longer subjects are cut off by most mail clients (a warning, not a platform limit).
 SUBJECT_CHARACTERS = 100
 #: Audience kinds whose English text is checked for reading age.
@@ -85,15 +81,6 @@ _TAG = re.compile(r"<[^>]*>")
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ADDRESS = re.compile(r"""<[a-z][^>]*?\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _ANGLES = str.maketrans({"<": "‹", ">": "›"})  # as the renderer writes them for YouTube
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with one draft: how bad, a stable code, and what is wrong with its fix."""
-
-    severity: Severity
-    code: str
-    message: str
 
 
 # --- Reading age -------------------------------------------------------------------------
@@ -259,33 +246,9 @@ _TEMPLATES = {BlogPost: "blog.html.j2", Newsletter: "newsletter.html.j2", Briefi
               VideoListing: "video.txt.j2", SocialPost: "social.txt.j2"}
 
 
-def youtube_tags_length(tags: Iterable[str]) -> int:
-    """Tags as YouTube counts them: joined by commas, a tag with a space in quotes."""
-    tags = list(tags)
-    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
-
-
-def _limits(draft: Draft) -> list[Problem]:
-    found = []
-    if isinstance(draft, VideoListing):
-        if len(draft.title) > YOUTUBE_TITLE_CHARACTERS:
-            found.append(Problem(Severity.ERROR, "video-title-too-long",
-                                 f"video title is {len(draft.title)} characters, over YouTube's {YOUTUBE_TITLE_CHARACTERS} — shorten the title"))
-        size = len(draft.description.encode("utf-8"))
-        if size > YOUTUBE_DESCRIPTION_BYTES:
-            found.append(Problem(Severity.ERROR, "video-description-too-long",
-                                 f"video description is {size} bytes, over YouTube's {YOUTUBE_DESCRIPTION_BYTES} (letters outside "
-                                 "Latin take 2–4 bytes each) — shorten the summary or the body"))
-        for part, value in (("title", draft.title), ("description", draft.description)):
-            if "<" in value or ">" in value:
-                found.append(Problem(Severity.ERROR, "video-angle-brackets",
-                                     f"video {part} contains < or >, which YouTube refuses — remove them (check the video template)"))
-        length = youtube_tags_length(draft.tags)
-        if length > YOUTUBE_TAGS_CHARACTERS:
-            found.append(Problem(Severity.ERROR, "video-tags-too-long",
-                                 f"video tags are {length} characters, over YouTube's {YOUTUBE_TAGS_CHARACTERS} (counting commas, "
-                                 "and quotes around tags with spaces) — use fewer or shorter tags"))
-    elif isinstance(draft, SocialPost) and len(draft.text) > draft.limit:
+def _limits(draft: Draft, platform: Platform | None) -> list[Problem]:
+    found = [] if platform is None else list(platform(draft))
+    if isinstance(draft, SocialPost) and len(draft.text) > draft.limit:
         found.append(Problem(Severity.ERROR, "post-too-long",
                              f"post is {len(draft.text)} characters, over the channel's {draft.limit} — shorten the title "
                              "or the call to action (only the summary is shortened for you)"))
@@ -396,9 +359,11 @@ def _translation(draft: Draft) -> list[Problem]:
                     "— translate it (kmcomms translations status)")]
 
 
-def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str) -> list[Problem]:
-    """The problems with one rendered delivery, worst first: platform limits, reading age
-    (English for the public and patients), alt text, non-https links, the acknowledgement
+def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str,
+                platform: Platform | None = None) -> list[Problem]:
+    """The problems with one rendered delivery, worst first: limits (`platform`'s, the
+    `draft_problems` of the channel's adapter, and the draft's own), reading age (English
+    for the public and patients), alt text, non-https links, the acknowledgement
     (`acknowledgement` is the text expected in the draft's language) and translations."""
     if isinstance(draft, Blocked):
         # The renderer's reason may carry its own fix ("… — run `kmcomms translations update`").
@@ -409,7 +374,7 @@ def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str
     markup = getattr(draft, "html", None)
     markup = markup if isinstance(markup, str) else None
     found = [
-        *_limits(draft),
+        *_limits(draft, platform),
         *_images(markup),
         *_acknowledgement(draft, acknowledgement),
         *_translation(draft),
@@ -472,6 +437,10 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     # A channel whose adapter is unknown is reported once, at its `adapter =` line in
     # kmcomms.toml (`kmcomms.channels.registry.check_channel`), not at every message it carries.
     unknown = {name for name, settings in workspace.settings.channels.items() if channel_kind(settings) is None}
+    # What each channel's platform refuses, as its adapter says (unchecked here: an entry
+    # point that is no Channel class is reported by check_channel).
+    platforms = {name: found for name, settings in workspace.settings.channels.items()
+                 if callable(found := adapter_fact(settings.adapter, "draft_problems"))}
     for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW, broadcast_channels(workspace.settings.channels)).deliveries:
         if delivery.channel in unknown:
             continue
@@ -492,7 +461,8 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
             else:
                 language = delivery.language if isinstance(draft, Blocked) else draft.language
                 expected = unit.acknowledgements.get(language, unit.acknowledgement)
-                problems = check_draft(draft, loaded.campaign.audiences[audience], expected)
+                problems = check_draft(draft, loaded.campaign.audiences[audience], expected,
+                                       platforms.get(delivery.channel))
             for problem in problems:
                 # The text without the delivery's id, so the same finding on other channels is one
                 text = problem.message.replace(f"delivery {delivery.id} is blocked", "blocked")

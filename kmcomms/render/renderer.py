@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from kmcomms.campaign.load import LoadedCampaign
-from kmcomms.campaign.adapters import Kind, channel_kind, find_adapter
+from kmcomms.campaign.adapters import Kind, adapter_fact, channel_kind
 from kmcomms.errors import KmcommsError
 from kmcomms.campaign.models import Message
 from kmcomms.plan.deliveries import Delivery
@@ -233,13 +233,15 @@ def _briefing(job: _Job) -> Briefing:
                     html=job.render("briefing.html.j2"), links=job.links())
 
 
+#: How long a post may be on a channel whose adapter sets no `post_limit` (a webhook's):
+#: Mastodon's default, the most common.
+POST_LIMIT = 500
+
+
 def _post_limit(adapter: str) -> int:
-    """How long a post may be on `adapter`: its class's `post_limit`, else Mastodon's default 500."""
-    try:
-        limit = getattr(find_adapter(adapter), "post_limit", None)
-    except Exception:  # noqa: BLE001 - an adapter that does not import: check_channel reports it
-        limit = None
-    return limit if isinstance(limit, int) else 500
+    """How long a post may be on `adapter`: its class's `post_limit`, else POST_LIMIT."""
+    limit = adapter_fact(adapter, "post_limit")
+    return limit if isinstance(limit, int) else POST_LIMIT
 
 
 def _social(job: _Job) -> SocialPost:

@@ -11,10 +11,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 from kmcomms.report import charts
+from kmcomms.report.formats import ReportFormat
 from kmcomms.report.markdown import byline
 from kmcomms.report.model import Chart, Report, format_cell
 
-__all__ = ["STATUSES", "html", "inline_code"]
+__all__ = ["FORMAT", "STATUSES", "html", "inline_code"]
 
 #: Values of a "Status" column, kept on one line and marked with a dot (always beside the
 #: word, never colour alone; none for "no data").
@@ -56,3 +57,6 @@ def html(report: Report) -> str:
     nested = len(report.parts) > 1 or report.overview is not None
     return _environment().get_template("report.html.j2").render(
         report=report, byline=byline(report), nested=nested, draw=draw, statuses=STATUSES)
+
+
+FORMAT = ReportFormat("html", ".html", "text/html", render=html, scheduled=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from kmcomms.report.formats import ReportFormat
 from kmcomms.report.model import Report, Section, Table, format_cell
 
-__all__ = ["byline", "markdown"]
+__all__ = ["FORMAT", "byline", "markdown"]
 
 
 def markdown(report: Report) -> str:
@@ -59,3 +60,6 @@ def _table(table: Table) -> list[str]:
 def _escape(text: str) -> str:
     """Text safe inside a table cell: a pipe or a newline would break the row."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+FORMAT = ReportFormat("md", ".md", "text/markdown", render=markdown, scheduled=True)

@@ -4,7 +4,8 @@
 by APScheduler's `CronTrigger`), over how many days (`period_days`, the day of the run the
 last), in which format, and where: mailed as an attachment to `email` (through the SMTP
 relay of `[report]`, else of `[notify]`, with `kmcomms.channels.mail.Mailer`) and/or written to
-`folder` as `unit-YYYY-MM-DD.html` (atomically: a reader never sees half a file).
+`folder` as `unit-YYYY-MM-DD.html` (the format's suffix; atomically: a reader never sees
+half a file).
 
 `deliver(...)` builds and delivers one report for the period ending `now`; it is the same
 report as `kmcomms report --unit --from FIRST --to LAST` run at that moment. It raises on
@@ -32,9 +33,8 @@ from kmcomms import __version__
 from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.channels.letters import subject_header
 from kmcomms.channels.mail import Mailer, Server
+from kmcomms.report.formats import report_format
 from kmcomms.report.gather import gather_unit
-from kmcomms.report.html import html
-from kmcomms.report.markdown import markdown
 from kmcomms.report.model import Report
 from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
 
@@ -42,9 +42,6 @@ __all__ = ["JOB_ID", "Delivered", "deliver", "file_name", "mail", "message", "pe
 
 #: The daemon's job id for the scheduled unit report.
 JOB_ID = "report:unit"
-
-#: The attachment's text/* type by format.
-_SUBTYPES = {"html": "html", "md": "markdown"}
 
 
 @dataclass(frozen=True)
@@ -68,11 +65,14 @@ def period(settings: ScheduledReport, now: datetime) -> tuple[date, date]:
 
 
 def file_name(settings: ScheduledReport, last: date) -> str:
-    return f"unit-{last:%Y-%m-%d}.{settings.format}"
+    return f"unit-{last:%Y-%m-%d}{report_format(settings.format).suffix}"
 
 
 def report_text(report: Report, fmt: str) -> str:
-    return html(report) if fmt == "html" else markdown(report)
+    """The report as one document in format `fmt` (one that can be scheduled)."""
+    render = report_format(fmt).render
+    assert render is not None  # [report] takes only scheduled formats, each one document (ReportFormat checks)
+    return render(report)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -118,7 +118,8 @@ def message(report: Report, settings: ScheduledReport, sender: str, name: str, t
         f"Made on a schedule by the kmcomms daemon ([report] in kmcomms.toml).\n-- kmcomms {__version__}\n",
         cte="quoted-printable")
     # As bytes: the file exactly as written to the folder (a str would get CRLF line ends).
-    mail_message.add_attachment(text.encode("utf-8"), maintype="text", subtype=_SUBTYPES[settings.format],
+    maintype, _, subtype = report_format(settings.format).media_type.partition("/")
+    mail_message.add_attachment(text.encode("utf-8"), maintype=maintype, subtype=subtype,
                                 filename=name, params={"charset": "utf-8"})
     return mail_message
 

@@ -11,9 +11,10 @@ import io
 from dataclasses import fields
 from pathlib import Path
 
+from kmcomms.report.formats import ReportFormat
 from kmcomms.report.model import IndicatorValue, ReachValue, Report
 
-__all__ = ["indicators_csv", "reach_csv", "write_csv"]
+__all__ = ["FORMAT", "indicators_csv", "reach_csv", "write_csv"]
 
 
 def _csv(kind: type, rows: tuple[object, ...]) -> str:
@@ -48,3 +49,7 @@ def write_csv(report: Report, folder: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8", newline="")
         written.append(path)
     return written
+
+
+FORMAT = ReportFormat("csv", ".csv", "text/csv", write_folder=write_csv,
+                      folder_of="two files (indicators.csv, reach.csv)")

@@ -141,7 +141,8 @@ def test_list_outside_a_workspace_shows_the_installed_adapters(kmcomms: RunCli, 
     adapters = {a["name"]: a for a in report["adapters"]}
     assert report["channels"] is None
     assert {"folder", "static-site", "smtp", "webhook", "mastodon", "bluesky", "broken"} <= set(adapters)
-    assert adapters["mastodon"] == {"name": "mastodon", "kind": "social", "loads": True, "problem": None}
+    assert adapters["mastodon"] == {"name": "mastodon", "kind": "social", "loads": True, "problem": None,
+                                    "capabilities": ["find", "update", "withdraw"]}
     assert adapters["smtp"]["kind"] == "newsletter" and adapters["webhook"]["kind"].startswith("any")
     assert not adapters["broken"]["loads"] and "ModuleNotFoundError" in adapters["broken"]["problem"]
     code, out, _ = kmcomms("channels", "list")

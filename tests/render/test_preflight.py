@@ -12,7 +12,8 @@ from workspaces import audience, campaign_yaml, write_translation
 from kmcomms.campaign.load import load_paths
 from kmcomms.errors import Severity
 from kmcomms.campaign.models import Audience
-from kmcomms.render.preflight import Problem, check_draft, flesch_kincaid_grade, preflight, reading_age, youtube_tags_length
+from kmcomms.channels.youtube import YouTube, tags_length
+from kmcomms.render.preflight import Problem, check_draft, flesch_kincaid_grade, preflight, reading_age
 from kmcomms.render.drafts import Blocked, BlogPost, Newsletter, SocialPost, VideoListing
 
 ACK = "Funded by the NIHR."
@@ -139,6 +140,10 @@ COMMON = {"delivery": "0123456789ab", "campaign": "c", "message": "launch", "aud
 PUBLIC = Audience(name="Parents", kind="public", languages=["en"], intent="act", reading_age=11, channels=["x"])
 
 
+#: The rules of the platform a video listing is checked against (the channel's adapter's).
+YOUTUBE = YouTube.draft_problems
+
+
 def video(**changes: object) -> VideoListing:
     fields = {**COMMON, "description": f"Watch the films.\n\n{ACK}", "tags": ("c", "parents"), "youtube_id": None,
               "peertube_id": None, "file": None, "transcript": None, **changes}
@@ -152,27 +157,27 @@ def blog(html: str, **changes: object) -> BlogPost:
 
 
 def test_a_clean_draft_has_no_problems() -> None:
-    assert check_draft(video(), PUBLIC, ACK) == []
+    assert check_draft(video(), PUBLIC, ACK, YOUTUBE) == []
     assert check_draft(blog("<p>Watch the films.</p>"), PUBLIC, ACK) == []
 
 
 def test_youtube_limits() -> None:
-    assert [p.code for p in check_draft(video(title="x" * 101), PUBLIC, ACK)] == ["video-title-too-long"]
-    assert check_draft(video(title="x" * 100), PUBLIC, ACK) == []
+    assert [p.code for p in check_draft(video(title="x" * 101), PUBLIC, ACK, YOUTUBE)] == ["video-title-too-long"]
+    assert check_draft(video(title="x" * 100), PUBLIC, ACK, YOUTUBE) == []
     # 2 bytes a letter: 2600 letters are 5200 bytes, though only 2600 characters.
-    long = check_draft(video(description=f"{'ب' * 2600}\n\n{ACK}", language="ur"), PUBLIC, ACK)
+    long = check_draft(video(description=f"{'ب' * 2600}\n\n{ACK}", language="ur"), PUBLIC, ACK, YOUTUBE)
     assert [p.code for p in long] == ["video-description-too-long"]
     assert "5000" in long[0].message
-    brackets = check_draft(video(title="A <b>bold</b> title"), PUBLIC, ACK)
+    brackets = check_draft(video(title="A <b>bold</b> title"), PUBLIC, ACK, YOUTUBE)
     assert [(p.severity, p.code) for p in brackets] == [(Severity.ERROR, "video-angle-brackets")]
 
 
 def test_youtube_counts_tags_with_commas_and_quotes() -> None:
-    assert youtube_tags_length(["hpv", "two words"]) == 3 + 1 + 11
-    assert youtube_tags_length([]) == 0
+    assert tags_length(["hpv", "two words"]) == 3 + 1 + 11
+    assert tags_length([]) == 0
     many = tuple(f"tag number {i}" for i in range(40))  # 12 or 13 characters, quoted, with commas
-    assert youtube_tags_length(many) > 500
-    assert [p.code for p in check_draft(video(tags=many), PUBLIC, ACK)] == ["video-tags-too-long"]
+    assert tags_length(many) > 500
+    assert [p.code for p in check_draft(video(tags=many), PUBLIC, ACK, YOUTUBE)] == ["video-tags-too-long"]
 
 
 def test_social_post_over_its_limit() -> None:
