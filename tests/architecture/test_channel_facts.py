@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from drafts import blog_post, letter
+from kmcomms.testing.drafts import blog_post, letter
 from imports import PACKAGE
 
 from kmcomms.campaign.adapters import Kind, adapter_names

@@ -22,7 +22,7 @@ from fake_mastodon import FakeMastodon
 
 import kmcomms.cli.channels  # noqa: F401  # registers `kmcomms channels` until kmcomms.cli imports it
 from kmcomms.channels import registry
-from kmcomms.campaign.load import adapters
+from kmcomms.campaign import adapters
 from kmcomms.campaign.adapters import GROUP
 from kmcomms.testing.contract import ChannelContract
 
