@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from kmcomms.publish.approvals import approve as record_approval
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.publish.dispatch import held_campaigns, message_hash
 from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.campaign.fields import close_match
@@ -19,7 +18,7 @@ from kmcomms.publish.runtime import load_here
 from kmcomms.translations.catalogs import target_languages
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @click.option("--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all).")
 @click.option("--by", "by", required=True, metavar="NAME", help="Who approves (recorded with the approval).")

@@ -15,8 +15,7 @@ from rich.text import Text
 from kmcomms.campaign.adapters import channel_kind
 from kmcomms.campaign.adapters import GROUP, adapter_names
 from kmcomms.channels.registry import adapter_class, check_channel, check_channels
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
 from kmcomms.campaign.fields import close_match
 from kmcomms.ledger.store import open_store
@@ -26,7 +25,7 @@ from kmcomms.campaign.workspace import Workspace, find_workspace, load_workspace
 __all__ = ["channels"]
 
 
-@cli.group()
+@click.group()
 def channels() -> None:
     """The channel adapters installed, and the channel instances of the workspace."""
 

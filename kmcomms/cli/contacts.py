@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
 from kmcomms.errors import InvalidInput, UsageError
@@ -21,7 +20,7 @@ from kmcomms.campaign.workspace import find_workspace, load_workspace
 SHOWN = 100
 
 
-@cli.group()
+@click.group()
 def contacts() -> None:
     """The people lists send to (personal data: kept in the store, never in campaign files)."""
 

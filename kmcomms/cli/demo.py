@@ -14,12 +14,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console
+from kmcomms.cli.options import State, console
 from kmcomms.errors import UsageError
 
 
-@cli.command()
+@click.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Build the demo workspace here (a new or empty folder) instead of a new temporary one.")
 @click.option("--timeout", type=click.FloatRange(min=30), default=150, show_default=True, metavar="SECONDS",

@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.reach import refuse
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.errors import InvalidInput, UsageError
@@ -22,7 +21,7 @@ from kmcomms.publish.runtime import load_here
 _KIND_HELP = "; ".join(f"{k.slug} ({k.researchfish})" for k in KINDS.values())
 
 
-@cli.group()
+@click.group()
 def evidence() -> None:
     """Outcomes and impact of campaigns, in Researchfish's words."""
 

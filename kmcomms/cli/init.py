@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import cli
 from kmcomms.cli.schema import campaign_schema
 from kmcomms.errors import UsageError
 from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
@@ -72,7 +71,7 @@ def _toml_string(text: str) -> str:
 GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n.kmcomms/\n"
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--unit-id", help="Slug of the research unit (default: from the folder name).")
 @click.option("--unit-name", default="Research unit", show_default=True, help="The unit's full name, shown on outputs.")

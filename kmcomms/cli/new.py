@@ -24,7 +24,7 @@ import click
 from pydantic import TypeAdapter, ValidationError
 
 from kmcomms.campaign.load import load_campaign
-from kmcomms.cli import State, cli
+from kmcomms.cli.options import State
 from kmcomms.campaign.drafting import CAMPAIGN_WEEKS, DraftAnswers, FIRST_SEND, SHAPES, default_channels, default_event_date, draft_campaign, next_monday, slugify
 from kmcomms.errors import (
     Diagnostic,
@@ -151,7 +151,7 @@ def _install(draft: Path, target: Path) -> None:
         raise
 
 
-@cli.command()
+@click.command()
 @click.option("--shape", type=click.Choice(list(SHAPES)), help="The starting point (default: awareness).")
 @click.option("--id", "campaign_id", metavar="ID", help="The campaign's id and folder name (default: from the title).")
 @click.option("--title", help="The campaign's title.")

@@ -11,8 +11,7 @@ import click
 from rich.table import Table
 
 from kmcomms.campaign.load import load_paths
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, parse_instant, paths_argument
+from kmcomms.cli.options import State, console, format_option, parse_instant, paths_argument
 from kmcomms.plan.calendar import plan_to_ics
 from kmcomms.plan.deliveries import ALL_TIME, Plan, Window
 from kmcomms.plan.deliveries import plan_of
@@ -32,7 +31,7 @@ def _table(plan: Plan) -> None:
         out.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
 
 
-@cli.command("plan")
+@click.command("plan")
 @paths_argument
 @click.option("--from", "start", metavar="DATE", callback=parse_instant, help="First due time (UTC unless an offset is given; default: now).")
 @click.option("--to", "end", metavar="DATE", callback=parse_instant, help="Stop before this due time (UTC unless an offset is given).")

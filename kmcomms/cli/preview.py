@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from kmcomms.campaign.load import load_paths
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import State, format_option
 from kmcomms.errors import UsageError
 from kmcomms.plan.deliveries import ALL_TIME
 from kmcomms.render.preview import draft_fields, draft_json, write_site
@@ -30,7 +29,7 @@ def _campaign_path(campaign: str) -> Path:
     return root / "campaigns" / campaign
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign")
 @click.option("--message", help="Only this message id.")
 @click.option("--audience", help="Only this audience.")

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.ledger import counts
 from kmcomms.publish.status import due_now
 from kmcomms.publish.runtime import open_runtime
 
 
-@cli.command()
+@click.command()
 @click.option("--due", is_flag=True, help="Publish every delivery that is due now.")
 @click.option("--dry-run", is_flag=True, help="Show what is due and how it renders; change nothing.")
 @workspace_option

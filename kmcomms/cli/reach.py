@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.reach.collect import collect
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.campaign.fields import close_match
@@ -59,7 +58,7 @@ def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, dat
     return 0
 
 
-@cli.group()
+@click.group()
 def reach() -> None:
     """Reach no API sees: leaflets handed out, event attendees, radio broadcasts, survey
     results. Each record counts what happened on its date (records add up in reports)."""
@@ -100,7 +99,7 @@ def import_command(state: State, file: Path, path: Path | None, fmt: str) -> int
     return _store(path, state, fmt, lambda known, now: read_reach(file, known, now))
 
 
-@cli.command("collect")
+@click.command("collect")
 @click.option("--campaign", metavar="ID", help="Only this campaign's publications.")
 @workspace_option
 @format_option("text", "json")

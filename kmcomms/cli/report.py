@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import UsageError
 from kmcomms.ledger.store import open_store
 from kmcomms.report.html import html
@@ -29,7 +28,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter(f"{value!r} is not a date — write YYYY-MM-DD, e.g. 2027-03-31") from None
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN", required=False)
 @click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
 @click.option("--from", "first", metavar="DATE", callback=_day,

@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy import Engine, delete, insert, select, update
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
 from kmcomms.ledger.ledger import State as DeliveryState
 from kmcomms.ledger.store import open_store
@@ -42,7 +41,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-@cli.command()
+@click.command()
 @click.argument("delivery_id", metavar="ID")
 @click.option("--published", "url", metavar="URL", help="It was published (by hand, or the channel has it) at URL.")
 @click.option("--retry", is_flag=True, help="Send it again now: it goes out at the daemon's next pass (or the next "

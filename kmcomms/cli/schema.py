@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import cli
 from kmcomms.campaign.models import Campaign
 
 __all__ = ["campaign_schema"]
@@ -22,7 +21,7 @@ def campaign_schema() -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-@cli.command()
+@click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of campaign.yaml.

@@ -13,7 +13,6 @@ import click
 
 from kmcomms.channels.registry import adapter_class
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
-from kmcomms.cli import cli
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.publish.runtime import load_here
@@ -74,7 +73,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")

@@ -8,13 +8,12 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.publish.status import summary
 from kmcomms.publish.runtime import open_runtime
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--next", "upcoming", default=10, show_default=True, help="How many upcoming deliveries to list.")
 @format_option("table", "json")

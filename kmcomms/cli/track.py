@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
 from kmcomms.ledger.store import open_store
 from kmcomms.campaign.workspace import secrets_of
@@ -18,7 +17,7 @@ from kmcomms.ledger.tracking import tracker_for
 from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--host", help="Listen on this address (default: the host of [tracking] base_url).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).")

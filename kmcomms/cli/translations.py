@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 
 from kmcomms.campaign.load import LoadedCampaign, load_paths
-from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Diagnostic, InvalidInput, UsageError, display_path
 from kmcomms.translations.catalogs import Catalog, Status, mo_path, po_path, pot_path, target_languages, translation_status
@@ -26,7 +25,7 @@ from kmcomms.campaign.workspace import Workspace
 __all__ = ["translations"]
 
 
-@cli.group()
+@click.group()
 def translations() -> None:
     """Keep gettext catalogs of campaign text: one POT per campaign, one PO per language.
 

@@ -9,14 +9,13 @@ import click
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.registry import check_channels
-from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Severity
 from kmcomms.campaign.placeholders import placeholders
 from kmcomms.render.preflight import preflight
 
 
-@cli.command()
+@click.command()
 @paths_argument
 @format_option("text", "json")
 @click.option("--no-preflight", is_flag=True,
