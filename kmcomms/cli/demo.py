@@ -6,13 +6,6 @@ import tempfile
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from kmcomms.cli.options import State, console
 from kmcomms.errors import UsageError
@@ -32,6 +25,8 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
     with an SMTP server on loopback; runs the daemon until that first wave is out, and
     says where to look. Nothing outside the folder is touched; no account is needed.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from kmcomms.daemon.demo import run_demo  # the SMTP server and the daemon only where used
 
     if folder is not None and folder.exists() and any(folder.iterdir()):

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli.schema import campaign_schema
 from kmcomms.errors import UsageError
-from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
 
 SETTINGS_TEMPLATE = '''\
 # kmcomms workspace settings. Secrets are never written here: write "${{VAR}}" and set VAR
@@ -78,6 +76,9 @@ GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n.kmcomms/\n"
 def init(folder: Path, unit_id: str | None, unit_name: str) -> None:
     """Create a workspace in FOLDER (default: here): kmcomms.toml with local channels and a
     SQLite store, empty campaigns/ and translations/, and campaign.schema.json for editors."""
+    from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
+    from kmcomms.cli.schema import campaign_schema
+
     settings = folder / SETTINGS_FILE
     if settings.exists():
         raise UsageError(f"{settings} already exists — this folder is a workspace already")

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from rich.table import Table
 
-from kmcomms.campaign.load import load_paths
 from kmcomms.cli.options import State, console, format_option, parse_instant, paths_argument
-from kmcomms.plan.calendar import plan_to_ics
-from kmcomms.plan.deliveries import ALL_TIME, Plan, Window
-from kmcomms.plan.deliveries import plan_of
+
+if TYPE_CHECKING:
+    from kmcomms.plan.deliveries import Plan
 
 
 def _table(plan: Plan) -> None:
+    from rich.table import Table
+
     out = console()
     table = Table(title=f"{len(plan.deliveries)} deliveries", title_justify="left", show_lines=False)
     for column in ("due (UTC)", "local", "campaign", "message", "audiences", "lang", "channel", "id"):
@@ -46,6 +47,10 @@ def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, 
 
     PATHS are as for `validate`. The campaigns must be valid; warnings are summarised.
     """
+    from kmcomms.campaign.load import load_paths
+    from kmcomms.plan.calendar import plan_to_ics
+    from kmcomms.plan.deliveries import ALL_TIME, Window, plan_of
+
     now = state.clock()
     result = load_paths(paths)
     result.raise_for_errors()

@@ -10,9 +10,6 @@ import click
 
 from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import UsageError
-from kmcomms.ledger.ledger import counts
-from kmcomms.publish.status import due_now
-from kmcomms.publish.runtime import open_runtime
 
 
 @click.command()
@@ -25,6 +22,10 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
     """Sync the ledger with the campaigns, then publish every due delivery once through
     its channel and exit: the daemon's work in one pass, for cron. Exit 1 when a delivery
     failed or needs a person."""
+    from kmcomms.ledger.ledger import counts
+    from kmcomms.publish.runtime import open_runtime
+    from kmcomms.publish.status import due_now
+
     if not due:
         raise UsageError("say what to publish: --due")
     runtime = open_runtime(path, clock=state.clock)

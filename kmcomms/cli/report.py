@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import UsageError
-from kmcomms.ledger.store import open_store
-from kmcomms.report.html import html
-from kmcomms.report.markdown import markdown
-from kmcomms.report.tables import write_csv
-from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
-from kmcomms.report.model import Report
-from kmcomms.publish.runtime import load_here
+
+if TYPE_CHECKING:
+    from kmcomms.report.model import Report
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -48,6 +45,10 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
     status per objective, reach and gaps, results by AMEC level, channel performance,
     influence, inclusion, learning, methods. HTML is one self-contained file with charts;
     csv writes two tidy tables."""
+    from kmcomms.ledger.store import open_store
+    from kmcomms.publish.runtime import load_here
+    from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
+
     if unit == (campaign_id is not None):
         raise UsageError("name one CAMPAIGN, or give --unit for all of the unit's campaigns — not both, not neither")
     if not unit and (first or last):
@@ -81,6 +82,10 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
 
 
 def _write(result: Report, fmt: str, output: Path | None) -> None:
+    from kmcomms.report.html import html
+    from kmcomms.report.markdown import markdown
+    from kmcomms.report.tables import write_csv
+
     if fmt == "csv":
         assert output is not None  # checked before any work
         for written in write_csv(result, output):

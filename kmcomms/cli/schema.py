@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from kmcomms.campaign.models import Campaign
 
 __all__ = ["campaign_schema"]
 
@@ -16,6 +15,8 @@ SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
 def campaign_schema() -> str:
     """The schema as JSON text, stable from run to run."""
+    from kmcomms.campaign.models import Campaign
+
     schema = {"$schema": SCHEMA_URI, **Campaign.model_json_schema(mode="validation")}
     schema["title"] = "kmcomms campaign (campaign.yaml, format version 1)"
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -7,22 +7,25 @@ import functools
 import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from kmcomms.channels.registry import adapter_class
-from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
-from kmcomms.publish.runtime import load_here
-from kmcomms.campaign.workspace import Workspace, expand
+
+if TYPE_CHECKING:
+    from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["site_folder"]
 
 
 def site_folder(workspace: Workspace, name: str | None) -> Path:
     """The folder of the site channel `name`, or of the workspace's only site."""
+    from kmcomms.campaign.workspace import expand
+    from kmcomms.channels.registry import adapter_class
+    from kmcomms.channels.static_site import SiteChannel, SiteOptions
+
     sites = {}
     for channel, settings in workspace.settings.channels.items():
         if issubclass(adapter_class(settings.adapter), SiteChannel):
@@ -81,6 +84,8 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 def serve(path: Path | None, port: int, host: str, name: str | None) -> None:
     """Serve the workspace's static site (blog, video library, briefings) over HTTP until
     Ctrl-C."""
+    from kmcomms.publish.runtime import load_here
+
     workspace, _ = load_here(path)
     folder = site_folder(workspace, name)
     if not folder.is_dir():

@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from kmcomms.cli.options import State, console, format_option, workspace_option
-from kmcomms.publish.status import summary
-from kmcomms.publish.runtime import open_runtime
 
 
 @click.command()
@@ -21,6 +18,11 @@ from kmcomms.publish.runtime import open_runtime
 def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
     """Deliveries per state, the next ones due, and every one that needs a person
     (unknown, failed, missed) or is blocked, with the reason."""
+    from rich.table import Table
+
+    from kmcomms.publish.runtime import open_runtime
+    from kmcomms.publish.status import summary
+
     runtime = open_runtime(path, clock=state.clock)
     try:
         report = summary(runtime.engine, state.clock(), upcoming)

@@ -9,12 +9,7 @@ import click
 
 from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
-from kmcomms.ledger.store import open_store
-from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import setup, teardown
-from kmcomms.reach.tracking import listen_address, run_forever, serve
-from kmcomms.ledger.tracking import tracker_for
-from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 
 @click.command()
@@ -32,6 +27,11 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     agent is kept). Behind a reverse proxy, give --host 127.0.0.1 and a --port, and proxy
     [tracking] base_url to it.
     """
+    from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace, secrets_of
+    from kmcomms.ledger.store import open_store
+    from kmcomms.ledger.tracking import tracker_for
+    from kmcomms.reach.tracking import listen_address, run_forever, serve
+
     if state.now is not None:
         raise UsageError("the tracking server runs on real time: --now is for one-shot commands such as `publish --due`")
     root = find_workspace(path or Path.cwd())
