@@ -5,9 +5,10 @@ person can fix; `main` turns those into one line on stderr and an exit code (0 o
 1 the input or the work has problems, 2 wrong usage). Tracebacks only with `--debug`.
 
 A command's module is imported only when that command runs (or shows its help), and it
-imports the stages it uses inside the command: `kmcomms --help` lists the commands from
-`COMMANDS` and loads none of them, so it starts in a few hundredths of a second.
-Commands take `State` and shared options from `kmcomms.cli.options`, never from here.
+imports the stages it uses inside the command, unless its options offer their words:
+`kmcomms --help` lists the commands from `COMMANDS` and loads none of them, so it starts
+in a few hundredths of a second. Commands take `State` and shared options from
+`kmcomms.cli.options`, never from here (which would be a cycle).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from kmcomms.errors import KmcommsError, one_line
 
 __all__ = ["COMMANDS", "cli", "main"]
 
-#: Every command: its name → (the module in kmcomms.cli that defines it, the click command's
-#: name there, its short help as `kmcomms --help` lists it). The short help is written here so
+#: Every command: its name → (the module in kmcomms.cli that defines it, the variable holding
+#: it there, its short help as `kmcomms --help` lists it). The short help is written here so
 #: that listing the commands loads none of them; a test checks it against each command's own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "approve": ("approve", "approve",
