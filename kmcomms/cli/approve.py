@@ -7,19 +7,11 @@ from pathlib import Path
 
 import click
 
-from kmcomms.publish.approvals import approve as record_approval
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
-from kmcomms.publish.dispatch import held_campaigns, message_hash
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError
-from kmcomms.campaign.fields import close_match
-from kmcomms.ledger.store import open_store
-from kmcomms.render.renderer import Renderer
-from kmcomms.publish.runtime import load_here
-from kmcomms.translations.catalogs import target_languages
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @click.option("--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all).")
 @click.option("--by", "by", required=True, metavar="NAME", help="Who approves (recorded with the approval).")
@@ -31,6 +23,14 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     language. With `require_approval = true` a delivery goes out only while its message
     is unchanged since it was approved: an edit to the text or a translation needs a
     new approval. `kmcomms preview` shows what you approve."""
+    from kmcomms.campaign.fields import close_match
+    from kmcomms.ledger.store import open_store
+    from kmcomms.publish.approvals import approve as record_approval
+    from kmcomms.publish.dispatch import held_campaigns, message_hash
+    from kmcomms.publish.runtime import load_here
+    from kmcomms.render.renderer import Renderer
+    from kmcomms.translations.catalogs import target_languages
+
     if not by.strip():
         raise UsageError("--by needs the name of who approves")
     workspace, loaded = load_here(path)

@@ -6,28 +6,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from kmcomms.campaign.adapters import channel_kind
-from kmcomms.campaign.adapters import GROUP, adapter_names
-from kmcomms.channels.base import Capability
-from kmcomms.channels.registry import adapter_class, check_channel, check_channels
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
-from kmcomms.campaign.fields import close_match
-from kmcomms.ledger.store import open_store
-from kmcomms.ledger.tracking import tracker_for
-from kmcomms.campaign.workspace import Workspace, find_workspace, load_workspace
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["channels"]
 
 
-@cli.group()
+@click.group()
 def channels() -> None:
     """The channel adapters installed, and the channel instances of the workspace."""
 
@@ -35,6 +29,8 @@ def channels() -> None:
 def _workspace(path: Path | None, required: bool) -> Workspace | None:
     """The workspace at or above `path` (default: here); None when there is none and none
     is required. A folder given with -w must be one."""
+    from kmcomms.campaign.workspace import find_workspace, load_workspace
+
     root = find_workspace(path or Path.cwd())
     if root is None:
         if required or path is not None:
@@ -45,6 +41,10 @@ def _workspace(path: Path | None, required: bool) -> Workspace | None:
 
 
 def _adapters() -> list[dict[str, Any]]:
+    from kmcomms.campaign.adapters import adapter_names
+    from kmcomms.channels.base import Capability
+    from kmcomms.channels.registry import adapter_class
+
     rows = []
     for name in adapter_names():
         row: dict[str, Any] = {"name": name, "kind": None, "loads": True, "problem": None, "capabilities": []}
@@ -60,6 +60,9 @@ def _adapters() -> list[dict[str, Any]]:
 
 
 def _instances(workspace: Workspace) -> list[dict[str, Any]]:
+    from kmcomms.campaign.adapters import channel_kind
+    from kmcomms.channels.registry import check_channels
+
     rows = []
     for check in check_channels(workspace):
         settings = workspace.settings.channels[check.name]
@@ -70,6 +73,8 @@ def _instances(workspace: Workspace) -> list[dict[str, Any]]:
 
 
 def _cells(*values: str) -> list[Text]:
+    from rich.text import Text
+
     # Plain text: a problem such as "[channels.x] url: …" is not Rich markup.
     return [Text(value) for value in values]
 
@@ -82,6 +87,10 @@ def list_command(path: Path | None, fmt: str) -> None:
     it can do besides publishing (find, update, withdraw, schedule) and whether it loads;
     inside a workspace, every channel instance with its adapter and
     whether it can be used: settings valid and their environment variables set."""
+    from rich.table import Table
+
+    from kmcomms.campaign.adapters import GROUP
+
     workspace = _workspace(path, required=False)
     report = {"adapters": _adapters(), "channels": _instances(workspace) if workspace else None}
     if fmt == "json":
@@ -116,6 +125,11 @@ def check_command(state: State, name: str | None, path: Path | None, fmt: str) -
     """Check each channel instance (or only NAME) for real: its settings, its secrets, and
     on remote platforms its credentials, with one authenticated call each. Exit 1 when
     any has a problem."""
+    from kmcomms.campaign.fields import close_match
+    from kmcomms.channels.registry import check_channel
+    from kmcomms.ledger.store import open_store
+    from kmcomms.ledger.tracking import tracker_for
+
     workspace = _workspace(path, required=True)
     assert workspace is not None
     names = list(workspace.settings.channels)

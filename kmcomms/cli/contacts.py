@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
+# Imported here, not in the commands: --reason offers REASONS, so any help of this command
+# loads the contacts stage.
 from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.channels.letters import address_problem
@@ -21,7 +21,7 @@ from kmcomms.campaign.workspace import find_workspace, load_workspace
 SHOWN = 100
 
 
-@cli.group()
+@click.group()
 def contacts() -> None:
     """The people lists send to (personal data: kept in the store, never in campaign files)."""
 
@@ -81,6 +81,8 @@ def import_command(state: State, file: Path, contact_list: str, path: Path | Non
 def list_command(contact_list: str | None, show_addresses: bool, path: Path | None, fmt: str) -> None:
     """How many contacts each list has per audience and language, and how many of them
     are suppressed. No addresses unless --show-addresses."""
+    from rich.table import Table
+
     engine = open_ledger(path)
     try:
         rows = addresses(engine, contact_list) if show_addresses else summary(engine, contact_list)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.logs import event, setup, teardown
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--sweep", type=click.FloatRange(min=0.2), default=30.0, show_default=True, metavar="SECONDS",
               help="How often to look at the ledger whatever happens (catch-up, retries, file changes).")

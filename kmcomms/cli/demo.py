@@ -6,20 +6,12 @@ import tempfile
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console
+from kmcomms.cli.options import State, console
 from kmcomms.errors import UsageError
 
 
-@cli.command()
+@click.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Build the demo workspace here (a new or empty folder) instead of a new temporary one.")
 @click.option("--timeout", type=click.FloatRange(min=30), default=150, show_default=True, metavar="SECONDS",
@@ -33,6 +25,8 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
     with an SMTP server on loopback; runs the daemon until that first wave is out, and
     says where to look. Nothing outside the folder is touched; no account is needed.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from kmcomms.daemon.demo import run_demo  # the SMTP server and the daemon only where used
 
     if folder is not None and folder.exists() and any(folder.iterdir()):

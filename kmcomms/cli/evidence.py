@@ -8,21 +8,21 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.reach import refuse
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.ledger.store import open_store
+# Imported here, not in the commands: the help of --kind lists KINDS, so any help of this
+# command loads the records of reach.
 from kmcomms.reach.records import KINDS, Known, RESEARCHFISH_COLUMNS, add_evidence, check_evidence, list_evidence, researchfish_rows
 from kmcomms.publish.runtime import load_here
 
 _KIND_HELP = "; ".join(f"{k.slug} ({k.researchfish})" for k in KINDS.values())
 
 
-@cli.group()
+@click.group()
 def evidence() -> None:
     """Outcomes and impact of campaigns, in Researchfish's words."""
 
@@ -65,6 +65,8 @@ def add_command(state: State, campaign: str, kind: str, title: str, day: str, so
 @format_option("table", "json")
 def list_command(campaign: str | None, path: Path | None, fmt: str) -> None:
     """Evidence records, oldest first."""
+    from rich.table import Table
+
     engine = open_ledger(path)
     try:
         rows = list_evidence(engine, campaign)

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import cli
-from kmcomms.cli.schema import campaign_schema
 from kmcomms.errors import UsageError
-from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
 
 SETTINGS_TEMPLATE = '''\
 # kmcomms workspace settings. Secrets are never written here: write "${{VAR}}" and set VAR
@@ -72,13 +69,16 @@ def _toml_string(text: str) -> str:
 GITIGNORE = "kmcomms.db*\nsite/\n*.mo\n.kmcomms/\n"
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--unit-id", help="Slug of the research unit (default: from the folder name).")
 @click.option("--unit-name", default="Research unit", show_default=True, help="The unit's full name, shown on outputs.")
 def init(folder: Path, unit_id: str | None, unit_name: str) -> None:
     """Create a workspace in FOLDER (default: here): kmcomms.toml with local channels and a
     SQLite store, empty campaigns/ and translations/, and campaign.schema.json for editors."""
+    from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace
+    from kmcomms.cli.schema import campaign_schema
+
     settings = folder / SETTINGS_FILE
     if settings.exists():
         raise UsageError(f"{settings} already exists — this folder is a workspace already")

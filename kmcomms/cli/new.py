@@ -17,14 +17,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 from zoneinfo import ZoneInfo
 
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from kmcomms.campaign.load import load_campaign
-from kmcomms.cli import State, cli
+from kmcomms.cli.options import State
+# The starters, field types and audience kinds are imported here, not in the command: the
+# options offer and check them, so even the help needs them.
 from kmcomms.campaign.drafting import CAMPAIGN_WEEKS, DraftAnswers, FIRST_SEND, SHAPES, default_channels, default_event_date, draft_campaign, next_monday, slugify
 from kmcomms.errors import (
     Diagnostic,
@@ -36,7 +37,9 @@ from kmcomms.errors import (
 )
 from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
 from kmcomms.campaign.models import AudienceKind
-from kmcomms.campaign.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
+
+if TYPE_CHECKING:
+    from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["new", "stdin_is_tty"]
 
@@ -151,7 +154,7 @@ def _install(draft: Path, target: Path) -> None:
         raise
 
 
-@cli.command()
+@click.command()
 @click.option("--shape", type=click.Choice(list(SHAPES)), help="The starting point (default: awareness).")
 @click.option("--id", "campaign_id", metavar="ID", help="The campaign's id and folder name (default: from the title).")
 @click.option("--title", help="The campaign's title.")
@@ -198,6 +201,9 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
       kmcomms new -y --shape awareness --title "HPV vaccine: your questions" \\
           --language en,ur,pa --channel video,newsletter --at "2027-01-11 09:00"
     """
+    from kmcomms.campaign.load import load_campaign
+    from kmcomms.campaign.workspace import CAMPAIGN_FILE, find_workspace, load_workspace
+
     root = find_workspace(Path.cwd())
     if root is None:
         raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` first, or cd into a workspace")
@@ -317,6 +323,9 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
 
 
 def _report(workspace: Workspace, target: Path, files: list[Path], shape: str) -> None:
+    from kmcomms.campaign.load import load_campaign
+    from kmcomms.campaign.workspace import CAMPAIGN_FILE
+
     _, found = load_campaign(target / CAMPAIGN_FILE, workspace)
     for diagnostic in found:
         click.echo(str(diagnostic), err=True)

@@ -1,14 +1,33 @@
-"""Options several commands share."""
+"""What the commands share: the `State` the top-level options set, and options several
+commands take. Commands import these from here, never from the `kmcomms.cli` package,
+which loads them (no cycle)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-__all__ = ["console", "format_option", "parse_instant", "paths_argument", "workspace_option"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["State", "console", "format_option", "parse_instant", "paths_argument", "workspace_option"]
+
+
+@dataclass
+class State:
+    """What the top-level options set for every subcommand."""
+
+    debug: bool = False
+    now: datetime | None = None
+
+    def clock(self) -> datetime:
+        """The current time, aware UTC (fixed by --now for reproducible output)."""
+        return self.now or datetime.now(UTC)
+
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
@@ -36,6 +55,8 @@ def parse_instant(ctx: click.Context, param: click.Parameter, value: str | None)
 
 def console() -> Console:
     """A Rich console for tables: the terminal's width, or a wide one when piped."""
+    from rich.console import Console  # Rich only for a command that prints a table, not for --help
+
     out = Console()
     if not out.is_terminal:
         out.width = 160  # piped into a file or pager: no need to squeeze

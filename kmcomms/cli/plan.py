@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from rich.table import Table
 
-from kmcomms.campaign.load import load_paths
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, parse_instant, paths_argument
-from kmcomms.plan.calendar import plan_to_ics
-from kmcomms.plan.deliveries import ALL_TIME, Plan, Window
-from kmcomms.plan.deliveries import plan_of
+from kmcomms.cli.options import State, console, format_option, parse_instant, paths_argument
+
+if TYPE_CHECKING:
+    from kmcomms.plan.deliveries import Plan
 
 
 def _table(plan: Plan) -> None:
+    from rich.table import Table
+
     out = console()
     table = Table(title=f"{len(plan.deliveries)} deliveries", title_justify="left", show_lines=False)
     for column in ("due (UTC)", "local", "campaign", "message", "audiences", "lang", "channel", "id"):
@@ -32,7 +32,7 @@ def _table(plan: Plan) -> None:
         out.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
 
 
-@cli.command("plan")
+@click.command("plan")
 @paths_argument
 @click.option("--from", "start", metavar="DATE", callback=parse_instant, help="First due time (UTC unless an offset is given; default: now).")
 @click.option("--to", "end", metavar="DATE", callback=parse_instant, help="Stop before this due time (UTC unless an offset is given).")
@@ -47,6 +47,10 @@ def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, 
 
     PATHS are as for `validate`. The campaigns must be valid; warnings are summarised.
     """
+    from kmcomms.campaign.load import load_paths
+    from kmcomms.plan.calendar import plan_to_ics
+    from kmcomms.plan.deliveries import ALL_TIME, Window, plan_of
+
     now = state.clock()
     result = load_paths(paths)
     result.raise_for_errors()

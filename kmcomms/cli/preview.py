@@ -7,20 +7,13 @@ from pathlib import Path
 
 import click
 
-from kmcomms.campaign.load import load_paths
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option
+from kmcomms.cli.options import State, format_option
 from kmcomms.errors import UsageError
-from kmcomms.plan.deliveries import ALL_TIME
-from kmcomms.render.preview import draft_fields, draft_json, write_site
-from kmcomms.render.drafts import Blocked
-from kmcomms.render.renderer import Renderer
-from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
-from kmcomms.campaign.workspace import find_workspace
-from kmcomms.plan.deliveries import plan_of
 
 
 def _campaign_path(campaign: str) -> Path:
+    from kmcomms.campaign.workspace import find_workspace
+
     given = Path(campaign)
     if given.exists():
         return given
@@ -30,7 +23,7 @@ def _campaign_path(campaign: str) -> Path:
     return root / "campaigns" / campaign
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign")
 @click.option("--message", help="Only this message id.")
 @click.option("--audience", help="Only this audience.")
@@ -48,6 +41,12 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
     Without --out it shows the first delivery that matches the filters; with --out it
     writes every matching delivery of the whole plan as a site to open in a browser.
     """
+    from kmcomms.campaign.load import load_paths
+    from kmcomms.plan.deliveries import ALL_TIME, plan_of
+    from kmcomms.render.drafts import Blocked
+    from kmcomms.render.preview import draft_fields, draft_json, write_site
+    from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER, Renderer
+
     result = load_paths([_campaign_path(campaign)])
     result.raise_for_errors()
     workspace = result.workspaces[0]

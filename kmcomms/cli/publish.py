@@ -8,15 +8,11 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import UsageError
-from kmcomms.ledger.ledger import counts
-from kmcomms.publish.status import due_now
-from kmcomms.publish.runtime import open_runtime
 
 
-@cli.command()
+@click.command()
 @click.option("--due", is_flag=True, help="Publish every delivery that is due now.")
 @click.option("--dry-run", is_flag=True, help="Show what is due and how it renders; change nothing.")
 @workspace_option
@@ -26,6 +22,10 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
     """Sync the ledger with the campaigns, then publish every due delivery once through
     its channel and exit: the daemon's work in one pass, for cron. Exit 1 when a delivery
     failed or needs a person."""
+    from kmcomms.ledger.ledger import counts
+    from kmcomms.publish.runtime import open_runtime
+    from kmcomms.publish.status import due_now
+
     if not due:
         raise UsageError("say what to publish: --due")
     runtime = open_runtime(path, clock=state.clock)

@@ -4,20 +4,19 @@ channels for the reach of what they published, once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import format_option, workspace_option
-from kmcomms.reach.collect import collect
+from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import InvalidInput, UsageError
-from kmcomms.campaign.fields import close_match
-from kmcomms.ledger.store import open_store
-from kmcomms.reach.records import Known, ReachRecord, check_reach, read_reach, store_reach
-from kmcomms.publish.runtime import load_here, open_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from kmcomms.reach.records import Known, ReachRecord
 
 __all__ = ["refuse"]
 
@@ -41,6 +40,10 @@ def refuse(exc: InvalidInput, fmt: str, what: str) -> int:
 
 
 def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, datetime], list[ReachRecord]]) -> int:
+    from kmcomms.ledger.store import open_store
+    from kmcomms.publish.runtime import load_here
+    from kmcomms.reach.records import Known, store_reach
+
     workspace, loaded = load_here(path)
     try:
         records = read(Known.from_loaded(loaded), state.clock())
@@ -59,7 +62,7 @@ def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, dat
     return 0
 
 
-@cli.group()
+@click.group()
 def reach() -> None:
     """Reach no API sees: leaflets handed out, event attendees, radio broadcasts, survey
     results. Each record counts what happened on its date (records add up in reports)."""
@@ -82,6 +85,8 @@ def add_command(state: State, campaign: str, metric: str, value: str, day: str, 
                 language: str | None, channel: str | None, note: str | None, path: Path | None, fmt: str) -> int:
     """Record one count, e.g. `kmcomms reach add --campaign flu --metric leaflets --value 500
     --date 2027-02-10 --audience parents --language ur --channel print`."""
+    from kmcomms.reach.records import check_reach
+
     fields = {"campaign": campaign, "metric": metric, "value": value, "date": day, "message": message,
               "audience": audience, "language": language, "channel": channel, "note": note}
     return _store(path, state, fmt, lambda known, now: [check_reach(fields, known, now)])
@@ -97,10 +102,12 @@ def import_command(state: State, file: Path, path: Path | None, fmt: str) -> int
     campaign,message,audience,language,channel,date,metric,value and note, in any order;
     message, audience, language, channel and note may be left out, or empty. Every row is
     checked first: a file with any bad row is refused whole, each bad row named with its line."""
+    from kmcomms.reach.records import read_reach
+
     return _store(path, state, fmt, lambda known, now: read_reach(file, known, now))
 
 
-@cli.command("collect")
+@click.command("collect")
 @click.option("--campaign", metavar="ID", help="Only this campaign's publications.")
 @workspace_option
 @format_option("text", "json")
@@ -109,6 +116,10 @@ def collect_command(state: State, campaign: str | None, path: Path | None, fmt: 
     """Ask every channel, once, for the reach of what it published, and append it to the
     ledger (the daemon does this on each channel's `collect_minutes`). A channel that
     fails is reported; the others are still asked."""
+    from kmcomms.campaign.fields import close_match
+    from kmcomms.publish.runtime import open_runtime
+    from kmcomms.reach.collect import collect
+
     runtime = open_runtime(path, clock=state.clock)
     try:
         known = [c.campaign.id for c in runtime.loaded.campaigns]

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import UsageError
-from kmcomms.ledger.store import open_store
 from kmcomms.report.formats import DEFAULT, ReportFormat, report_format, report_formats
-from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
-from kmcomms.report.model import Report
-from kmcomms.publish.runtime import load_here
+
+if TYPE_CHECKING:
+    from kmcomms.report.model import Report
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -42,7 +41,7 @@ class _Formats(click.Choice):  # unsubscripted: click is generic only from 8.4, 
         """click.Choice.__init__ stores what it is given: nothing to keep here."""
 
 
-@cli.command()
+@click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN", required=False)
 @click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
 @click.option("--from", "first", metavar="DATE", callback=_day,
@@ -62,6 +61,10 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
     status per objective, reach and gaps, results by AMEC level, channel performance,
     influence, inclusion, learning, methods. HTML is one self-contained file with charts;
     csv writes two tidy tables."""
+    from kmcomms.ledger.store import open_store
+    from kmcomms.publish.runtime import load_here
+    from kmcomms.report.gather import end_of_day, gather_campaign, gather_unit, unit_period
+
     if unit == (campaign_id is not None):
         raise UsageError("name one CAMPAIGN, or give --unit for all of the unit's campaigns — not both, not neither")
     if not unit and (first or last):

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
-from sqlalchemy import Engine, delete, insert, select, update
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
-from kmcomms.ledger.ledger import State as DeliveryState
-from kmcomms.ledger.store import open_store
-from kmcomms.ledger.tables import deliveries, publications
-from kmcomms.publish.notify import forget
-from kmcomms.campaign.workspace import find_workspace, load_workspace
 
-#: The states a person may resolve: nothing more happens to them by itself (blocked ones
-#: wait for a gate, which a person may decide to go around).
-RESOLVABLE = (DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.BLOCKED)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
 
@@ -28,6 +21,9 @@ _URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
 def open_ledger(path: Path | None) -> Engine:
     """The workspace's ledger, without loading campaigns or channels (a person can resolve
     deliveries even while a campaign has errors or an adapter is missing)."""
+    from kmcomms.campaign.workspace import find_workspace, load_workspace
+    from kmcomms.ledger.store import open_store
+
     root = find_workspace(path or Path.cwd())
     if root is None:
         raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
@@ -42,7 +38,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-@cli.command()
+@click.command()
 @click.argument("delivery_id", metavar="ID")
 @click.option("--published", "url", metavar="URL", help="It was published (by hand, or the channel has it) at URL.")
 @click.option("--retry", is_flag=True, help="Send it again now: it goes out at the daemon's next pass (or the next "
@@ -55,6 +51,16 @@ def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel
     """Settle a delivery that needs a person (unknown, failed, missed) or is blocked:
     record that it was published at URL, send it again now, or cancel it. `kmcomms
     status` lists them with their ids."""
+    from sqlalchemy import delete, insert, select, update
+
+    from kmcomms.ledger.ledger import State as DeliveryState
+    from kmcomms.ledger.tables import deliveries, publications
+    from kmcomms.publish.notify import forget
+
+    # The states a person may resolve: nothing more happens to them by itself (blocked ones
+    # wait for a gate, which a person may decide to go around).
+    resolvable = (DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.BLOCKED)
+
     if sum((url is not None, retry, cancel)) != 1:
         raise UsageError("say what happened to it: one of --published URL, --retry, --cancel")
     if url is not None:
@@ -62,7 +68,7 @@ def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel
     engine = open_ledger(path)
     try:
         now = state.clock()
-        where = (deliveries.c.id == delivery_id, deliveries.c.state.in_(RESOLVABLE))
+        where = (deliveries.c.id == delivery_id, deliveries.c.state.in_(resolvable))
         cleared = {"lease_owner": None, "lease_until": None, "not_before": None, "updated_at": now}
         with engine.begin() as db:
             if url is not None:

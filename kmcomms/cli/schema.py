@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import cli
-from kmcomms.campaign.models import Campaign
 
 __all__ = ["campaign_schema"]
 
@@ -17,12 +15,14 @@ SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
 def campaign_schema() -> str:
     """The schema as JSON text, stable from run to run."""
+    from kmcomms.campaign.models import Campaign
+
     schema = {"$schema": SCHEMA_URI, **Campaign.model_json_schema(mode="validation")}
     schema["title"] = "kmcomms campaign (campaign.yaml, format version 1)"
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-@cli.command()
+@click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of campaign.yaml.

@@ -7,23 +7,25 @@ import functools
 import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from kmcomms.channels.registry import adapter_class
-from kmcomms.channels.static_site import SiteChannel, SiteOptions
-from kmcomms.cli import cli
 from kmcomms.cli.options import workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
-from kmcomms.publish.runtime import load_here
-from kmcomms.campaign.workspace import Workspace, expand
+
+if TYPE_CHECKING:
+    from kmcomms.campaign.workspace import Workspace
 
 __all__ = ["site_folder"]
 
 
 def site_folder(workspace: Workspace, name: str | None) -> Path:
     """The folder of the site channel `name`, or of the workspace's only site."""
+    from kmcomms.campaign.workspace import expand
+    from kmcomms.channels.registry import adapter_class
+    from kmcomms.channels.static_site import SiteChannel, SiteOptions
+
     sites = {}
     for channel, settings in workspace.settings.channels.items():
         if issubclass(adapter_class(settings.adapter), SiteChannel):
@@ -74,7 +76,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         return super().send_head()
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
@@ -82,6 +84,8 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 def serve(path: Path | None, port: int, host: str, name: str | None) -> None:
     """Serve the workspace's static site (blog, video library, briefings) over HTTP until
     Ctrl-C."""
+    from kmcomms.publish.runtime import load_here
+
     workspace, _ = load_here(path)
     folder = site_folder(workspace, name)
     if not folder.is_dir():

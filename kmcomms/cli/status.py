@@ -6,15 +6,11 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import console, format_option, workspace_option
-from kmcomms.publish.status import summary
-from kmcomms.publish.runtime import open_runtime
+from kmcomms.cli.options import State, console, format_option, workspace_option
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--next", "upcoming", default=10, show_default=True, help="How many upcoming deliveries to list.")
 @format_option("table", "json")
@@ -22,6 +18,11 @@ from kmcomms.publish.runtime import open_runtime
 def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
     """Deliveries per state, the next ones due, and every one that needs a person
     (unknown, failed, missed) or is blocked, with the reason."""
+    from rich.table import Table
+
+    from kmcomms.publish.runtime import open_runtime
+    from kmcomms.publish.status import summary
+
     runtime = open_runtime(path, clock=state.clock)
     try:
         report = summary(runtime.engine, state.clock(), upcoming)

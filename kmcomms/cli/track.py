@@ -7,18 +7,12 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli import State, cli
-from kmcomms.cli.options import workspace_option
+from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import UsageError, WorkspaceError
-from kmcomms.ledger.store import open_store
-from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import setup, teardown
-from kmcomms.reach.tracking import listen_address, run_forever, serve
-from kmcomms.ledger.tracking import tracker_for
-from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
 
 
-@cli.command()
+@click.command()
 @workspace_option
 @click.option("--host", help="Listen on this address (default: the host of [tracking] base_url).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).")
@@ -33,6 +27,11 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     agent is kept). Behind a reverse proxy, give --host 127.0.0.1 and a --port, and proxy
     [tracking] base_url to it.
     """
+    from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace, secrets_of
+    from kmcomms.ledger.store import open_store
+    from kmcomms.ledger.tracking import tracker_for
+    from kmcomms.reach.tracking import listen_address, run_forever, serve
+
     if state.now is not None:
         raise UsageError("the tracking server runs on real time: --now is for one-shot commands such as `publish --due`")
     root = find_workspace(path or Path.cwd())

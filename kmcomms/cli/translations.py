@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from babel.messages import Catalog as BabelCatalog
-from rich.console import Console
-from rich.table import Table
 
-from kmcomms.campaign.load import LoadedCampaign, load_paths
-from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Diagnostic, InvalidInput, UsageError, display_path
-from kmcomms.translations.catalogs import Catalog, Status, mo_path, po_path, pot_path, target_languages, translation_status
-from kmcomms.translations.pofiles import merge_catalog, mo_bytes, po_bytes, read_po_file, template_catalog, write_file
-from kmcomms.translations.strings import source_messages
-from kmcomms.campaign.workspace import Workspace
+
+if TYPE_CHECKING:
+    from babel.messages import Catalog as BabelCatalog
+
+    from kmcomms.campaign.load import LoadedCampaign
+    from kmcomms.campaign.workspace import Workspace
+    from kmcomms.translations.catalogs import Status
 
 __all__ = ["translations"]
 
 
-@cli.group()
+@click.group()
 def translations() -> None:
     """Keep gettext catalogs of campaign text: one POT per campaign, one PO per language.
 
@@ -38,6 +37,8 @@ def translations() -> None:
 
 def _campaigns(paths: tuple[Path, ...]) -> list[tuple[LoadedCampaign, Workspace]]:
     """The valid campaigns named, each with its workspace; campaign errors stop here."""
+    from kmcomms.campaign.load import load_paths
+
     result = load_paths(paths)
     result.raise_for_errors()
     if result.diagnostics:
@@ -65,6 +66,9 @@ def _fail(problems: list[Diagnostic]) -> int:
 
 
 def _extract(loaded: LoadedCampaign, workspace: Workspace) -> BabelCatalog:
+    from kmcomms.translations.catalogs import pot_path
+    from kmcomms.translations.pofiles import po_bytes, template_catalog, write_file
+
     template = template_catalog(loaded, workspace.root)
     path = pot_path(workspace.translations_dir, loaded.campaign.id)
     created = not path.exists()
@@ -99,6 +103,10 @@ def update(paths: tuple[Path, ...], languages: tuple[str, ...]) -> int:
     string no longer used is kept at the end as obsolete (#~). Nothing is written when a
     PO file is broken.
     """
+    from kmcomms.translations.catalogs import Catalog, Status, po_path, target_languages
+    from kmcomms.translations.pofiles import merge_catalog, po_bytes, read_po_file, write_file
+    from kmcomms.translations.strings import source_messages
+
     campaigns = _campaigns(paths)
     wanted = set(languages)
     used = {lang for loaded, _ in campaigns for lang in target_languages(loaded.campaign)}
@@ -139,6 +147,9 @@ def compile_command(paths: tuple[Path, ...]) -> int:
     Fuzzy and untranslated entries are left out. A broken PO file is refused with its
     line (exit 1); the others are still compiled.
     """
+    from kmcomms.translations.catalogs import mo_path
+    from kmcomms.translations.pofiles import mo_bytes, read_po_file, write_file
+
     problems: list[Diagnostic] = []
     for loaded, workspace in _campaigns(paths):
         for po in sorted(workspace.translations_dir.glob(f"*/LC_MESSAGES/{loaded.campaign.id}.po")):
@@ -157,6 +168,9 @@ def compile_command(paths: tuple[Path, ...]) -> int:
 
 
 def _table(found: list[Status]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     if not console.is_terminal:
         console.width = 120
@@ -181,6 +195,8 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
     """How far each campaign is translated into each language its audiences read:
     strings translated, fuzzy (source changed since), missing, and reviewed (translated
     and not flagged machine-draft)."""
+    from kmcomms.translations.catalogs import translation_status
+
     by_workspace: dict[Path, tuple[Workspace, list[LoadedCampaign]]] = {}
     for loaded, workspace in _campaigns(paths):
         by_workspace.setdefault(workspace.root, (workspace, []))[1].append(loaded)

@@ -7,16 +7,11 @@ from pathlib import Path
 
 import click
 
-from kmcomms.campaign.load import load_paths
-from kmcomms.channels.registry import check_channels
-from kmcomms.cli import cli
 from kmcomms.cli.options import format_option, paths_argument
 from kmcomms.errors import Severity
-from kmcomms.campaign.placeholders import placeholders
-from kmcomms.render.preflight import preflight
 
 
-@cli.command()
+@click.command()
 @paths_argument
 @format_option("text", "json")
 @click.option("--no-preflight", is_flag=True,
@@ -31,6 +26,11 @@ def validate(paths: tuple[Path, ...], fmt: str, no_preflight: bool) -> int:
     pre-flight checked, as before publishing (unless --no-preflight). Exit 0 when there
     are no errors (warnings allowed), 1 when there are errors, 2 on wrong usage.
     """
+    from kmcomms.campaign.load import load_paths
+    from kmcomms.campaign.placeholders import placeholders
+    from kmcomms.channels.registry import check_channels
+    from kmcomms.render.preflight import preflight
+
     result = load_paths(paths)
     found = list(result.diagnostics)
     for workspace in result.workspaces:

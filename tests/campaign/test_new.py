@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kmcomms.campaign import load as campaign_load
 from kmcomms.campaign.load import load_paths
 from kmcomms.cli import cli, main
 from kmcomms.cli import new as new_module
@@ -245,13 +246,13 @@ def test_needs_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps
 
 def test_the_draft_is_checked_where_no_command_takes_it_for_a_campaign(workspace: Path, monkeypatch) -> None:
     seen = []
-    real = new_module.load_campaign
+    real = campaign_load.load_campaign
 
     def spy(path, ws):
         seen.append((path, campaign_files(workspace)))
         return real(path, ws)
 
-    monkeypatch.setattr(new_module, "load_campaign", spy)
+    monkeypatch.setattr(campaign_load, "load_campaign", spy)  # `kmcomms new` imports it when it runs
     assert main(["new", "-y", "--title", "Hidden"]) == 0
     (draft, visible), *_ = seen
     assert draft.parent.name == "hidden" and draft.parent.parent.name.startswith(".new-")

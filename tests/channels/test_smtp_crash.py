@@ -46,7 +46,6 @@ from sqlalchemy import select
 from smtp_inbox import Inbox, start
 from workspaces import audience, campaign_yaml, settings_toml, smtp_channel
 
-import kmcomms.cli.contacts  # noqa: F401  # registers `kmcomms contacts` until the CLI imports it
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications, recipients
 

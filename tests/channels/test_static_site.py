@@ -467,12 +467,9 @@ def test_two_processes_publishing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 # ============================================================================ kmcomms serve
 
-SERVE = "import sys, kmcomms.cli.serve; from kmcomms.cli import main; sys.exit(main())"
-
-
 def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> None:
     publish_posts(case)
-    server = subprocess.Popen([sys.executable, "-u", "-c", SERVE, "serve", "--port", "0", "-w", str(case.root)],
+    server = subprocess.Popen([sys.executable, "-u", "-m", "kmcomms", "serve", "--port", "0", "-w", str(case.root)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -501,7 +498,7 @@ def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> Non
 
 
 def test_serve_says_what_is_wrong_in_one_line(case: SiteCase, tmp_path: Path) -> None:
-    run = [sys.executable, "-c", SERVE, "serve", "-w", str(case.root)]
+    run = [sys.executable, "-m", "kmcomms", "serve", "-w", str(case.root)]
     done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
     expected = f"kmcomms: error: {case.site} does not exist yet — publish something first (kmcomms publish --due)\n"
     assert (done.returncode, done.stderr) == (1, expected)

@@ -20,7 +20,6 @@ from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
 
-import kmcomms.cli.channels  # noqa: F401  # registers `kmcomms channels` until kmcomms.cli imports it
 from kmcomms.channels import registry
 from kmcomms.campaign import adapters
 from kmcomms.campaign.adapters import GROUP

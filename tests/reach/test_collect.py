@@ -13,7 +13,6 @@ import pytest
 from conftest import RunCli, write_campaign
 from sqlalchemy import Engine, insert, select
 
-import kmcomms.cli.reach  # noqa: F401  # registers `kmcomms collect` until the CLI imports it
 from kmcomms.channels.base import (
     ChannelOptions,
     PermanentError,

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 
-import kmcomms.cli.evidence  # noqa: F401  # registers `kmcomms evidence` until the CLI imports it
 from kmcomms.ledger.store import open_store
 from kmcomms.reach.records import KINDS, list_evidence
 

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-import kmcomms.cli.reach  # noqa: F401  # registers `kmcomms reach` until the CLI imports it
 from kmcomms.campaign.load import load_paths
 from kmcomms.errors import InvalidInput
 from kmcomms.ledger.store import open_store

@@ -32,7 +32,6 @@ from conftest import run_cli, wait_for
 from sqlalchemy import Engine, insert, select
 from workspaces import campaign_yaml, settings_toml
 
-import kmcomms.cli.track  # noqa: F401 - registers `kmcomms track` until kmcomms.cli imports it
 from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import (
@@ -430,9 +429,7 @@ def test_kmcomms_track_serves_until_sigterm(tmp_path: Path) -> None:
     port = free_port()
     root = write_workspace(tmp_path / "unit", "sqlite:///kmcomms.db", tracking=f"http://127.0.0.1:{port}")
     env = {k: v for k, v in os.environ.items() if k != "KMCOMMS_DEBUG"}
-    # Through kmcomms.cli.track, so the command is there before kmcomms.cli names it.
-    script = "import sys, kmcomms.cli.track; from kmcomms.cli import main; sys.exit(main())"
-    process = subprocess.Popen([sys.executable, "-c", script, "track", "-w", str(root), "--log-format", "json"],
+    process = subprocess.Popen([sys.executable, "-m", "kmcomms", "track", "-w", str(root), "--log-format", "json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]

@@ -15,7 +15,6 @@ from conftest import make_workspace, run_cli, write_campaign
 from sqlalchemy import insert
 from workspaces import write_translations
 
-import kmcomms.cli.report  # noqa: F401  (registers `kmcomms report` until the lead adds it to kmcomms.cli)
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, evidence, publications, reach_samples
 

@@ -15,7 +15,6 @@ from conftest import make_workspace, run_cli, write_campaign
 from test_report import AS_OF, CAMPAIGN, LATER, NOW, make_ledger
 from workspaces import write_translations
 
-import kmcomms.cli.report  # noqa: F401  (registers `kmcomms report`)
 
 #: Appended to a copy of a report: lists every chart text the browser draws outside its
 #: chart (a label cut off), into <pre id="cut-off"> for the dumped DOM.
