@@ -8,7 +8,8 @@ A command's module is imported only when that command runs (or shows its help), 
 imports the stages it uses inside the command, unless its options offer their words:
 `kmcomms --help` lists the commands from `COMMANDS` and loads none of them, so it starts
 in a few hundredths of a second. Commands take `State` and shared options from
-`kmcomms.cli.options`, never from here (which would be a cycle).
+`kmcomms.cli.options`, never from here (which would be a cycle). May import every stage
+but `testing`.
 """
 
 from __future__ import annotations
