@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from kmcomms import __version__
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, TransientError
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import SettingError
 from kmcomms.campaign.workspace import expand
 
 __all__ = ["RETRYABLE_4XX", "HttpChannel", "error_message", "retry_after", "secure_url", "shorten"]
@@ -101,7 +101,7 @@ class HttpChannel(Channel):
         a missing variable is a `PermanentError` that names it (never a value)."""
         try:
             return expand(value.get_secret_value())
-        except WorkspaceError as exc:
+        except SettingError as exc:
             raise PermanentError(f"[channels.{self.name}] {setting}: {exc}", self.name) from None
 
     def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:

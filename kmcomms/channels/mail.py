@@ -55,6 +55,7 @@ from email.header import Header
 from email.message import EmailMessage
 
 from kmcomms.channels.base import PermanentError, TransientError
+from kmcomms.errors import KmcommsError
 from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 
@@ -64,6 +65,7 @@ __all__ = [
     "Deferred",
     "Letter",
     "Mailer",
+    "RecipientError",
     "Refused",
     "Server",
     "Uncertain",
@@ -259,22 +261,26 @@ def list_id_header(setting: str | None, contact_list: str, sender_domain: str) -
 # ---------------------------------------------------------------------------- sending
 
 
-class Refused(Exception):
+class RecipientError(KmcommsError):
+    """The server's answer about one recipient (`reply`, as it said it): the message may
+    still go to the others. The sender records it against that recipient."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class Refused(RecipientError):
     """The server refused this recipient for good (5xx). `bounce`: the mailbox or
     domain does not exist (enhanced status 5.1.x), a hard bounce."""
 
     def __init__(self, reply: str, bounce: bool) -> None:
         super().__init__(reply)
-        self.reply = reply
         self.bounce = bounce
 
 
-class Deferred(Exception):
+class Deferred(RecipientError):
     """The server cannot take this recipient now (4xx); other recipients may go."""
-
-    def __init__(self, reply: str) -> None:
-        super().__init__(reply)
-        self.reply = reply
 
 
 class Uncertain(TransientError):

@@ -60,7 +60,7 @@ from pydantic import Field, SecretStr, field_validator
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelOptions, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, retry_after, secure_url
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import SettingError
 from kmcomms.render.drafts import Draft
 from kmcomms.campaign.workspace import expand
 
@@ -146,7 +146,7 @@ class Webhook(HttpChannel):
             return []
         try:
             expand(token.get_secret_value())
-        except WorkspaceError as exc:
+        except SettingError as exc:
             return [f"[channels.{self.name}] token: {exc}"]
         return []
 

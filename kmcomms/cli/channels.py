@@ -17,11 +17,11 @@ from kmcomms.campaign.adapters import GROUP, adapter_names
 from kmcomms.channels.registry import adapter_class, check_channel, check_channels
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
-from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
+from kmcomms.errors import KmcommsError, UsageError, one_line
 from kmcomms.campaign.fields import close_match
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tracking import tracker_for
-from kmcomms.campaign.workspace import Workspace, find_workspace, load_workspace
+from kmcomms.campaign.workspace import Workspace, find_workspace, load_workspace, require_workspace
 
 __all__ = ["channels"]
 
@@ -34,13 +34,10 @@ def channels() -> None:
 def _workspace(path: Path | None, required: bool) -> Workspace | None:
     """The workspace at or above `path` (default: here); None when there is none and none
     is required. A folder given with -w must be one."""
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        if required or path is not None:
-            raise WorkspaceError(f"no kmcomms.toml in {path or 'this folder'} or above — run `kmcomms init` or "
-                                 "cd into a workspace")
-        return None
-    return load_workspace(root)
+    if required or path is not None:
+        return load_workspace(require_workspace(path))
+    root = find_workspace(Path.cwd())
+    return load_workspace(root) if root else None
 
 
 def _adapters() -> list[dict[str, Any]]:

@@ -31,12 +31,11 @@ from kmcomms.errors import (
     InvalidInput,
     Severity,
     UsageError,
-    WorkspaceError,
     display_path,
 )
 from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
 from kmcomms.campaign.models import AudienceKind
-from kmcomms.campaign.workspace import CAMPAIGN_FILE, Workspace, find_workspace, load_workspace
+from kmcomms.campaign.workspace import CAMPAIGN_FILE, Workspace, load_workspace, require_workspace
 
 __all__ = ["new", "stdin_is_tty"]
 
@@ -198,10 +197,7 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
       kmcomms new -y --shape awareness --title "HPV vaccine: your questions" \\
           --language en,ur,pa --channel video,newsletter --at "2027-01-11 09:00"
     """
-    root = find_workspace(Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` first, or cd into a workspace")
-    workspace = load_workspace(root)
+    workspace = load_workspace(require_workspace())
     for warning in workspace.diagnostics:
         click.echo(str(warning), err=True)
     defined = list(workspace.settings.channels)

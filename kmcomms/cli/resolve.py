@@ -11,12 +11,12 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import workspace_option
-from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
+from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.ledger.ledger import State as DeliveryState
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications
 from kmcomms.publish.notify import forget
-from kmcomms.campaign.workspace import find_workspace, load_workspace
+from kmcomms.campaign.workspace import load_workspace, require_workspace
 
 #: The states a person may resolve: nothing more happens to them by itself (blocked ones
 #: wait for a gate, which a person may decide to go around).
@@ -28,10 +28,7 @@ _URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
 def open_ledger(path: Path | None) -> Engine:
     """The workspace's ledger, without loading campaigns or channels (a person can resolve
     deliveries even while a campaign has errors or an adapter is missing)."""
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
-    workspace = load_workspace(root)
+    workspace = load_workspace(require_workspace(path))
     return open_store(workspace.settings.store.url, workspace.root)
 
 

@@ -9,13 +9,13 @@ import click
 
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import workspace_option
-from kmcomms.errors import UsageError, WorkspaceError
+from kmcomms.errors import SettingError, UsageError
 from kmcomms.ledger.store import open_store
 from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import setup, teardown
 from kmcomms.reach.tracking import listen_address, run_forever, serve
 from kmcomms.ledger.tracking import tracker_for
-from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
+from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace
 
 
 @cli.command()
@@ -35,12 +35,10 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     """
     if state.now is not None:
         raise UsageError("the tracking server runs on real time: --now is for one-shot commands such as `publish --due`")
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or name a workspace with -w")
+    root = require_workspace(path)
     settings = load_workspace(root).settings
     if settings.tracking is None:
-        raise WorkspaceError(f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
+        raise SettingError(f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
                              'base_url = "https://track.example.org" (the public address of this server)')
     redactor = setup(log_format)
     redactor.add(secrets_of(settings))
