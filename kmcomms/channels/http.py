@@ -39,10 +39,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def secure_url(value: str) -> str:
+def secure_url(value: str, *, bare: str | None = None) -> str:
     """`value` if it is https, or http on this machine (localhost, 127.0.0.0/8, ::1), without
-    a user or password in it; else ValueError saying what to write. Trailing / removed."""
+    a user or password in it; else ValueError saying what to write. Trailing / removed.
+    With `bare` (why, in words), it must have no ?query or #fragment either."""
     parts = urlsplit(value)
+    if bare is not None and (parts.query or parts.fragment):
+        raise ValueError(f"must have no ?query or #fragment — {bare}")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError("must be an https:// address (or http:// on this machine: localhost, 127.0.0.1, ::1)")
     if parts.scheme == "http" and not _loopback(parts.hostname):

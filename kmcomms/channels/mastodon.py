@@ -328,5 +328,5 @@ class Mastodon(HttpChannel):
             self._json(self._api("GET", "/api/v1/accounts/verify_credentials", what), what)
             self._limits()
         except ChannelError as exc:
-            return [str(exc) if str(exc).startswith("[channels.") else f"[channels.{self.name}] {exc}"]
+            return [self.problem(exc)]
         return []

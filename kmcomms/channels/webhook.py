@@ -52,7 +52,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, SecretStr, field_validator
@@ -81,10 +80,7 @@ class WebhookOptions(ChannelOptions):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.query or parts.fragment:
-            raise ValueError("must have no ?query or #fragment — find() asks {url}/{delivery id}")
-        return secure_url(value)
+        return secure_url(value, bare="find() asks {url}/{delivery id}")
 
 
 class Webhook(HttpChannel):

@@ -1,14 +1,20 @@
-"""Options several commands share."""
+"""Options several commands share, and how they show a refused file."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-__all__ = ["console", "format_option", "parse_instant", "paths_argument", "workspace_option"]
+from kmcomms.errors import InvalidInput
+
+__all__ = ["console", "format_option", "parse_instant", "paths_argument", "refuse", "workspace_option"]
+
+#: Findings printed for a refused file; the rest are counted.
+SHOWN = 100
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
@@ -40,3 +46,18 @@ def console() -> Console:
     if not out.is_terminal:
         out.width = 160  # piped into a file or pager: no need to squeeze
     return out
+
+
+def refuse(exc: InvalidInput, fmt: str, outcome: str) -> int:
+    """Show every finding of `exc` (JSON on stdout, or one line each on stderr) and the
+    `outcome` ("nothing was stored"); the exit code."""
+    if fmt == "json":
+        click.echo(json.dumps([d.as_dict() for d in exc.diagnostics], indent=2, ensure_ascii=False))
+        return 1
+    for diagnostic in exc.diagnostics[:SHOWN]:
+        click.echo(str(diagnostic), err=True)
+    if len(exc.diagnostics) > SHOWN:
+        click.echo(f"… and {len(exc.diagnostics) - SHOWN} more", err=True)
+    count = len(exc.diagnostics)
+    click.secho(f"✗ {count} problem{'s' * (count != 1)}; {outcome}", fg="red", err=True)
+    return 1
