@@ -1,12 +1,39 @@
 """Errors and diagnostics.
 
 Every failure kmcomms reports to a person is a `KmcommsError`; the CLI turns it into
-one line and an exit code (see `kmcomms.cli.main`). The tree:
+one line and an exit code (see `kmcomms.cli.main`). The whole tree, with the module
+that defines each class (`tests/architecture/test_error_tree.py` holds the code to it):
 
-* KmcommsError
-  + UsageError              wrong use of a command (exit 2)
-  + WorkspaceError          no workspace where one is needed
-  + InvalidInput            files a person wrote have errors; carries the diagnostics
+    KmcommsError              errors.py               the root; exit 1 unless said
+    +-- UsageError            errors.py               wrong use of a command (exit 2)
+    +-- InvalidInput          errors.py               files a person wrote have errors; carries the diagnostics
+    +-- WorkspaceError        errors.py               the workspace cannot do what the command needs as it stands
+    |   +-- NoWorkspace       errors.py               no kmcomms.toml in the folder or above
+    |   +-- SettingError      errors.py               a setting cannot be used (an unset ${VAR}, an unknown adapter)
+    |   +-- StoreError        errors.py               the store cannot be opened (a bad URL, an unreachable database)
+    +-- PdfError              render/pdf.py           this machine cannot make a readable PDF (a font, Pango)
+    +-- ChannelError          channels/base.py        a channel could not do what was asked
+    |   +-- TransientError    channels/base.py        worth trying again later
+    |   |   +-- Uncertain     channels/mail.py        the connection was lost after the message was handed over
+    |   +-- PermanentError    channels/base.py        trying again cannot help
+    +-- RecipientError        channels/mail.py        the mail server's answer about one recipient
+    |   +-- Refused           channels/mail.py        refused for good (5xx); maybe a hard bounce
+    |   +-- Deferred          channels/mail.py        not now (4xx); the other recipients may go
+    +-- SiteError             channels/site/entry.py  an entry the site cannot take as it is
+    +-- ListenError           reach/tracking.py       the tracking server cannot listen where asked
+
+Errors travel up to a boundary that reports them and decides what happens next; code
+between catches one only to add meaning (a channel's name, a finding's position) or to
+turn it into a result (a diagnostic, a delivery's state). The boundaries:
+
+* the CLI (`kmcomms.cli.main`): one line on stderr and the exit code; the command ends;
+* the daemon's passes and jobs (`kmcomms.daemon.service`): a log line, and the daemon
+  goes on to the next pass;
+* the tracking server's requests (`kmcomms.reach.tracking`): a log line and an error page;
+* the dispatcher, per delivery (`kmcomms.publish.dispatch`): a `TransientError` retries,
+  a `PermanentError` fails the delivery, and either is recorded in the ledger;
+* the collector, per publication (`kmcomms.reach.collect`): the error is recorded
+  against that publication and the others are still asked.
 
 A `Diagnostic` is one finding about one place in one file. Validation collects them
 instead of stopping at the first, so a researcher sees everything in one run.
@@ -23,7 +50,10 @@ __all__ = [
     "Diagnostic",
     "InvalidInput",
     "KmcommsError",
+    "NoWorkspace",
+    "SettingError",
     "Severity",
+    "StoreError",
     "UsageError",
     "WorkspaceError",
     "display_path",
@@ -93,7 +123,22 @@ class UsageError(KmcommsError):
 
 
 class WorkspaceError(KmcommsError):
-    """No workspace was found where a command needs one."""
+    """The workspace cannot do what a command needs as it stands (nothing published yet);
+    the subclasses say more precisely what is missing."""
+
+
+class NoWorkspace(WorkspaceError):
+    """No `kmcomms.toml` in the folder or above, where a command needs a workspace."""
+
+
+class SettingError(WorkspaceError):
+    """A setting cannot be used as written: an environment variable it reads is unset, it
+    names an adapter that is not installed, a section a command needs is missing."""
+
+
+class StoreError(WorkspaceError):
+    """The store (`[store] url`) cannot be opened: not a database URL, or the database
+    does not answer."""
 
 
 class InvalidInput(KmcommsError):

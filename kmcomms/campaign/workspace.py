@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
+from kmcomms.errors import Diagnostic, InvalidInput, NoWorkspace, Severity, SettingError, display_path
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import LanguageCode, Slug, TimeZoneName, Url, _url, close_match
 from kmcomms.campaign.report_formats import scheduled_format_names
@@ -50,6 +50,7 @@ __all__ = [
     "expand",
     "find_workspace",
     "load_workspace",
+    "require_workspace",
     "variables",
 ]
 
@@ -316,13 +317,13 @@ def variables(value: str) -> list[str]:
 def expand(value: str, environ: Mapping[str, str] | None = None) -> str:
     """Replace each `${VAR}` with its value from the environment.
 
-    Raises `WorkspaceError` naming the variable (never a value) when one is unset.
+    Raises `SettingError` naming the variable (never a value) when one is unset.
     """
     env = os.environ if environ is None else environ
 
     def lookup(match: re.Match[str]) -> str:
         if match[1] not in env:
-            raise WorkspaceError(f"the environment variable {match[1]} is not set — export it before running kmcomms")
+            raise SettingError(f"the environment variable {match[1]} is not set — export it before running kmcomms")
         return env[match[1]]
 
     return _ENV.sub(lookup, value)
@@ -335,6 +336,16 @@ def find_workspace(start: Path) -> Path | None:
         if (folder / SETTINGS_FILE).is_file():
             return folder
     return None
+
+
+def require_workspace(path: Path | None = None) -> Path:
+    """The nearest workspace at or above `path` (default: the working directory), for a
+    command that cannot run without one. Raises `NoWorkspace` when there is none."""
+    root = find_workspace(path or Path.cwd())
+    if root is None:
+        where = display_path(path) if path is not None else "this folder"
+        raise NoWorkspace(f"no {SETTINGS_FILE} in {where} or above — run `kmcomms init` or cd into a workspace")
+    return root
 
 
 def _options(options: Mapping[str, Any], loc: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -194,3 +194,9 @@ class Channel(ABC):
     def check(self) -> list[str]:
         """Problems with the settings or credentials, in words; empty when ready."""
         return []
+
+    def problem(self, text: object) -> str:
+        """`text` (a message, an error) as a problem of this channel, headed by
+        `[channels.NAME]` once, as `kmcomms channels check` lists them."""
+        where, text = f"[channels.{self.name}]", str(text)
+        return text if text.startswith(where) else f"{where} {text}"

@@ -358,7 +358,7 @@ class Bluesky(HttpChannel):
         try:
             session = self._open_session()
         except ChannelError as exc:
-            return [str(exc) if str(exc).startswith("[channels.") else f"[channels.{self.name}] {exc}"]
+            return [self.problem(exc)]
         with self._lock:
             self._login = session
         return []

@@ -167,5 +167,4 @@ class CampaignChannel(HttpChannel):
         try:
             return self.probe()
         except ChannelError as exc:
-            where = f"[channels.{self.name}]"
-            return [str(exc) if str(exc).startswith(where) else f"{where} {exc}"]
+            return [self.problem(exc)]

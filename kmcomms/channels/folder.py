@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
+from kmcomms.files import write_atomic
 from kmcomms.render.drafts import Draft
 
 __all__ = ["Folder"]
@@ -52,13 +52,8 @@ class Folder(Channel):
     def _write(self, draft: Draft, key: str) -> Publication:
         target = self._file(key)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
             data = {"kind": str(draft.kind), **dataclasses.asdict(draft)}
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.folder, suffix=".tmp", delete=False) as tmp:
-                json.dump(data, tmp, ensure_ascii=False, indent=2)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, target)
+            write_atomic(target, json.dumps(data, ensure_ascii=False, indent=2))
         except OSError as exc:
             raise PermanentError(f"cannot write {target}: {exc.strerror}", self.name) from exc
         return Publication(key, target.as_uri())

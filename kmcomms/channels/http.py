@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from kmcomms import __version__
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, TransientError
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import SettingError
 from kmcomms.campaign.workspace import expand
 
 __all__ = ["RETRYABLE_4XX", "HttpChannel", "error_message", "retry_after", "secure_url", "shorten"]
@@ -39,10 +39,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def secure_url(value: str) -> str:
+def secure_url(value: str, *, bare: str | None = None) -> str:
     """`value` if it is https, or http on this machine (localhost, 127.0.0.0/8, ::1), without
-    a user or password in it; else ValueError saying what to write. Trailing / removed."""
+    a user or password in it; else ValueError saying what to write. Trailing / removed.
+    With `bare` (why, in words), it must have no ?query or #fragment either."""
     parts = urlsplit(value)
+    if bare is not None and (parts.query or parts.fragment):
+        raise ValueError(f"must have no ?query or #fragment — {bare}")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError("must be an https:// address (or http:// on this machine: localhost, 127.0.0.1, ::1)")
     if parts.scheme == "http" and not _loopback(parts.hostname):
@@ -101,7 +104,7 @@ class HttpChannel(Channel):
         a missing variable is a `PermanentError` that names it (never a value)."""
         try:
             return expand(value.get_secret_value())
-        except WorkspaceError as exc:
+        except SettingError as exc:
             raise PermanentError(f"[channels.{self.name}] {setting}: {exc}", self.name) from None
 
     def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:

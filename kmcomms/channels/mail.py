@@ -31,31 +31,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kmcomms.channels.base import PermanentError, TransientError
+from kmcomms.errors import KmcommsError
 
 __all__ = [
     "Deferred",
     "Mailer",
+    "RecipientError",
     "Refused",
     "Server",
     "Uncertain",
 ]
 
-class Refused(Exception):
+class RecipientError(KmcommsError):
+    """The server's answer about one recipient (`reply`, as it said it): the message may
+    still go to the others. The sender records it against that recipient."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class Refused(RecipientError):
     """The server refused this recipient for good (5xx). `bounce`: the mailbox or
     domain does not exist (enhanced status 5.1.x), a hard bounce."""
 
     def __init__(self, reply: str, bounce: bool) -> None:
         super().__init__(reply)
-        self.reply = reply
         self.bounce = bounce
 
 
-class Deferred(Exception):
+class Deferred(RecipientError):
     """The server cannot take this recipient now (4xx); other recipients may go."""
-
-    def __init__(self, reply: str) -> None:
-        super().__init__(reply)
-        self.reply = reply
 
 
 class Uncertain(TransientError):

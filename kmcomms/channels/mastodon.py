@@ -53,8 +53,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +71,7 @@ from kmcomms.channels.base import (
 )
 from kmcomms.channels.bluesky import graphemes, links
 from kmcomms.channels.http import HttpChannel, secure_url
+from kmcomms.files import write_atomic
 from kmcomms.render.drafts import Draft, SocialPost
 
 __all__ = ["Mastodon", "MastodonOptions"]
@@ -230,12 +229,7 @@ class Mastodon(HttpChannel):
         path = self._journal(key)
         data = {"key": key, **dataclasses.asdict(sent), "since": sent.since.astimezone(UTC).isoformat()}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                json.dump(data, tmp)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, path)
+            write_atomic(path, json.dumps(data))
         except OSError as exc:
             raise PermanentError(f"cannot write {path}: {exc.strerror}", self.name) from None
 
@@ -334,5 +328,5 @@ class Mastodon(HttpChannel):
             self._json(self._api("GET", "/api/v1/accounts/verify_credentials", what), what)
             self._limits()
         except ChannelError as exc:
-            return [str(exc) if str(exc).startswith("[channels.") else f"[channels.{self.name}] {exc}"]
+            return [self.problem(exc)]
         return []

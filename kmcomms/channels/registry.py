@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from kmcomms.campaign.adapters import GROUP, adapter_names, find_adapter
 from kmcomms.channels.base import Channel, ChannelOptions
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, WorkspaceError
+from kmcomms.errors import Diagnostic, InvalidInput, SettingError, Severity
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import close_match
 from kmcomms.campaign.source import toml_position
@@ -44,15 +44,15 @@ __all__ = ["GROUP", "ChannelCheck", "adapter_class", "adapter_names", "check_cha
 
 def adapter_class(name: str, registry: Mapping[str, type[Channel]] | None = None) -> type[Channel]:
     """The adapter class called `name`: from `registry` when given (tests), else from the
-    installed entry points. Raises `WorkspaceError` naming the close adapter."""
+    installed entry points. Raises `SettingError` naming the close adapter."""
     if registry is not None and name in registry:
         return registry[name]
     cls = find_adapter(name)
     if cls is None:
         known = sorted({*adapter_names(), *(registry or {})})
-        raise WorkspaceError(f'no channel adapter "{name}"{close_match(name, known)} — installed: {", ".join(known)}')
+        raise SettingError(f'no channel adapter "{name}"{close_match(name, known)} — installed: {", ".join(known)}')
     if not (isinstance(cls, type) and issubclass(cls, Channel)):
-        raise WorkspaceError(f'the entry point "{name}" in {GROUP} is not a kmcomms Channel class')
+        raise SettingError(f'the entry point "{name}" in {GROUP} is not a kmcomms Channel class')
     return cls
 
 
@@ -131,7 +131,7 @@ def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[C
 
     try:
         cls = adapter_class(channel.adapter, registry)
-    except WorkspaceError as exc:
+    except SettingError as exc:
         return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "unknown-adapter", str(exc)),))
     except Exception as exc:  # noqa: BLE001 - a third party's package may fail to import in any way
         return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "adapter-broken",

@@ -67,7 +67,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelError, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.contacts import recipients_for, suppress
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import SettingError
 from kmcomms.campaign.fields import Slug
 from kmcomms.ledger.tables import deliveries, recipients, suppressions
 from kmcomms.logs import event
@@ -234,7 +234,7 @@ class Smtp(Channel):
             return None
         try:
             return expand(self.options.password.get_secret_value())
-        except WorkspaceError as exc:  # names the variable, never a value
+        except SettingError as exc:  # names the variable, never a value
             raise PermanentError(f"[channels.{self.name}] password: {exc}", self.name) from None
 
     def server(self) -> Server:

@@ -31,7 +31,7 @@ from pydantic import field_validator
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
-from kmcomms.errors import KmcommsError
+from kmcomms.errors import InvalidInput
 from kmcomms.render.drafts import BlogPost, Draft
 from kmcomms.channels.site.about import About
 from kmcomms.channels.site.entry import Entry, SiteError
@@ -90,7 +90,7 @@ class SiteChannel(Channel):
     def _unit(self) -> Unit | None:
         try:
             return load_workspace(self.root).settings.unit
-        except KmcommsError:
+        except InvalidInput:  # no kmcomms.toml, or one with errors (validation says which): the site uses its own name
             return None
 
     def _unit_name(self) -> str:

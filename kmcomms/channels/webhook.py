@@ -52,7 +52,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, SecretStr, field_validator
@@ -60,7 +59,7 @@ from pydantic import Field, SecretStr, field_validator
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelOptions, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, retry_after, secure_url
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import SettingError
 from kmcomms.render.drafts import Draft
 from kmcomms.campaign.workspace import expand
 
@@ -81,10 +80,7 @@ class WebhookOptions(ChannelOptions):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.query or parts.fragment:
-            raise ValueError("must have no ?query or #fragment — find() asks {url}/{delivery id}")
-        return secure_url(value)
+        return secure_url(value, bare="find() asks {url}/{delivery id}")
 
 
 class Webhook(HttpChannel):
@@ -146,7 +142,7 @@ class Webhook(HttpChannel):
             return []
         try:
             expand(token.get_secret_value())
-        except WorkspaceError as exc:
+        except SettingError as exc:
             return [f"[channels.{self.name}] token: {exc}"]
         return []
 

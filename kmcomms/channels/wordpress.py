@@ -66,7 +66,6 @@ import logging
 import mimetypes
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, SecretStr, field_validator
@@ -114,10 +113,7 @@ class WordPressOptions(ChannelOptions):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.query or parts.fragment:
-            raise ValueError("must be the site's address, with no ?query or #fragment")
-        return secure_url(value)
+        return secure_url(value, bare="write the site's address")
 
     @field_validator("kind")
     @classmethod

@@ -424,14 +424,11 @@ class YouTube(HttpChannel):
         return {metric: float(stats[field]) for metric, field in METRICS.items() if field in stats}
 
     def check(self) -> list[str]:
-        where = f"[channels.{self.name}]"
         try:
             problem = self._account_problem()
         except ChannelError as exc:
             problem = str(exc)
-        if problem is None:
-            return []
-        return [problem if problem.startswith(where) else f"{where} {problem}"]
+        return [] if problem is None else [self.problem(problem)]
 
     def _account_problem(self) -> str | None:
         """What is wrong with the account or the playlist: a token is fetched and the

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kmcomms.cli.options import State, console, format_option, workspace_option
-from kmcomms.errors import KmcommsError, UsageError, WorkspaceError, one_line
+from kmcomms.errors import KmcommsError, UsageError, one_line
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -29,15 +29,12 @@ def channels() -> None:
 def _workspace(path: Path | None, required: bool) -> Workspace | None:
     """The workspace at or above `path` (default: here); None when there is none and none
     is required. A folder given with -w must be one."""
-    from kmcomms.campaign.workspace import find_workspace, load_workspace
+    from kmcomms.campaign.workspace import find_workspace, load_workspace, require_workspace
 
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        if required or path is not None:
-            raise WorkspaceError(f"no kmcomms.toml in {path or 'this folder'} or above — run `kmcomms init` or "
-                                 "cd into a workspace")
-        return None
-    return load_workspace(root)
+    if required or path is not None:
+        return load_workspace(require_workspace(path))
+    root = find_workspace(Path.cwd())
+    return load_workspace(root) if root else None
 
 
 def _adapters() -> list[dict[str, Any]]:

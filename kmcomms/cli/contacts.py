@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli.options import State, console, format_option, workspace_option
+from kmcomms.cli.options import State, console, format_option, refuse, workspace_option
 from kmcomms.cli.resolve import open_ledger
 # Imported here, not in the commands: --reason offers REASONS, so any help of this command
 # loads the contacts stage.
@@ -17,8 +17,6 @@ from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.channels.letters import address_problem
 from kmcomms.campaign.workspace import find_workspace, load_workspace
 
-#: Findings printed for a refused file; the rest are counted.
-SHOWN = 100
 
 
 @click.group()
@@ -47,16 +45,7 @@ def import_command(state: State, file: Path, contact_list: str, path: Path | Non
     try:
         report = import_contacts(engine, file, contact_list, state.clock())
     except InvalidInput as exc:
-        if fmt == "json":
-            click.echo(json.dumps([d.as_dict() for d in exc.diagnostics], indent=2, ensure_ascii=False))
-        else:
-            for diagnostic in exc.diagnostics[:SHOWN]:
-                click.echo(str(diagnostic), err=True)
-            if len(exc.diagnostics) > SHOWN:
-                click.echo(f"… and {len(exc.diagnostics) - SHOWN} more", err=True)
-            click.secho(f"✗ {len(exc.diagnostics)} problem{'s' * (len(exc.diagnostics) != 1)}; nothing was imported",
-                        fg="red", err=True)
-        return 1
+        return refuse(exc, fmt, "nothing was imported")
     finally:
         engine.dispose()
     if fmt == "json":

@@ -10,13 +10,12 @@ from pathlib import Path
 import click
 
 from kmcomms.cli.options import State, console, format_option, workspace_option
-from kmcomms.cli.reach import refuse
+from kmcomms.cli.reach import store_checked
 from kmcomms.cli.resolve import open_ledger
-from kmcomms.errors import InvalidInput, UsageError
-from kmcomms.ledger.store import open_store
+from kmcomms.errors import UsageError
 # Imported here, not in the commands: the help of --kind lists KINDS, so any help of this
 # command loads the records of reach.
-from kmcomms.reach.records import KINDS, Known, RESEARCHFISH_COLUMNS, add_evidence, check_evidence, list_evidence, researchfish_rows
+from kmcomms.reach.records import KINDS, RESEARCHFISH_COLUMNS, add_evidence, check_evidence, list_evidence, researchfish_rows
 from kmcomms.publish.runtime import load_here
 
 _KIND_HELP = "; ".join(f"{k.slug} ({k.researchfish})" for k in KINDS.values())
@@ -41,17 +40,11 @@ def evidence() -> None:
 def add_command(state: State, campaign: str, kind: str, title: str, day: str, source: str | None, url: str | None,
                 notes: str | None, path: Path | None, fmt: str) -> int:
     """Record one outcome or impact of a campaign."""
-    workspace, loaded = load_here(path)
-    try:
-        record = check_evidence({"campaign": campaign, "kind": kind, "title": title, "date": day, "source": source,
-                                 "url": url, "notes": notes}, Known.from_loaded(loaded), state.clock())
-    except InvalidInput as exc:
-        return refuse(exc, fmt, "nothing was")
-    engine = open_store(workspace.settings.store.url, workspace.root)
-    try:
-        number = add_evidence(engine, record)
-    finally:
-        engine.dispose()
+    given = {"campaign": campaign, "kind": kind, "title": title, "date": day, "source": source, "url": url, "notes": notes}
+    done = store_checked(path, state.clock(), fmt, lambda known, now: check_evidence(given, known, now), add_evidence)
+    if done is None:
+        return 1
+    record, number = done
     if fmt == "json":
         click.echo(json.dumps({"id": number}))
     else:

@@ -32,7 +32,6 @@ from kmcomms.errors import (
     InvalidInput,
     Severity,
     UsageError,
-    WorkspaceError,
     display_path,
 )
 from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
@@ -202,12 +201,9 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
           --language en,ur,pa --channel video,newsletter --at "2027-01-11 09:00"
     """
     from kmcomms.campaign.load import load_campaign
-    from kmcomms.campaign.workspace import CAMPAIGN_FILE, find_workspace, load_workspace
+    from kmcomms.campaign.workspace import CAMPAIGN_FILE, load_workspace, require_workspace
 
-    root = find_workspace(Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` first, or cd into a workspace")
-    workspace = load_workspace(root)
+    workspace = load_workspace(require_workspace())
     for warning in workspace.diagnostics:
         click.echo(str(warning), err=True)
     defined = list(workspace.settings.channels)

@@ -4,6 +4,7 @@ which loads them (no cycle)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kmcomms.errors import InvalidInput
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["State", "console", "format_option", "parse_instant", "paths_argument", "workspace_option"]
+__all__ = ["State", "console", "format_option", "parse_instant", "paths_argument", "refuse", "workspace_option"]
 
 
 @dataclass
@@ -61,3 +64,22 @@ def console() -> Console:
     if not out.is_terminal:
         out.width = 160  # piped into a file or pager: no need to squeeze
     return out
+
+
+#: Findings printed for a refused file; the rest are counted.
+SHOWN = 100
+
+
+def refuse(exc: InvalidInput, fmt: str, outcome: str) -> int:
+    """Show every finding of `exc` (JSON on stdout, or one line each on stderr) and the
+    `outcome` ("nothing was stored"); the exit code."""
+    if fmt == "json":
+        click.echo(json.dumps([d.as_dict() for d in exc.diagnostics], indent=2, ensure_ascii=False))
+        return 1
+    for diagnostic in exc.diagnostics[:SHOWN]:
+        click.echo(str(diagnostic), err=True)
+    if len(exc.diagnostics) > SHOWN:
+        click.echo(f"… and {len(exc.diagnostics) - SHOWN} more", err=True)
+    count = len(exc.diagnostics)
+    click.secho(f"✗ {count} problem{'s' * (count != 1)}; {outcome}", fg="red", err=True)
+    return 1

@@ -5,55 +5,56 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from kmcomms.cli.options import State, format_option, workspace_option
+from kmcomms.cli.options import State, format_option, refuse, workspace_option
 from kmcomms.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from sqlalchemy import Engine
+
     from kmcomms.reach.records import Known, ReachRecord
 
-__all__ = ["refuse"]
+__all__ = ["store_checked"]
 
-#: Findings printed for a refused file; the rest are counted.
-SHOWN = 100
-
-
-def refuse(exc: InvalidInput, fmt: str, what: str) -> int:
-    """Show every finding of `exc` (JSON on stdout, or one line each on stderr) and that
-    `what` was not stored; the exit code."""
-    if fmt == "json":
-        click.echo(json.dumps([d.as_dict() for d in exc.diagnostics], indent=2, ensure_ascii=False))
-        return 1
-    for diagnostic in exc.diagnostics[:SHOWN]:
-        click.echo(str(diagnostic), err=True)
-    if len(exc.diagnostics) > SHOWN:
-        click.echo(f"… and {len(exc.diagnostics) - SHOWN} more", err=True)
-    count = len(exc.diagnostics)
-    click.secho(f"✗ {count} problem{'s' * (count != 1)}; {what} stored", fg="red", err=True)
-    return 1
+T = TypeVar("T")
+S = TypeVar("S")
 
 
-def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, datetime], list[ReachRecord]]) -> int:
+def store_checked(path: Path | None, now: datetime, fmt: str, check: Callable[[Known, datetime], T],
+                  store: Callable[[Engine, T], S]) -> tuple[T, S] | None:
+    """Check what a person gave against the workspace's campaigns, then `store` it in the
+    ledger: what was checked and what `store` returned, or None once the problems are shown
+    (nothing is stored)."""
     from kmcomms.ledger.store import open_store
     from kmcomms.publish.runtime import load_here
-    from kmcomms.reach.records import Known, store_reach
+    from kmcomms.reach.records import Known
 
     workspace, loaded = load_here(path)
     try:
-        records = read(Known.from_loaded(loaded), state.clock())
+        checked = check(Known.from_loaded(loaded), now)
     except InvalidInput as exc:
-        return refuse(exc, fmt, "nothing was")
+        refuse(exc, fmt, "nothing was stored")
+        return None
     engine = open_store(workspace.settings.store.url, workspace.root)
     try:
-        stored = store_reach(engine, records)
+        return checked, store(engine, checked)
     finally:
         engine.dispose()
+
+
+def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, datetime], list[ReachRecord]]) -> int:
+    from kmcomms.reach.records import store_reach
+
+    done = store_checked(path, state.clock(), fmt, read, store_reach)
+    if done is None:
+        return 1
+    stored = done[1]
     if fmt == "json":
         click.echo(json.dumps({"stored": stored.stored, "linked": stored.linked}))
     else:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 from kmcomms.cli.options import State, workspace_option
-from kmcomms.errors import KmcommsError, UsageError, WorkspaceError
+from kmcomms.errors import KmcommsError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -21,13 +21,10 @@ _URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
 def open_ledger(path: Path | None) -> Engine:
     """The workspace's ledger, without loading campaigns or channels (a person can resolve
     deliveries even while a campaign has errors or an adapter is missing)."""
-    from kmcomms.campaign.workspace import find_workspace, load_workspace
+    from kmcomms.campaign.workspace import load_workspace, require_workspace
     from kmcomms.ledger.store import open_store
 
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
-    workspace = load_workspace(root)
+    workspace = load_workspace(require_workspace(path))
     return open_store(workspace.settings.store.url, workspace.root)
 
 

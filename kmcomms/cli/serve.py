@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 from kmcomms.cli.options import workspace_option
-from kmcomms.errors import UsageError, WorkspaceError
+from kmcomms.errors import SettingError, UsageError, WorkspaceError
 
 if TYPE_CHECKING:
     from kmcomms.campaign.workspace import Workspace
@@ -33,7 +33,7 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
             # server) need not be finished for anyone to look at the site.
             path = settings.options.get("path", SiteOptions.model_fields["path"].default)
             if not isinstance(path, str):
-                raise WorkspaceError(f"[channels.{channel}] path: must be a folder name in quotes")
+                raise SettingError(f"[channels.{channel}] path: must be a folder name in quotes")
             sites[channel] = workspace.root / expand(path)
     listed = ", ".join(f"{channel} ({folder})" for channel, folder in sites.items()) or "none"
     if name is not None:
@@ -42,7 +42,7 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
         return sites[name]
     folders = set(sites.values())
     if not folders:
-        raise WorkspaceError("no channel in kmcomms.toml publishes to a site — add one with adapter = \"static-site\"")
+        raise SettingError("no channel in kmcomms.toml publishes to a site — add one with adapter = \"static-site\"")
     if len(folders) > 1:
         raise UsageError(f"the workspace has several sites: {listed} — choose one with --channel")
     return folders.pop()

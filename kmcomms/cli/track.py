@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kmcomms.cli.options import State, workspace_option
-from kmcomms.errors import UsageError, WorkspaceError
+from kmcomms.errors import SettingError, UsageError
 from kmcomms.logs import setup, teardown
 
 
@@ -27,19 +27,17 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     agent is kept). Behind a reverse proxy, give --host 127.0.0.1 and a --port, and proxy
     [tracking] base_url to it.
     """
-    from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace, secrets_of
+    from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace, secrets_of
     from kmcomms.ledger.store import open_store
     from kmcomms.ledger.tracking import tracker_for
     from kmcomms.reach.tracking import listen_address, run_forever, serve
 
     if state.now is not None:
         raise UsageError("the tracking server runs on real time: --now is for one-shot commands such as `publish --due`")
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or name a workspace with -w")
+    root = require_workspace(path)
     settings = load_workspace(root).settings
     if settings.tracking is None:
-        raise WorkspaceError(f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
+        raise SettingError(f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
                              'base_url = "https://track.example.org" (the public address of this server)')
     redactor = setup(log_format)
     redactor.add(secrets_of(settings))

@@ -60,7 +60,7 @@ from sqlalchemy import Row, and_, or_, select
 
 from kmcomms.channels.base import Channel
 from kmcomms.reach.collect import collect_channel, collect_interval
-from kmcomms.errors import KmcommsError, Severity, WorkspaceError, display_path
+from kmcomms.errors import KmcommsError, Severity, display_path
 from kmcomms.ledger.ledger import State
 from kmcomms.ledger.store import parsed_safe
 from kmcomms.ledger.tables import deliveries
@@ -71,7 +71,7 @@ from kmcomms.report import schedule
 from kmcomms.publish.runtime import Runtime, open_runtime
 from kmcomms.reach.tracking import TrackingServer, start_for
 from kmcomms.publish.workers import worker_name
-from kmcomms.campaign.workspace import SETTINGS_FILE, find_workspace, load_workspace
+from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace
 
 __all__ = ["HORIZON", "SWEEP", "Daemon", "fingerprint"]
 
@@ -119,10 +119,7 @@ class Daemon:
     def __init__(self, root: Path, *, sweep: float = SWEEP, horizon: timedelta = HORIZON,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), redactor: Redactor | None = None,
                  registry: Mapping[str, type[Channel]] | None = None, session: requests.Session | None = None) -> None:
-        found = find_workspace(root)
-        if found is None:
-            raise WorkspaceError(f"{root}: no kmcomms.toml in this folder or above — run `kmcomms init` or name a workspace")
-        self.root = found
+        self.root = require_workspace(root)
         self.sweep = sweep
         self.horizon = horizon
         self.clock = clock

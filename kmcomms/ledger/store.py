@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from kmcomms.errors import WorkspaceError
+from kmcomms.errors import StoreError
 
 __all__ = ["current_revision", "head_revision", "migrate", "open_store", "store_url"]
 
@@ -29,7 +29,7 @@ def store_url(url: str, root: Path) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise WorkspaceError(f'[store] url "{parsed_safe(url)}" is not a database URL — e.g. sqlite:///kmcomms.db') from exc
+        raise StoreError(f'[store] url "{parsed_safe(url)}" is not a database URL — e.g. sqlite:///kmcomms.db') from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         if not path.is_absolute():
@@ -95,5 +95,5 @@ def open_store(url: str, root: Path, *, upgrade: bool = True) -> Engine:
         if upgrade and current_revision(engine) != head_revision():
             migrate(engine)
     except OperationalError as exc:
-        raise WorkspaceError(f"cannot open the store {parsed_safe(url)}: {exc.orig} — check [store] url in kmcomms.toml") from exc
+        raise StoreError(f"cannot open the store {parsed_safe(url)}: {exc.orig} — check [store] url in kmcomms.toml") from exc
     return engine

@@ -109,7 +109,7 @@ class Notifier:
     @classmethod
     def from_settings(cls, settings: Notify | None, unit: str, session: requests.Session | None = None,
                       environ: Mapping[str, str] | None = None) -> Notifier:
-        """Raises `WorkspaceError` (from `expand`) naming an unset variable of the webhook address."""
+        """Raises `SettingError` (from `expand`) naming an unset variable of the webhook address."""
         webhook = expand(settings.webhook, environ) if settings is not None and settings.webhook else None
         return cls(settings, unit, session or requests.Session(), webhook)
 

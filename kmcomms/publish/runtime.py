@@ -14,12 +14,11 @@ from kmcomms.campaign.load import LoadResult, load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
 from kmcomms.publish.dispatch import Dispatcher
-from kmcomms.errors import WorkspaceError
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tracking import tracker_for
 from kmcomms.render.tracking import Tracker
 from kmcomms.publish.workers import worker_name
-from kmcomms.campaign.workspace import Workspace, find_workspace
+from kmcomms.campaign.workspace import Workspace, require_workspace
 
 __all__ = ["Runtime", "load_here", "open_runtime", "worker_name"]
 
@@ -40,10 +39,7 @@ class Runtime:
 def load_here(path: Path | None = None) -> tuple[Workspace, LoadResult]:
     """The workspace at or above `path` (default: here) and its campaigns; campaigns with
     errors are left out, their problems kept in the result's diagnostics."""
-    root = find_workspace(path or Path.cwd())
-    if root is None:
-        raise WorkspaceError("no kmcomms.toml in this folder or above — run `kmcomms init` or cd into a workspace")
-    loaded = load_paths([root])
+    loaded = load_paths([require_workspace(path)])
     if not loaded.workspaces:
         loaded.raise_for_errors()
     return loaded.workspaces[0], loaded

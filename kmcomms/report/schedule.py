@@ -16,8 +16,6 @@ mail is tried, so a failing relay still leaves the file.
 from __future__ import annotations
 
 import email.utils
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +34,7 @@ from kmcomms.channels.mail import Mailer, Server
 from kmcomms.report.formats import report_format
 from kmcomms.report.gather import gather_unit
 from kmcomms.report.model import Report
+from kmcomms.files import write_atomic
 from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
 
 __all__ = ["JOB_ID", "Delivered", "deliver", "file_name", "mail", "message", "period", "report_text", "trigger", "write"]
@@ -76,20 +75,9 @@ def report_text(report: Report, fmt: str) -> str:
 
 
 def write(folder: Path, name: str, text: str) -> Path:
-    """Write `text` to `folder/name` atomically (a temporary file beside it, then renamed)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write `text` to `folder/name`, whole or not at all."""
     target = folder / name
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; the report is meant to be read
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     return target
 
 

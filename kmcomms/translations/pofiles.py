@@ -4,9 +4,7 @@ them strictly (what msgfmt would refuse or Babel would misread is an error with 
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from babel.messages.pofile import PoFileError, read_po, unescape, write_po
 from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.campaign.models import Campaign
 from kmcomms.campaign.source import file_error, read_text
+from kmcomms.files import write_atomic
 from kmcomms.translations.strings import located_strings
 
 
@@ -160,14 +159,7 @@ def write_file(path: Path, data: bytes, translations_dir: Path) -> bool:
             return False
     except FileNotFoundError:
         pass
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data)
     return True
 
 

@@ -1,42 +1,18 @@
-"""Writing the site's files so that a reader, or a crash, never sees half of one, and
-taking turns with other processes that publish to the same site."""
+"""Telling whether a site's file changed (its digest), and taking turns with other
+processes that publish to the same site. Each file is written whole by
+`kmcomms.files.write_atomic`, so a reader, or a crash, never sees half of one."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["digest", "locked", "write_atomic"]
+__all__ = ["digest", "locked"]
 
 _CHUNK = 1 << 20
-
-
-def write_atomic(target: Path, content: bytes | Path) -> None:
-    """Write `content` (bytes, or a file to copy) to `target` through a temporary file in
-    the same folder, flushed to disk and renamed into place: `target` is the old file
-    or the new one, whole, whenever it is read."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=".", suffix=".tmp", delete=False) as tmp:
-        try:
-            if isinstance(content, Path):
-                with content.open("rb") as source:
-                    shutil.copyfileobj(source, tmp, _CHUNK)
-            else:
-                tmp.write(content)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        except BaseException:
-            os.unlink(tmp.name)
-            raise
-    # NamedTemporaryFile makes the file 0600; a site is for reading by a web server.
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, target)
 
 
 def digest(content: bytes | Path) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 from kmcomms.channels.site.about import About
 from kmcomms.channels.site.entry import Entry, Record, SECTIONS, SiteError, absolute_url, is_name, slug_of, utc
 from kmcomms.channels.site.feeds import feeds, sitemap
-from kmcomms.channels.site.files import digest, locked, write_atomic
+from kmcomms.channels.site.files import digest, locked
+from kmcomms.files import write_atomic
 from kmcomms.channels.site.pages import CSS_PATH, render_pages
 
 __all__ = ["Site"]
