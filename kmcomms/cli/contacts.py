@@ -12,7 +12,8 @@ from rich.table import Table
 from kmcomms.cli import State, cli
 from kmcomms.cli.options import console, format_option, workspace_option
 from kmcomms.cli.resolve import open_ledger
-from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
+from kmcomms.channels.contacts import addresses, import_contacts, summary
+from kmcomms.ledger.contacts import REASONS, normal_address, suppress
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.channels.mail import address_problem
 from kmcomms.campaign.workspace import find_workspace, load_workspace

@@ -27,12 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from kmcomms.channels.base import Channel, Publication, TransientError
 from kmcomms.errors import KmcommsError, one_line
 from kmcomms.ledger.ledger import State
-from kmcomms.ledger.tables import deliveries, publications, reach_samples
+from kmcomms.ledger.reach import add_samples
+from kmcomms.ledger.tables import deliveries, publications
 
 __all__ = ["DEFAULT_INTERVAL", "ChannelResult", "CollectReport", "collect", "collect_channel", "collect_interval"]
 
@@ -135,9 +136,7 @@ def _ask(engine: Engine, channel: Channel, now: datetime, rows: list[tuple[str, 
             continue
         samples += [{"delivery_id": delivery, "campaign": campaign, "metric": metric, "value": value, "observed_at": now,
                      "source": source, "quality": notes.get(metric)} for metric, value in totals.items()]
-    if samples:
-        with engine.begin() as db:
-            db.execute(insert(reach_samples), samples)
+    add_samples(engine, samples)
     return ChannelResult(channel.name, asked, len(samples), tuple(errors), stopped, retry_after)
 
 

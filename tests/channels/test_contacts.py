@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 import kmcomms.cli.contacts  # noqa: F401  # registers `kmcomms contacts` until the CLI imports it
-from kmcomms.channels.contacts import import_contacts, read_contacts, recipients_for, summary, suppress
+from kmcomms.channels.contacts import import_contacts, read_contacts, recipients_for, summary
+from kmcomms.ledger.contacts import suppress
 from kmcomms.errors import InvalidInput
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, suppressions
