@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row
 
 from kmcomms.campaign.load import LoadResult
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, Publication, TransientError
@@ -52,7 +52,7 @@ from kmcomms.ledger.ledger import (
 )
 from kmcomms.ledger.approvals import approved
 from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
-from kmcomms.ledger.tables import deliveries, publications
+from kmcomms.ledger.queries import due_by, in_state, published_content
 from kmcomms.logs import event
 from kmcomms.campaign.placeholders import first_placeholders
 from kmcomms.plan.deliveries import ALL_TIME, Delivery
@@ -185,10 +185,7 @@ class Dispatcher:
         """Published deliveries whose content changed since (a body, a title, a
         translation): updated on channels that can, listed for a person otherwise.
         Returns {"updated": [ids], "edited": [ids the channel cannot update]}."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries, publications.c.remote_id, publications.c.url, publications.c.content_hash)
-                              .join(publications, publications.c.delivery_id == deliveries.c.id)
-                              .where(deliveries.c.state == State.PUBLISHED)).all()
+        rows = published_content(self.engine)
         result: dict[str, list[str]] = {"updated": [], "edited": []}
         for row in rows:
             channel = self.channels.get(row.channel)
@@ -212,9 +209,7 @@ class Dispatcher:
         """Render ahead the open deliveries due by `until`, so that when they fall due the
         pass only claims, publishes and records. Returns how many were rendered. The
         drafts live as long as this dispatcher: a reload (files changed) makes a new one."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries).where(deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
-                                                       deliveries.c.due_at <= until)).all()
+        rows = due_by(self.engine, until)
         rendered: list[Draft | Blocked] = []
         for row in rows:
             if row.id in self._drafts or row.campaign not in self.renderer.campaigns or row.channel not in self.channels:
@@ -398,9 +393,7 @@ class Dispatcher:
     def _reconcile(self, report: DispatchReport) -> None:
         """Ask channels about `unknown` deliveries: found means published, absent means
         it never went out; a channel that cannot tell leaves it to a person."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries).where(deliveries.c.state == State.UNKNOWN)).all()
-        for row in rows:
+        for row in in_state(self.engine, State.UNKNOWN):
             channel = self.channels.get(row.channel)
             if channel is None:
                 continue
