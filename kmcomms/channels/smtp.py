@@ -324,7 +324,7 @@ class Smtp(Channel):
         if deferred:
             raise TransientError(f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
                                  "the others were sent, these are tried again", self.name)
-        return _publication(key, recipients.counts(self._engine(), key))
+        return _publication(key, recipients.counts(engine, key))
 
     def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
         """Send to each row of `todo` once; returns the replies of those deferred (4xx)."""
