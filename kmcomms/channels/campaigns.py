@@ -13,13 +13,12 @@ from typing import Any, Literal, TypeVar
 
 import requests
 from pydantic import Field, TypeAdapter, ValidationError
-from sqlalchemy import select
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelError, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, shorten
 from kmcomms.campaign.fields import LanguageCode, Slug
-from kmcomms.ledger.tables import deliveries
+from kmcomms.ledger.ledger import planned_language
 from kmcomms.render.drafts import Draft, Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
 
@@ -98,8 +97,7 @@ class CampaignChannel(HttpChannel):
         if self.store is None:
             raise PermanentError(f"{key} fell back to {draft.language}, and without the ledger channel "
                                  f"{self.name} cannot tell which readers it is for", self.name)
-        with self.store.connect() as db:
-            planned = db.execute(select(deliveries.c.language).where(deliveries.c.id == key)).scalar()
+        planned = planned_language(self.store, key)
         if planned is None:
             raise PermanentError(f"delivery {key} is not in the ledger", self.name)
         return str(planned)

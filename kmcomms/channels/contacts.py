@@ -3,7 +3,7 @@ personal data, never in campaign files), and the addresses never written to agai
 
     import_contacts(engine, path, "news", now)   # a CSV into a list: all rows or none
     recipients_for(engine, "news", audience, language, source_language, audience_languages)
-    suppress(engine, email, "unsubscribed", detail, now)
+    kmcomms.ledger.contacts.suppress(engine, email, "unsubscribed", detail, now)
 
 The CSV has a header and exactly the columns `email,name,language,audience,consent_date`
 (any order), UTF-8 (a byte-order mark, as Excel writes, is fine). Every row is checked
@@ -26,40 +26,37 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, case, func, or_, select
 
 from kmcomms.files import error as _error
 from kmcomms.files import records
 from kmcomms.errors import Diagnostic, InvalidInput, one_line
 from kmcomms.campaign.fields import LanguageCode, Slug
+from kmcomms.ledger.contacts import normal_address, save_contacts
 from kmcomms.ledger.tables import contacts, suppressions
 from kmcomms.channels.letters import address_problem
 
 __all__ = [
     "COLUMNS",
-    "REASONS",
     "Contact",
     "ImportReport",
     "Recipient",
     "addresses",
     "import_contacts",
-    "normal_address",
     "read_contacts",
     "recipients_for",
     "summary",
-    "suppress",
 ]
 
 COLUMNS = ("email", "name", "language", "audience", "consent_date")
-REASONS = ("unsubscribed", "bounced")
 #: Longest name kept: enough for any real name, short enough for a `To` header.
 NAME_LIMIT = 200
 
 _LANGUAGE = TypeAdapter(LanguageCode)
 _SLUG = TypeAdapter(Slug)
 #: A contact never written to: its address is suppressed (the stamps on the contact row
-#: are set by `suppress` too, and are checked as well so neither can be missed).
+#: are set by `kmcomms.ledger.contacts.suppress` too, and are checked as well so neither
+#: can be missed).
 _SUPPRESSED = or_(contacts.c.email.in_(select(suppressions.c.email)), contacts.c.unsubscribed_at.is_not(None),
                   contacts.c.bounced_at.is_not(None))
 
@@ -90,11 +87,6 @@ class Recipient:
     email: str
     name: str | None
     language: str
-
-
-def normal_address(address: str) -> str:
-    """The form addresses are stored and compared in."""
-    return address.strip().lower()
 
 
 def _pydantic_reason(adapter: TypeAdapter[str], value: str) -> str | None:
@@ -203,10 +195,6 @@ def read_contacts(path: Path, today: date, data: bytes | None = None) -> list[Co
     return result
 
 
-def _dialect(engine: Engine | Connection):  # type: ignore[no-untyped-def]
-    return postgresql if engine.dialect.name == "postgresql" else sqlite
-
-
 def import_contacts(engine: Engine, path: Path, contact_list: str, now: datetime,
                     data: bytes | None = None) -> ImportReport:
     """Check the CSV at `path` and, when every row is good, upsert it into `contact_list`
@@ -215,20 +203,12 @@ def import_contacts(engine: Engine, path: Path, contact_list: str, now: datetime
         raise InvalidInput([_error(path, 0, "contacts-list", f"the list name {reason}")])
     # Consent given "today" anywhere on Earth is not in the future: UTC+14 is furthest ahead.
     rows = read_contacts(path, (now.astimezone(UTC) + timedelta(hours=14)).date(), data)
-    values = [{"list": contact_list, "email": c.email, "name": c.name or None, "language": c.language,
-               "audience": c.audience, "consent_date": datetime.combine(c.consent_date, time(), UTC)} for c in rows]
-    columns = ("name", "language", "audience", "consent_date")
-    with engine.begin() as db:
-        known = {row.email: row for row in db.execute(
-            select(contacts.c.email, *(contacts.c[c] for c in columns)).where(contacts.c.list == contact_list))}
-        statement = _dialect(engine).insert(contacts)
-        if values:
-            db.execute(statement.on_conflict_do_update(index_elements=["list", "email"],
-                                                       set_={c: statement.excluded[c] for c in columns}), values)
-        suppressed = set(db.execute(select(suppressions.c.email)).scalars())
+    values = [{"email": c.email, "name": c.name or None, "language": c.language, "audience": c.audience,
+               "consent_date": datetime.combine(c.consent_date, time(), UTC)} for c in rows]
+    known, suppressed = save_contacts(engine, contact_list, values)
     added = sum(1 for v in values if v["email"] not in known)
     unchanged = sum(1 for v in values if v["email"] in known
-                    and tuple(known[v["email"]])[1:] == tuple(v[c] for c in columns))
+                    and known[v["email"]] == (v["name"], v["language"], v["audience"], v["consent_date"]))
     return ImportReport(contact_list, added, len(values) - added - unchanged, unchanged,
                         sum(1 for v in values if v["email"] in suppressed))
 
@@ -250,25 +230,6 @@ def recipients_for(bind: Engine | Connection, contact_list: str, audience: str, 
         with bind.connect() as db:
             return [Recipient(*row) for row in db.execute(query)]
     return [Recipient(*row) for row in bind.execute(query)]
-
-
-def suppress(bind: Engine | Connection, email: str, reason: str, detail: str | None, now: datetime) -> bool:
-    """Never write to `email` again (`reason`: "unsubscribed" or "bounced"), on every list.
-    Returns False when it was suppressed already (the first reason is kept). Given a
-    Connection, runs inside its transaction; given an Engine, in one of its own."""
-    if reason not in REASONS:
-        raise ValueError(f"reason must be one of {', '.join(REASONS)}")
-    if isinstance(bind, Engine):
-        with bind.begin() as db:
-            return suppress(db, email, reason, detail, now)
-    address = normal_address(email)
-    added = bind.execute(_dialect(bind).insert(suppressions)
-                         .values(email=address, reason=reason, detail=detail, suppressed_at=now)
-                         .on_conflict_do_nothing(index_elements=["email"])
-                         .returning(suppressions.c.email)).first() is not None
-    stamp = contacts.c.unsubscribed_at if reason == "unsubscribed" else contacts.c.bounced_at
-    bind.execute(update(contacts).where(contacts.c.email == address, stamp.is_(None)).values({stamp: now}))
-    return added
 
 
 def summary(engine: Engine, contact_list: str | None = None) -> list[dict[str, object]]:

@@ -61,15 +61,16 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from sqlalchemy import Connection, Engine, bindparam, case, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, ChannelError, ChannelOptions, PermanentError, Publication, TransientError
-from kmcomms.channels.contacts import recipients_for, suppress
+from kmcomms.channels.contacts import recipients_for
 from kmcomms.errors import SettingError
 from kmcomms.campaign.fields import Slug
-from kmcomms.ledger.tables import deliveries, recipients, suppressions
+from kmcomms.ledger import recipients
+from kmcomms.ledger.contacts import suppress
+from kmcomms.ledger.ledger import planned_language
 from kmcomms.logs import event
 from kmcomms.channels.letters import Attachment, Composer, list_id_header, message_id, split_sender
 from kmcomms.channels.mail import Deferred, Mailer, Refused, Server, Uncertain
@@ -138,18 +139,6 @@ class SmtpOptions(ChannelOptions):
     @property
     def sender_domain(self) -> str:
         return self.sender_address.rpartition("@")[2].lower()
-
-
-# Statements of the send loop, built once: a newsletter runs them once per recipient.
-_R = recipients.c
-_ROW = (_R.delivery_id == bindparam("d")) & (_R.email == bindparam("e"))
-#: Take a pending row: `sending`, or `suppressed` when its address was suppressed since
-#: the freeze; None back when another worker took it first.
-_TAKE = (update(recipients).where(_ROW, _R.state == "pending")
-         .values(state=case((exists().where(suppressions.c.email == bindparam("e")), "suppressed"), else_="sending"))
-         .returning(_R.state))
-_SENT = update(recipients).where(_ROW).values(state="sent", sent_at=bindparam("at"), error=None)
-_SETTLE = update(recipients).where(_ROW).values(state=bindparam("state"), error=bindparam("error"))
 
 
 #: On SQLite, the longest stretch of the send loop's record a power cut can undo (seconds).
@@ -291,25 +280,22 @@ class Smtp(Channel):
     def _freeze(self, db: Connection, key: str, draft: Newsletter, domain: str) -> None:
         """Write the delivery's recipients (pending), unless a send of it started before.
         Raises PermanentError when there is nobody to send it to."""
-        if db.execute(select(_R.email).where(_R.delivery_id == key).limit(1)).first() is not None:
+        if recipients.started(db, key):
             return
         # The delivery's own language: a draft that fell back to the source language is
         # still for the readers of the language it was planned in.
-        target = db.execute(select(deliveries.c.language).where(deliveries.c.id == key)).first()
-        if target is None:
+        language = planned_language(db, key)
+        if language is None:
             raise PermanentError(f"delivery {key} is not in the ledger", self.name)
-        people = recipients_for(db, self.options.list, draft.audience, target.language,
+        people = recipients_for(db, self.options.list, draft.audience, language,
                                 draft.source_language, draft.audience_languages)
         if not people:
             raise PermanentError(f'nobody to send {key} to: list "{self.options.list}" has no contact of audience '
-                                 f'"{draft.audience}" reading {target.language} who may be written to — import them '
+                                 f'"{draft.audience}" reading {language} who may be written to — import them '
                                  f"(`kmcomms contacts import FILE --list {self.options.list}`), then `kmcomms resolve "
                                  f"{key} --retry`; or --cancel", self.name)
-        rows = [{"delivery_id": key, "email": p.email, "name": p.name, "language": p.language, "state": "pending",
-                 "message_id": message_id(key, p.email, domain)} for p in people]
-        # A worker racing us froze the same set: its rows stand.
-        dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-        db.execute(dialect.insert(recipients).on_conflict_do_nothing(), rows)
+        recipients.add(db, [{"delivery_id": key, "email": p.email, "name": p.name, "language": p.language,
+                             "message_id": message_id(key, p.email, domain)} for p in people])
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, Newsletter):
@@ -330,21 +316,16 @@ class Smtp(Channel):
         with engine.begin() as db:
             self._freeze(db, key, draft, options.sender_domain)
             # Rows left `sending` by a send that died: the server may have them. Never again.
-            interrupted = db.execute(update(recipients).where(_R.delivery_id == key, _R.state == "sending")
-                                     .values(state="unknown", error="the send was interrupted while handing this "
-                                             "message to the server: it may or may not have it")).rowcount
+            interrupted = recipients.interrupted(db, key)
         if interrupted:
             event(log, "recipients-unknown", f"{interrupted} recipients of {key} may or may not have got it (a send "
                   "was interrupted): their rows in the recipients table are `unknown`", level=logging.WARNING,
                   delivery=key, channel=self.name, count=interrupted)
-        with engine.connect() as db:
-            todo = db.execute(select(_R.email, _R.name).where(_R.delivery_id == key, _R.state == "pending")
-                              .order_by(_R.email)).all()
-        deferred = self._send(engine, key, composer, todo)
+        deferred = self._send(engine, key, composer, recipients.pending(engine, key))
         if deferred:
             raise TransientError(f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
                                  "the others were sent, these are tried again", self.name)
-        return _publication(key, self._counts(key))
+        return _publication(key, recipients.counts(engine, key))
 
     def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
         """Send to each row of `todo` once; returns the replies of those deferred (4xx)."""
@@ -359,9 +340,9 @@ class Smtp(Channel):
                     with db.begin():
                         commits.next_commit()
                         if sent is not None:
-                            db.execute(_SENT, {"d": key, "e": sent[0], "at": sent[1]})
+                            recipients.sent(db, key, *sent)
                             sent = None
-                        taken = db.execute(_TAKE, {"d": key, "e": row.email}).scalar()
+                        taken = recipients.take(db, key, row.email)
                     if taken != "sending":  # suppressed since the freeze, or another worker has it
                         continue
                     try:
@@ -384,17 +365,17 @@ class Smtp(Channel):
                 with db.begin():
                     commits.next_commit(durable=True)
                     if sent is not None:
-                        db.execute(_SENT, {"d": key, "e": sent[0], "at": sent[1]})
+                        recipients.sent(db, key, *sent)
         return deferred
 
     @staticmethod
     def _settle(db: Connection, key: str, email: str, state: str, error: str) -> None:
         with db.begin():
-            db.execute(_SETTLE, {"d": key, "e": email, "state": state, "error": error})
+            recipients.settle(db, key, email, state, error)
 
     def _refused(self, db: Connection, key: str, email: str, exc: Refused) -> None:
         with db.begin():
-            db.execute(_SETTLE, {"d": key, "e": email, "state": "rejected", "error": exc.reply})
+            recipients.settle(db, key, email, "rejected", exc.reply)
             if exc.bounce:
                 suppress(db, email, "bounced", exc.reply, self.clock())
         # The address stays in the ledger; logs get the server's reason without it.
@@ -404,14 +385,10 @@ class Smtp(Channel):
 
     # ------------------------------------------------------------------ the ledger's view
 
-    def _counts(self, key: str) -> dict[str, int]:
-        with self._engine().connect() as db:
-            return dict(db.execute(select(_R.state, func.count()).where(_R.delivery_id == key).group_by(_R.state)).all())
-
     def find(self, key: str) -> Publication | None:
         """The publication when every recipient of `key` is settled; None when its send
         never started or was cut short (publishing again resumes it, resending nothing)."""
-        counts = self._counts(key)
+        counts = recipients.counts(self._engine(), key)
         if not counts or counts.get("pending") or counts.get("sending"):
             return None
         return _publication(key, counts)
@@ -419,6 +396,6 @@ class Smtp(Channel):
     def collect(self, publication: Publication) -> dict[str, float]:
         """Running totals from the recipients table: `recipients` (sent), `rejected`,
         `unknown` (may have got it), `suppressed` (skipped)."""
-        counts = self._counts(publication.remote_id.partition(":")[0])
+        counts = recipients.counts(self._engine(), publication.remote_id.partition(":")[0])
         return {"recipients": counts.get("sent", 0), "rejected": counts.get("rejected", 0),
                 "unknown": counts.get("unknown", 0), "suppressed": counts.get("suppressed", 0)}

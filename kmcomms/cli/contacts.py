@@ -12,7 +12,8 @@ from kmcomms.cli.options import State, console, format_option, refuse, workspace
 from kmcomms.cli.resolve import open_ledger
 # Imported here, not in the commands: --reason offers REASONS, so any help of this command
 # loads the contacts stage.
-from kmcomms.channels.contacts import REASONS, addresses, import_contacts, normal_address, summary, suppress
+from kmcomms.channels.contacts import addresses, import_contacts, summary
+from kmcomms.ledger.contacts import REASONS, normal_address, suppress
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.channels.letters import address_problem
 from kmcomms.campaign.workspace import find_workspace, load_workspace

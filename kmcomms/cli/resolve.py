@@ -48,15 +48,9 @@ def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel
     """Settle a delivery that needs a person (unknown, failed, missed) or is blocked:
     record that it was published at URL, send it again now, or cancel it. `kmcomms
     status` lists them with their ids."""
-    from sqlalchemy import delete, insert, select, update
-
     from kmcomms.ledger.ledger import State as DeliveryState
-    from kmcomms.ledger.tables import deliveries, publications
-    from kmcomms.publish.notify import forget
-
-    # The states a person may resolve: nothing more happens to them by itself (blocked ones
-    # wait for a gate, which a person may decide to go around).
-    resolvable = (DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.MISSED, DeliveryState.BLOCKED)
+    from kmcomms.ledger.notifications import forget
+    from kmcomms.ledger.resolve import resolve as settle
 
     if sum((url is not None, retry, cancel)) != 1:
         raise UsageError("say what happened to it: one of --published URL, --retry, --cancel")
@@ -64,28 +58,14 @@ def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel
         _check_url(url)
     engine = open_ledger(path)
     try:
-        now = state.clock()
-        where = (deliveries.c.id == delivery_id, deliveries.c.state.in_(resolvable))
-        cleared = {"lease_owner": None, "lease_until": None, "not_before": None, "updated_at": now}
-        with engine.begin() as db:
-            if url is not None:
-                changed = db.execute(update(deliveries).where(*where).values(
-                    state=DeliveryState.PUBLISHED, reason="published, recorded by a person", **cleared)).rowcount
-                if changed:
-                    db.execute(delete(publications).where(publications.c.delivery_id == delivery_id))
-                    db.execute(insert(publications).values(delivery_id=delivery_id, remote_id=None, url=url,
-                                                           published_at=now, content_hash=""))
-                done = f"published at {url}"
-            elif retry:
-                changed = db.execute(update(deliveries).where(*where).values(
-                    state=DeliveryState.PLANNED, due_at=now, attempts=0, reason="sent again: asked by a person", **cleared)).rowcount
-                done = "planned again, due now: it goes out at the daemon's next pass (or `kmcomms publish --due`)"
-            else:
-                changed = db.execute(update(deliveries).where(*where).values(
-                    state=DeliveryState.CANCELLED, reason="cancelled by a person", **cleared)).rowcount
-                done = "cancelled"
-            if not changed:
-                found = db.execute(select(deliveries.c.state).where(deliveries.c.id == delivery_id)).scalar()
+        if url is not None:
+            to, done = DeliveryState.PUBLISHED, f"published at {url}"
+        elif retry:
+            to, done = DeliveryState.PLANNED, ("planned again, due now: it goes out at the daemon's next pass "
+                                               "(or `kmcomms publish --due`)")
+        else:
+            to, done = DeliveryState.CANCELLED, "cancelled"
+        changed, found = settle(engine, delivery_id, to, state.clock(), url)
         if not changed:
             if found is None:
                 raise KmcommsError(f'no delivery "{delivery_id}" in the ledger — `kmcomms status` lists the ids')

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kmcomms.campaign.workspace import Settings
+from kmcomms.ledger.sql import upsert
 from kmcomms.ledger.tables import tracked_links, tracking_keys
 from kmcomms.render.drafts import Draft
 from kmcomms.render.tracking import Tracker
@@ -38,6 +38,5 @@ def register_links(engine: Engine, drafts: Iterable[Draft]) -> None:
     rows = [{"delivery_id": draft.delivery, "link_id": link.id, "url": link.url} for draft in drafts for link in draft.links]
     if not rows:
         return
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     with engine.begin() as db:
-        db.execute(dialect.insert(tracked_links).on_conflict_do_nothing(), rows)
+        db.execute(upsert(engine, tracked_links).on_conflict_do_nothing(), rows)

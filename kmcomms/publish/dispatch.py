@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row
 
 from kmcomms.campaign.load import LoadResult
 from kmcomms.channels.base import Capability, Channel, ChannelError, PermanentError, Publication, TransientError
@@ -45,10 +45,14 @@ from kmcomms.ledger.ledger import (
     holders,
     mark_missed,
     reap,
+    release,
     renew,
+    republished,
     sync,
 )
-from kmcomms.ledger.tables import approvals, deliveries, publications
+from kmcomms.ledger.approvals import approved
+from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
+from kmcomms.ledger.queries import due_by, in_state, published_content
 from kmcomms.logs import event
 from kmcomms.campaign.placeholders import first_placeholders
 from kmcomms.plan.deliveries import ALL_TIME, Delivery
@@ -181,10 +185,7 @@ class Dispatcher:
         """Published deliveries whose content changed since (a body, a title, a
         translation): updated on channels that can, listed for a person otherwise.
         Returns {"updated": [ids], "edited": [ids the channel cannot update]}."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries, publications.c.remote_id, publications.c.url, publications.c.content_hash)
-                              .join(publications, publications.c.delivery_id == deliveries.c.id)
-                              .where(deliveries.c.state == State.PUBLISHED)).all()
+        rows = published_content(self.engine)
         result: dict[str, list[str]] = {"updated": [], "edited": []}
         for row in rows:
             channel = self.channels.get(row.channel)
@@ -202,9 +203,7 @@ class Dispatcher:
                 log.warning("could not update %s on %s: %s", row.id, row.channel, exc)
                 result["edited"].append(row.id)
                 continue
-            with self.engine.begin() as db:
-                db.execute(update(publications).where(publications.c.delivery_id == row.id).values(
-                    remote_id=updated.remote_id, url=updated.url, content_hash=content_hash(draft)))
+            republished(self.engine, row.id, updated.remote_id, updated.url, content_hash(draft))
             result["updated"].append(row.id)
         return result
 
@@ -212,9 +211,7 @@ class Dispatcher:
         """Render ahead the open deliveries due by `until`, so that when they fall due the
         pass only claims, publishes and records. Returns how many were rendered. The
         drafts live as long as this dispatcher: a reload (files changed) makes a new one."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries).where(deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
-                                                       deliveries.c.due_at <= until)).all()
+        rows = due_by(self.engine, until)
         rendered: list[Draft | Blocked] = []
         for row in rows:
             if row.id in self._drafts or row.campaign not in self.renderer.campaigns or row.channel not in self.channels:
@@ -288,7 +285,7 @@ class Dispatcher:
         for index, row in enumerate(rows):
             if self.stopping or self._lapsed():  # the rest, untouched, is given back if still ours
                 self._record(pending, report)
-                self._release(rows[index:])
+                release(self.engine, self.worker, [row.id for row in rows[index:]])
                 return False
             pending.append((row, self._publish(row, now)))
             if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
@@ -327,14 +324,6 @@ class Dispatcher:
                 self.on_outcome(row, name)
         pending.clear()
 
-    def _release(self, rows: list[Row]) -> None:
-        with self.engine.begin() as db:
-            for row in rows:
-                db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.SENDING,
-                                                    deliveries.c.lease_owner == self.worker)
-                           .values(state=State.PLANNED, lease_owner=None, lease_until=None,
-                                   attempts=deliveries.c.attempts - 1))
-
     def gate(self, campaign: str, message: str, draft: Draft | Blocked, now: datetime) -> str | None:
         """Why a delivery of `message` rendered as `draft` may not go out at `now`, or None:
         placeholder text left in it, a translation, the embargo, or a missing approval."""
@@ -350,12 +339,7 @@ class Dispatcher:
         if embargo and now < embargo:
             return f"embargoed until {embargo:%Y-%m-%d %H:%M} UTC"
         if self.workspace.settings.policy.require_approval:
-            wanted = message_hash(self.renderer, campaign, message)
-            with self.engine.connect() as db:
-                approved = db.execute(select(approvals.c.id).where(
-                    approvals.c.campaign == campaign, approvals.c.message == message,
-                    approvals.c.content_hash == wanted)).first()
-            if approved is None:
+            if not approved(self.engine, campaign, message, message_hash(self.renderer, campaign, message)):
                 return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
         return None
 
@@ -411,9 +395,7 @@ class Dispatcher:
     def _reconcile(self, report: DispatchReport) -> None:
         """Ask channels about `unknown` deliveries: found means published, absent means
         it never went out; a channel that cannot tell leaves it to a person."""
-        with self.engine.connect() as db:
-            rows = db.execute(select(deliveries).where(deliveries.c.state == State.UNKNOWN)).all()
-        for row in rows:
+        for row in in_state(self.engine, State.UNKNOWN):
             channel = self.channels.get(row.channel)
             if channel is None or Capability.FIND not in channel.capabilities:
                 continue
@@ -421,16 +403,8 @@ class Dispatcher:
                 found = channel.find(row.id)
             except TransientError:
                 continue
-            now = self.clock()
-            with self.engine.begin() as db:
-                if found is None:
-                    changed = db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.UNKNOWN)
-                                         .values(state=State.PLANNED, reason="not found on the channel: sending", updated_at=now))
-                    report.outcomes["reconciled-unsent"] += changed.rowcount
-                    continue
-                changed = db.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == State.UNKNOWN)
-                                     .values(state=State.PUBLISHED, reason="found on the channel", updated_at=now))
-                if changed.rowcount == 1:
-                    db.execute(insert(publications).values(delivery_id=row.id, remote_id=found.remote_id, url=found.url,
-                                                           published_at=now, content_hash=""))
-                    report.outcomes["reconciled-published"] += 1
+            if found is None:
+                report.outcomes["reconciled-unsent"] += reconcile_unsent(self.engine, row.id, self.clock())
+            else:
+                report.outcomes["reconciled-published"] += reconcile_found(self.engine, row.id, found.remote_id, found.url,
+                                                                           self.clock())

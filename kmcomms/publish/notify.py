@@ -29,17 +29,15 @@ from email.message import EmailMessage
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, Row, and_, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Row
 
 from kmcomms import __version__
-from kmcomms.publish.status import NEEDS_A_PERSON
-from kmcomms.ledger.tables import deliveries, notifications
+from kmcomms.ledger.notifications import give_back, pending, take
 from kmcomms.logs import event
 from kmcomms.channels.letters import subject_header
 from kmcomms.campaign.workspace import Notify, expand
 
-__all__ = ["Notifier", "forget", "notice_text", "pending"]
+__all__ = ["Notifier", "notice_text"]
 
 log = logging.getLogger("kmcomms.notify")
 
@@ -56,15 +54,6 @@ WHAT_TO_DO = {
     "missed": "it was due longer ago than the channel's grace period and was not sent late: "
               "`kmcomms resolve ID --retry` to send it now, or `--cancel`",
 }
-
-
-def pending(engine: Engine) -> list[Row]:
-    """Deliveries that need a person and have not been told about in their current state."""
-    told = select(notifications.c.delivery_id).where(and_(notifications.c.delivery_id == deliveries.c.id,
-                                                          notifications.c.state == deliveries.c.state))
-    with engine.connect() as db:
-        return list(db.execute(select(deliveries).where(deliveries.c.state.in_(NEEDS_A_PERSON), ~told.exists())
-                               .order_by(deliveries.c.due_at)))
 
 
 def _due(row: Row) -> str:
@@ -165,7 +154,7 @@ class Notifier:
         log each, send one notice. Returns how many were told about."""
         if self.retry_at is not None and now < self.retry_at:
             return 0
-        rows = _claim(engine, pending(engine), now, "+".join(["log", *self.targets]))
+        rows = take(engine, pending(engine), now, "+".join(["log", *self.targets]))
         if not rows:
             return 0
         for row in rows:
@@ -175,39 +164,11 @@ class Notifier:
             return len(rows)
         done = self.send(rows)
         if not done:  # told nobody: give the rows back, try again later
-            _release(engine, rows)
+            give_back(engine, rows)
             self.retry_at = now + RETRY
             return 0
         self.retry_at = None
         event(log, "notified", f"told {', '.join(done)} about {len(rows)} deliveries that need a person",
               via=done, deliveries=len(rows))
         return len(rows)
-
-
-def _claim(engine: Engine, rows: Sequence[Row], now: datetime, via: str) -> list[Row]:
-    """Take the rows to tell about: a row another daemon took first is skipped."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    taken = []
-    with engine.begin() as db:
-        for row in rows:
-            done = db.execute(dialect.insert(notifications).values(delivery_id=row.id, state=row.state, notified_at=now,
-                                                                   via=via[:64])
-                              .on_conflict_do_nothing(index_elements=["delivery_id", "state"])
-                              .returning(notifications.c.delivery_id)).first()
-            if done is not None:
-                taken.append(row)
-    return taken
-
-
-def _release(engine: Engine, rows: Sequence[Row]) -> None:
-    with engine.begin() as db:
-        for row in rows:
-            db.execute(delete(notifications).where(notifications.c.delivery_id == row.id,
-                                                   notifications.c.state == row.state))
-
-
-def forget(engine: Engine, delivery_id: str) -> None:
-    """Clear what was told about `delivery_id`, so a new failure of it is told again."""
-    with engine.begin() as db:
-        db.execute(delete(notifications).where(notifications.c.delivery_id == delivery_id))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from kmcomms.ledger.ledger import OPEN, State, counts, replaced
+from kmcomms.ledger.ledger import NEEDS_A_PERSON, OPEN, State, counts, replaced
 from kmcomms.ledger.tables import deliveries
 from kmcomms.plan.deliveries import ALL_TIME
 from kmcomms.plan.deliveries import plan_of
@@ -15,10 +15,7 @@ from kmcomms.plan.deliveries import plan_of
 if TYPE_CHECKING:
     from kmcomms.publish.runtime import Runtime
 
-__all__ = ["NEEDS_A_PERSON", "due_now", "summary"]
-
-#: States a person must look at: nothing more happens to them by itself.
-NEEDS_A_PERSON = (State.UNKNOWN, State.FAILED, State.MISSED)
+__all__ = ["due_now", "summary"]
 
 
 def _row(row: object) -> dict[str, object]:

@@ -27,12 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from kmcomms.channels.base import Channel, Publication, TransientError
 from kmcomms.errors import KmcommsError, one_line
-from kmcomms.ledger.ledger import State
-from kmcomms.ledger.tables import deliveries, publications, reach_samples
+from kmcomms.ledger.reach import add_samples
+from kmcomms.ledger.queries import published
 
 __all__ = ["DEFAULT_INTERVAL", "ChannelResult", "CollectReport", "collect", "collect_channel", "collect_interval"]
 
@@ -84,21 +84,6 @@ def collect_interval(channel: Channel) -> timedelta:
     return DEFAULT_INTERVAL if minutes is None else timedelta(minutes=minutes)
 
 
-def _published(engine: Engine, channel: str | None, campaign: str | None) -> list[tuple[str, str, str, str | None, str]]:
-    """(delivery id, campaign, remote id, url, channel) of each published delivery with a remote id."""
-    query = (select(deliveries.c.id, deliveries.c.campaign, publications.c.remote_id, publications.c.url,
-                    deliveries.c.channel)
-             .join_from(deliveries, publications, publications.c.delivery_id == deliveries.c.id)
-             .where(deliveries.c.state == State.PUBLISHED, publications.c.remote_id.is_not(None))
-             .order_by(deliveries.c.channel, deliveries.c.due_at, deliveries.c.id))
-    if channel is not None:
-        query = query.where(deliveries.c.channel == channel)
-    if campaign is not None:
-        query = query.where(deliveries.c.campaign == campaign)
-    with engine.connect() as db:
-        return [tuple(row) for row in db.execute(query)]  # type: ignore[misc]
-
-
 def _totals(answer: object) -> dict[str, float]:
     """The adapter's answer as metric → finite value ≥ 0, or an error saying what is wrong."""
     if not isinstance(answer, Mapping):
@@ -135,23 +120,21 @@ def _ask(engine: Engine, channel: Channel, now: datetime, rows: list[tuple[str, 
             continue
         samples += [{"delivery_id": delivery, "campaign": campaign, "metric": metric, "value": value, "observed_at": now,
                      "source": source, "quality": notes.get(metric)} for metric, value in totals.items()]
-    if samples:
-        with engine.begin() as db:
-            db.execute(insert(reach_samples), samples)
+    add_samples(engine, samples)
     return ChannelResult(channel.name, asked, len(samples), tuple(errors), stopped, retry_after)
 
 
 def collect_channel(engine: Engine, channel: Channel, now: datetime, campaign: str | None = None) -> ChannelResult:
     """Ask one channel instance about each of its publications (of `campaign`, or all) and
     append the samples; never raises for what the channel does."""
-    return _ask(engine, channel, now, _published(engine, channel.name, campaign))
+    return _ask(engine, channel, now, published(engine, channel.name, campaign))
 
 
 def collect(engine: Engine, channels: Mapping[str, Channel], now: datetime, campaign: str | None = None) -> CollectReport:
     """One round over every channel that has publications (of `campaign`, or all). A
     delivery whose channel is no longer in the settings is reported, not asked."""
     by_channel: dict[str, list[tuple[str, str, str, str | None, str]]] = {}
-    for row in _published(engine, None, campaign):
+    for row in published(engine, None, campaign):
         by_channel.setdefault(row[4], []).append(row)
     results = []
     for name, rows in by_channel.items():

@@ -40,7 +40,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from kmcomms.campaign.load import LoadResult
 from kmcomms.files import error as _error
@@ -48,7 +48,8 @@ from kmcomms.files import records
 from kmcomms.errors import Diagnostic, InvalidInput, Severity, one_line
 from kmcomms.campaign.fields import close_match, closest
 from kmcomms.ledger.ledger import State
-from kmcomms.ledger.tables import deliveries, evidence, reach_samples
+from kmcomms.ledger import reach
+from kmcomms.ledger.tables import deliveries, evidence
 from kmcomms.campaign.models import Campaign
 from kmcomms.campaign.schedule import message_channels
 
@@ -396,8 +397,7 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
             rows.append({"delivery_id": delivery, "campaign": r.campaign, "metric": r.metric, "value": r.value,
                          "observed_at": datetime.combine(r.day, time(), UTC), "source": "manual", "quality": r.note,
                          **names})
-        if rows:
-            db.execute(insert(reach_samples), rows)
+        reach.add_samples(db, rows)
     return StoredReach(len(rows), sum(1 for row in rows if row["delivery_id"]))
 
 
@@ -435,11 +435,8 @@ def check_evidence(fields: Mapping[str, str | None], known: Known, as_of: dateti
 
 def add_evidence(engine: Engine, record: EvidenceRecord) -> int:
     """Store one evidence record; returns its id."""
-    with engine.begin() as db:
-        return int(db.execute(insert(evidence).values(
-            campaign=record.campaign, kind=record.kind, title=record.title,
-            happened_on=datetime.combine(record.day, time(), UTC), source=record.source, url=record.url,
-            notes=record.notes)).inserted_primary_key[0])
+    return reach.add_evidence(engine, record.campaign, record.kind, record.title,
+                              datetime.combine(record.day, time(), UTC), record.source, record.url, record.notes)
 
 
 def list_evidence(engine: Engine, campaign: str | None = None) -> list[dict[str, object]]:

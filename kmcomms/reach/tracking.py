@@ -63,14 +63,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select
 
 from kmcomms.errors import KmcommsError
+from kmcomms.ledger.contacts import unsubscribe
+from kmcomms.ledger.reach import count
 from kmcomms.ledger.tables import (
     contacts,
     deliveries,
-    reach_samples,
     recipients,
     suppressions,
     tracked_links,
@@ -177,11 +177,6 @@ def _language(db: Connection, contact_list: str, email: str) -> str:
     return found or "en"
 
 
-def _count(db: Connection, delivery: str, campaign: str, metric: str, now: datetime, quality: str | None = None) -> None:
-    db.execute(insert(reach_samples).values(delivery_id=delivery, campaign=campaign, metric=metric, value=1,
-                                            observed_at=now, source="tracking", quality=quality))
-
-
 def _route(path: str, prefix: str) -> tuple[str, str]:
     """(route, token) of a request path: route is health, click, open, unsubscribe or unknown."""
     if prefix and path.startswith(prefix + "/"):
@@ -246,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             if row is None or urlsplit(row.url).scheme not in ("http", "https") or _CONTROL.search(row.url):
                 return NOT_FOUND
             metric = "clicks-automated" if _automated(self.command, self.headers, image_proxies=True) else "clicks"
-            _count(db, delivery, row.campaign, metric, self.server.clock())
+            count(db, delivery, row.campaign, metric, self.server.clock())
         return Reply(302, headers={"Location": row.url}, metric=metric, delivery=delivery)
 
     def _open(self, token: str) -> Reply:
@@ -259,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return NOT_FOUND
             automated = _automated(self.command, self.headers, image_proxies=False)
             metric = "opens-automated" if automated else "opens"
-            _count(db, delivery, campaign, metric, self.server.clock(), None if automated else MACHINE_OPENS)
+            count(db, delivery, campaign, metric, self.server.clock(), None if automated else MACHINE_OPENS)
         return Reply(200, PIXEL, "image/gif", metric=metric, delivery=delivery)
 
     def _preferences(self, token: str) -> Reply:
@@ -287,23 +282,17 @@ class _Handler(BaseHTTPRequestHandler):
             return NOT_FOUND
         contact_list, email = found
         now = self.server.clock()
-        dialect = postgresql if self.server.engine.dialect.name == "postgresql" else sqlite
         counted = None
         with self.server.engine.begin() as db:
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
-            added = db.execute(dialect.insert(suppressions).on_conflict_do_nothing().values(
-                email=email, reason="unsubscribed", detail=f'one-click unsubscribe from the list "{contact_list}"',
-                suppressed_at=now).returning(suppressions.c.email)).first()
-            marked = db.execute(update(contacts).where(contacts.c.email == email, contacts.c.unsubscribed_at.is_(None))
-                                .values(unsubscribed_at=now)).rowcount
-            # Counted once: a second POST (or one racing it) finds both already done.
-            latest = None if added is None and not marked else db.execute(
+            changed = unsubscribe(db, email, f'one-click unsubscribe from the list "{contact_list}"', now)
+            # Counted once: a second POST (or one racing it) finds it already done.
+            latest = None if not changed else db.execute(
                 select(recipients.c.delivery_id, deliveries.c.campaign)
                 .join(deliveries, deliveries.c.id == recipients.c.delivery_id)
                 .where(recipients.c.email == email, recipients.c.state == "sent")
                 .order_by(recipients.c.sent_at.desc()).limit(1)).first()
             if latest is not None:
-                _count(db, latest.delivery_id, latest.campaign, "unsubscribes", now, ATTRIBUTED)
+                count(db, latest.delivery_id, latest.campaign, "unsubscribes", now, ATTRIBUTED)
                 counted = "unsubscribes"
             language = _language(db, contact_list, email)
         return replace(_unsubscribed(email, language), metric=counted)

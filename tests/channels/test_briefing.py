@@ -40,7 +40,8 @@ from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.briefing import BriefingChannel, briefing_text, local_sender
 from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.smtp import SmtpOptions
-from kmcomms.channels.contacts import import_contacts, suppress
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from kmcomms.channels.contacts import import_contacts, read_contacts, recipients_for, summary, suppress
+from kmcomms.channels.contacts import import_contacts, read_contacts, recipients_for, summary
+from kmcomms.ledger.contacts import suppress
 from kmcomms.errors import InvalidInput
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, suppressions

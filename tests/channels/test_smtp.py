@@ -36,7 +36,8 @@ from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions, _Commits
-from kmcomms.channels.contacts import import_contacts, suppress
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.ledger.contacts import suppress
 from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store

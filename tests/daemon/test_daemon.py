@@ -44,7 +44,8 @@ from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, notifications, publications, reach_samples
 from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import MASK, Redactor, event, setup, teardown
-from kmcomms.publish.notify import Notifier, forget, pending
+from kmcomms.ledger.notifications import forget, pending
+from kmcomms.publish.notify import Notifier
 from kmcomms.testing.recording import RecordingChannel
 from kmcomms.campaign.workspace import load_workspace
 

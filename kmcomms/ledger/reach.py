@@ -1,0 +1,40 @@
+"""Reach and evidence in the ledger: samples appended to `reach_samples` (a channel's
+running totals, a person's records, the tracking server's counts) and evidence records.
+Samples are only ever appended; reports read them (`kmcomms.evaluate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert
+
+from kmcomms.ledger.sql import transaction
+from kmcomms.ledger.tables import evidence, reach_samples
+
+__all__ = ["add_evidence", "add_samples", "count"]
+
+
+def add_samples(bind: Engine | Connection, rows: Sequence[Mapping[str, object]]) -> None:
+    """Append `rows` (delivery_id, campaign, metric, value, observed_at, source, quality,
+    and what a record tied to no delivery names) to `reach_samples`, all or none. Given a
+    Connection, inside its transaction."""
+    if rows:
+        with transaction(bind) as db:
+            db.execute(insert(reach_samples), rows)
+
+
+def count(db: Connection, delivery: str, campaign: str, metric: str, now: datetime, quality: str | None = None) -> None:
+    """One of `metric` for `delivery` at `now` (a click, an open, an unsubscribe), seen
+    by the tracking server, inside the caller's transaction."""
+    db.execute(insert(reach_samples).values(delivery_id=delivery, campaign=campaign, metric=metric, value=1,
+                                            observed_at=now, source="tracking", quality=quality))
+
+
+def add_evidence(engine: Engine, campaign: str, kind: str, title: str, happened_on: datetime, source: str | None,
+                 url: str | None, notes: str | None) -> int:
+    """Store one evidence record; returns its id."""
+    with engine.begin() as db:
+        return int(db.execute(insert(evidence).values(
+            campaign=campaign, kind=kind, title=title, happened_on=happened_on, source=source, url=url,
+            notes=notes)).inserted_primary_key[0])
