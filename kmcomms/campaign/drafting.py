@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -159,8 +160,8 @@ def yaml_plain(value: object) -> str:
     return yaml_quote(text)
 
 
-def _yaml_list(values: object) -> str:
-    return "[" + ", ".join(yaml_plain(v) for v in values) + "]"  # type: ignore[attr-defined]
+def _yaml_list(values: Iterable[object]) -> str:
+    return "[" + ", ".join(yaml_plain(v) for v in values) + "]"
 
 
 def _wall(value: datetime) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from kmcomms.errors import Diagnostic, Severity
 from kmcomms.campaign.fields import close_match, closest
@@ -102,7 +103,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False,
+def _describe(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False,
               within: tuple[Any, ...] = ()) -> tuple[str, str, bool]:
     """(code, message, point at the key rather than the value) for one pydantic error;
     `within` is where `model` sits in the file, for the words only."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from functools import cache
 from typing import Annotated, Literal
@@ -46,13 +47,13 @@ MAX_EVERY = 999
 _EVERY = re.compile(r"^(?:(\d+)\s+)?(day|days|week|weeks)$")
 
 
-def closest(word: str, choices: object) -> str | None:
+def closest(word: object, choices: Iterable[object]) -> str | None:
     """The choice nearest to `word`, if one is close enough to be a likely typo."""
-    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)  # type: ignore[attr-defined]
+    found = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return found[0] if found else None
 
 
-def close_match(word: str, choices: object) -> str:
+def close_match(word: object, choices: Iterable[object]) -> str:
     """' (did you mean "x"?)' for the nearest choice, or ''."""
     found = closest(word, choices)
     return f' (did you mean "{found}"?)' if found else ""

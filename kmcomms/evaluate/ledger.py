@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, and_, distinct, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from kmcomms.evaluate.model import ADDITIVE_SOURCES, DeliveryRow, EvidenceRow, Sample
@@ -34,6 +35,9 @@ _BATCH = 5000  # rows fetched at a time: memory stays flat however big the ledge
 # campaign, delivery, metric, source, message, audience, language, channel
 _Key = tuple[str, str | None, str, str, str | None, str | None, str | None, str | None]
 _ATTRIBUTES = ("message", "audience", "language", "channel")
+if TYPE_CHECKING:  # SQLAlchemy 2.0's Select takes one tuple type, not 2.1's spread of column types
+    # A query's columns vary (the grouping columns are spread in), so its rows are read by name.
+    _Query = Select[*tuple[Any, ...]]
 
 
 def _attributes() -> list[ColumnElement[str | None]]:
@@ -46,7 +50,7 @@ def _attributes() -> list[ColumnElement[str | None]]:
 
 def _keep(ids: list[str], start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
     rs = reach_samples
-    keep = [rs.c.campaign.in_(ids)]
+    keep: list[ColumnElement[bool]] = [rs.c.campaign.in_(ids)]
     if end is not None:
         keep.append(rs.c.observed_at <= end)
     if start is not None:
@@ -57,7 +61,7 @@ def _keep(ids: list[str], start: datetime | None, end: datetime | None) -> list[
     return keep
 
 
-def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Select, Select]:  # type: ignore[type-arg]
+def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[_Query, _Query]:
     rs = reach_samples
     # Only the additive sources need duplicates dropped (GROUP BY every identifying
     # column, the costly step): a repeated running total does not change the latest.
@@ -88,7 +92,7 @@ def _exact_queries(keep: list[ColumnElement[bool]], dialect: str) -> tuple[Selec
     return additive, running
 
 
-def _sample(row) -> Sample:  # type: ignore[no-untyped-def]
+def _sample(row: Row[*tuple[Any, ...]]) -> Sample:
     return Sample(row.campaign, row.metric, row.value, row.observed_at, row.source, row.delivery_id, row.quality,
                   row.observations, row.message, row.audience, row.language, row.channel)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from icalendar import Calendar, Event
 
@@ -42,4 +43,4 @@ def plan_to_ics(plan: Plan, campaigns: Iterable[Campaign], now: datetime, name: 
         event.add("categories", [d.campaign, d.channel])
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
-    return calendar.to_ical()
+    return cast(bytes, calendar.to_ical())  # icalendar leaves to_ical unannotated: it returns bytes

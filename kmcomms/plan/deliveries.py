@@ -43,7 +43,7 @@ class Delivery:
     timezone: str
     """The IANA zone `occurrence` is read in."""
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | list[str]]:
         return {
             "id": self.id,
             "campaign": self.campaign,

@@ -28,11 +28,12 @@ import logging
 import math
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -111,7 +112,7 @@ def script_of(language: str) -> str:
     named = [part.title() for part in tag.split("_")[1:] if len(part) == 4 and part.isalpha()]
     if named:
         return named[0]
-    likely = get_global("likely_subtags")
+    likely: Mapping[str, str] = get_global("likely_subtags")
     for key in (tag, tag.split("_")[0]):
         parts = likely.get(key, "").split("_")
         if len(parts) > 1 and len(parts[1]) == 4:
@@ -223,7 +224,7 @@ def _weasyprint() -> ModuleType:
         import weasyprint
     except OSError as exc:  # cffi could not open a library WeasyPrint needs
         raise PdfError(f"briefing PDFs need Pango, which WeasyPrint cannot load ({exc}) — {PANGO}") from exc
-    return weasyprint
+    return cast(ModuleType, weasyprint)  # typed as Any: WeasyPrint ships no type hints
 
 
 @contextmanager
@@ -235,7 +236,7 @@ def _boxes() -> Iterator[list[str]]:
 
     def keep(record: logging.LogRecord) -> bool:
         if record.thread == thread and str(record.msg).startswith(".notdef glyph") and record.args:
-            found.append(str(record.args[0]))  # type: ignore[index]  # (character, code point)
+            found.append(str(record.args[0]))  # type: ignore[index]  # this warning's args are a tuple, not a mapping
             return False
         return True
 

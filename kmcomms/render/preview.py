@@ -12,6 +12,7 @@ import html
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 from kmcomms.plan.deliveries import Delivery
 from kmcomms.render.drafts import Blocked, Draft
@@ -44,14 +45,24 @@ def draft_json(draft: Draft | Blocked) -> dict[str, object]:
     return {"kind": str(draft.kind), **json.loads(json.dumps(dataclasses.asdict(draft), ensure_ascii=False))}
 
 
-def _shown(draft: Draft) -> dict[str, object]:
+class _Shown(TypedDict):
+    """What the preview page template is given of one draft."""
+
+    kind: str
+    article: str
+    document: str
+    fields: list[tuple[str, str]]
+    example_unsubscribe: str
+
+
+def _shown(draft: Draft) -> _Shown:
     """What the preview page of `draft` shows: a post's article as the site has it; an email's
     or a briefing's whole document in a frame, then its other fields; any other draft's
     fields. Unsubscribe placeholders become the example address."""
     fields = [(name, value.replace(UNSUBSCRIBE_PLACEHOLDER, EXAMPLE_UNSUBSCRIBE)) for name, value in draft_fields(draft)]
     document = getattr(draft, "html", "")
-    shown = {"kind": str(draft.kind), "article": "", "document": "", "fields": fields,
-             "example_unsubscribe": EXAMPLE_UNSUBSCRIBE if UNSUBSCRIBE_PLACEHOLDER in document else ""}
+    shown: _Shown = {"kind": str(draft.kind), "article": "", "document": "", "fields": fields,
+                     "example_unsubscribe": EXAMPLE_UNSUBSCRIBE if UNSUBSCRIBE_PLACEHOLDER in document else ""}
     if document.lstrip().startswith("<!DOCTYPE"):
         shown |= {"document": document.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(EXAMPLE_UNSUBSCRIBE)),
                   "fields": [(name, value) for name, value in fields if name != "html"]}

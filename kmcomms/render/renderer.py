@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -23,7 +23,7 @@ from kmcomms.campaign.models import Message
 from kmcomms.plan.deliveries import Delivery
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Link, Newsletter, SocialPost, VideoListing
 from kmcomms.render.markup import LinkRegister, plain, plain_text, to_html, utm_tags
-from kmcomms.translations.catalogs import incomplete, load_catalog
+from kmcomms.translations.catalogs import Catalog, incomplete, load_catalog
 from kmcomms.translations.strings import paragraphs, source_messages
 from kmcomms.translations.words import direction, format_day, words
 from kmcomms.campaign.workspace import Workspace
@@ -43,6 +43,17 @@ _ANGLES = str.maketrans({"<": "‹", ">": "›"})  # YouTube refuses < and > in 
 _BLOCKS = re.compile(r"\n\s*\n")
 
 
+class _BriefingText(TypedDict):
+    """A message's briefing fields in one language, each one there ("" or () when not written)."""
+
+    summary: str
+    key_points: tuple[str, ...]
+    evidence: str
+    uncertainty: str
+    recommendations: tuple[str, ...]
+    contacts: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class _Text:
     """A message's words in one language, ready for a template."""
@@ -53,7 +64,44 @@ class _Text:
     summary: str
     body_markdown: str
     call_to_action: str
-    briefing: dict[str, object]
+    briefing: _BriefingText
+
+
+class _Common(TypedDict):
+    """The fields every draft has but its links (see `Draft`), given to each kind's draft."""
+
+    delivery: str
+    campaign: str
+    message: str
+    audiences: tuple[str, ...]
+    channel: str
+    language: str
+    direction: str
+    fallback: bool
+    title: str
+    acknowledgement: str
+    source_language: str
+    audience_languages: tuple[str, ...]
+
+
+class _Context(_Common):
+    """What a template is given: the draft's common fields and the words and settings it shows."""
+
+    _: Callable[[str], str]
+    fallback_note: str
+    reader_language: str
+    acknowledgement_language: str
+    acknowledgement_direction: str
+    reader_direction: str
+    summary: str
+    body_html: str
+    call_to_action: str
+    call_to_action_url: str | None
+    unit: str
+    date: str
+    unsubscribe_url: str
+    briefing: _BriefingText
+    open_pixel_url: str
 
 
 def _environment(workspace_root: Path) -> jinja2.Environment:
@@ -105,7 +153,7 @@ class Renderer:
         ), self.tracker)
         say = words(text.language)
         unit = self.workspace.settings.unit
-        common = {
+        common: _Common = {
             "delivery": delivery.id, "campaign": delivery.campaign, "message": message.id, "audiences": delivery.audiences,
             "channel": delivery.channel, "language": text.language, "direction": direction(text.language),
             "fallback": text.fallback, "title": text.title,
@@ -122,13 +170,15 @@ class Renderer:
         note = words(delivery.language).gettext(FALLBACK_NOTE) if text.fallback else ""
         # The acknowledgement is as written (in the unit's language) where it is not translated.
         acknowledged_in = text.language if text.language in unit.acknowledgements else unit.language
-        context = {**common, "_": say.gettext, "fallback_note": note, "reader_language": delivery.language,
-                   "acknowledgement_language": acknowledged_in, "acknowledgement_direction": direction(acknowledged_in),
-                   "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
-                   "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
-                   "date": format_day(day, text.language),
-                   "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing,
-                   "open_pixel_url": self.tracker.open_url(delivery.id) if self.tracker else ""}
+        context: _Context = {
+            **common, "_": say.gettext, "fallback_note": note, "reader_language": delivery.language,
+            "acknowledgement_language": acknowledged_in, "acknowledgement_direction": direction(acknowledged_in),
+            "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
+            "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
+            "date": format_day(day, text.language),
+            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing,
+            "open_pixel_url": self.tracker.open_url(delivery.id) if self.tracker else "",
+        }
         adapter = self.workspace.settings.channels[delivery.channel].adapter
         return _BUILDERS[kind](_Job(self.templates.get_template, context, common, register, delivery, message, adapter))
 
@@ -137,17 +187,22 @@ class Renderer:
         "source" policy, or the reason it is blocked."""
         campaign = loaded.campaign
         body = loaded.bodies[message.id].text
-        lookup: Callable[[str, str], str] = lambda field, source: source  # noqa: E731
+        translated: Catalog | None = None  # None: the words as written
         fallback = False
         if language != campaign.language:
             catalog = load_catalog(self.workspace.translations_dir, campaign.id, language)
             reason = incomplete(catalog, source_messages(loaded, message.id), language=language)
             if reason is None and catalog is not None:
-                lookup = lambda field, source: catalog.get(f"{message.id}/{field}", source) or source  # noqa: E731
+                translated = catalog
             elif self.workspace.settings.policy.missing_translation == "block":
                 return reason or f"no translation into {language}"
             else:
                 fallback, language = True, campaign.language
+
+        def lookup(field: str, source: str) -> str:
+            if translated is None:
+                return source
+            return translated.get(f"{message.id}/{field}", source) or source
 
         def translate(field: str, source: str) -> str:
             # Every field but the body is plain text, whatever markup was typed into it.
@@ -178,8 +233,8 @@ class _Job:
     """Everything a kind's builder needs for one delivery."""
 
     template: Callable[[str], jinja2.Template]
-    context: dict[str, object]
-    common: dict[str, object]
+    context: _Context
+    common: _Common
     register: LinkRegister
     delivery: Delivery
     message: Message
@@ -217,7 +272,7 @@ def _video(job: _Job) -> VideoListing:
     video = job.message.video
     transcript = job.register(video.transcript) if video and video.transcript else None
     description = job.render("video.txt.j2", body_text=plain_text(job.context["body_html"]), transcript_url=transcript)
-    return VideoListing(**{**job.common, "title": job.common["title"].translate(_ANGLES)},
+    return VideoListing(**(job.common | {"title": job.common["title"].translate(_ANGLES)}),
                         description=description.translate(_ANGLES).strip(),
                         tags=(job.delivery.campaign, *job.delivery.audiences),
                         youtube_id=video.youtube_id if video else None, peertube_id=video.peertube_id if video else None,

@@ -122,28 +122,30 @@ def reach_values(evaluation: CampaignEvaluation) -> tuple[ReachValue, ...]:
 
 def _overview(items: Sequence[tuple[Campaign, Part, CampaignEvaluation]], period: tuple[date, date], as_of: date,
               span: tuple[date, date] | None) -> Section:
-    rows = []
+    names: list[str] = []
+    counts: list[tuple[int, ...]] = []  # per campaign: objectives, one per status, published, evidence
     for _campaign, _part, evaluation in items:
         statuses = Counter(o.status for o in evaluation.objectives)
         evidence = sum(len(records) for records in evaluation.evidence.values())
-        rows.append((evaluation.title, len(evaluation.objectives), *(statuses[s] for s in STATUS_ORDER),
-                     evaluation.health.get("published", 0), evidence))
+        names.append(evaluation.title)
+        counts.append((len(evaluation.objectives), *(statuses[s] for s in STATUS_ORDER),
+                       evaluation.health.get("published", 0), evidence))
     where = f"between {period[0]} and {period[1]}"
     elsewhere = (f"No campaign runs {where}." + (f" The workspace's campaigns run from {span[0]} to {span[1]}: give "
                                                  "`--from` and `--to` within that span." if span else ""))
     table = Table("campaigns", "Objectives by status, deliveries published and evidence records, per campaign",
-                  ("Campaign", "Objectives", *(s.value for s in STATUS_ORDER), "Published", "Evidence"), tuple(rows),
-                  empty=elsewhere)
-    if not rows:
+                  ("Campaign", "Objectives", *(s.value for s in STATUS_ORDER), "Published", "Evidence"),
+                  tuple((name, *r) for name, r in zip(names, counts)), empty=elsewhere)
+    if not names:
         return Section("overview", "Unit overview", (), (table,))
     # The sentence adds up the table's own columns, so the two cannot disagree.
-    total = Counter({s: sum(r[2 + k] for r in rows) for k, s in enumerate(STATUS_ORDER)})
-    chart_table = Table("published", "Deliveries published per campaign", ("Campaign", "Published"),
-                        tuple((r[0], r[-2]) for r in rows))
-    chart = Chart("published", "Deliveries published per campaign", describe(chart_table.rows, "deliveries published"),
-                  tuple(r[0] for r in rows), tuple(float(r[-2]) for r in rows), "deliveries published", chart_table)
-    paragraphs = [f"{count(len(rows), 'campaign')} active {where}, with {count(sum(r[1] for r in rows), 'objective')}: "
-                  f"{status_words(total)}."]
+    total = Counter({s: sum(r[1 + k] for r in counts) for k, s in enumerate(STATUS_ORDER)})
+    published = tuple((name, r[-2]) for name, r in zip(names, counts))
+    chart_table = Table("published", "Deliveries published per campaign", ("Campaign", "Published"), published)
+    chart = Chart("published", "Deliveries published per campaign", describe(published, "deliveries published"),
+                  tuple(names), tuple(float(r[-2]) for r in counts), "deliveries published", chart_table)
+    paragraphs = [f"{count(len(names), 'campaign')} active {where}, "
+                  f"with {count(sum(r[0] for r in counts), 'objective')}: {status_words(total)}."]
     if as_of < period[0]:
         paragraphs.append(f"The period has not begun: as of {as_of} nothing in it can be measured yet, so the report "
                           "shows what is planned.")
@@ -172,7 +174,7 @@ def _summary(c: Campaign, e: CampaignEvaluation) -> Section:
     table = Table("objectives", "Status of each objective: the worst of its indicators, so “no data” while any of "
                   "them is not measured", ("Objective", "Statement", "Status", "Measured", "Indicators"), rows,
                   empty="No objectives: add them under an aim's `objectives:` in campaign.yaml.")
-    charts = ()
+    charts: tuple[Chart, ...] = ()
     if measured:
         data = Table("progress", "Progress from baseline to target, per indicator",
                      ("Indicator", "Value", "Target", "Progress (%)"),

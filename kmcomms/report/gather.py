@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.evaluate.compute import evaluate
 from kmcomms.evaluate.ledger import ledger_view
+from kmcomms.evaluate.model import DeliveryRow, EvidenceRow, Sample
 from kmcomms.report.build import campaign_part, campaign_report, unit_report
 from kmcomms.report.model import Report
 from kmcomms.translations.catalogs import translation_status
@@ -68,10 +69,14 @@ def gather_unit(workspace: Workspace, loaded: Sequence[LoadedCampaign], engine: 
     deliveries, samples, evidence = ledger_view(engine, [c.campaign.id for c in running], start=start, end=as_of)
     # Rows split by campaign once: `evaluate` would skip the others', but a hundred
     # campaigns would each walk every row.
-    rows: dict[str, tuple[list, list, list]] = {c.campaign.id: ([], [], []) for c in running}  # type: ignore[type-arg]
-    for index, found in enumerate((deliveries, samples, evidence)):
-        for row in found:
-            rows[row.campaign][index].append(row)
+    rows: dict[str, tuple[list[DeliveryRow], list[Sample], list[EvidenceRow]]] = {
+        c.campaign.id: ([], [], []) for c in running}
+    for delivery in deliveries:
+        rows[delivery.campaign][0].append(delivery)
+    for sample in samples:
+        rows[sample.campaign][1].append(sample)
+    for record in evidence:
+        rows[record.campaign][2].append(record)
     statuses = translation_status(workspace, running)
     items = []
     for c in running:

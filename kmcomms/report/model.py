@@ -146,7 +146,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """The whole report as JSON-ready data (dates as ISO strings)."""
-        return _jsonable(asdict(self))
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -107,10 +107,11 @@ def reach(e: CampaignEvaluation, with_charts: bool = True) -> Section:
     gaps = tuple((g.audience, g.language or "(all languages)", g.problem, g.deliveries) for g in e.gaps)
     charts, tables = [], []
     for metric in dict.fromkeys(c.metric for c in e.reach):
-        totals: Counter[str] = Counter()
+        totals: dict[str, float] = {}
         for c in e.reach:
             if c.metric == metric:
-                totals[_place(c.audience, c.language)] += c.value
+                place = _place(c.audience, c.language)
+                totals[place] = totals.get(place, 0) + c.value
         data = Table(f"reach-{metric}", f"{metric.capitalize()} by audience and language",
                      ("Audience · language", metric.capitalize()), tuple(totals.items()))
         if with_charts:
@@ -120,10 +121,10 @@ def reach(e: CampaignEvaluation, with_charts: bool = True) -> Section:
             tables.append(data)
     paragraphs = ["Each figure is the latest running total a channel reported per delivery, plus the manual and "
                   "tracking records, which add up."]
-    by_cells: Counter[str] = Counter()
+    by_cells: dict[str, float] = {}
     for c in e.reach:
-        by_cells[c.metric] += c.value
-    if any(by_cells[metric] != total for metric, total in e.totals.items()):
+        by_cells[c.metric] = by_cells.get(c.metric, 0) + c.value
+    if any(by_cells.get(metric, 0) != total for metric, total in e.totals.items()):
         paragraphs.append("A post, video or social item that several audiences share is shown under each of them; the "
                           "totals count it once.")
     if gaps:

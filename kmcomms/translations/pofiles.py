@@ -261,8 +261,8 @@ class _Scanner:
             return number, column + offset + problem[0], f"{word}: {problem[1]}"
         value = unescape(rest)
         starts_entry = word == "msgctxt" or (word == "msgid" and state != "msgctxt")
-        if starts_entry and (problem := self.finish()) is not None:
-            return problem
+        if starts_entry and (unfinished := self.finish()) is not None:
+            return unfinished
         if word == "msgctxt":
             self.context = self.current = [value]
         elif word == "msgid":

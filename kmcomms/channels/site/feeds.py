@@ -4,6 +4,7 @@ sitemap. Both need absolute addresses, so they are made against the site's `base
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -69,5 +70,6 @@ def sitemap(records: list[Record], base_url: str) -> bytes:
         ElementTree.SubElement(url, "loc").text = absolute_url(base_url, path)
         ElementTree.SubElement(url, "lastmod").text = utc(pages[path].updated).isoformat()
     ElementTree.indent(root)
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    # Typed Any for a named encoding: it is bytes for any encoding but "unicode".
+    return cast(bytes, ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
 
