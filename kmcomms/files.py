@@ -40,13 +40,16 @@ def records(path: Path, code: str, data: bytes | None = None) -> Iterator[tuple[
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InvalidInput([error(path, 0, f"{code}-file", f"cannot read the file: {exc.strerror} — check the path")]) from None
+            raise InvalidInput(
+                [error(path, 0, f"{code}-file", f"cannot read the file: {exc.strerror} — check the path")]
+            ) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput([error(path, line, f"{code}-encoding",
-                                  'this line is not UTF-8 text — save the file as "CSV UTF-8"')]) from None
+        raise InvalidInput(
+            [error(path, line, f"{code}-encoding", 'this line is not UTF-8 text — save the file as "CSV UTF-8"')]
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     end = 0
     try:
@@ -55,8 +58,16 @@ def records(path: Path, code: str, data: bytes | None = None) -> Iterator[tuple[
             if any(f.strip() for f in fields):
                 yield start, fields
     except csv.Error as exc:
-        raise InvalidInput([error(path, reader.line_num or 1, f"{code}-syntax",
-                                  f"cannot read the CSV here ({exc}) — check the quotes on this line")]) from None
+        raise InvalidInput(
+            [
+                error(
+                    path,
+                    reader.line_num or 1,
+                    f"{code}-syntax",
+                    f"cannot read the CSV here ({exc}) — check the quotes on this line",
+                )
+            ]
+        ) from None
 
 
 def write_atomic(target: Path, content: bytes | str | Path) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -36,8 +35,16 @@ _EVENT = "kmcomms_event"
 _FIELDS = "kmcomms_fields"
 
 
-def event(logger: logging.Logger, name: str, text: str = "", /, *, level: int = logging.INFO,
-          exc_info: bool = False, **fields: Any) -> None:
+def event(
+    logger: logging.Logger,
+    name: str,
+    text: str = "",
+    /,
+    *,
+    level: int = logging.INFO,
+    exc_info: bool = False,
+    **fields: Any,
+) -> None:
     """Log the event `name` with a human `text` and structured `fields`."""
     logger.log(level, text or name, exc_info=exc_info, extra={_EVENT: name, _FIELDS: fields})
 
@@ -109,8 +116,12 @@ class JsonFormatter(logging.Formatter):
     fields, and `error` / `traceback` for an exception."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {"time": _time(record), "level": record.levelname.lower(),
-                                "event": getattr(record, _EVENT, None) or record.name, "msg": record.getMessage()}
+        data: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname.lower(),
+            "event": getattr(record, _EVENT, None) or record.name,
+            "msg": record.getMessage(),
+        }
         for key, value in (getattr(record, _FIELDS, None) or {}).items():
             data.setdefault(key, value)
         if record.name != "kmcomms" and not record.name.startswith("kmcomms."):
@@ -148,8 +159,9 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
         return self.redactor.redact(super().format(record))
 
 
-def setup(fmt: str = "json", redactor: Redactor | None = None, level: int = logging.INFO,
-          stream: TextIO | None = None) -> Redactor:
+def setup(
+    fmt: str = "json", redactor: Redactor | None = None, level: int = logging.INFO, stream: TextIO | None = None
+) -> Redactor:
     """Send every log record to `stream` (stderr) as JSON lines or text, redacted.
     Returns the redactor, to teach it the secrets of the settings when they are read."""
     redactor = redactor or Redactor()

@@ -66,17 +66,29 @@ class PageResult:
     dom: str
 
 
-def open_page(url_or_path: str | Path, screenshot: Path | None = None, *, width: int = 1280, height: int = 900) -> PageResult:
+def open_page(
+    url_or_path: str | Path, screenshot: Path | None = None, *, width: int = 1280, height: int = 900
+) -> PageResult:
     """Load a page (a URL, or a file) in headless Chromium with a fresh profile; save a
     PNG of the window to `screenshot` when given."""
     chromium = require_chromium()
     url = url_or_path.resolve().as_uri() if isinstance(url_or_path, Path) else url_or_path
     with tempfile.TemporaryDirectory(prefix="km-chromium-") as profile:
         command = [
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-            "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--mute-audio",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
             OFFLINE,
-            f"--window-size={width},{height}", "--dump-dom",
+            f"--window-size={width},{height}",
+            "--dump-dom",
         ]
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +181,14 @@ def page_problems(dom: str, landmarks: tuple[str, ...] = ("header", "nav", "main
     links = [attrs for tag, attrs in tags if tag == "a"]
     if not links or links[0].get("href") != "#content":
         problems.append("the first link is not a skip link to #content")
-    problems += [f"<img src={attrs.get('src')!r}> has no alt attribute" for tag, attrs in tags if tag == "img" and "alt" not in attrs]
-    problems += [f"<iframe src={attrs.get('src')!r}> has no title" for tag, attrs in tags if tag == "iframe" and not attrs.get("title")]
+    problems += [
+        f"<img src={attrs.get('src')!r}> has no alt attribute"
+        for tag, attrs in tags
+        if tag == "img" and "alt" not in attrs
+    ]
+    problems += [
+        f"<iframe src={attrs.get('src')!r}> has no title"
+        for tag, attrs in tags
+        if tag == "iframe" and not attrs.get("title")
+    ]
     return problems

@@ -20,7 +20,8 @@ from kmcomms.cli import main
 
 #: A small campaign that validates with no errors and no warnings in a `kmcomms init`
 #: workspace; tests change one thing in it. Its text is campaign_yaml's around these messages.
-VALID_CAMPAIGN = campaign_yaml("""\
+VALID_CAMPAIGN = campaign_yaml(
+    """\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -38,7 +39,10 @@ VALID_CAMPAIGN = campaign_yaml("""\
       It is not too late.
 
       Ask your school nurse or GP.
-""", title="Conversations with clinicians", audiences=audience(languages="en, ur", channels="blog, newsletter"))
+""",
+    title="Conversations with clinicians",
+    audiences=audience(languages="en, ur", channels="blog, newsletter"),
+)
 
 RunCli = Callable[..., tuple[int, str, str]]
 WriteCampaign = Callable[..., Path]
@@ -95,8 +99,9 @@ def workspace(tmp_path: Path) -> Path:
     return make_workspace(tmp_path / "unit")
 
 
-def write_campaign(root: Path, text: str | bytes = VALID_CAMPAIGN, name: str = "example",
-                   files: dict[str, str | bytes] | None = None) -> Path:
+def write_campaign(
+    root: Path, text: str | bytes = VALID_CAMPAIGN, name: str = "example", files: dict[str, str | bytes] | None = None
+) -> Path:
     """Write `campaigns/NAME/campaign.yaml` (and `files`, relative to the campaign folder)
     into the workspace at `root`; returns the campaign.yaml path. With no `files`, the
     `messages/launch.md` that VALID_CAMPAIGN names is written."""
@@ -132,7 +137,7 @@ def _postgres_or_skip() -> None:
         with engine.connect():
             pass
         engine.dispose()
-    except Exception as exc:  # any reason it cannot be reached
+    except Exception as exc:  # noqa: BLE001 - any reason it cannot be reached means: skip (or fail in CI)
         reason = f"PostgreSQL at {POSTGRES_URL} is unreachable ({type(exc).__name__}); set KMCOMMS_TEST_POSTGRES_URL"
         if os.environ.get("KMCOMMS_REQUIRE_POSTGRES"):
             pytest.fail(reason)

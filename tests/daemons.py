@@ -31,12 +31,23 @@ def stamp(moment: datetime) -> str:
 
 
 def message(name: str, due: datetime, channels: str = "") -> str:
-    return (f"  - id: {name}\n    audiences: [parents]\n{channels}    at: {stamp(due)}\n"
-            f"    title: {name.title()}\n    body: The {name} message.\n")
+    return (
+        f"  - id: {name}\n    audiences: [parents]\n{channels}    at: {stamp(due)}\n"
+        f"    title: {name.title()}\n    body: The {name} message.\n"
+    )
 
 
-def make_workspace(root: Path, url: str, messages: str, *, adapter: str = "folder", blog: str = 'path = "out/blog"',
-                   extra: str = "", channels: str = "blog", now: datetime | None = None) -> Path:
+def make_workspace(
+    root: Path,
+    url: str,
+    messages: str,
+    *,
+    adapter: str = "folder",
+    blog: str = 'path = "out/blog"',
+    extra: str = "",
+    channels: str = "blog",
+    now: datetime | None = None,
+) -> Path:
     """A workspace whose campaign has `messages` (see `message`) for parents on `channels`,
     from a day before `now` (default: the real clock) to a month after. Its blog channel
     has `adapter`, then `blog` and `extra` (more TOML: of the blog, then sections)."""
@@ -45,9 +56,16 @@ def make_workspace(root: Path, url: str, messages: str, *, adapter: str = "folde
     blog_channel = f'[channels.blog]\nadapter = "{adapter}"\nkind = "blog"\n{blog}\n{extra}\n'
     (root / "kmcomms.toml").write_text(settings_toml(url, channels=blog_channel), encoding="utf-8")
     campaign = root / "campaigns" / "trial" / "campaign.yaml"
-    campaign.write_text(campaign_yaml(messages, audiences=audience(channels=channels), timezone="UTC",
-                                      starts=(now - timedelta(days=1)).date(), ends=(now + timedelta(days=30)).date()),
-                        encoding="utf-8")
+    campaign.write_text(
+        campaign_yaml(
+            messages,
+            audiences=audience(channels=channels),
+            timezone="UTC",
+            starts=(now - timedelta(days=1)).date(),
+            ends=(now + timedelta(days=30)).date(),
+        ),
+        encoding="utf-8",
+    )
     return root
 
 
@@ -61,8 +79,13 @@ class DaemonProcess:
         self.log = root / log
         self.out = self.log.open("wb")
         environ = {k: v for k, v in os.environ.items() if k != "KMCOMMS_DEBUG"} | (env or {})
-        self.process = subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(root), *args],
-                                        stdout=subprocess.DEVNULL, stderr=self.out, env=environ, cwd=root)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kmcomms", "daemon", "-w", str(root), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=self.out,
+            env=environ,
+            cwd=root,
+        )
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -73,7 +96,9 @@ class DaemonProcess:
     def named(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self.events() if e["event"] == name]
 
-    def wait_event(self, name: str, timeout: float = 15, where: Callable[[dict[str, Any]], bool] = lambda e: True) -> dict[str, Any]:
+    def wait_event(
+        self, name: str, timeout: float = 15, where: Callable[[dict[str, Any]], bool] = lambda e: True
+    ) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
             if self.process.poll() is not None:
                 raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.text()}")

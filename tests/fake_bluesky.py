@@ -61,12 +61,14 @@ class FakeBluesky(FakeApi):
         self.access: set[str] = set()
         self.refresh: set[str] = set()
         self.expired: set[str] = set()
-        for method, nsid, handler in [("POST", "com.atproto.server.createSession", self._create_session),
-                                      ("POST", "com.atproto.server.refreshSession", self._refresh_session),
-                                      ("POST", "com.atproto.repo.createRecord", self._create_record),
-                                      ("POST", "com.atproto.repo.deleteRecord", self._delete_record),
-                                      ("GET", "com.atproto.repo.getRecord", self._get_record),
-                                      ("GET", "app.bsky.feed.getPosts", self._get_posts)]:
+        for method, nsid, handler in [
+            ("POST", "com.atproto.server.createSession", self._create_session),
+            ("POST", "com.atproto.server.refreshSession", self._refresh_session),
+            ("POST", "com.atproto.repo.createRecord", self._create_record),
+            ("POST", "com.atproto.repo.deleteRecord", self._delete_record),
+            ("GET", "com.atproto.repo.getRecord", self._get_record),
+            ("GET", "app.bsky.feed.getPosts", self._get_posts),
+        ]:
             self.route(method, "/xrpc/" + re.escape(nsid), handler)
 
     # ------------------------------------------------------------------ test handles
@@ -83,7 +85,9 @@ class FakeBluesky(FakeApi):
 
     # ------------------------------------------------------------------ the API
 
-    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+    def error(
+        self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]
+    ) -> Response:
         """The PDS's body for `status`; the fake's own refusals (no such method, not JSON) as InvalidRequest."""
         body = ERROR_BODIES[status] if message is None else {"error": "InvalidRequest", "message": message}
         return self.answer(body, status, headers)
@@ -150,8 +154,14 @@ class FakeBluesky(FakeApi):
         cid = f"bafyrei{len(self.records):052d}"
         self.records[rkey] = {"uri": self._uri(rkey), "cid": cid, "value": record}
         self.counts[rkey] = {"likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0}
-        return self.answer({"uri": self._uri(rkey), "cid": cid, "commit": {"cid": "bafyreicommit", "rev": rkey},
-                                  "validationStatus": "valid"})
+        return self.answer(
+            {
+                "uri": self._uri(rkey),
+                "cid": cid,
+                "commit": {"cid": "bafyreicommit", "rev": rkey},
+                "validationStatus": "valid",
+            }
+        )
 
     def _invalid(self, record: Any) -> str | None:
         """The lexicon's refusal of a post record, or None; facet mistakes go to problems."""
@@ -159,7 +169,7 @@ class FakeBluesky(FakeApi):
             return "Record/$type must be app.bsky.feed.post"
         text = record.get("text")
         if not isinstance(text, str):
-            return "Record must have the property \"text\""
+            return 'Record must have the property "text"'
         # Counted as the adapter counts: test_bluesky checks that count against hand-counted texts.
         if graphemes(text) > 300:
             return "Record/text must not be longer than 300 graphemes"
@@ -181,8 +191,9 @@ class FakeBluesky(FakeApi):
             for feature in facet["features"]:
                 if feature.get("$type") == "app.bsky.richtext.facet#link":
                     if encoded[start:end].decode("utf-8", "replace") != feature.get("uri"):
-                        self.problems.append(f"facet bytes {start}..{end} hold {encoded[start:end]!r}, "
-                                             f"not {feature.get('uri')!r}")
+                        self.problems.append(
+                            f"facet bytes {start}..{end} hold {encoded[start:end]!r}, not {feature.get('uri')!r}"
+                        )
                     linked.add(feature.get("uri"))
         for address in re.findall(r"https?://\S+", text):
             if not any(address.startswith(uri) for uri in linked):
@@ -213,7 +224,14 @@ class FakeBluesky(FakeApi):
         for uri in uris:
             rkey = uri.rsplit("/", 1)[-1]
             if uri == self._uri(rkey) and rkey in self.records:
-                posts.append({"uri": uri, "cid": self.records[rkey]["cid"], "record": self.records[rkey]["value"],
-                              "author": {"did": self.did, "handle": self.handle}, "indexedAt": "2027-01-11T09:00:00.000Z",
-                              **self.counts[rkey]})
+                posts.append(
+                    {
+                        "uri": uri,
+                        "cid": self.records[rkey]["cid"],
+                        "record": self.records[rkey]["value"],
+                        "author": {"did": self.did, "handle": self.handle},
+                        "indexedAt": "2027-01-11T09:00:00.000Z",
+                        **self.counts[rkey],
+                    }
+                )
         return self.answer({"posts": posts})

@@ -33,15 +33,40 @@ __all__ = ["FakeListmonk"]
 # ---------------------------------------------------------------------------- listmonk
 
 #: The fields POST/PUT /api/campaigns takes (docs, plus those the listmonk UI sends).
-CAMPAIGN_FIELDS = {"name", "subject", "lists", "from_email", "type", "content_type", "body", "altbody", "send_at",
-                   "messenger", "template_id", "tags", "headers", "archive", "archive_template_id", "archive_meta"}
+CAMPAIGN_FIELDS = {
+    "name",
+    "subject",
+    "lists",
+    "from_email",
+    "type",
+    "content_type",
+    "body",
+    "altbody",
+    "send_at",
+    "messenger",
+    "template_id",
+    "tags",
+    "headers",
+    "archive",
+    "archive_template_id",
+    "archive_meta",
+}
 CONTENT_TYPES = {"richtext", "html", "markdown", "plain", "visual"}
 #: What listmonk says with each error status.
-MESSAGES = {400: "invalid request", 401: "invalid session", 403: "permission denied: campaigns:manage",
-            404: "Campaign not found", 409: "conflict", 422: "unprocessable", 429: "too many requests"}
+MESSAGES = {
+    400: "invalid request",
+    401: "invalid session",
+    403: "permission denied: campaigns:manage",
+    404: "Campaign not found",
+    409: "conflict",
+    422: "unprocessable",
+    429: "too many requests",
+}
 #: Go template actions a body may hold here: listmonk's functions and subscriber fields,
 #: and a quoted string (how a literal "{{" is written).
-ACTION = re.compile(r'\s*(?:UnsubscribeURL|OptinURL|MessageURL|TrackView|TrackLink\s+"[^"]*"|\.Subscriber\.[A-Za-z.]+|"[^"]*")\s*')
+ACTION = re.compile(
+    r'\s*(?:UnsubscribeURL|OptinURL|MessageURL|TrackView|TrackLink\s+"[^"]*"|\.Subscriber\.[A-Za-z.]+|"[^"]*")\s*'
+)
 
 
 def _go_template_error(text: str) -> str | None:
@@ -58,8 +83,10 @@ class FakeListmonk(FakeApi):
     def __init__(self, user: str, token: str, lists: dict[int, int], templates: tuple[int, ...] = (1,)) -> None:
         super().__init__()
         self.user, self.token = user, token
-        self.lists = {list_id: {"id": list_id, "name": f"List {list_id}", "subscriber_count": count, "type": "private"}
-                      for list_id, count in lists.items()}
+        self.lists = {
+            list_id: {"id": list_id, "name": f"List {list_id}", "subscriber_count": count, "type": "private"}
+            for list_id, count in lists.items()
+        }
         self.templates = set(templates)
         self.campaigns: dict[int, dict[str, Any]] = {}
         self.route("GET", r"/api/lists", self.get_lists)
@@ -74,21 +101,24 @@ class FakeListmonk(FakeApi):
         header = request.headers.get("Authorization", "")
         pair = None
         if header.startswith("token "):
-            pair = header[len("token "):].strip()
+            pair = header[len("token ") :].strip()
         elif header.startswith("Basic "):
-            pair = base64.b64decode(header[len("Basic "):]).decode()
+            pair = base64.b64decode(header[len("Basic ") :]).decode()
         if pair != f"{self.user}:{self.token}":
             raise Refusal(403, "invalid API credentials")
 
-    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+    def error(
+        self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]
+    ) -> Response:
         return self.answer({"message": message or MESSAGES.get(status, "internal server error")}, status, headers)
 
     # ------------------------------------------------------------------ routes
 
     def get_lists(self, request: Request, body: Any) -> Response:
         results = list(self.lists.values())
-        return self.answer({"data": {"results": results, "total": len(results), "per_page": request.args.get("per_page"),
-                                     "page": 1}})
+        return self.answer(
+            {"data": {"results": results, "total": len(results), "per_page": request.args.get("per_page"), "page": 1}}
+        )
 
     def get_template(self, request: Request, body: Any, template_id: str) -> Response:
         if int(template_id) not in self.templates:
@@ -102,8 +132,9 @@ class FakeListmonk(FakeApi):
         query = request.args.get("query", "").lower()
         results = [c for c in self.campaigns.values() if query in f"{c['name']} {c['subject']}".lower()]
         shown = results if per_page == "all" else results[: int(per_page)]
-        return self.answer({"data": {"results": shown, "query": query, "total": len(results),
-                                     "per_page": per_page, "page": 1}})
+        return self.answer(
+            {"data": {"results": shown, "query": query, "total": len(results), "per_page": per_page, "page": 1}}
+        )
 
     def _campaign(self, campaign_id: str) -> dict[str, Any]:
         if int(campaign_id) not in self.campaigns:
@@ -159,11 +190,24 @@ class FakeListmonk(FakeApi):
     def create(self, request: Request, body: Any) -> Response:
         fields = self._validated(body)
         campaign_id = len(self.campaigns) + 1
-        campaign = {"id": campaign_id, "uuid": f"00000000-0000-4000-8000-{campaign_id:012d}",
-                    "created_at": datetime.now(UTC).isoformat(), "status": "draft", "views": 0, "clicks": 0,
-                    "bounces": 0, "sent": 0, "to_send": 0, "started_at": None, "type": "regular",
-                    "template_id": min(self.templates), "messenger": "email", "tags": [], "altbody": None,
-                    "send_at": None}
+        campaign = {
+            "id": campaign_id,
+            "uuid": f"00000000-0000-4000-8000-{campaign_id:012d}",
+            "created_at": datetime.now(UTC).isoformat(),
+            "status": "draft",
+            "views": 0,
+            "clicks": 0,
+            "bounces": 0,
+            "sent": 0,
+            "to_send": 0,
+            "started_at": None,
+            "type": "regular",
+            "template_id": min(self.templates),
+            "messenger": "email",
+            "tags": [],
+            "altbody": None,
+            "send_at": None,
+        }
         self.campaigns[campaign_id] = campaign
         self._apply(campaign, fields)
         return self.answer({"data": campaign})
@@ -185,8 +229,13 @@ class FakeListmonk(FakeApi):
         wanted = body.get("status") if isinstance(body, dict) else None
         if set(body or {}) != {"status"} or wanted not in ("scheduled", "running", "paused", "cancelled", "draft"):
             raise Refusal(400, "Invalid status", malformed=True)
-        allowed = {"scheduled": ("draft",), "draft": ("scheduled",), "running": ("draft", "paused"),
-                   "paused": ("running",), "cancelled": ("running",)}[wanted]
+        allowed = {
+            "scheduled": ("draft",),
+            "draft": ("scheduled",),
+            "running": ("draft", "paused"),
+            "paused": ("running",),
+            "cancelled": ("running",),
+        }[wanted]
         if campaign["status"] not in allowed:
             raise Refusal(400, f"Cannot change the status of a {campaign['status']} campaign to {wanted}")
         if wanted == "scheduled" and not campaign.get("send_at"):

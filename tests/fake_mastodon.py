@@ -60,7 +60,9 @@ class FakeMastodon(FakeApi):
         self.route("GET", "/api/v1/accounts/verify_credentials", self._account)
         self.route("POST", "/api/v1/statuses", self._create)
         self.route("GET", rf"/api/v1/accounts/{self.account_id}/statuses", self._list)
-        self.route("GET", r"/api/v1/statuses/(\d+)", lambda request, body, status_id: self.answer(self._status(status_id)))
+        self.route(
+            "GET", r"/api/v1/statuses/(\d+)", lambda request, body, status_id: self.answer(self._status(status_id))
+        )
         self.route("GET", r"/api/v1/statuses/(\d+)/source", self._source)
         self.route("PUT", r"/api/v1/statuses/(\d+)", self._edit)
         self.route("DELETE", r"/api/v1/statuses/(\d+)", self._delete)
@@ -84,8 +86,12 @@ class FakeMastodon(FakeApi):
         if not public and request.headers.get("Authorization") != f"Bearer {self.token}":
             raise Refusal(401)
 
-    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
-        content_type, body = ERROR_BODIES[status] if message is None else ("application/json", json.dumps({"error": message}))
+    def error(
+        self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]
+    ) -> Response:
+        content_type, body = (
+            ERROR_BODIES[status] if message is None else ("application/json", json.dumps({"error": message}))
+        )
         headers = dict(headers)
         if status == 429:  # Mastodon's throttle: the rate-limit headers, a reset time and no Retry-After
             headers.setdefault("X-RateLimit-Limit", "300")
@@ -95,13 +101,31 @@ class FakeMastodon(FakeApi):
     def _instance(self, request: Request, body: Any) -> Response:
         if not self.instance_v2:
             raise Refusal(404)
-        return self.answer({"domain": "127.0.0.1", "title": "Fake", "version": "4.3.0", "configuration": {
-            "statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
-                         "characters_reserved_per_url": 23}}})
+        return self.answer(
+            {
+                "domain": "127.0.0.1",
+                "title": "Fake",
+                "version": "4.3.0",
+                "configuration": {
+                    "statuses": {
+                        "max_characters": self.max_characters,
+                        "max_media_attachments": 4,
+                        "characters_reserved_per_url": 23,
+                    }
+                },
+            }
+        )
 
     def _account(self, request: Request, body: Any) -> Response:
-        return self.answer({"id": self.account_id, "username": "unit", "acct": "unit",
-                            "url": f"{self.url}/@unit", "source": {"privacy": "public", "language": "en"}})
+        return self.answer(
+            {
+                "id": self.account_id,
+                "username": "unit",
+                "acct": "unit",
+                "url": f"{self.url}/@unit",
+                "source": {"privacy": "public", "language": "en"},
+            }
+        )
 
     def _status(self, status_id: str) -> dict[str, Any]:
         if status_id not in self.statuses:
@@ -152,11 +176,19 @@ class FakeMastodon(FakeApi):
         self._next_id += 1
         status_id = str(self._next_id)
         self.statuses[status_id] = {
-            "id": status_id, "created_at": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "uri": f"{self.url}/users/unit/statuses/{status_id}", "url": f"{self.url}/@unit/{status_id}",
-            "content": f"<p>{body['status']}</p>", "language": body.get("language"), "visibility": visibility,
-            "reblogs_count": 0, "favourites_count": 0, "replies_count": 0, "edited_at": None,
-            "account": {"id": self.account_id, "username": "unit", "acct": "unit"}}
+            "id": status_id,
+            "created_at": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "uri": f"{self.url}/users/unit/statuses/{status_id}",
+            "url": f"{self.url}/@unit/{status_id}",
+            "content": f"<p>{body['status']}</p>",
+            "language": body.get("language"),
+            "visibility": visibility,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "replies_count": 0,
+            "edited_at": None,
+            "account": {"id": self.account_id, "username": "unit", "acct": "unit"},
+        }
         self.sources[status_id] = body["status"]
         if key:
             self.keys[key] = status_id

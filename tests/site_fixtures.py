@@ -14,11 +14,10 @@ from workspaces import audience, campaign_yaml, write_translations
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.plan.deliveries import Delivery, Window
+from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import Draft
 from kmcomms.render.renderer import Renderer
 from kmcomms.render.tracking import Tracker
-from kmcomms.plan.deliveries import plan_of
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 BASE_URL = "http://127.0.0.1:8760"
@@ -30,7 +29,7 @@ PURPOSE_UR = "ہم بچوں کو انفیکشن سے بچانے کے طریقے 
 #: The tracking server's address when a case is made with tracking on.
 TRACKING = "http://127.0.0.1:8750"
 
-SETTINGS = '''\
+SETTINGS = """\
 [unit]
 id = "site-unit"
 name = "{unit}"
@@ -50,7 +49,7 @@ adapter = "video-page"
 path = "site"
 base_url = "{base_url}"
 {video_settings}
-'''
+"""
 
 VIDEO_YOUTUBE = """\
       youtube_id: M7lc1UVf-VE
@@ -80,8 +79,9 @@ MESSAGES = """\
 """
 
 #: Parents in English, Urdu and Arabic, school nurses in English, both on the blog and the videos.
-AUDIENCES = (audience(languages="en, ur, ar", channels="blog, video")
-             + audience("clinicians", name="School nurses", kind="clinicians", channels="blog, video"))
+AUDIENCES = audience(languages="en, ur, ar", channels="blog, video") + audience(
+    "clinicians", name="School nurses", kind="clinicians", channels="blog, video"
+)
 
 LAUNCH_BODY = "Clinicians answer the questions parents ask most.\n\nWatch the films & tell a friend.\n"
 
@@ -102,23 +102,41 @@ class SiteCase:
         return self.root / "site"
 
     def on(self, channel: str, language: str | None = None) -> list[tuple[Delivery, Draft]]:
-        return [(d, draft) for d, draft in self.drafts
-                if d.channel == channel and language in (None, d.language)]
+        return [(d, draft) for d, draft in self.drafts if d.channel == channel and language in (None, d.language)]
 
 
-def make_site_case(root: Path, *, video: str = VIDEO_YOUTUBE, video_settings: str = "",
-                   files: dict[str, bytes] | None = None, tracking: bool = False) -> SiteCase:
+def make_site_case(
+    root: Path,
+    *,
+    video: str = VIDEO_YOUTUBE,
+    video_settings: str = "",
+    files: dict[str, bytes] | None = None,
+    tracking: bool = False,
+) -> SiteCase:
     """Write the workspace (the launch message's `video:` lines and the video channel's
     extra settings given), translate it into Urdu and Arabic, render every delivery (with
     links through the tracking server at TRACKING when `tracking`)."""
     folder = root / "campaigns" / "hpv"
     (folder / "messages").mkdir(parents=True)
-    (root / "kmcomms.toml").write_text(SETTINGS.format(
-        unit=UNIT, acknowledgement=ACKNOWLEDGEMENT, acknowledgement_ur=ACKNOWLEDGEMENT_UR, purpose=PURPOSE,
-        purpose_ur=PURPOSE_UR, tracking=f'[tracking]\nbase_url = "{TRACKING}"\n' if tracking else "", base_url=BASE_URL,
-        video_settings=video_settings), encoding="utf-8")
-    (folder / "campaign.yaml").write_text(campaign_yaml(MESSAGES.format(video=video), title="HPV conversations",
-                                                        audiences=AUDIENCES, reached="parents, clinicians"), encoding="utf-8")
+    (root / "kmcomms.toml").write_text(
+        SETTINGS.format(
+            unit=UNIT,
+            acknowledgement=ACKNOWLEDGEMENT,
+            acknowledgement_ur=ACKNOWLEDGEMENT_UR,
+            purpose=PURPOSE,
+            purpose_ur=PURPOSE_UR,
+            tracking=f'[tracking]\nbase_url = "{TRACKING}"\n' if tracking else "",
+            base_url=BASE_URL,
+            video_settings=video_settings,
+        ),
+        encoding="utf-8",
+    )
+    (folder / "campaign.yaml").write_text(
+        campaign_yaml(
+            MESSAGES.format(video=video), title="HPV conversations", audiences=AUDIENCES, reached="parents, clinicians"
+        ),
+        encoding="utf-8",
+    )
     (folder / "messages" / "launch.md").write_text(LAUNCH_BODY, encoding="utf-8")
     for name, content in (files or {}).items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -173,4 +191,3 @@ class Reading(HTMLParser):
             self._link.append(data)
         if data.strip():
             self.texts.append(" ".join(data.split()))
-

@@ -79,8 +79,9 @@ class Inbox:
         if reply:
             return reply
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                                          session.ssl is not None))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.ssl is not None)
+            )
         return self._ask("KEPT", server, envelope) or "250 2.0.0 queued"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -89,8 +90,11 @@ class Inbox:
         if self.account is not None and (data.login.decode(), data.password.decode()) == self.account:
             return AuthResult(success=True)
         # A server that echoes what it was given: the adapter must still never show it.
-        return AuthResult(success=False, handled=False,
-                          message=f"535 5.7.8 Authentication credentials invalid: {data.password.decode()}")
+        return AuthResult(
+            success=False,
+            handled=False,
+            message=f"535 5.7.8 Authentication credentials invalid: {data.password.decode()}",
+        )
 
     def by_recipient(self) -> Counter[str]:
         return Counter(address for r in self.received for address in r.recipients)

@@ -41,8 +41,18 @@ import pytest
 from browser import OFFLINE, require_chromium
 from playwright.sync_api import Browser, Page, sync_playwright
 
-__all__ = ["WCAG_AA", "axe_checker", "axe_violations", "chromium", "feed_problems", "ics_problems", "msgfmt_problems", "nu_errors",
-           "nu_errors_in", "pdf_info"]
+__all__ = [
+    "WCAG_AA",
+    "axe_checker",
+    "axe_violations",
+    "chromium",
+    "feed_problems",
+    "ics_problems",
+    "msgfmt_problems",
+    "nu_errors",
+    "nu_errors_in",
+    "pdf_info",
+]
 
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -54,8 +64,15 @@ WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
 #: A quiet, offline browser: no sandbox (CI runs as root), no GPU, no updates or sync, and
 #: every host name but the loopback resolving to nothing, so no test needs the internet.
-CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", OFFLINE)
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    OFFLINE,
+)
 
 
 def _missing(reason: str) -> NoReturn:
@@ -79,6 +96,7 @@ def _npm_file(path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------- W3C Nu HTML checker
+
 
 def nu_errors(paths: Iterable[Path]) -> list[str]:
     """Every error the Nu HTML checker finds in the HTML files `paths`, as
@@ -105,13 +123,25 @@ def _nu(files: Mapping[str, str]) -> list[str]:
     java = _command("java", "default-jre-headless")
     # A run is short: the quick compiler alone starts it in half the time (and needs the
     # larger stack the checker asks for).
-    command = [java, "-Xss2m", "-XX:TieredStopAtLevel=1", "-jar", str(_npm_file(VNU_JAR)), "--errors-only",
-               "--format", "json", "--stdout", *files]
+    command = [
+        java,
+        "-Xss2m",
+        "-XX:TieredStopAtLevel=1",
+        "-jar",
+        str(_npm_file(VNU_JAR)),
+        "--errors-only",
+        "--format",
+        "json",
+        "--stdout",
+        *files,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     try:
         messages = json.loads(done.stdout)["messages"]
     except (json.JSONDecodeError, KeyError):
-        raise AssertionError(f"the Nu checker gave no report (exit {done.returncode}):\n{done.stdout}{done.stderr}") from None
+        raise AssertionError(
+            f"the Nu checker gave no report (exit {done.returncode}):\n{done.stdout}{done.stderr}"
+        ) from None
     errors = []
     for message in messages:
         if message.get("type") == "info":  # warnings: --errors-only leaves none, but never count one
@@ -124,6 +154,7 @@ def _nu(files: Mapping[str, str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- axe-core in Chromium
+
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Browser]:
@@ -177,17 +208,28 @@ def _axe(page: Page, tags: list[str], url: str | Path) -> list[str]:
         frame.evaluate(source)
     # frame-tested (not a WCAG rule) tells of a frame axe could not look into. Those of
     # other sites (an embedded player) are theirs; any other must be checked.
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-                           " rules: {'frame-tested': {enabled: true}}, resultTypes: ['violations']})", tags)
-    unchecked = [f"{url}: axe could not look into a frame (one in a file cannot be: serve the page over HTTP) — "
-                 f"{' '.join(map(str, node['target']))}"
-                 for rule in result["incomplete"] if rule["id"] == "frame-tested" for node in rule["nodes"]
-                 if page.evaluate(_OWN_FRAME, node["target"][0])]
-    return unchecked + [f"{url}: {rule['id']} ({rule['impact']}): {rule['help']} — {' '.join(map(str, node['target']))}"
-                        for rule in result["violations"] for node in rule["nodes"]]
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " rules: {'frame-tested': {enabled: true}}, resultTypes: ['violations']})",
+        tags,
+    )
+    unchecked = [
+        f"{url}: axe could not look into a frame (one in a file cannot be: serve the page over HTTP) — "
+        f"{' '.join(map(str, node['target']))}"
+        for rule in result["incomplete"]
+        if rule["id"] == "frame-tested"
+        for node in rule["nodes"]
+        if page.evaluate(_OWN_FRAME, node["target"][0])
+    ]
+    return unchecked + [
+        f"{url}: {rule['id']} ({rule['impact']}): {rule['help']} — {' '.join(map(str, node['target']))}"
+        for rule in result["violations"]
+        for node in rule["nodes"]
+    ]
 
 
 # ---------------------------------------------------------------------------- feeds, calendars, catalogs, PDFs
+
 
 def feed_problems(path: Path) -> list[str]:
     """What feedparser finds wrong with the feed at `path`: not well-formed, no language,
@@ -218,8 +260,12 @@ def ics_problems(text: str) -> list[str]:
     events = calendar.walk("VEVENT")
     if not events:
         problems.append("no events")
-    problems += [f"event {event.get('UID', number)} has no {key}" for number, event in enumerate(events, 1)
-                 for key in ("UID", "DTSTAMP", "DTSTART", "SUMMARY") if key not in event]
+    problems += [
+        f"event {event.get('UID', number)} has no {key}"
+        for number, event in enumerate(events, 1)
+        for key in ("UID", "DTSTAMP", "DTSTART", "SUMMARY")
+        if key not in event
+    ]
     return problems
 
 
@@ -227,8 +273,9 @@ def msgfmt_problems(po: Path) -> list[str]:
     """What GNU `msgfmt -c` (format strings, header, plural forms) says is wrong with a
     `.po` file, one line each; nothing is written."""
     msgfmt = _command("msgfmt", "gettext")
-    done = subprocess.run([msgfmt, "-c", "-o", os.devnull, str(po)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [msgfmt, "-c", "-o", os.devnull, str(po)], capture_output=True, text=True, timeout=60, check=False
+    )
     problems = [line for line in done.stderr.splitlines() if line.strip()]
     if done.returncode != 0 and not problems:
         problems.append(f"{po}: msgfmt exited with {done.returncode}")

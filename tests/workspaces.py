@@ -16,20 +16,40 @@ from kmcomms.campaign.load import load_paths
 from kmcomms.translations.catalogs import po_path
 from kmcomms.translations.pofiles import merge_catalog, po_bytes, template_catalog
 
-__all__ = ["BENCHMARK_UNIT", "FOLDER_CHANNELS", "SENDER", "audience", "campaign_yaml", "settings_toml", "smtp_channel", "write_translation",
-           "write_translations"]
+__all__ = [
+    "BENCHMARK_UNIT",
+    "FOLDER_CHANNELS",
+    "SENDER",
+    "audience",
+    "campaign_yaml",
+    "settings_toml",
+    "smtp_channel",
+    "write_translation",
+    "write_translations",
+]
 
 #: The `smtp` channel's sender in the tests that mail.
 SENDER = "Unit news <news@unit.example.org>"
 
 #: The unit of the benchmarks' workspaces, with an acknowledgement of full length:
 #: `settings_toml(url, **BENCHMARK_UNIT)`.
-BENCHMARK_UNIT = {"unit": "bench", "name": "Benchmark unit",
-                  "acknowledgement": "This work is funded by the National Institute for Health and Care Research (NIHR)."}
+BENCHMARK_UNIT = {
+    "unit": "bench",
+    "name": "Benchmark unit",
+    "acknowledgement": "This work is funded by the National Institute for Health and Care Research (NIHR).",
+}
 
 
-def settings_toml(url: str | None = None, *, channels: str = "", tracking: str | None = None, policy: str = "",
-                  unit: str = "unit", name: str = "Test unit", acknowledgement: str = "Funded by the NIHR.") -> str:
+def settings_toml(
+    url: str | None = None,
+    *,
+    channels: str = "",
+    tracking: str | None = None,
+    policy: str = "",
+    unit: str = "unit",
+    name: str = "Test unit",
+    acknowledgement: str = "Funded by the NIHR.",
+) -> str:
     """kmcomms.toml: the `[unit]`, then each part given: the `[store]` at `url`, `policy`
     (TOML), `[tracking]` at the base address `tracking`, and `channels` (TOML)."""
     parts = [f'[unit]\nid = "{unit}"\nname = "{name}"\nacknowledgement = "{acknowledgement}"\n']
@@ -47,8 +67,10 @@ def settings_toml(url: str | None = None, *, channels: str = "", tracking: str |
 def smtp_channel(port: int, *, sender: str = SENDER, extra: str = "") -> str:
     """`[channels.newsletter]`: the `smtp` adapter sending the list "news", unthrottled, through
     the server on 127.0.0.1:`port`; `extra`: more of its settings (TOML lines)."""
-    return (f'[channels.newsletter]\nadapter = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsender = "{sender}"\n'
-            f'list = "news"\nrate = 0\n{extra}')
+    return (
+        f'[channels.newsletter]\nadapter = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsender = "{sender}"\n'
+        f'list = "news"\nrate = 0\n{extra}'
+    )
 
 
 #: Two `folder` channels: "blog" (a blog, so a broadcast channel) and "news" (a newsletter,
@@ -65,17 +87,37 @@ path = "out/news"
 """
 
 
-def audience(audience_id: str = "parents", *, languages: str = "en", channels: str = "blog",
-             name: str = "Parents and carers", kind: str = "public", intent: str = "act", more: str = "") -> str:
+def audience(
+    audience_id: str = "parents",
+    *,
+    languages: str = "en",
+    channels: str = "blog",
+    name: str = "Parents and carers",
+    kind: str = "public",
+    intent: str = "act",
+    more: str = "",
+) -> str:
     """One entry of a campaign's `audiences:`; `languages` and `channels` are YAML lists'
     insides ("en, ur"); `more`: further lines of the entry, indented by four spaces."""
-    return (f"  {audience_id}:\n    name: {name}\n    kind: {kind}\n    languages: [{languages}]\n"
-            f"    intent: {intent}\n{more}    channels: [{channels}]\n")
+    return (
+        f"  {audience_id}:\n    name: {name}\n    kind: {kind}\n    languages: [{languages}]\n"
+        f"    intent: {intent}\n{more}    channels: [{channels}]\n"
+    )
 
 
-def campaign_yaml(messages: str, *, title: str = "Trial", audiences: str | None = None, reached: str = "parents",
-                  timezone: str = "Europe/London", starts: date | str = "2027-01-11", ends: date | str = "2027-03-31",
-                  owner: str = "comms@example.org", metric: str = "views", level: str = "output") -> str:
+def campaign_yaml(
+    messages: str,
+    *,
+    title: str = "Trial",
+    audiences: str | None = None,
+    reached: str = "parents",
+    timezone: str = "Europe/London",
+    starts: date | str = "2027-01-11",
+    ends: date | str = "2027-03-31",
+    owner: str = "comms@example.org",
+    metric: str = "views",
+    level: str = "output",
+) -> str:
     """A campaign.yaml in English: `audiences` (default: `audience()`, parents reached on the
     blog in English), one aim whose objective reaches the audiences `reached` and is
     measured by `metric` at `level` by `ends`, then `messages` (YAML list items, or "" for
@@ -105,8 +147,9 @@ audiences:
 {messages}"""
 
 
-def write_translation(root: Path, language: str, translate: Callable[[str], str], *, fuzzy: str | None = None,
-                      missing: str | None = None) -> None:
+def write_translation(
+    root: Path, language: str, translate: Callable[[str], str], *, fuzzy: str | None = None, missing: str | None = None
+) -> None:
     """Translate the one campaign of the workspace at `root` into `language`: each text
     becomes `translate(text)`, but the entry of context `missing` is left untranslated and
     that of context `fuzzy` is marked fuzzy."""
@@ -126,4 +169,4 @@ def write_translations(root: Path, prefixes: Mapping[str, str]) -> None:
     """Translate the one campaign of the workspace at `root` into each language of
     `prefixes`: every text is its language's prefix followed by the source text."""
     for language, prefix in prefixes.items():
-        write_translation(root, language, lambda text: prefix + text)
+        write_translation(root, language, lambda text, prefix=prefix: prefix + text)

@@ -11,12 +11,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from kmcomms.errors import Diagnostic, Severity
 from kmcomms.campaign.fields import close_match, parse_every
 from kmcomms.campaign.models import Campaign, Message
-from kmcomms.campaign.schedule import message_channels, occurrences
+from kmcomms.campaign.schedule import message_channels, occurrences, to_utc
 from kmcomms.campaign.source import YamlDocument
-from kmcomms.campaign.schedule import to_utc
+from kmcomms.errors import Diagnostic, Severity
 
 __all__ = ["MAX_OCCURRENCES", "check_campaign"]
 
@@ -44,7 +43,8 @@ class _Findings:
         for i, name in enumerate(names):
             if name not in known:
                 self.error(
-                    (*loc, i), f"unknown-{what.split()[0]}",
+                    (*loc, i),
+                    f"unknown-{what.split()[0]}",
                     f'no {what} "{name}"{close_match(name, known)} — {fix}',
                 )
 
@@ -54,7 +54,11 @@ def _unique_ids(findings: _Findings, items: Iterable[tuple[tuple[Any, ...], str]
     for loc, ident in items:
         if ident in first:
             line, _ = findings.doc.position(first[ident])
-            findings.error(loc, "duplicate-id", f'{what} id "{ident}" is used twice (first on line {line}) — give each {what} its own id')
+            findings.error(
+                loc,
+                "duplicate-id",
+                f'{what} id "{ident}" is used twice (first on line {line}) — give each {what} its own id',
+            )
         else:
             first[ident] = loc
 
@@ -63,23 +67,52 @@ def _theory_of_change(c: Campaign, f: _Findings, channels: list[str] | None) -> 
     objectives, indicators = [], []
     for a, aim in enumerate(c.aims):
         if not aim.objectives:
-            f.warn(("aims", a), "aim-without-objective", f'aim "{aim.id}" has no objectives — add one so the aim can be worked towards and measured')
+            f.warn(
+                ("aims", a),
+                "aim-without-objective",
+                f'aim "{aim.id}" has no objectives — add one so the aim can be worked towards and measured',
+            )
         for o, objective in enumerate(aim.objectives):
             loc = ("aims", a, "objectives", o)
             objectives.append(((*loc, "id"), objective.id))
-            f.references((*loc, "audiences"), objective.audiences, c.audiences, "audience", "name one of the campaign's `audiences`")
+            f.references(
+                (*loc, "audiences"),
+                objective.audiences,
+                c.audiences,
+                "audience",
+                "name one of the campaign's `audiences`",
+            )
             if not objective.indicators:
-                f.warn(loc, "objective-without-indicator",
-                       f'objective "{objective.id}" has no indicator — add one (metric, level, target, by) so its progress can be reported')
+                f.warn(
+                    loc,
+                    "objective-without-indicator",
+                    f'objective "{objective.id}" has no indicator — add one (metric, level, target, by) so its progress can be reported',
+                )
             for i, indicator in enumerate(objective.indicators):
                 iloc = (*loc, "indicators", i)
                 indicators.append(((*iloc, "id"), indicator.id))
                 if channels is not None and indicator.channels:
-                    f.references((*iloc, "channels"), indicator.channels, channels, "channel", "name a channel defined in kmcomms.toml")
+                    f.references(
+                        (*iloc, "channels"),
+                        indicator.channels,
+                        channels,
+                        "channel",
+                        "name a channel defined in kmcomms.toml",
+                    )
                 if indicator.audiences:
-                    f.references((*iloc, "audiences"), indicator.audiences, c.audiences, "audience", "name one of the campaign's `audiences`")
+                    f.references(
+                        (*iloc, "audiences"),
+                        indicator.audiences,
+                        c.audiences,
+                        "audience",
+                        "name one of the campaign's `audiences`",
+                    )
                 if indicator.by < c.starts:
-                    f.warn((*iloc, "by"), "deadline-before-start", f"indicator deadline {indicator.by} is before the campaign starts ({c.starts}) — check the date")
+                    f.warn(
+                        (*iloc, "by"),
+                        "deadline-before-start",
+                        f"indicator deadline {indicator.by} is before the campaign starts ({c.starts}) — check the date",
+                    )
     _unique_ids(f, [(("aims", a, "id"), aim.id) for a, aim in enumerate(c.aims)], "aim")
     _unique_ids(f, objectives, "objective")
     _unique_ids(f, indicators, "indicator")
@@ -91,14 +124,29 @@ def _audiences(c: Campaign, f: _Findings, channels: list[str] | None) -> None:
     for name, audience in c.audiences.items():
         loc = ("audiences", name)
         if not audience.channels:
-            f.warn((*loc, "channels"), "audience-without-channel",
-                   f'audience "{name}" has no channel, so no message can reach it — list the channels that reach it')
+            f.warn(
+                (*loc, "channels"),
+                "audience-without-channel",
+                f'audience "{name}" has no channel, so no message can reach it — list the channels that reach it',
+            )
         elif channels is not None:
-            f.references((*loc, "channels"), audience.channels, channels, "channel", "name a channel defined in kmcomms.toml")
+            f.references(
+                (*loc, "channels"), audience.channels, channels, "channel", "name a channel defined in kmcomms.toml"
+            )
         if name not in addressed:
-            f.warn(loc, "audience-not-addressed", f'no message is addressed to audience "{name}" — add it to a message\'s `audiences`', key=True)
+            f.warn(
+                loc,
+                "audience-not-addressed",
+                f'no message is addressed to audience "{name}" — add it to a message\'s `audiences`',
+                key=True,
+            )
         if name not in in_objectives:
-            f.warn(loc, "audience-without-objective", f'audience "{name}" is in no objective — name it in an objective so its reach counts', key=True)
+            f.warn(
+                loc,
+                "audience-without-objective",
+                f'audience "{name}" is in no objective — name it in an objective so its reach counts',
+                key=True,
+            )
 
 
 def _daylight_saving(c: Campaign, m: Message, walls: list[datetime], where: tuple[Any, ...], f: _Findings) -> None:
@@ -118,55 +166,95 @@ def _schedule(c: Campaign, m: Message, loc: tuple[Any, ...], f: _Findings) -> No
         where = (*loc, "at")
         _daylight_saving(c, m, [m.at], where, f)
         if not c.starts <= m.at.date() <= c.ends:
-            f.error(where, "outside-campaign", f"{m.at:%Y-%m-%d %H:%M} is outside the campaign ({c.starts} to {c.ends}) — move it or change `starts`/`ends`")
+            f.error(
+                where,
+                "outside-campaign",
+                f"{m.at:%Y-%m-%d %H:%M} is outside the campaign ({c.starts} to {c.ends}) — move it or change `starts`/`ends`",
+            )
         elif m.at < embargo:
-            f.error(where, "before-embargo", f"{m.at:%Y-%m-%d %H:%M} is before the embargo ({embargo:%Y-%m-%d %H:%M}) — move it after the embargo")
+            f.error(
+                where,
+                "before-embargo",
+                f"{m.at:%Y-%m-%d %H:%M} is before the embargo ({embargo:%Y-%m-%d %H:%M}) — move it after the embargo",
+            )
         return
     repeat = m.repeat
     assert repeat is not None
     where = (*loc, "repeat")
     for key, day in (("starts", repeat.starts), ("until", repeat.until)):
         if day is not None and not c.starts <= day <= c.ends:
-            f.error((*where, key), "outside-campaign", f"repeat {key} {day} is outside the campaign ({c.starts} to {c.ends}) — move it inside")
+            f.error(
+                (*where, key),
+                "outside-campaign",
+                f"repeat {key} {day} is outside the campaign ({c.starts} to {c.ends}) — move it inside",
+            )
     if repeat.on and parse_every(repeat.every)[1] == "days":
-        f.error((*where, "on"), "on-needs-weeks", '`on` picks weekdays, so it needs `every: "N weeks"` — change `every` or remove `on`')
+        f.error(
+            (*where, "on"),
+            "on-needs-weeks",
+            '`on` picks weekdays, so it needs `every: "N weeks"` — change `every` or remove `on`',
+        )
     try:
         walls = list(islice(occurrences(c, m), MAX_OCCURRENCES + 1))
     except OverflowError:  # the repeat steps past 9999-12-31, the last date Python has
-        f.error(where, "date-overflow", "this repeat runs past the year 9999 — set `until` or the campaign's `ends` to a real date")
+        f.error(
+            where,
+            "date-overflow",
+            "this repeat runs past the year 9999 — set `until` or the campaign's `ends` to a real date",
+        )
         return
     if len(walls) > MAX_OCCURRENCES:
         # Planning makes every occurrence × audience × language × channel: a typo such as
         # `starts: 0027-01-11` with `every: 1 day` would plan millions of deliveries.
-        f.error(where, "too-many-occurrences",
-                f"this repeat goes out more than {MAX_OCCURRENCES:,} times — check `every`, `starts`, `until` and the campaign's dates")
+        f.error(
+            where,
+            "too-many-occurrences",
+            f"this repeat goes out more than {MAX_OCCURRENCES:,} times — check `every`, `starts`, `until` and the campaign's dates",
+        )
         return
     _daylight_saving(c, m, walls, (*where, "at"), f)
     if not walls:
-        f.warn(where, "never-sent", "this repeat has no occurrence between its start and end — check `starts`, `until` and `on`")
+        f.warn(
+            where,
+            "never-sent",
+            "this repeat has no occurrence between its start and end — check `starts`, `until` and `on`",
+        )
     elif walls[0] < embargo:
-        f.error((*where, "at"), "before-embargo",
-                f"the first repeat ({walls[0]:%Y-%m-%d %H:%M}) is before the embargo ({embargo:%Y-%m-%d %H:%M}) — set `repeat.starts` after it")
+        f.error(
+            (*where, "at"),
+            "before-embargo",
+            f"the first repeat ({walls[0]:%Y-%m-%d %H:%M}) is before the embargo ({embargo:%Y-%m-%d %H:%M}) — set `repeat.starts` after it",
+        )
 
 
 def _messages(c: Campaign, f: _Findings, channels: list[str] | None, folder: Path) -> None:
     for i, message in enumerate(c.messages):
         loc = ("messages", i)
-        f.references((*loc, "audiences"), message.audiences, c.audiences, "audience", "name one of the campaign's `audiences`")
+        f.references(
+            (*loc, "audiences"), message.audiences, c.audiences, "audience", "name one of the campaign's `audiences`"
+        )
         if message.channels is not None and channels is not None:
-            f.references((*loc, "channels"), message.channels, channels, "channel", "name a channel defined in kmcomms.toml")
+            f.references(
+                (*loc, "channels"), message.channels, channels, "channel", "name a channel defined in kmcomms.toml"
+            )
         _schedule(c, message, loc, f)
         known = [a for a in message.audiences if a in c.audiences]
         if message.channels is not None:
             reached = {ch for a in known for ch in c.audiences[a].channels}
             for j, channel in enumerate(message.channels):
                 if channel not in reached:
-                    f.warn((*loc, "channels", j), "channel-reaches-nobody",
-                           f'none of this message\'s audiences is reached through "{channel}" — add it to an audience\'s `channels` or remove it here')
+                    f.warn(
+                        (*loc, "channels", j),
+                        "channel-reaches-nobody",
+                        f"none of this message's audiences is reached through \"{channel}\" — add it to an audience's `channels` or remove it here",
+                    )
         for audience in known:
             if c.audiences[audience].channels and not message_channels(c, message, audience):
-                f.warn((*loc, "audiences"), "audience-gets-nothing",
-                       f'message "{message.id}" reaches audience "{audience}" on no channel — its `channels` and the audience\'s have none in common')
+                f.warn(
+                    (*loc, "audiences"),
+                    "audience-gets-nothing",
+                    f'message "{message.id}" reaches audience "{audience}" on no channel — its `channels` and the audience\'s have none in common',
+                )
         for key, what in (("file", "video file"), ("poster", "video's poster")):
             name = getattr(message.video, key) if message.video else None
             if not name:
@@ -175,10 +263,16 @@ def _messages(c: Campaign, f: _Findings, channels: list[str] | None, folder: Pat
                 target = (folder / name).resolve()
             except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                f.error((*loc, "video", key), "bad-path", f"the {what} is not a usable file name ({reason}) — fix the name")
+                f.error(
+                    (*loc, "video", key), "bad-path", f"the {what} is not a usable file name ({reason}) — fix the name"
+                )
                 continue
             if not target.is_relative_to(folder.resolve()):
-                f.error((*loc, "video", key), "path-outside-campaign", f"the {what} is outside the campaign folder — keep it inside the folder")
+                f.error(
+                    (*loc, "video", key),
+                    "path-outside-campaign",
+                    f"the {what} is outside the campaign folder — keep it inside the folder",
+                )
     _unique_ids(f, [(("messages", i, "id"), m.id) for i, m in enumerate(c.messages)], "message")
 
 
@@ -187,10 +281,18 @@ def check_campaign(campaign: Campaign, doc: YamlDocument, channels: list[str] | 
     names, or None when there is no workspace to check them against."""
     f = _Findings(doc)
     if campaign.ends < campaign.starts:
-        f.error(("ends",), "ends-before-starts", f"the campaign ends ({campaign.ends}) before it starts ({campaign.starts}) — swap `starts` and `ends`")
+        f.error(
+            ("ends",),
+            "ends-before-starts",
+            f"the campaign ends ({campaign.ends}) before it starts ({campaign.starts}) — swap `starts` and `ends`",
+        )
         return f.found
     if campaign.embargo and campaign.embargo.date() > campaign.ends:
-        f.error(("embargo",), "embargo-after-end", f"the embargo ({campaign.embargo:%Y-%m-%d %H:%M}) is after the campaign ends — nothing could go out")
+        f.error(
+            ("embargo",),
+            "embargo-after-end",
+            f"the embargo ({campaign.embargo:%Y-%m-%d %H:%M}) is after the campaign ends — nothing could go out",
+        )
     _theory_of_change(campaign, f, channels)
     _audiences(campaign, f, channels)
     _messages(campaign, f, channels, doc.path.parent)

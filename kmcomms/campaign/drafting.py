@@ -68,12 +68,31 @@ class Shape:
 SHAPES: dict[str, Shape] = {
     shape.name: shape
     for shape in (
-        Shape("awareness", "public awareness in one or more languages: a launch and a fortnightly reminder",
-              "Public awareness campaign", "Members of the public", "public", ("blog", "newsletter", "video")),
-        Shape("policy-briefing", "a briefing to named decision makers: key points, evidence, uncertainty, recommendations",
-              "Policy briefing", "Policy makers and commissioners", "policy", ("briefing",), ("newsletter",)),
-        Shape("event", "an event or science-fair activity: announce it, remind people on the day",
-              "Science fair stand", "Visitors to the event", "public", ("blog", "newsletter")),
+        Shape(
+            "awareness",
+            "public awareness in one or more languages: a launch and a fortnightly reminder",
+            "Public awareness campaign",
+            "Members of the public",
+            "public",
+            ("blog", "newsletter", "video"),
+        ),
+        Shape(
+            "policy-briefing",
+            "a briefing to named decision makers: key points, evidence, uncertainty, recommendations",
+            "Policy briefing",
+            "Policy makers and commissioners",
+            "policy",
+            ("briefing",),
+            ("newsletter",),
+        ),
+        Shape(
+            "event",
+            "an event or science-fair activity: announce it, remind people on the day",
+            "Science fair stand",
+            "Visitors to the event",
+            "public",
+            ("blog", "newsletter"),
+        ),
     )
 }
 

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from kmcomms.errors import Diagnostic, Severity
 from kmcomms.campaign.fields import close_match, closest
+from kmcomms.errors import Diagnostic, Severity
 
 __all__ = ["explain"]
 
@@ -103,8 +103,13 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _describe(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...], on_key: bool = False,
-              within: tuple[Any, ...] = ()) -> tuple[str, str, bool]:
+def _describe(
+    error: ErrorDetails,
+    model: type[BaseModel],
+    loc: tuple[Any, ...],
+    on_key: bool = False,
+    within: tuple[Any, ...] = (),
+) -> tuple[str, str, bool]:
     """(code, message, point at the key rather than the value) for one pydantic error;
     `within` is where `model` sits in the file, for the words only."""
     kind = error["type"]
@@ -116,7 +121,11 @@ def _describe(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...],
     if kind == "extra_forbidden":
         parent = _field_model(model, loc[:-1])
         known = parent.model_fields.keys() if parent else ()
-        return "unknown-key", f'unknown key "{name}" in {_where(shown[:-1])}{close_match(name, known)} — fix its spelling or remove it', True
+        return (
+            "unknown-key",
+            f'unknown key "{name}" in {_where(shown[:-1])}{close_match(name, known)} — fix its spelling or remove it',
+            True,
+        )
     if kind == "missing":
         parent = _field_model(model, loc[:-1])
         field = parent.model_fields.get(name) if parent else None
@@ -125,7 +134,11 @@ def _describe(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...],
     if kind in ("literal_error", "enum"):
         expected = error["ctx"]["expected"]
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
-        return "bad-choice", f'{name}: "{value}" is not allowed{close_match(value, choices)} — use one of {", ".join(choices)}', False
+        return (
+            "bad-choice",
+            f'{name}: "{value}" is not allowed{close_match(value, choices)} — use one of {", ".join(choices)}',
+            False,
+        )
     if kind == "value_error":
         return "bad-value", f"{name}: {error['msg'].removeprefix('Value error, ')}", False
     if kind in _TYPE_WORDS:
@@ -140,8 +153,14 @@ def _describe(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...],
     return "invalid", f"{name}: {error['msg']}", False
 
 
-def explain(exc: ValidationError, model: type[BaseModel], path: Path | str, locate: Locate,
-            within: tuple[Any, ...] = (), ignore: Collection[Any] = ()) -> list[Diagnostic]:
+def explain(
+    exc: ValidationError,
+    model: type[BaseModel],
+    path: Path | str,
+    locate: Locate,
+    within: tuple[Any, ...] = (),
+    ignore: Collection[Any] = (),
+) -> list[Diagnostic]:
     """One error diagnostic per pydantic error, positioned by `locate(loc, key)`.
 
     `within` is where the validated data sits in the file (e.g. `("channels", "blog")` for

@@ -62,7 +62,9 @@ def close_match(word: object, choices: Iterable[object]) -> str:
 def _slug(value: str) -> str:
     if not _SLUG.match(value):
         suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-id"
-        raise ValueError(f'"{value}" is not a valid id — use lowercase letters, digits and hyphens, e.g. "{suggestion}"')
+        raise ValueError(
+            f'"{value}" is not a valid id — use lowercase letters, digits and hyphens, e.g. "{suggestion}"'
+        )
     return value
 
 
@@ -74,7 +76,9 @@ def _known_language(code: str) -> bool:
 def _language(value: str) -> str:
     if not _known_language(value):
         hint = close_match(value.replace("-", "_"), localedata.locale_identifiers())
-        raise ValueError(f'"{value}" is not a language code Babel knows{hint} — use an ISO 639 code such as "en", "ur" or "yi"')
+        raise ValueError(
+            f'"{value}" is not a language code Babel knows{hint} — use an ISO 639 code such as "en", "ur" or "yi"'
+        )
     return value
 
 
@@ -121,7 +125,11 @@ def _datetime(value: object) -> datetime:
             return datetime.combine(date.fromisoformat(match[1]), _time(match[2]))
         except ValueError as exc:
             raise ValueError(f'"{value}" is not a real date and time ({exc}) — write YYYY-MM-DD HH:MM') from None
-    hint = " without an offset: the zone comes from `timezone`" if isinstance(value, str) and re.search(r"(Z|[+-]\d\d:?\d\d)$", value) else ""
+    hint = (
+        " without an offset: the zone comes from `timezone`"
+        if isinstance(value, str) and re.search(r"(Z|[+-]\d\d:?\d\d)$", value)
+        else ""
+    )
     raise ValueError(f"{value!r} is not a local date and time — write YYYY-MM-DD HH:MM{hint}")
 
 
@@ -132,7 +140,7 @@ def _time(value: object) -> time:
         except ValueError:
             pass
     if isinstance(value, int):
-        raise ValueError(f"{value!r} is not a time — quote it: \"HH:MM\"")
+        raise ValueError(f'{value!r} is not a time — quote it: "HH:MM"')
     raise ValueError(f'{value!r} is not a time of day — write "HH:MM" (24-hour), e.g. "18:30"')
 
 
@@ -142,7 +150,9 @@ def parse_every(value: str) -> tuple[int, str]:
     # N is checked as a number: "00 days" would repeat forever on one day, and a huge N
     # overflows the calendar; no campaign repeats less often than every few years.
     if not match or not 1 <= int(match[1] or 1) <= MAX_EVERY:
-        raise ValueError(f'"{value}" is not an interval — write "N days" or "N weeks" with N from 1 to {MAX_EVERY}, e.g. "2 weeks"')
+        raise ValueError(
+            f'"{value}" is not an interval — write "N days" or "N weeks" with N from 1 to {MAX_EVERY}, e.g. "2 weeks"'
+        )
     unit = match[2] if match[2].endswith("s") else match[2] + "s"
     return int(match[1] or 1), unit
 
@@ -158,7 +168,9 @@ _NOT_IN_URLS = re.compile(r'[\s"<>`{}|\\^\x00-\x1f\x7f]')
 def _url(value: str) -> str:
     bad = _NOT_IN_URLS.search(value)
     if bad:
-        raise ValueError(f'"{value}" has a character a web address cannot hold ({bad[0]!r}) — percent-encode it (a space is %20)')
+        raise ValueError(
+            f'"{value}" has a character a web address cannot hold ({bad[0]!r}) — percent-encode it (a space is %20)'
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f'"{value}" is not a web address — write a full URL starting with https://')
@@ -170,7 +182,9 @@ _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
 def _youtube_id(value: str) -> str:
     if not _YOUTUBE_ID.match(value):
-        raise ValueError(f'"{value}" is not a YouTube video id — copy the 11 characters after "v=" in the video\'s address')
+        raise ValueError(
+            f'"{value}" is not a YouTube video id — copy the 11 characters after "v=" in the video\'s address'
+        )
     return value
 
 
@@ -188,7 +202,9 @@ LanguageCode = Annotated[str, AfterValidator(_language), _string(r"^[a-z]{2,3}(?
 TimeZoneName = Annotated[str, AfterValidator(_timezone), _string(examples=["Europe/London"])]
 LocalDate = Annotated[date, BeforeValidator(_date), _string(fmt="date")]
 LocalDateTime = Annotated[
-    datetime, BeforeValidator(_datetime), _string(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2})?$", examples=["2027-01-11 09:00"])
+    datetime,
+    BeforeValidator(_datetime),
+    _string(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2})?$", examples=["2027-01-11 09:00"]),
 ]
 LocalTime = Annotated[time, BeforeValidator(_time), _string(_TIME.pattern, examples=["18:30"])]
 Every = Annotated[str, AfterValidator(_every), _string(r"^(\d+\s+)?(day|days|week|weeks)$", examples=["2 weeks"])]

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from kmcomms.campaign.adapters import broadcast_channels
 from kmcomms.campaign.checks import check_campaign
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import close_match
 from kmcomms.campaign.models import Campaign
 from kmcomms.campaign.source import YamlDocument, load_yaml, read_text
-from kmcomms.campaign.workspace import CAMPAIGN_FILE, SETTINGS_FILE, Workspace, campaign_files, campaigns_in, find_workspace, load_workspace
+from kmcomms.campaign.workspace import (
+    CAMPAIGN_FILE,
+    SETTINGS_FILE,
+    Workspace,
+    campaign_files,
+    campaigns_in,
+    find_workspace,
+    load_workspace,
+)
+from kmcomms.errors import Diagnostic, InvalidInput, Severity, UsageError
 
 __all__ = ["Body", "LoadResult", "LoadedCampaign", "is_body_path", "load_campaign", "load_paths"]
 
@@ -103,13 +110,25 @@ def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic])
             exists = target.is_file()
         except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            error(i, "bad-path", f'body "{name}" is not a usable file name ({reason}) — name a .md file in {folder.name}/messages/')
+            error(
+                i,
+                "bad-path",
+                f'body "{name}" is not a usable file name ({reason}) — name a .md file in {folder.name}/messages/',
+            )
             continue
         if not target.is_relative_to(folder):
-            error(i, "path-outside-campaign", f'body "{name}" is outside the campaign folder — put the file in {folder.name}/messages/')
+            error(
+                i,
+                "path-outside-campaign",
+                f'body "{name}" is outside the campaign folder — put the file in {folder.name}/messages/',
+            )
         elif not exists:
-            error(i, "missing-body", f'body file "{name}" does not exist{close_match(name, _body_files(folder))} — create '
-                                     "it or fix the path (relative to campaign.yaml)")
+            error(
+                i,
+                "missing-body",
+                f'body file "{name}" does not exist{close_match(name, _body_files(folder))} — create '
+                "it or fix the path (relative to campaign.yaml)",
+            )
         else:
             try:
                 text = read_text(target, "body file")
@@ -117,7 +136,11 @@ def _load_bodies(campaign: Campaign, doc: YamlDocument, found: list[Diagnostic])
                 found.extend(exc.diagnostics)
                 continue
             if not text.strip():
-                found.append(Diagnostic(str(target), 1, 1, Severity.WARNING, "empty-body", "the body file is empty — write the message"))
+                found.append(
+                    Diagnostic(
+                        str(target), 1, 1, Severity.WARNING, "empty-body", "the body file is empty — write the message"
+                    )
+                )
             bodies[message.id] = Body(text, target)
     return bodies
 
@@ -134,8 +157,16 @@ def load_campaign(path: Path, workspace: Workspace | None) -> tuple[LoadedCampai
     if not isinstance(doc.data, dict):
         line, column = doc.position(())
         kind = "nothing" if doc.data is None else f"a {_KINDS.get(type(doc.data), 'single value')}"
-        return None, [Diagnostic(str(path), line, column, Severity.ERROR, "not-a-mapping",
-                                 f"a campaign file is a mapping of keys (id, title, …), but this one holds {kind} — see `kmcomms new`")]
+        return None, [
+            Diagnostic(
+                str(path),
+                line,
+                column,
+                Severity.ERROR,
+                "not-a-mapping",
+                f"a campaign file is a mapping of keys (id, title, …), but this one holds {kind} — see `kmcomms new`",
+            )
+        ]
     data = doc.data if "id" in doc.data else {"id": path.parent.name, **doc.data}
     try:
         campaign = Campaign.model_validate(data)
@@ -143,8 +174,12 @@ def load_campaign(path: Path, workspace: Workspace | None) -> tuple[LoadedCampai
         found = explain(exc, Campaign, path, doc.position)
         if "id" not in doc.data:
             # The id came from the folder name, which nothing in the file shows.
-            found = [replace(d, message=f"{d.message} (the id is the folder name when the file has no `id:`)")
-                     if d.message.startswith("id: ") else d for d in found]
+            found = [
+                replace(d, message=f"{d.message} (the id is the folder name when the file has no `id:`)")
+                if d.message.startswith("id: ")
+                else d
+                for d in found
+            ]
         return None, found
     channels = list(workspace.settings.channels) if workspace else None
     found = check_campaign(campaign, doc, channels)
@@ -159,7 +194,9 @@ def _targets(paths: Iterable[Path], cwd: Path) -> dict[Path | None, list[Path] |
     groups: dict[Path | None, list[Path] | None] = {}
     for given in list(paths) or [cwd]:
         if not given.exists():
-            raise UsageError(f"{given}: no such file or folder — name a workspace, a campaign folder or a campaign.yaml")
+            raise UsageError(
+                f"{given}: no such file or folder — name a workspace, a campaign folder or a campaign.yaml"
+            )
         if given.is_dir() and (given / SETTINGS_FILE).is_file():
             groups[given.resolve()] = None
             continue
@@ -171,7 +208,9 @@ def _targets(paths: Iterable[Path], cwd: Path) -> dict[Path | None, list[Path] |
         elif given.is_dir():
             files = campaigns_in(given)
             if not files:
-                raise UsageError(f"{given}: no {SETTINGS_FILE} or campaign.yaml here — run `kmcomms init` or name a campaign folder")
+                raise UsageError(
+                    f"{given}: no {SETTINGS_FILE} or campaign.yaml here — run `kmcomms init` or name a campaign folder"
+                )
         else:
             files = [given]
         if root in groups and groups[root] is None:
@@ -188,8 +227,16 @@ def load_paths(paths: Iterable[Path], cwd: Path | None = None) -> LoadResult:
     for root, files in _targets(paths, cwd).items():
         workspace = None
         if root is None:
-            result.diagnostics.append(Diagnostic(str(files[0] if files else cwd), 1, 1, Severity.ERROR, "no-workspace",
-                                                 f"no {SETTINGS_FILE} in this folder or above — run `kmcomms init` in the folder that holds campaigns/"))
+            result.diagnostics.append(
+                Diagnostic(
+                    str(files[0] if files else cwd),
+                    1,
+                    1,
+                    Severity.ERROR,
+                    "no-workspace",
+                    f"no {SETTINGS_FILE} in this folder or above — run `kmcomms init` in the folder that holds campaigns/",
+                )
+            )
         else:
             try:
                 workspace = load_workspace(root)
@@ -214,8 +261,16 @@ def _check_campaign_ids(result: LoadResult) -> None:
         other = seen.setdefault(loaded.campaign.id, loaded)
         if other is not loaded:
             line, column = loaded.source.position(("id",))
-            result.diagnostics.append(Diagnostic(str(loaded.source.path), line, column, Severity.ERROR, "duplicate-id",
-                                                 f'campaign id "{loaded.campaign.id}" is also used by {other.source.path.parent.name}/ — give each campaign its own id'))
+            result.diagnostics.append(
+                Diagnostic(
+                    str(loaded.source.path),
+                    line,
+                    column,
+                    Severity.ERROR,
+                    "duplicate-id",
+                    f'campaign id "{loaded.campaign.id}" is also used by {other.source.path.parent.name}/ — give each campaign its own id',
+                )
+            )
     if result.errors:
         bad = {d.path for d in result.errors}
         result.campaigns = [c for c in result.campaigns if str(c.source.path) not in bad]

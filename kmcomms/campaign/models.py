@@ -12,7 +12,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kmcomms.campaign.fields import Every, LanguageCode, LocalDate, LocalDateTime, LocalTime, Slug, TimeZoneName, Url, Weekday, YoutubeId
+from kmcomms.campaign.fields import (
+    Every,
+    LanguageCode,
+    LocalDate,
+    LocalDateTime,
+    LocalTime,
+    Slug,
+    TimeZoneName,
+    Url,
+    Weekday,
+    YoutubeId,
+)
 
 __all__ = [
     "Aim",
@@ -154,7 +165,9 @@ class Message(Spec):
     @model_validator(mode="after")
     def _one_schedule(self) -> Message:
         if (self.at is None) == (self.repeat is None):
-            raise ValueError("a message needs exactly one schedule — give `at` (one time) or `repeat`, not both or neither")
+            raise ValueError(
+                "a message needs exactly one schedule — give `at` (one time) or `repeat`, not both or neither"
+            )
         return self
 
 

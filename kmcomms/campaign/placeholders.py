@@ -50,11 +50,22 @@ def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
 
 def _finding(path: str, line: int, column: int, text: str, message: str | None) -> Diagnostic:
     shown = text if len(text) <= _QUOTED else text[: _QUOTED - 1].rstrip() + "…"
-    fix = ("delete this note" if text.startswith("[Notes") else "write your own text in its place" if text.startswith("[")
-           else "put the real value in its place")
+    fix = (
+        "delete this note"
+        if text.startswith("[Notes")
+        else "write your own text in its place"
+        if text.startswith("[")
+        else "put the real value in its place"
+    )
     held = f"; until then, message {message} is not published" if message else ""
-    return Diagnostic(path, line, column, Severity.ERROR, "placeholder",
-                      f'"{shown}" is placeholder text from `kmcomms new` — {fix}{held}')
+    return Diagnostic(
+        path,
+        line,
+        column,
+        Severity.ERROR,
+        "placeholder",
+        f'"{shown}" is placeholder text from `kmcomms new` — {fix}{held}',
+    )
 
 
 def placeholders(loaded: LoadedCampaign) -> list[Placeholder]:
@@ -72,7 +83,7 @@ def placeholders(loaded: LoadedCampaign) -> list[Placeholder]:
         for mark in marks:
             # A value over several lines (an inline body): the line the placeholder is on.
             start = text.count("\n", 0, mark.start())
-            snippet = text[mark.start():].split("\n", 1)[0]
+            snippet = text[mark.start() :].split("\n", 1)[0]
             at = next((n for n in range(line - 1 + start, len(lines)) if snippet[:20] in lines[n]), None)
             where = (at + 1, lines[at].index(snippet[:20]) + 1) if at is not None else (line, column)
             found.append(Placeholder(message, _finding(str(source.path), *where, snippet, message)))
@@ -83,7 +94,7 @@ def placeholders(loaded: LoadedCampaign) -> list[Placeholder]:
             continue  # inline: a value of campaign.yaml, above
         for number, text in enumerate(body.text.splitlines(), 1):
             for mark in MARK.finditer(text):
-                diagnostic = _finding(str(body.path), number, mark.start() + 1, text[mark.start():], message.id)
+                diagnostic = _finding(str(body.path), number, mark.start() + 1, text[mark.start() :], message.id)
                 found.append(Placeholder(message.id, diagnostic))
     return found
 

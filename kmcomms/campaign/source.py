@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
@@ -47,7 +47,9 @@ def read_text(path: Path, what: str = "file") -> str:
             )
         data = path.read_bytes()
     except OSError as exc:
-        raise file_error(path, f"cannot read {what}: {exc.strerror} — check the path and its permissions", "unreadable") from exc
+        raise file_error(
+            path, f"cannot read {what}: {exc.strerror} — check the path and its permissions", "unreadable"
+        ) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -73,11 +75,15 @@ else:  # the C loader where PyYAML was built with libyaml: same constructor, fas
 class _Loader(_SafeLoader):
     """Safe loading with YAML 1.2 scalars and duplicate keys refused."""
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # A tag such as `!!set [a]` puts a non-mapping here: let SafeConstructor say so.
-        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)] if isinstance(node, yaml.MappingNode) else []
+        keys = (
+            [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+            if isinstance(node, yaml.MappingNode)
+            else []
+        )
         if len(keys) != len(set(keys)):
             seen: set[str] = set()
             for key, _ in node.value:
@@ -244,8 +250,14 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
         line = text.count("\n", 0, index) + 1 if index >= 0 else 1
         column = index - (text.rfind("\n", 0, index) + 1) + 1 if index >= 0 else 1
         code_point = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
-        raise file_error(path, f"{code_point} is a control character, which YAML does not allow — delete it or"
-                         " write it as an escape inside double quotes", "yaml-syntax", line, column) from exc
+        raise file_error(
+            path,
+            f"{code_point} is a control character, which YAML does not allow — delete it or"
+            " write it as an escape inside double quotes",
+            "yaml-syntax",
+            line,
+            column,
+        ) from exc
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())  # one line, whatever the parser wrote
         raise file_error(path, f"YAML syntax: {reason} — check the file is plain YAML", "yaml-syntax", 1, 1) from exc
@@ -264,8 +276,11 @@ def _runaway_quote(text: str, line: int) -> yaml.Mark | None:
         for token in yaml.scan(text, Loader=_Loader):
             if token.start_mark.line > line:
                 break
-            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
-                    and token.start_mark.line < token.end_mark.line == line):
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and token.start_mark.line < token.end_mark.line == line
+            ):
                 found = token.start_mark
     except yaml.YAMLError:
         pass  # the scanner stops where the parser did, or before: what it saw is enough
@@ -322,7 +337,7 @@ def toml_position(text: str, loc: Location) -> tuple[int, int]:
             continue
         key = _TOML_KEY.match(line)
         if key:
-            path = table + (key.group(1).strip("\"'"),)
+            path = (*table, key.group(1).strip("\"'"))
             if loc[: len(path)] == path and len(path) > best[2]:
                 best = (number, line.index(key.group(1)) + 1, len(path))
     return best[0], best[1]

@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from pydantic_core import PydanticCustomError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,15 +26,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from kmcomms.errors import Diagnostic, InvalidInput, NoWorkspace, Severity, SettingError, display_path
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import LanguageCode, Slug, TimeZoneName, Url, _url, close_match
 from kmcomms.campaign.report_formats import scheduled_format_names
 from kmcomms.campaign.source import file_error, read_text, toml_position
+from kmcomms.errors import Diagnostic, InvalidInput, NoWorkspace, SettingError, Severity, display_path
 
 __all__ = [
-    "secrets_of",
     "CAMPAIGN_FILE",
     "SETTINGS_FILE",
     "ChannelSettings",
@@ -51,6 +50,7 @@ __all__ = [
     "find_workspace",
     "load_workspace",
     "require_workspace",
+    "secrets_of",
     "variables",
 ]
 
@@ -109,8 +109,10 @@ def _address(value: str) -> str:
 
 
 #: Email addresses: one, or a list.
-Addresses = Annotated[list[Annotated[str, AfterValidator(_address)]],
-                      BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
+Addresses = Annotated[
+    list[Annotated[str, AfterValidator(_address)]],
+    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+]
 
 
 class Notify(_Section):
@@ -145,8 +147,10 @@ class Notify(_Section):
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_EVERY_HINT = ('write a weekday and a time ("monday 08:00", "monday,thursday 08:00"), "weekdays 08:00", '
-               '"daily 08:00" or a day of the month ("day 1 08:00")')
+_EVERY_HINT = (
+    'write a weekday and a time ("monday 08:00", "monday,thursday 08:00"), "weekdays 08:00", '
+    '"daily 08:00" or a day of the month ("day 1 08:00")'
+)
 
 
 def report_cron(every: str) -> dict[str, str]:
@@ -167,8 +171,10 @@ def report_cron(every: str) -> dict[str, str]:
         return fields | {"day_of_week": "mon-fri"}
     if days[0] == "day":
         if len(days) != 2 or not days[1].isdigit() or not 1 <= int(days[1]) <= 28:
-            raise ValueError(f'"{" ".join(days)}" is not a day of the month — write "day N" with N from 1 to 28 '
-                             '(every month has it), e.g. "day 1 08:00"')
+            raise ValueError(
+                f'"{" ".join(days)}" is not a day of the month — write "day N" with N from 1 to 28 '
+                '(every month has it), e.g. "day 1 08:00"'
+            )
         return fields | {"day": str(int(days[1]))}
     chosen = []
     for word in ",".join(days).split(","):
@@ -176,8 +182,9 @@ def report_cron(every: str) -> dict[str, str]:
             continue
         found = next((d for d in _WEEKDAYS if word in (d, d[:3])), None)
         if found is None:
-            raise ValueError(f'"{word}" is not a day{close_match(word, (*_WEEKDAYS, "daily", "weekdays"))} — '
-                             f"{_EVERY_HINT}")
+            raise ValueError(
+                f'"{word}" is not a day{close_match(word, (*_WEEKDAYS, "daily", "weekdays"))} — {_EVERY_HINT}'
+            )
         if found[:3] not in chosen:
             chosen.append(found[:3])
     if not chosen:
@@ -224,8 +231,9 @@ class ScheduledReport(_Section):
         # would be, so the finding reads the same ("bad-choice", "use one of html, md").
         known = scheduled_format_names()
         if value not in known:
-            raise PydanticCustomError("literal_error", "Input should be {expected}",
-                                      {"expected": ", ".join(f"'{name}'" for name in known)})
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": ", ".join(f"'{name}'" for name in known)}
+            )
         return value
 
     @field_validator("sender")
@@ -370,14 +378,30 @@ def _secret_warnings(path: Path, text: str, settings: Settings, environ: Mapping
             if _SECRET_KEY.search(key) and not (isinstance(value, str) and _ENV.fullmatch(value)):
                 line, column = toml_position(text, loc)
                 var = "_".join(loc[1:]).upper().replace("-", "_")
-                found.append(Diagnostic(str(path), line, column, Severity.ERROR, "secret-in-file",
-                    f'{dotted} holds a secret written in the file — write "${{{var}}}" and set that environment variable'))
+                found.append(
+                    Diagnostic(
+                        str(path),
+                        line,
+                        column,
+                        Severity.ERROR,
+                        "secret-in-file",
+                        f'{dotted} holds a secret written in the file — write "${{{var}}}" and set that environment variable',
+                    )
+                )
     webhook = settings.notify.webhook if settings.notify else None
     for var in _ENV.findall(webhook or ""):
         if var not in environ:
             line, column = toml_position(text, ("notify", "webhook"))
-            found.append(Diagnostic(str(path), line, column, Severity.WARNING, "env-unset",
-                f"notify.webhook reads ${{{var}}}, which is not set — notifications cannot be sent to it until it is"))
+            found.append(
+                Diagnostic(
+                    str(path),
+                    line,
+                    column,
+                    Severity.WARNING,
+                    "env-unset",
+                    f"notify.webhook reads ${{{var}}}, which is not set — notifications cannot be sent to it until it is",
+                )
+            )
     return found
 
 
@@ -423,7 +447,9 @@ def load_workspace(root: Path, environ: Mapping[str, str] | None = None) -> Work
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
             reason = reason.replace("(at end of document)", "at the end of the file")
-        raise file_error(path, f"TOML syntax: {reason} — check quotes and [table] headers on this line", "toml-syntax", line, column) from exc
+        raise file_error(
+            path, f"TOML syntax: {reason} — check quotes and [table] headers on this line", "toml-syntax", line, column
+        ) from exc
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

@@ -140,8 +140,16 @@ class Channel(ABC):
         anything is sent: pre-flight (`kmcomms validate`) shows them with the rest."""
         return []
 
-    def __init__(self, name: str, settings: ChannelOptions, root: Path, session: requests.Session | None = None, *,
-                 store: Engine | None = None, tracker: Tracker | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: ChannelOptions,
+        root: Path,
+        session: requests.Session | None = None,
+        *,
+        store: Engine | None = None,
+        tracker: Tracker | None = None,
+    ) -> None:
         self.name = name
         self.settings = settings
         self.root = root

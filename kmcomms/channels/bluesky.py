@@ -106,8 +106,12 @@ def facets(text: str) -> list[dict[str, Any]]:
     result = []
     for start, end, url in links(text):
         first = len(text[:start].encode("utf-8"))
-        result.append({"index": {"byteStart": first, "byteEnd": first + len(text[start:end].encode("utf-8"))},
-                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]})
+        result.append(
+            {
+                "index": {"byteStart": first, "byteEnd": first + len(text[start:end].encode("utf-8"))},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
+            }
+        )
     return result
 
 
@@ -126,9 +130,14 @@ def graphemes(text: str) -> int:
         point = ord(char)
         regional = 0x1F1E6 <= point <= 0x1F1FF
         joins = bool(previous) and (
-            unicodedata.category(char) in ("Mn", "Mc", "Me") or char in "\u200c\u200d"
-            or 0x1F3FB <= point <= 0x1F3FF or 0xE0020 <= point <= 0xE007F
-            or previous == "\u200d" or (previous == "\r" and char == "\n") or (regional and flag_open))
+            unicodedata.category(char) in ("Mn", "Mc", "Me")
+            or char in "\u200c\u200d"
+            or 0x1F3FB <= point <= 0x1F3FF
+            or 0xE0020 <= point <= 0xE007F
+            or previous == "\u200d"
+            or (previous == "\r" and char == "\n")
+            or (regional and flag_open)
+        )
         flag_open = regional and not flag_open
         count += not joins
         previous = char
@@ -224,8 +233,12 @@ class Bluesky(HttpChannel):
     def _open_session(self) -> dict[str, str]:
         what = f"logging in to {self.options.service} as {self.options.handle}"
         password = self.secret("app_password", self.options.app_password)
-        response = self.request("POST", f"{self.options.service}/xrpc/com.atproto.server.createSession", what,
-                                json={"identifier": self.options.handle, "password": password})
+        response = self.request(
+            "POST",
+            f"{self.options.service}/xrpc/com.atproto.server.createSession",
+            what,
+            json={"identifier": self.options.handle, "password": password},
+        )
         data = self._json(response, what)
         if not all(isinstance(data.get(k), str) for k in ("accessJwt", "refreshJwt", "did", "handle")):
             raise TransientError(f"{what}: the answer lacks the session's tokens", self.name)
@@ -245,11 +258,18 @@ class Bluesky(HttpChannel):
             if self._login is not stale and self._login is not None:
                 return self._login
             what = f"refreshing the session of {self.options.handle}"
-            response = self.request("POST", f"{self.options.service}/xrpc/com.atproto.server.refreshSession", what,
-                                    headers={"Authorization": f"Bearer {stale['refreshJwt']}"})
+            response = self.request(
+                "POST",
+                f"{self.options.service}/xrpc/com.atproto.server.refreshSession",
+                what,
+                headers={"Authorization": f"Bearer {stale['refreshJwt']}"},
+            )
             if response.status_code == 200:
                 data = self._json(response, what)
-                self._login = {**stale, **{k: data[k] for k in ("accessJwt", "refreshJwt") if isinstance(data.get(k), str)}}
+                self._login = {
+                    **stale,
+                    **{k: data[k] for k in ("accessJwt", "refreshJwt") if isinstance(data.get(k), str)},
+                }
             elif response.status_code in (400, 401):  # ExpiredToken, InvalidToken, revoked: log in again
                 self._login = self._open_session()
             else:
@@ -260,10 +280,14 @@ class Bluesky(HttpChannel):
         """An XRPC call to the PDS with the session's access token, renewed once if expired."""
         url = f"{self.options.service}/xrpc/{nsid}"
         session = self._session()
-        response = self.request(method, url, what, headers={"Authorization": f"Bearer {session['accessJwt']}"}, **kwargs)
+        response = self.request(
+            method, url, what, headers={"Authorization": f"Bearer {session['accessJwt']}"}, **kwargs
+        )
         if response.status_code in (400, 401) and _error_code(response) == "ExpiredToken":
             session = self._renew(session)
-            response = self.request(method, url, what, headers={"Authorization": f"Bearer {session['accessJwt']}"}, **kwargs)
+            response = self.request(
+                method, url, what, headers={"Authorization": f"Bearer {session['accessJwt']}"}, **kwargs
+            )
         if response.status_code == 401:
             with self._lock:  # revoked or not accepted: the next call logs in afresh
                 self._login = None
@@ -277,7 +301,9 @@ class Bluesky(HttpChannel):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise TransientError(f"{what}: {response.url} answered {response.status_code} without a JSON object", self.name)
+            raise TransientError(
+                f"{what}: {response.url} answered {response.status_code} without a JSON object", self.name
+            )
         return data
 
     # ------------------------------------------------------------------ posts
@@ -288,10 +314,17 @@ class Bluesky(HttpChannel):
         text = draft.text
         length, size = graphemes(text), len(text.encode("utf-8"))
         if length > MAX_GRAPHEMES or size > MAX_BYTES:
-            raise PermanentError(f"the post for {draft.delivery} is {length} characters ({size} bytes); Bluesky takes "
-                                 f"at most {MAX_GRAPHEMES} ({MAX_BYTES} bytes) — shorten its summary", self.name)
-        record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": _timestamp(self.clock()),
-                                  "langs": [draft.language]}
+            raise PermanentError(
+                f"the post for {draft.delivery} is {length} characters ({size} bytes); Bluesky takes "
+                f"at most {MAX_GRAPHEMES} ({MAX_BYTES} bytes) — shorten its summary",
+                self.name,
+            )
+        record: dict[str, Any] = {
+            "$type": POST,
+            "text": text,
+            "createdAt": _timestamp(self.clock()),
+            "langs": [draft.language],
+        }
         if found := facets(text):
             record["facets"] = found
         return record
@@ -344,12 +377,18 @@ class Bluesky(HttpChannel):
         """`likes`, `reposts`, `replies` and `quotes` so far; empty while the AppView has
         not indexed the post (or after it was deleted)."""
         what = f"reading the reach of {publication.remote_id}"
-        response = self.request("GET", f"{self.options.appview}/xrpc/app.bsky.feed.getPosts", what,
-                                params={"uris": [publication.remote_id]})
+        response = self.request(
+            "GET", f"{self.options.appview}/xrpc/app.bsky.feed.getPosts", what, params={"uris": [publication.remote_id]}
+        )
         posts = self._json(response, what).get("posts")
         for post in posts if isinstance(posts, list) else []:
             if isinstance(post, dict) and post.get("uri") == publication.remote_id:
-                names = {"likeCount": "likes", "repostCount": "reposts", "replyCount": "replies", "quoteCount": "quotes"}
+                names = {
+                    "likeCount": "likes",
+                    "repostCount": "reposts",
+                    "replyCount": "replies",
+                    "quoteCount": "quotes",
+                }
                 return {name: float(post[field]) for field, name in names.items() if isinstance(post.get(field), int)}
         return {}
 

@@ -49,18 +49,17 @@ from typing import Any
 from markupsafe import Markup
 from pydantic import Field
 
-from kmcomms.render.pdf import PdfError, briefing_pdf, check_fonts
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import PermanentError, Publication
+from kmcomms.channels.letters import Attachment, address_problem
+from kmcomms.channels.site.entry import Entry, slug_of
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.static_site import SiteChannel, SiteOptions
 from kmcomms.logs import event
-from kmcomms.channels.letters import Attachment, address_problem
 from kmcomms.render.drafts import Briefing, Draft, Newsletter
 from kmcomms.render.markup import plain_text
+from kmcomms.render.pdf import PdfError, briefing_pdf, check_fonts
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
-from kmcomms.channels.site.entry import Entry
-from kmcomms.channels.site.entry import slug_of
 from kmcomms.translations.words import words
 
 __all__ = ["BriefingChannel", "BriefingOptions", "briefing_mail", "briefing_text", "local_sender", "page_fragment"]
@@ -99,7 +98,8 @@ def page_fragment(draft: Briefing, pdf_name: str) -> str:
     the PDF, and its main part, from the whole document the renderer made."""
     header, main = _inside("header", draft.html), _inside("main", draft.html)
     link = Markup('<p class="km-download"><a href="{0}" type="application/pdf">{1} (PDF)</a></p>').format(
-        pdf_name, words(draft.language).gettext("Policy briefing"))
+        pdf_name, words(draft.language).gettext("Policy briefing")
+    )
     # A workspace's own briefing template may lack a <main>: then all of its body is shown.
     content = main if main is not None else _inside("body", draft.html) or ""
     heading = f"<header>{header}</header>\n" if header is not None else ""
@@ -149,13 +149,18 @@ def briefing_mail(draft: Briefing, url: str) -> Newsletter:
     footer = f"\n--\n{say('Unsubscribe')}: {UNSUBSCRIBE_PLACEHOLDER}\n"
     html_cover = str(Markup('<p dir="auto"><a href="{0}">{0}</a></p>\n').format(url))
     # The placeholder is replaced (and escaped) per recipient by the composer.
-    html_footer = str(Markup('<p dir="auto"><a href="{0}">{1}</a></p>\n').format(
-        Markup(UNSUBSCRIBE_PLACEHOLDER), say("Unsubscribe")))
+    html_footer = str(
+        Markup('<p dir="auto"><a href="{0}">{1}</a></p>\n').format(Markup(UNSUBSCRIBE_PLACEHOLDER), say("Unsubscribe"))
+    )
     document = _BODY_START.sub(lambda start: start[0] + "\n" + html_cover, draft.html, count=1)
     common = {field.name: getattr(draft, field.name) for field in dataclasses.fields(Draft)}
-    return Newsletter(**common, subject=draft.title, preheader=draft.summary,
-                      text=cover + briefing_text(draft) + footer,
-                      html=document.replace("</body>", html_footer + "</body>", 1))
+    return Newsletter(
+        **common,
+        subject=draft.title,
+        preheader=draft.summary,
+        text=cover + briefing_text(draft) + footer,
+        html=document.replace("</body>", html_footer + "</body>", 1),
+    )
 
 
 class BriefingChannel(SiteChannel, Smtp):
@@ -189,8 +194,15 @@ class BriefingChannel(SiteChannel, Smtp):
         except PdfError as exc:
             raise PermanentError(f"[channels.{self.name}] {exc}", self.name) from exc
         for warning in made.warnings:
-            event(log, "briefing-font", f"[channels.{self.name}] {warning}", level=logging.WARNING, delivery=key,
-                  channel=self.name, language=draft.language)
+            event(
+                log,
+                "briefing-font",
+                f"[channels.{self.name}] {warning}",
+                level=logging.WARNING,
+                delivery=key,
+                channel=self.name,
+                language=draft.language,
+            )
         return made.data
 
     @staticmethod
@@ -202,8 +214,15 @@ class BriefingChannel(SiteChannel, Smtp):
         """The page and the PDF `publish` made (`update` publishes again)."""
         assert isinstance(draft, Briefing)
         name = self.pdf_name(draft, key)
-        return self.draft_entry(draft, key, published, slug=draft.message, summary=draft.summary,
-                                html=page_fragment(draft, name), files={name: self._pdfs[key]})
+        return self.draft_entry(
+            draft,
+            key,
+            published,
+            slug=draft.message,
+            summary=draft.summary,
+            html=page_fragment(draft, name),
+            files={name: self._pdfs[key]},
+        )
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, Briefing):
@@ -215,8 +234,11 @@ class BriefingChannel(SiteChannel, Smtp):
         finally:
             del self._pdfs[key]
         assert page.url is not None
-        self.send(briefing_mail(draft, page.url), key,
-                  attachments=[Attachment(f"{slug_of(draft.message)}.pdf", "application/pdf", pdf)])
+        self.send(
+            briefing_mail(draft, page.url),
+            key,
+            attachments=[Attachment(f"{slug_of(draft.message)}.pdf", "application/pdf", pdf)],
+        )
         return page
 
     def find(self, key: str) -> Publication | None:
@@ -226,7 +248,9 @@ class BriefingChannel(SiteChannel, Smtp):
     def check(self) -> list[str]:
         problems = [*SiteChannel.check(self), *Smtp.check(self)]
         if "sender" not in self.options.model_fields_set:
-            problems.append(f"[channels.{self.name}] no sender is set, so briefings go out from {self.options.sender} "
-                            '— set sender = "Name <address>" to an address of the unit that takes replies')
+            problems.append(
+                f"[channels.{self.name}] no sender is set, so briefings go out from {self.options.sender} "
+                '— set sender = "Name <address>" to an address of the unit that takes replies'
+            )
         problems.extend(f"[channels.{self.name}] {problem}" for problem in check_fonts(self.fonts))
         return problems

@@ -15,9 +15,9 @@ import requests
 from pydantic import Field, TypeAdapter, ValidationError
 
 from kmcomms.campaign.adapters import Kind
+from kmcomms.campaign.fields import LanguageCode, Slug
 from kmcomms.channels.base import ChannelError, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, shorten
-from kmcomms.campaign.fields import LanguageCode, Slug
 from kmcomms.ledger.ledger import planned_language
 from kmcomms.render.drafts import Draft, Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
@@ -41,8 +41,10 @@ def audience_language_keys(mapping: Mapping[str, V]) -> Mapping[str, V]:
                 _SLUG.validate_python(audience)
             _LANGUAGE.validate_python(language)
         except ValidationError as exc:
-            raise ValueError(f'"{key}": {exc.errors()[0]["msg"].removeprefix("Value error, ")} — '
-                             f'a key is a language ("en") or an audience and a language ("policy-makers/en")') from None
+            raise ValueError(
+                f'"{key}": {exc.errors()[0]["msg"].removeprefix("Value error, ")} — '
+                f'a key is a language ("en") or an audience and a language ("policy-makers/en")'
+            ) from None
     return mapping
 
 
@@ -82,11 +84,17 @@ class CampaignChannel(HttpChannel):
     def letter(self, draft: Draft) -> Newsletter:
         """`draft`, if this channel can send it: a newsletter with an unsubscribe link."""
         if not isinstance(draft, Newsletter):
-            raise PermanentError(f"channel {self.name} sends newsletters, not {draft.kind} drafts — "
-                                 f"remove `kind` from [channels.{self.name}]", self.name)
+            raise PermanentError(
+                f"channel {self.name} sends newsletters, not {draft.kind} drafts — "
+                f"remove `kind` from [channels.{self.name}]",
+                self.name,
+            )
         if UNSUBSCRIBE_PLACEHOLDER not in draft.html:
-            raise PermanentError(f"{draft.delivery}: the newsletter has no unsubscribe link "
-                                 f"({UNSUBSCRIBE_PLACEHOLDER}) — the newsletter template must keep it", self.name)
+            raise PermanentError(
+                f"{draft.delivery}: the newsletter has no unsubscribe link "
+                f"({UNSUBSCRIBE_PLACEHOLDER}) — the newsletter template must keep it",
+                self.name,
+            )
         return draft
 
     def reader_language(self, draft: Newsletter, key: str) -> str:
@@ -95,8 +103,11 @@ class CampaignChannel(HttpChannel):
         if not draft.fallback:
             return draft.language
         if self.store is None:
-            raise PermanentError(f"{key} fell back to {draft.language}, and without the ledger channel "
-                                 f"{self.name} cannot tell which readers it is for", self.name)
+            raise PermanentError(
+                f"{key} fell back to {draft.language}, and without the ledger channel "
+                f"{self.name} cannot tell which readers it is for",
+                self.name,
+            )
         planned = planned_language(self.store, key)
         if planned is None:
             raise PermanentError(f"delivery {key} is not in the ledger", self.name)
@@ -118,8 +129,10 @@ class CampaignChannel(HttpChannel):
         try:
             return response.json()
         except ValueError:
-            raise TransientError(f"{what}: {response.url} answered {response.status_code} with no JSON "
-                                 f"({shorten(response.text, 80)})", self.name) from None
+            raise TransientError(
+                f"{what}: {response.url} answered {response.status_code} with no JSON ({shorten(response.text, 80)})",
+                self.name,
+            ) from None
 
     @abstractmethod
     def deliver(self, draft: Newsletter, key: str, when: datetime | None) -> Publication:

@@ -28,13 +28,13 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, case, func, or_, select
 
+from kmcomms.campaign.fields import LanguageCode, Slug
+from kmcomms.channels.letters import address_problem
+from kmcomms.errors import Diagnostic, InvalidInput, one_line
 from kmcomms.files import error as _error
 from kmcomms.files import records
-from kmcomms.errors import Diagnostic, InvalidInput, one_line
-from kmcomms.campaign.fields import LanguageCode, Slug
 from kmcomms.ledger.contacts import normal_address, save_contacts
 from kmcomms.ledger.tables import contacts, suppressions
-from kmcomms.channels.letters import address_problem
 
 __all__ = [
     "COLUMNS",
@@ -57,8 +57,11 @@ _SLUG = TypeAdapter(Slug)
 #: A contact never written to: its address is suppressed (the stamps on the contact row
 #: are set by `kmcomms.ledger.contacts.suppress` too, and are checked as well so neither
 #: can be missed).
-_SUPPRESSED = or_(contacts.c.email.in_(select(suppressions.c.email)), contacts.c.unsubscribed_at.is_not(None),
-                  contacts.c.bounced_at.is_not(None))
+_SUPPRESSED = or_(
+    contacts.c.email.in_(select(suppressions.c.email)),
+    contacts.c.unsubscribed_at.is_not(None),
+    contacts.c.bounced_at.is_not(None),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +122,10 @@ def _row_problems(row: dict[str, str], today: date) -> list[str]:
         problems.append(f"audience {reason}")
     consent = row["consent_date"]
     if not consent:
-        problems.append("consent_date is empty — write the date this person agreed to get news (YYYY-MM-DD); "
-                        "do not import anyone without consent")
+        problems.append(
+            "consent_date is empty — write the date this person agreed to get news (YYYY-MM-DD); "
+            "do not import anyone without consent"
+        )
     else:
         try:
             given = date.fromisoformat(consent) if len(consent) == 10 else None
@@ -169,8 +174,15 @@ def read_contacts(path: Path, today: date, data: bytes | None = None) -> list[Co
                 header = [h.strip().lower() for h in fields]
                 continue
             if len(fields) != len(header):
-                found.append(_error(path, start, "contacts-fields", f"this row has {len(fields)} values, the header "
-                                    f"{len(header)} — quote a value that holds a comma"))
+                found.append(
+                    _error(
+                        path,
+                        start,
+                        "contacts-fields",
+                        f"this row has {len(fields)} values, the header "
+                        f"{len(header)} — quote a value that holds a comma",
+                    )
+                )
                 continue
             row = {name: value.strip() for name, value in zip(header, fields, strict=True)}
             problems = _row_problems(row, today)
@@ -181,40 +193,74 @@ def read_contacts(path: Path, today: date, data: bytes | None = None) -> list[Co
                 found.append(_error(path, start, "contacts-row", "; ".join(problems)))
                 continue
             first_seen[address] = start
-            result.append(Contact(address, row["name"], row["language"], row["audience"],
-                                  date.fromisoformat(row["consent_date"]), start))
+            result.append(
+                Contact(
+                    address,
+                    row["name"],
+                    row["language"],
+                    row["audience"],
+                    date.fromisoformat(row["consent_date"]),
+                    start,
+                )
+            )
     except InvalidInput as exc:
         if header is None:  # nothing was read: the file-level problem is the only one
             raise
         found.extend(exc.diagnostics)  # a broken quote: kept with the rows found bad before it
     if header is None and not found:
-        found.append(_error(path, 1, "contacts-header",
-                            f"the file is empty — the first line must be the header {','.join(COLUMNS)}"))
+        found.append(
+            _error(
+                path, 1, "contacts-header", f"the file is empty — the first line must be the header {','.join(COLUMNS)}"
+            )
+        )
     if found:
         raise InvalidInput(found)
     return result
 
 
-def import_contacts(engine: Engine, path: Path, contact_list: str, now: datetime,
-                    data: bytes | None = None) -> ImportReport:
+def import_contacts(
+    engine: Engine, path: Path, contact_list: str, now: datetime, data: bytes | None = None
+) -> ImportReport:
     """Check the CSV at `path` and, when every row is good, upsert it into `contact_list`
     in one transaction. Raises `InvalidInput` (and stores nothing) otherwise."""
     if reason := _pydantic_reason(_SLUG, contact_list):
         raise InvalidInput([_error(path, 0, "contacts-list", f"the list name {reason}")])
     # Consent given "today" anywhere on Earth is not in the future: UTC+14 is furthest ahead.
     rows = read_contacts(path, (now.astimezone(UTC) + timedelta(hours=14)).date(), data)
-    values = [{"email": c.email, "name": c.name or None, "language": c.language, "audience": c.audience,
-               "consent_date": datetime.combine(c.consent_date, time(), UTC)} for c in rows]
+    values = [
+        {
+            "email": c.email,
+            "name": c.name or None,
+            "language": c.language,
+            "audience": c.audience,
+            "consent_date": datetime.combine(c.consent_date, time(), UTC),
+        }
+        for c in rows
+    ]
     known, suppressed = save_contacts(engine, contact_list, values)
     added = sum(1 for v in values if v["email"] not in known)
-    unchanged = sum(1 for v in values if v["email"] in known
-                    and known[v["email"]] == (v["name"], v["language"], v["audience"], v["consent_date"]))
-    return ImportReport(contact_list, added, len(values) - added - unchanged, unchanged,
-                        sum(1 for v in values if v["email"] in suppressed))
+    unchanged = sum(
+        1
+        for v in values
+        if v["email"] in known and known[v["email"]] == (v["name"], v["language"], v["audience"], v["consent_date"])
+    )
+    return ImportReport(
+        contact_list,
+        added,
+        len(values) - added - unchanged,
+        unchanged,
+        sum(1 for v in values if v["email"] in suppressed),
+    )
 
 
-def recipients_for(bind: Engine | Connection, contact_list: str, audience: str, language: str, source_language: str,
-                   audience_languages: Sequence[str]) -> list[Recipient]:
+def recipients_for(
+    bind: Engine | Connection,
+    contact_list: str,
+    audience: str,
+    language: str,
+    source_language: str,
+    audience_languages: Sequence[str],
+) -> list[Recipient]:
     """Who a delivery to `audience` in `language` on a channel sending to `contact_list`
     goes to: the list's contacts of that audience who read `language` — and, when
     `language` is the campaign's source language, those whose language the audience is
@@ -223,9 +269,11 @@ def recipients_for(bind: Engine | Connection, contact_list: str, audience: str, 
     reads = contacts.c.language == language
     if language == source_language:
         reads = or_(reads, contacts.c.language.not_in(list(audience_languages)))
-    query = (select(contacts.c.email, contacts.c.name, contacts.c.language)
-             .where(contacts.c.list == contact_list, contacts.c.audience == audience, reads, ~_SUPPRESSED)
-             .order_by(contacts.c.email))
+    query = (
+        select(contacts.c.email, contacts.c.name, contacts.c.language)
+        .where(contacts.c.list == contact_list, contacts.c.audience == audience, reads, ~_SUPPRESSED)
+        .order_by(contacts.c.email)
+    )
     if isinstance(bind, Engine):
         with bind.connect() as db:
             return [Recipient(*row) for row in db.execute(query)]
@@ -241,22 +289,40 @@ def summary(engine: Engine, contact_list: str | None = None) -> list[dict[str, o
         query = query.where(contacts.c.list == contact_list)
     with engine.connect() as db:
         rows = db.execute(query.group_by(*group).order_by(*group)).all()
-    return [{"list": r[0], "audience": r[1], "language": r[2], "contacts": r[3], "suppressed": int(r[4] or 0)}
-            for r in rows]
+    return [
+        {"list": r[0], "audience": r[1], "language": r[2], "contacts": r[3], "suppressed": int(r[4] or 0)} for r in rows
+    ]
 
 
 def addresses(engine: Engine, contact_list: str | None = None) -> list[dict[str, object]]:
     """Every contact (personal data: for `--show-addresses` only), with why it is
     suppressed, if it is."""
-    query = (select(contacts.c.list, contacts.c.email, contacts.c.name, contacts.c.language, contacts.c.audience,
-                    contacts.c.consent_date, suppressions.c.reason)
-             .join_from(contacts, suppressions, suppressions.c.email == contacts.c.email, isouter=True)
-             .order_by(contacts.c.list, contacts.c.email))
+    query = (
+        select(
+            contacts.c.list,
+            contacts.c.email,
+            contacts.c.name,
+            contacts.c.language,
+            contacts.c.audience,
+            contacts.c.consent_date,
+            suppressions.c.reason,
+        )
+        .join_from(contacts, suppressions, suppressions.c.email == contacts.c.email, isouter=True)
+        .order_by(contacts.c.list, contacts.c.email)
+    )
     if contact_list is not None:
         query = query.where(contacts.c.list == contact_list)
     with engine.connect() as db:
         rows = db.execute(query).all()
-    return [{"list": r.list, "email": r.email, "name": r.name or "", "language": r.language, "audience": r.audience,
-             "consent_date": r.consent_date.date().isoformat() if r.consent_date else None, "suppressed": r.reason}
-            for r in rows]
-
+    return [
+        {
+            "list": r.list,
+            "email": r.email,
+            "name": r.name or "",
+            "language": r.language,
+            "audience": r.audience,
+            "consent_date": r.consent_date.date().isoformat() if r.consent_date else None,
+            "suppressed": r.reason,
+        }
+        for r in rows
+    ]

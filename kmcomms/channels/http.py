@@ -17,9 +17,9 @@ import requests
 from pydantic import SecretStr
 
 from kmcomms import __version__
+from kmcomms.campaign.workspace import expand
 from kmcomms.channels.base import Channel, ChannelError, PermanentError, TransientError
 from kmcomms.errors import SettingError
-from kmcomms.campaign.workspace import expand
 
 __all__ = ["RETRYABLE_4XX", "HttpChannel", "error_message", "retry_after", "secure_url", "shorten"]
 
@@ -113,13 +113,21 @@ class HttpChannel(Channel):
         message). Nothing here puts a header into a message."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **kwargs.pop("headers", {})}
         try:
-            return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, headers=headers, **kwargs)
+            return self.session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, headers=headers, **kwargs
+            )
         except requests.Timeout:
             # Sent, perhaps: the outcome is unknown; the adapter's key or lookup makes the retry safe.
             raise TransientError(f"{method} {url} ({what}): no answer within {self.timeout:g} s", self.name) from None
         except requests.ConnectionError as exc:
-            raise TransientError(f"{method} {url} ({what}): connection failed ({shorten(str(exc), 160)})", self.name) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema) as exc:
+            raise TransientError(
+                f"{method} {url} ({what}): connection failed ({shorten(str(exc), 160)})", self.name
+            ) from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+        ) as exc:
             raise PermanentError(f"{method} {url}: {type(exc).__name__}", self.name) from None
         except requests.RequestException as exc:  # a broken or undecodable answer: try again
             raise TransientError(f"{method} {url} ({what}): {type(exc).__name__}", self.name) from None
@@ -131,9 +139,15 @@ class HttpChannel(Channel):
         status = response.status_code
         said = message or error_message(response)
         if status in RETRYABLE_4XX or status >= 500:
-            return TransientError(f"{what}: {response.url} answered {status}: {said}", self.name,
-                                  retry_after=retry_after(response.headers.get("Retry-After")))
+            return TransientError(
+                f"{what}: {response.url} answered {status}: {said}",
+                self.name,
+                retry_after=retry_after(response.headers.get("Retry-After")),
+            )
         if 300 <= status < 400:
-            return PermanentError(f"{what}: {response.url} answered {status}, a redirect to "
-                                  f"{response.headers.get('Location', '(nowhere)')} — set the address to the final one", self.name)
+            return PermanentError(
+                f"{what}: {response.url} answered {status}, a redirect to "
+                f"{response.headers.get('Location', '(nowhere)')} — set the address to the final one",
+                self.name,
+            )
         return PermanentError(f"{what}: refused ({status}): {said}", self.name)

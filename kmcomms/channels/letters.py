@@ -134,8 +134,9 @@ class _Body:
         self.escape = escape
         sample = text.encode("utf-8")
         quoted, based = _quoted_printable(sample), _base64(sample)
-        self.cte, self.encode = (("quoted-printable", _quoted_printable) if len(quoted) <= len(based)
-                                 else ("base64", _base64))
+        self.cte, self.encode = (
+            ("quoted-printable", _quoted_printable) if len(quoted) <= len(based) else ("base64", _base64)
+        )
 
     def render(self, url: str) -> bytes:
         return self.encode(self.escape(url).join(self.pieces).encode("utf-8"))
@@ -167,9 +168,18 @@ class Composer:
     after the text and HTML.
     """
 
-    def __init__(self, draft: Newsletter, *, sender: str, list_id: str, date: datetime,
-                 unsubscribe: Callable[[str], str], one_click: bool, reply_to: str | None = None,
-                 attachments: Sequence[Attachment] = ()) -> None:
+    def __init__(
+        self,
+        draft: Newsletter,
+        *,
+        sender: str,
+        list_id: str,
+        date: datetime,
+        unsubscribe: Callable[[str], str],
+        one_click: bool,
+        reply_to: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> None:
         self.delivery = draft.delivery
         self.domain = split_sender(sender)[1].rpartition("@")[2].lower()
         self.unsubscribe = unsubscribe

@@ -53,7 +53,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from pydantic import Field, SecretStr, field_validator
@@ -113,7 +113,7 @@ class Listmonk(CampaignChannel):
 
     Settings = ListmonkOptions
     unsent_status = "draft"
-    reach_notes = {"opens": "opens include machine opens (Apple Mail Privacy Protection)"}
+    reach_notes: ClassVar[Mapping[str, str]] = {"opens": "opens include machine opens (Apple Mail Privacy Protection)"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -122,7 +122,9 @@ class Listmonk(CampaignChannel):
 
     def _call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
         auth = f"token {self.options.user}:{self.secret('token', self.options.token)}"
-        response = self.request(method, f"{self.options.url}/api{path}", what, headers={"Authorization": auth}, **kwargs)
+        response = self.request(
+            method, f"{self.options.url}/api{path}", what, headers={"Authorization": auth}, **kwargs
+        )
         log.debug("%s /api%s (%s): %s", method, path, what, response.status_code)
         return response
 
@@ -136,22 +138,36 @@ class Listmonk(CampaignChannel):
 
     def lookup(self, key: str) -> tuple[Publication, str] | None:
         # listmonk's `query` matches name and subject (ILIKE %…%); the marker decides.
-        data = self._api("GET", "/campaigns", f"looking up the campaign of {key}", params={"query": key, "per_page": "all"})
+        data = self._api(
+            "GET", "/campaigns", f"looking up the campaign of {key}", params={"query": key, "per_page": "all"}
+        )
         results = data.get("results") if isinstance(data, dict) else None
         found = sorted((c for c in results or [] if self.marker(key) in str(c.get("name", ""))), key=lambda c: c["id"])
         if len(found) > 1:
-            log.warning("listmonk holds %d campaigns for %s (ids %s): taking the first", len(found), key,
-                        ", ".join(str(c["id"]) for c in found))
+            log.warning(
+                "listmonk holds %d campaigns for %s (ids %s): taking the first",
+                len(found),
+                key,
+                ", ".join(str(c["id"]) for c in found),
+            )
         return (Publication(str(found[0]["id"])), str(found[0].get("status"))) if found else None
 
     def deliver(self, draft: Newsletter, key: str, when: datetime | None) -> Publication:
         lists, language = self.pick(self.options.lists, draft, key)
         if lists is None:
-            raise PermanentError(f'[channels.{self.name}] lists: no list for audience "{draft.audience}" in {language} '
-                                 f'— add `"{draft.audience}/{language}" = [ID]` or `{language} = [ID]`', self.name)
+            raise PermanentError(
+                f'[channels.{self.name}] lists: no list for audience "{draft.audience}" in {language} '
+                f'— add `"{draft.audience}/{language}" = [ID]` or `{language} = [ID]`',
+                self.name,
+            )
         campaign: dict[str, Any] = {
-            "name": self.campaign_name(draft, key), "subject": draft.subject, "lists": lists, "type": "regular",
-            "content_type": "html", "body": _go_template(draft.html), "altbody": _go_template(draft.text),
+            "name": self.campaign_name(draft, key),
+            "subject": draft.subject,
+            "lists": lists,
+            "type": "regular",
+            "content_type": "html",
+            "body": _go_template(draft.html),
+            "altbody": _go_template(draft.text),
             "tags": ["kmcomms", draft.campaign],
             # Go's time.Time reads RFC 3339 only: the zone is required.
             "send_at": None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -172,26 +188,45 @@ class Listmonk(CampaignChannel):
             publication = found[0]
             self._api("PUT", f"/campaigns/{publication.remote_id}", f"updating the campaign of {key}", json=campaign)
         status = "running" if when is None else "scheduled"
-        self._api("PUT", f"/campaigns/{publication.remote_id}/status", f"starting the campaign of {key}",
-                  json={"status": status})
+        self._api(
+            "PUT",
+            f"/campaigns/{publication.remote_id}/status",
+            f"starting the campaign of {key}",
+            json={"status": status},
+        )
         return publication
 
     def collect(self, publication: Publication) -> dict[str, float]:
         """Running totals: `recipients` (sent), `opens` (views, machine opens included),
         `clicks`, `bounces`."""
-        data = self._api("GET", f"/campaigns/{publication.remote_id}", f"reading campaign {publication.remote_id}") or {}
-        return {metric: float(data.get(field) or 0)
-                for metric, field in (("recipients", "sent"), ("opens", "views"), ("clicks", "clicks"), ("bounces", "bounces"))}
+        data = (
+            self._api("GET", f"/campaigns/{publication.remote_id}", f"reading campaign {publication.remote_id}") or {}
+        )
+        return {
+            metric: float(data.get(field) or 0)
+            for metric, field in (
+                ("recipients", "sent"),
+                ("opens", "views"),
+                ("clicks", "clicks"),
+                ("bounces", "bounces"),
+            )
+        }
 
     def probe(self) -> list[str]:
         data = self._api("GET", "/lists", "reading the lists", params={"per_page": "all"})
         known = {item.get("id") for item in (data.get("results") or [])} if isinstance(data, dict) else set()
-        problems = [f'[channels.{self.name}] lists: "{key}" names list {list_id}, which listmonk does not have'
-                    for key, ids in self.options.lists.items() for list_id in ids if list_id not in known]
+        problems = [
+            f'[channels.{self.name}] lists: "{key}" names list {list_id}, which listmonk does not have'
+            for key, ids in self.options.lists.items()
+            for list_id in ids
+            if list_id not in known
+        ]
         if self.options.template_id is not None:
             response = self._call("GET", f"/templates/{self.options.template_id}", "reading the template")
             if response.status_code == 404:
-                problems.append(f"[channels.{self.name}] template_id: listmonk has no template {self.options.template_id}")
+                problems.append(
+                    f"[channels.{self.name}] template_id: listmonk has no template {self.options.template_id}"
+                )
             elif not 200 <= response.status_code < 300:
                 raise self.refused(response, "reading the template")
         return problems

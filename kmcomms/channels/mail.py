@@ -23,6 +23,7 @@ server's replies with the password (and its base64 forms, as AUTH sends it) mask
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import smtplib
 import ssl
@@ -41,6 +42,7 @@ __all__ = [
     "Server",
     "Uncertain",
 ]
+
 
 class RecipientError(KmcommsError):
     """The server's answer about one recipient (`reply`, as it said it): the message may
@@ -102,8 +104,15 @@ class Mailer:
     """One SMTP connection reused for a whole send (see the module). Use it as a context
     manager, or call `close()`. `sleep` and `clock` are for tests."""
 
-    def __init__(self, server: Server, *, rate: float = 0, channel: str = "",
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        server: Server,
+        *,
+        rate: float = 0,
+        channel: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.server = server
         self.rate = rate
         self.channel = channel
@@ -113,11 +122,15 @@ class Mailer:
         self._ready_at: float | None = None
         secret = server.password or ""
         user = (server.username or "").encode()
-        self._secrets = [s for s in (
-            secret,
-            base64.b64encode(secret.encode()).decode(),
-            base64.b64encode(b"\0" + user + b"\0" + secret.encode()).decode(),
-        ) if secret and s]
+        self._secrets = [
+            s
+            for s in (
+                secret,
+                base64.b64encode(secret.encode()).decode(),
+                base64.b64encode(b"\0" + user + b"\0" + secret.encode()).decode(),
+            )
+            if secret and s
+        ]
 
     def __enter__(self) -> Mailer:
         return self
@@ -176,15 +189,21 @@ class Mailer:
             reply = _reply(exc.smtp_code, exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
                 return self._transient(f"cannot log in now ({reply})")
-            return self._permanent(f"the server refused the user name or password ({reply}) — "
-                                   "check username and password")
+            return self._permanent(
+                f"the server refused the user name or password ({reply}) — check username and password"
+            )
         if isinstance(exc, smtplib.SMTPNotSupportedError):
-            hint = ("it may offer AUTH only after STARTTLS: set starttls = true" if self.server.security == "plain"
-                    else "check the port and the starttls/ssl settings")
+            hint = (
+                "it may offer AUTH only after STARTTLS: set starttls = true"
+                if self.server.security == "plain"
+                else "check the port and the starttls/ssl settings"
+            )
             return self._permanent(f"{exc} — {hint}")
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return self._permanent(f"its TLS certificate is not trusted ({exc.verify_message}) — "
-                                   "point SSL_CERT_FILE at the CA that signed it")
+            return self._permanent(
+                f"its TLS certificate is not trusted ({exc.verify_message}) — "
+                "point SSL_CERT_FILE at the CA that signed it"
+            )
         if isinstance(exc, smtplib.SMTPResponseException):  # a refusing greeting, EHLO or STARTTLS
             reply = _reply(exc.smtp_code, exc.smtp_error)
             if exc.smtp_code >= 500:
@@ -197,10 +216,8 @@ class Mailer:
     @staticmethod
     def _discard(smtp: smtplib.SMTP | None) -> None:
         if smtp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 smtp.close()
-            except OSError:
-                pass
 
     def _drop(self) -> None:
         self._discard(self._smtp)
@@ -213,8 +230,9 @@ class Mailer:
         if 400 <= code < 500:
             raise self._transient(f"the server cannot take mail now ({_reply(code, text)})")
         if code != 250:
-            raise self._permanent(f"the server refused the sender {sender} ({_reply(code, text)}) — "
-                                  "check sender, username and password")
+            raise self._permanent(
+                f"the server refused the sender {sender} ({_reply(code, text)}) — check sender, username and password"
+            )
         code, text = smtp.rcpt(recipient)
         if code in (250, 251):
             return
@@ -258,9 +276,13 @@ class Mailer:
             code, text = exc.smtp_code, exc.smtp_error
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
-            raise Uncertain(self._masked(f"{self.server.where}: connection lost while handing over the message "
-                                         f"for {recipient} ({type(exc).__name__}): the server may have it"),
-                            self.channel) from None
+            raise Uncertain(
+                self._masked(
+                    f"{self.server.where}: connection lost while handing over the message "
+                    f"for {recipient} ({type(exc).__name__}): the server may have it"
+                ),
+                self.channel,
+            ) from None
         if code == 250:
             return
         if code == 421:
@@ -270,8 +292,6 @@ class Mailer:
     def close(self) -> None:
         """Say QUIT and close; never raises."""
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
                 self._smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
             self._drop()

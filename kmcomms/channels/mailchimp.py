@@ -65,15 +65,16 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from kmcomms.channels.base import ChannelError, PermanentError, Publication
-from kmcomms.channels.http import secure_url, shorten
 from kmcomms.channels.campaigns import CampaignChannel, CampaignOptions, audience_language_keys
+from kmcomms.channels.http import secure_url, shorten
 from kmcomms.channels.letters import address_problem
 from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
@@ -132,8 +133,10 @@ class MailchimpOptions(CampaignOptions):
     @model_validator(mode="after")
     def _someone_to_send_to(self) -> MailchimpOptions:
         if not self.segments and self.language_field is None:
-            raise ValueError("set `segments` (language or audience/language → saved segment id) or `language_field` "
-                             "(the merge field holding each contact's language), or both")
+            raise ValueError(
+                "set `segments` (language or audience/language → saved segment id) or `language_field` "
+                "(the merge field holding each contact's language), or both"
+            )
         return self
 
 
@@ -148,8 +151,10 @@ class Mailchimp(CampaignChannel):
 
     Settings = MailchimpOptions
     unsent_status = "save"
-    reach_notes = {metric: "machine opens (Apple Mail Privacy Protection)"
-                   for metric in ("opens-automated", "unique-opens-automated")}
+    reach_notes: ClassVar[Mapping[str, str]] = {
+        metric: "machine opens (Apple Mail Privacy Protection)"
+        for metric in ("opens-automated", "unique-opens-automated")
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,8 +167,11 @@ class Mailchimp(CampaignChannel):
         key = self.secret("api_key", self.options.api_key)
         base = self.options.base_url or api_base(key)
         if base is None:
-            raise PermanentError(f"[channels.{self.name}] api_key: a Mailchimp API key ends in its data centre "
-                                 "(…-us21); copy the whole key", self.name)
+            raise PermanentError(
+                f"[channels.{self.name}] api_key: a Mailchimp API key ends in its data centre "
+                "(…-us21); copy the whole key",
+                self.name,
+            )
         response = self.request(method, f"{base}{path}", what, auth=("kmcomms", key), **kwargs)
         log.debug("%s %s (%s): %s", method, path, what, response.status_code)
         return response
@@ -178,8 +186,11 @@ class Mailchimp(CampaignChannel):
         said = None
         if isinstance(problem, dict):
             parts = [str(problem.get("detail") or problem.get("title") or "")]
-            parts += [f"{e.get('field') or 'request'}: {e.get('message')}" for e in problem.get("errors") or []
-                      if isinstance(e, dict)]
+            parts += [
+                f"{e.get('field') or 'request'}: {e.get('message')}"
+                for e in problem.get("errors") or []
+                if isinstance(e, dict)
+            ]
             said = shorten("; ".join(part for part in parts if part)) or None
         return self.refused(response, what, said)
 
@@ -204,12 +215,19 @@ class Mailchimp(CampaignChannel):
         if segment is not None:
             options: dict[str, Any] = {"saved_segment_id": segment}
         elif self.options.language_field is not None:
-            options = {"match": "all", "conditions": [{"condition_type": "TextMerge", "field": self.options.language_field,
-                                                       "op": "is", "value": language}]}
+            options = {
+                "match": "all",
+                "conditions": [
+                    {"condition_type": "TextMerge", "field": self.options.language_field, "op": "is", "value": language}
+                ],
+            }
         else:
-            raise PermanentError(f'[channels.{self.name}] segments: no segment for audience "{draft.audience}" in '
-                                 f'{language} — add `"{draft.audience}/{language}" = ID` or `{language} = ID`, '
-                                 f"or set language_field", self.name)
+            raise PermanentError(
+                f'[channels.{self.name}] segments: no segment for audience "{draft.audience}" in '
+                f'{language} — add `"{draft.audience}/{language}" = ID` or `{language} = ID`, '
+                f"or set language_field",
+                self.name,
+            )
         return {"list_id": self.options.list_id, "segment_opts": options}
 
     def lookup(self, key: str) -> tuple[Publication, str] | None:
@@ -217,9 +235,21 @@ class Mailchimp(CampaignChannel):
         found: list[dict[str, Any]] = []
         offset = 0
         while True:
-            page = self._api("GET", "/campaigns", what, params={
-                "count": PAGE, "offset": offset, "sort_field": "create_time", "sort_dir": "DESC",
-                "fields": "campaigns.id,campaigns.status,campaigns.archive_url,campaigns.settings.title,total_items"}) or {}
+            page = (
+                self._api(
+                    "GET",
+                    "/campaigns",
+                    what,
+                    params={
+                        "count": PAGE,
+                        "offset": offset,
+                        "sort_field": "create_time",
+                        "sort_dir": "DESC",
+                        "fields": "campaigns.id,campaigns.status,campaigns.archive_url,campaigns.settings.title,total_items",
+                    },
+                )
+                or {}
+            )
             campaigns = page.get("campaigns") or []
             found += [c for c in campaigns if self.marker(key) in str((c.get("settings") or {}).get("title", ""))]
             offset += len(campaigns)
@@ -236,9 +266,13 @@ class Mailchimp(CampaignChannel):
     def deliver(self, draft: Newsletter, key: str, when: datetime | None) -> Publication:
         campaign = {
             "recipients": self._recipients(draft, key),
-            "settings": {"subject_line": draft.subject, "preview_text": draft.preheader,
-                         "title": self.campaign_name(draft, key), "from_name": self.options.from_name,
-                         "reply_to": self.options.reply_to},
+            "settings": {
+                "subject_line": draft.subject,
+                "preview_text": draft.preheader,
+                "title": self.campaign_name(draft, key),
+                "from_name": self.options.from_name,
+                "reply_to": self.options.reply_to,
+            },
         }
         found = self.lookup(key)
         if found is not None and found[1] != self.unsent_status:
@@ -246,39 +280,60 @@ class Mailchimp(CampaignChannel):
             log.info("%s: Mailchimp campaign %s is already %s", key, found[0].remote_id, found[1])
             return found[0]
         if found is None:
-            made = self._api("POST", "/campaigns", f"creating the campaign of {key}", json={"type": "regular", **campaign})
+            made = self._api(
+                "POST", "/campaigns", f"creating the campaign of {key}", json={"type": "regular", **campaign}
+            )
             publication = Publication(str(made["id"]), made.get("archive_url") or None)
         else:  # a crash left it unsent: the settings may have changed since
             publication = found[0]
             self._api("PATCH", f"/campaigns/{publication.remote_id}", f"updating the campaign of {key}", json=campaign)
         path = f"/campaigns/{publication.remote_id}"
-        self._api("PUT", f"{path}/content", f"setting the content of {key}", json={
-            "html": draft.html.replace(UNSUBSCRIBE_PLACEHOLDER, "*|UNSUB|*"),
-            "plain_text": draft.text.replace(UNSUBSCRIBE_PLACEHOLDER, "*|UNSUB|*")})
+        self._api(
+            "PUT",
+            f"{path}/content",
+            f"setting the content of {key}",
+            json={
+                "html": draft.html.replace(UNSUBSCRIBE_PLACEHOLDER, "*|UNSUB|*"),
+                "plain_text": draft.text.replace(UNSUBSCRIBE_PLACEHOLDER, "*|UNSUB|*"),
+            },
+        )
         if when is None:
             self._api("POST", f"{path}/actions/send", f"sending {key}")
         else:
-            self._api("POST", f"{path}/actions/schedule", f"scheduling {key}",
-                      json={"schedule_time": quarter_hour(when).isoformat(), "timewarp": False})
+            self._api(
+                "POST",
+                f"{path}/actions/schedule",
+                f"scheduling {key}",
+                json={"schedule_time": quarter_hour(when).isoformat(), "timewarp": False},
+            )
         return publication
 
     def collect(self, publication: Publication) -> dict[str, float]:
         """Running totals from the campaign's report (see the module); {} before it is sent."""
         what = f"reading the report of campaign {publication.remote_id}"
-        response = self._call("GET", f"/reports/{publication.remote_id}", what,
-                              params={"fields": "emails_sent,unsubscribed,opens,clicks,bounces"})
+        response = self._call(
+            "GET",
+            f"/reports/{publication.remote_id}",
+            what,
+            params={"fields": "emails_sent,unsubscribed,opens,clicks,bounces"},
+        )
         if response.status_code == 404 and self._exists(f"/campaigns/{publication.remote_id}", what):
             return {}
         if not 200 <= response.status_code < 300:
             raise self._refusal(response, what)
         report = self.payload(response, what) or {}
         opens, clicks, bounces = (report.get(part) or {} for part in ("opens", "clicks", "bounces"))
-        totals = {"recipients": report.get("emails_sent") or 0, "clicks": clicks.get("clicks_total") or 0,
-                  "unique-clicks": clicks.get("unique_clicks") or 0,
-                  "bounces": (bounces.get("hard_bounces") or 0) + (bounces.get("soft_bounces") or 0),
-                  "unsubscribes": report.get("unsubscribed") or 0}
-        for metric, total, people in (("opens", "opens_total", "proxy_excluded_opens"),
-                                      ("unique-opens", "unique_opens", "proxy_excluded_unique_opens")):
+        totals = {
+            "recipients": report.get("emails_sent") or 0,
+            "clicks": clicks.get("clicks_total") or 0,
+            "unique-clicks": clicks.get("unique_clicks") or 0,
+            "bounces": (bounces.get("hard_bounces") or 0) + (bounces.get("soft_bounces") or 0),
+            "unsubscribes": report.get("unsubscribed") or 0,
+        }
+        for metric, total, people in (
+            ("opens", "opens_total", "proxy_excluded_opens"),
+            ("unique-opens", "unique_opens", "proxy_excluded_unique_opens"),
+        ):
             if opens.get(people) is None:
                 totals[metric] = opens.get(total) or 0
             else:
@@ -292,13 +347,24 @@ class Mailchimp(CampaignChannel):
         audience = f"/lists/{self.options.list_id}"
         if not self._exists(audience, "reading the audience"):
             return [f"{where} list_id: Mailchimp has no audience {self.options.list_id}"]
-        problems = [f'{where} segments: "{key}" names segment {segment}, which audience {self.options.list_id} does not have'
-                    for key, segment in self.options.segments.items()
-                    if not self._exists(f"{audience}/segments/{segment}", "reading a segment")]
+        problems = [
+            f'{where} segments: "{key}" names segment {segment}, which audience {self.options.list_id} does not have'
+            for key, segment in self.options.segments.items()
+            if not self._exists(f"{audience}/segments/{segment}", "reading a segment")
+        ]
         if self.options.language_field is not None:
-            fields = self._api("GET", f"{audience}/merge-fields", "reading the merge fields",
-                               params={"count": PAGE, "fields": "merge_fields.tag"}) or {}
+            fields = (
+                self._api(
+                    "GET",
+                    f"{audience}/merge-fields",
+                    "reading the merge fields",
+                    params={"count": PAGE, "fields": "merge_fields.tag"},
+                )
+                or {}
+            )
             if self.options.language_field not in {f.get("tag") for f in fields.get("merge_fields") or []}:
-                problems.append(f"{where} language_field: audience {self.options.list_id} has no merge field "
-                                f"{self.options.language_field}")
+                problems.append(
+                    f"{where} language_field: audience {self.options.list_id} has no merge field "
+                    f"{self.options.language_field}"
+                )
         return problems

@@ -161,7 +161,9 @@ class Mastodon(HttpChannel):
         try:
             return response.json()
         except ValueError:
-            raise TransientError(f"{what}: {response.url} answered {response.status_code} without JSON", self.name) from None
+            raise TransientError(
+                f"{what}: {response.url} answered {response.status_code} without JSON", self.name
+            ) from None
 
     def _publication(self, status: Any, what: str) -> Publication:
         if not isinstance(status, dict) or not status.get("id"):
@@ -188,8 +190,10 @@ class Mastodon(HttpChannel):
                     config = instance.get("configuration") if isinstance(instance, dict) else None
                     statuses = config.get("statuses") if isinstance(config, dict) else {}
             statuses = statuses if isinstance(statuses, dict) else {}
-            self._limits_found = (self.options.max_characters or statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS,
-                                  statuses.get("characters_reserved_per_url") or DEFAULT_URL_CHARACTERS)
+            self._limits_found = (
+                self.options.max_characters or statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS,
+                statuses.get("characters_reserved_per_url") or DEFAULT_URL_CHARACTERS,
+            )
         return self._limits_found
 
     def _text(self, draft: Draft) -> str:
@@ -202,8 +206,11 @@ class Mastodon(HttpChannel):
             last = end
         length = graphemes("".join(counted) + text[last:])
         if length > limit:
-            raise PermanentError(f"the post for {draft.delivery} is {length} characters (an address counts as {per_url}); "
-                                 f"{self.options.url} takes at most {limit} — shorten its summary", self.name)
+            raise PermanentError(
+                f"the post for {draft.delivery} is {length} characters (an address counts as {per_url}); "
+                f"{self.options.url} takes at most {limit} — shorten its summary",
+                self.name,
+            )
         return text
 
     # ------------------------------------------------------------------ journal
@@ -221,8 +228,10 @@ class Mastodon(HttpChannel):
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(f"cannot read {path} ({type(exc).__name__}): check the account for {key}, "
-                                 "then remove the file", self.name) from None
+            raise PermanentError(
+                f"cannot read {path} ({type(exc).__name__}): check the account for {key}, then remove the file",
+                self.name,
+            ) from None
 
     def _remember(self, key: str, sent: _Sent) -> None:
         """Write the entry whole or not at all (a temporary file renamed into place)."""
@@ -253,15 +262,20 @@ class Mastodon(HttpChannel):
                 if datetime.fromisoformat(status["created_at"]) < sent.since - CLOCK_SKEW:
                     return None
                 source_what = f"reading the text of status {status['id']}"
-                source = self._json(self._api("GET", f"/api/v1/statuses/{status['id']}/source", source_what), source_what)
+                source = self._json(
+                    self._api("GET", f"/api/v1/statuses/{status['id']}/source", source_what), source_what
+                )
                 if isinstance(source, dict) and _digest(str(source.get("text", ""))) == sent.digest:
                     found = self._publication(status, what)
                     self._remember(key, dataclasses.replace(sent, id=found.remote_id, url=found.url))
                     log.info("%s was posted before, as status %s", key, found.remote_id)
                     return found
             params["max_id"] = page[-1]["id"]
-        raise PermanentError(f"{what}: more than {SEARCH_PAGES * 40} statuses since {sent.since:%Y-%m-%d %H:%M} UTC — "
-                             "check the account by hand, then `kmcomms resolve`", self.name)
+        raise PermanentError(
+            f"{what}: more than {SEARCH_PAGES * 40} statuses since {sent.since:%Y-%m-%d %H:%M} UTC — "
+            "check the account by hand, then `kmcomms resolve`",
+            self.name,
+        )
 
     # ------------------------------------------------------------------ Channel
 
@@ -318,8 +332,11 @@ class Mastodon(HttpChannel):
         what = f"reading the reach of status {publication.remote_id}"
         status = self._json(self._api("GET", f"/api/v1/statuses/{publication.remote_id}", what), what)
         names = {"reblogs_count": "reposts", "favourites_count": "likes", "replies_count": "replies"}
-        return {name: float(status[field]) for field, name in names.items()
-                if isinstance(status, dict) and isinstance(status.get(field), int)}
+        return {
+            name: float(status[field])
+            for field, name in names.items()
+            if isinstance(status, dict) and isinstance(status.get(field), int)
+        }
 
     def check(self) -> list[str]:
         """The token is tried (`verify_credentials`) and the instance's limits read."""

@@ -30,16 +30,23 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Engine
 
 from kmcomms.campaign.adapters import GROUP, adapter_names, find_adapter
-from kmcomms.channels.base import Channel, ChannelOptions
-from kmcomms.errors import Diagnostic, InvalidInput, SettingError, Severity
 from kmcomms.campaign.explain import explain
 from kmcomms.campaign.fields import close_match
 from kmcomms.campaign.source import toml_position
-from kmcomms.render.tracking import Tracker
 from kmcomms.campaign.workspace import Workspace, expand, variables
+from kmcomms.channels.base import Channel, ChannelOptions
+from kmcomms.errors import Diagnostic, InvalidInput, SettingError, Severity
+from kmcomms.render.tracking import Tracker
 
-__all__ = ["GROUP", "ChannelCheck", "adapter_class", "adapter_names", "check_channel", "check_channels", "open_channels"]
-
+__all__ = [
+    "GROUP",
+    "ChannelCheck",
+    "adapter_class",
+    "adapter_names",
+    "check_channel",
+    "check_channels",
+    "open_channels",
+]
 
 
 def adapter_class(name: str, registry: Mapping[str, type[Channel]] | None = None) -> type[Channel]:
@@ -81,8 +88,13 @@ def _is_secret(model: type[BaseModel], key: str) -> bool:
     return annotation is SecretStr or SecretStr in typing.get_args(annotation)
 
 
-def _read(value: Any, loc: tuple[str, ...], environ: Mapping[str, str], unset: dict[tuple[str, ...], list[str]],
-          read: dict[str, str]) -> Any:
+def _read(
+    value: Any,
+    loc: tuple[str, ...],
+    environ: Mapping[str, str],
+    unset: dict[tuple[str, ...], list[str]],
+    read: dict[str, str],
+) -> Any:
     """`value` with the `${VAR}`s in its strings (in lists and tables too) read from
     `environ`. A string that reads an unset variable stays as written, and its location
     goes into `unset`; what was read goes into `read` (value → the text it replaced)."""
@@ -112,13 +124,19 @@ def _unquoted(found: Diagnostic, read: Mapping[str, str], where: str, adapter: s
         for quoted in (f'"{value}"', repr(value)):
             message = message.replace(quoted, f'"{written}"')
     if any(re.search(rf"(?<!\w){re.escape(value)}(?!\w)", message) for value in read if value):
-        message = (f"{where}: a value read from the environment is refused by the {adapter} adapter (it is not shown "
-                   "here) — check the variables this line reads")
+        message = (
+            f"{where}: a value read from the environment is refused by the {adapter} adapter (it is not shown "
+            "here) — check the variables this line reads"
+        )
     return replace(found, message=message)
 
 
-def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[Channel]] | None = None,
-                  environ: Mapping[str, str] | None = None) -> ChannelCheck:
+def check_channel(
+    workspace: Workspace,
+    name: str,
+    registry: Mapping[str, type[Channel]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ChannelCheck:
     """Check the channel instance `name` of `workspace` against its adapter's settings
     model (see the module), reading `${VAR}`s from `environ` (default: the process's)."""
     env = os.environ if environ is None else environ
@@ -134,9 +152,20 @@ def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[C
     except SettingError as exc:
         return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "unknown-adapter", str(exc)),))
     except Exception as exc:  # noqa: BLE001 - a third party's package may fail to import in any way
-        return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "adapter-broken",
-            f'the adapter "{channel.adapter}" cannot be loaded ({type(exc).__name__}: {exc}) — reinstall the package '
-            "that provides it, or use another adapter"),))
+        return ChannelCheck(
+            name,
+            None,
+            None,
+            (
+                at(
+                    ("adapter",),
+                    Severity.ERROR,
+                    "adapter-broken",
+                    f'the adapter "{channel.adapter}" cannot be loaded ({type(exc).__name__}: {exc}) — reinstall the package '
+                    "that provides it, or use another adapter",
+                ),
+            ),
+        )
     model = cls.Settings
     unset: dict[tuple[str, ...], list[str]] = {}
     read: dict[str, str] = {}
@@ -148,9 +177,16 @@ def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[C
         data[key] = value  # kept as written: read from the environment only when it is used
         if isinstance(value, str) and (missing := [n for n in variables(value) if n not in env]):
             unset[(key,)] = missing
-    found = [at(loc, Severity.WARNING, "env-unset",
-                f"{'.'.join((*within, *loc))} reads ${{{var}}}, which is not set — the channel cannot be used until it is")
-             for loc, names in unset.items() for var in names]
+    found = [
+        at(
+            loc,
+            Severity.WARNING,
+            "env-unset",
+            f"{'.'.join((*within, *loc))} reads ${{{var}}}, which is not set — the channel cannot be used until it is",
+        )
+        for loc, names in unset.items()
+        for var in names
+    ]
     # A setting whose variable is not set cannot be judged: its value is not known.
     unknown = {loc[0] for loc in unset if not _is_secret(model, loc[0]) and loc[0] in model.model_fields}
     try:
@@ -162,30 +198,50 @@ def check_channel(workspace: Workspace, name: str, registry: Mapping[str, type[C
     else:
         if unknown:
             settings = None
-        elif settings.kind is None and getattr(cls, "kind", None) is None:  # a third party's adapter may leave it to the setting
+        elif (
+            settings.kind is None and getattr(cls, "kind", None) is None
+        ):  # a third party's adapter may leave it to the setting
             settings = None
-            found.append(at(("adapter",), Severity.ERROR, "no-kind",
-                            f'the "{channel.adapter}" adapter says no kind of its own — set kind = "blog" (or newsletter, '
-                            "video, briefing, social)"))
+            found.append(
+                at(
+                    ("adapter",),
+                    Severity.ERROR,
+                    "no-kind",
+                    f'the "{channel.adapter}" adapter says no kind of its own — set kind = "blog" (or newsletter, '
+                    "video, briefing, social)",
+                )
+            )
     return ChannelCheck(name, cls, settings, tuple(found))
 
 
-def check_channels(workspace: Workspace, registry: Mapping[str, type[Channel]] | None = None,
-                   environ: Mapping[str, str] | None = None) -> list[ChannelCheck]:
+def check_channels(
+    workspace: Workspace, registry: Mapping[str, type[Channel]] | None = None, environ: Mapping[str, str] | None = None
+) -> list[ChannelCheck]:
     """`check_channel` for every channel instance of the workspace, in the file's order."""
     return [check_channel(workspace, name, registry, environ) for name in workspace.settings.channels]
 
 
-def open_channels(workspace: Workspace, registry: Mapping[str, type[Channel]] | None = None,
-                  session: requests.Session | None = None, *, store: Engine | None = None,
-                  tracker: Tracker | None = None) -> dict[str, Channel]:
+def open_channels(
+    workspace: Workspace,
+    registry: Mapping[str, type[Channel]] | None = None,
+    session: requests.Session | None = None,
+    *,
+    store: Engine | None = None,
+    tracker: Tracker | None = None,
+) -> dict[str, Channel]:
     """Every channel instance of the workspace, its settings checked by `check_channel`;
     `store` and `tracker` are handed to each (adapters that publish need them). Raises
     `InvalidInput` with the findings in kmcomms.toml when a channel cannot be made. A
     secret whose variable is not set does not stop it: that channel says so when used."""
     checks = check_channels(workspace, registry)
-    if problems := [replace(d, severity=Severity.ERROR) for check in checks if check.settings is None
-                    for d in check.diagnostics]:
+    if problems := [
+        replace(d, severity=Severity.ERROR) for check in checks if check.settings is None for d in check.diagnostics
+    ]:
         raise InvalidInput(problems)
-    return {check.name: check.adapter(check.name, check.settings, Path(workspace.root), session, store=store, tracker=tracker)
-            for check in checks if check.adapter is not None and check.settings is not None}
+    return {
+        check.name: check.adapter(
+            check.name, check.settings, Path(workspace.root), session, store=store, tracker=tracker
+        )
+        for check in checks
+        if check.adapter is not None and check.settings is not None
+    }

@@ -64,18 +64,18 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy import Connection, Engine
 
 from kmcomms.campaign.adapters import Kind
+from kmcomms.campaign.fields import Slug
+from kmcomms.campaign.workspace import expand
 from kmcomms.channels.base import Channel, ChannelError, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.contacts import recipients_for
+from kmcomms.channels.letters import Attachment, Composer, list_id_header, message_id, split_sender
+from kmcomms.channels.mail import Deferred, Mailer, Refused, Server, Uncertain
 from kmcomms.errors import SettingError
-from kmcomms.campaign.fields import Slug
 from kmcomms.ledger import recipients
 from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import planned_language
 from kmcomms.logs import event
-from kmcomms.channels.letters import Attachment, Composer, list_id_header, message_id, split_sender
-from kmcomms.channels.mail import Deferred, Mailer, Refused, Server, Uncertain
 from kmcomms.render.drafts import Draft, Newsletter
-from kmcomms.campaign.workspace import expand
 
 __all__ = ["Smtp", "SmtpOptions"]
 
@@ -120,7 +120,9 @@ class SmtpOptions(ChannelOptions):
     @model_validator(mode="after")
     def _consistent(self) -> SmtpOptions:
         if self.use_starttls and self.use_ssl:
-            raise ValueError("starttls and ssl cannot both be on — use ssl = true on port 465, or starttls = true on 587")
+            raise ValueError(
+                "starttls and ssl cannot both be on — use ssl = true on port 465, or starttls = true on 587"
+            )
         list_id_header(self.list_id, self.list, self.sender_domain)
         return self
 
@@ -230,10 +232,14 @@ class Smtp(Channel):
         """Where to connect, with the password read from the environment."""
         options = self.options
         password = self._password()
-        return Server(options.host, options.port,
-                      "tls" if options.use_ssl else "starttls" if options.use_starttls else "plain",
-                      (options.username or options.sender_address) if password is not None else None,
-                      password, options.timeout)
+        return Server(
+            options.host,
+            options.port,
+            "tls" if options.use_ssl else "starttls" if options.use_starttls else "plain",
+            (options.username or options.sender_address) if password is not None else None,
+            password,
+            options.timeout,
+        )
 
     def _unsubscribe(self) -> tuple[Callable[[str], str], bool]:
         """Each recipient's unsubscribe address, and whether it is a one-click (web) one."""
@@ -252,22 +258,31 @@ class Smtp(Channel):
         except PermanentError as exc:
             problems.append(str(exc))
             password = None
-        if password is not None and not (self.options.use_ssl or self.options.use_starttls) \
-                and self.options.host not in _LOOPBACK:
-            problems.append(f"{where} the password would cross the network in clear text — set starttls = true "
-                            "(port 587) or ssl = true (port 465)")
+        if (
+            password is not None
+            and not (self.options.use_ssl or self.options.use_starttls)
+            and self.options.host not in _LOOPBACK
+        ):
+            problems.append(
+                f"{where} the password would cross the network in clear text — set starttls = true "
+                "(port 587) or ssl = true (port 465)"
+            )
         if self.options.host in _LOOPBACK and self.options.port not in _MAIL_PORTS:
             # A mail catcher on this machine (aiosmtpd's 8025, Mailpit's 1025: a new
             # workspace's trial setup): no mailbox provider sees these mails, so none of
             # its rules for bulk senders applies.
             return problems
         if self.tracker is None:
-            problems.append(f"{where} one-click unsubscribe (RFC 8058, which Gmail and Yahoo require of bulk senders) "
-                            "needs the tracking server — set [tracking] base_url; until then mails carry a mailto: "
-                            "unsubscribe that a person handles with `kmcomms contacts suppress`")
+            problems.append(
+                f"{where} one-click unsubscribe (RFC 8058, which Gmail and Yahoo require of bulk senders) "
+                "needs the tracking server — set [tracking] base_url; until then mails carry a mailto: "
+                "unsubscribe that a person handles with `kmcomms contacts suppress`"
+            )
         elif not self.tracker.base_url.startswith("https://"):
-            problems.append(f"{where} [tracking] base_url is not https: mail providers accept one-click unsubscribe "
-                            "only at an https address")
+            problems.append(
+                f"{where} [tracking] base_url is not https: mail providers accept one-click unsubscribe "
+                "only at an https address"
+            )
         return problems
 
     # ------------------------------------------------------------------ publishing
@@ -287,20 +302,38 @@ class Smtp(Channel):
         language = planned_language(db, key)
         if language is None:
             raise PermanentError(f"delivery {key} is not in the ledger", self.name)
-        people = recipients_for(db, self.options.list, draft.audience, language,
-                                draft.source_language, draft.audience_languages)
+        people = recipients_for(
+            db, self.options.list, draft.audience, language, draft.source_language, draft.audience_languages
+        )
         if not people:
-            raise PermanentError(f'nobody to send {key} to: list "{self.options.list}" has no contact of audience '
-                                 f'"{draft.audience}" reading {language} who may be written to — import them '
-                                 f"(`kmcomms contacts import FILE --list {self.options.list}`), then `kmcomms resolve "
-                                 f"{key} --retry`; or --cancel", self.name)
-        recipients.add(db, [{"delivery_id": key, "email": p.email, "name": p.name, "language": p.language,
-                             "message_id": message_id(key, p.email, domain)} for p in people])
+            raise PermanentError(
+                f'nobody to send {key} to: list "{self.options.list}" has no contact of audience '
+                f'"{draft.audience}" reading {language} who may be written to — import them '
+                f"(`kmcomms contacts import FILE --list {self.options.list}`), then `kmcomms resolve "
+                f"{key} --retry`; or --cancel",
+                self.name,
+            )
+        recipients.add(
+            db,
+            [
+                {
+                    "delivery_id": key,
+                    "email": p.email,
+                    "name": p.name,
+                    "language": p.language,
+                    "message_id": message_id(key, p.email, domain),
+                }
+                for p in people
+            ],
+        )
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, Newsletter):
-            raise PermanentError(f"channel {self.name} sends newsletters, not {draft.kind} drafts — "
-                                 f'remove `kind` from [channels.{self.name}]', self.name)
+            raise PermanentError(
+                f"channel {self.name} sends newsletters, not {draft.kind} drafts — "
+                f"remove `kind` from [channels.{self.name}]",
+                self.name,
+            )
         return self.send(draft, key)
 
     def send(self, draft: Newsletter, key: str, attachments: Sequence[Attachment] = ()) -> Publication:
@@ -310,21 +343,38 @@ class Smtp(Channel):
         engine = self._engine()
         options = self.options
         unsubscribe, one_click = self._unsubscribe()
-        composer = Composer(draft, sender=options.sender, reply_to=options.reply_to, date=self.clock(),
-                            list_id=list_id_header(options.list_id, options.list, options.sender_domain),
-                            unsubscribe=unsubscribe, one_click=one_click, attachments=attachments)
+        composer = Composer(
+            draft,
+            sender=options.sender,
+            reply_to=options.reply_to,
+            date=self.clock(),
+            list_id=list_id_header(options.list_id, options.list, options.sender_domain),
+            unsubscribe=unsubscribe,
+            one_click=one_click,
+            attachments=attachments,
+        )
         with engine.begin() as db:
             self._freeze(db, key, draft, options.sender_domain)
             # Rows left `sending` by a send that died: the server may have them. Never again.
             interrupted = recipients.interrupted(db, key)
         if interrupted:
-            event(log, "recipients-unknown", f"{interrupted} recipients of {key} may or may not have got it (a send "
-                  "was interrupted): their rows in the recipients table are `unknown`", level=logging.WARNING,
-                  delivery=key, channel=self.name, count=interrupted)
+            event(
+                log,
+                "recipients-unknown",
+                f"{interrupted} recipients of {key} may or may not have got it (a send "
+                "was interrupted): their rows in the recipients table are `unknown`",
+                level=logging.WARNING,
+                delivery=key,
+                channel=self.name,
+                count=interrupted,
+            )
         deferred = self._send(engine, key, composer, recipients.pending(engine, key))
         if deferred:
-            raise TransientError(f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
-                                 "the others were sent, these are tried again", self.name)
+            raise TransientError(
+                f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
+                "the others were sent, these are tried again",
+                self.name,
+            )
         return _publication(key, recipients.counts(engine, key))
 
     def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
@@ -379,9 +429,16 @@ class Smtp(Channel):
             if exc.bounce:
                 suppress(db, email, "bounced", exc.reply, self.clock())
         # The address stays in the ledger; logs get the server's reason without it.
-        event(log, "recipient-rejected", f"{self.options.host} refused a recipient of {key}: "
-              f"{exc.reply.replace(email, '<recipient>')}" + ("; the address is suppressed" if exc.bounce else ""),
-              level=logging.WARNING, delivery=key, channel=self.name, bounce=exc.bounce)
+        event(
+            log,
+            "recipient-rejected",
+            f"{self.options.host} refused a recipient of {key}: "
+            f"{exc.reply.replace(email, '<recipient>')}" + ("; the address is suppressed" if exc.bounce else ""),
+            level=logging.WARNING,
+            delivery=key,
+            channel=self.name,
+            bounce=exc.bounce,
+        )
 
     # ------------------------------------------------------------------ the ledger's view
 
@@ -397,5 +454,9 @@ class Smtp(Channel):
         """Running totals from the recipients table: `recipients` (sent), `rejected`,
         `unknown` (may have got it), `suppressed` (skipped)."""
         counts = recipients.counts(self._engine(), publication.remote_id.partition(":")[0])
-        return {"recipients": counts.get("sent", 0), "rejected": counts.get("rejected", 0),
-                "unknown": counts.get("unknown", 0), "suppressed": counts.get("suppressed", 0)}
+        return {
+            "recipients": counts.get("sent", 0),
+            "rejected": counts.get("rejected", 0),
+            "unknown": counts.get("unknown", 0),
+            "suppressed": counts.get("suppressed", 0),
+        }

@@ -30,13 +30,13 @@ from typing import ClassVar
 from pydantic import field_validator
 
 from kmcomms.campaign.adapters import Kind
+from kmcomms.campaign.workspace import Unit, load_workspace
 from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication
-from kmcomms.errors import InvalidInput
-from kmcomms.render.drafts import BlogPost, Draft
 from kmcomms.channels.site.about import About
 from kmcomms.channels.site.entry import Entry, SiteError
 from kmcomms.channels.site.site import Site
-from kmcomms.campaign.workspace import Unit, load_workspace
+from kmcomms.errors import InvalidInput
+from kmcomms.render.drafts import BlogPost, Draft
 
 __all__ = ["SiteChannel", "SiteOptions", "StaticSite", "http_url"]
 
@@ -81,10 +81,20 @@ class SiteChannel(Channel):
     @functools.cached_property
     def site(self) -> Site:
         unit = self._unit
-        about = None if unit is None else About(
-            language=unit.language, purpose=unit.purpose, purposes=unit.purposes,
-            acknowledgement=unit.acknowledgement, acknowledgements=unit.acknowledgements)
-        return Site(self.root / self.options.path, self.options.base_url, self.options.title or self._unit_name(), about)
+        about = (
+            None
+            if unit is None
+            else About(
+                language=unit.language,
+                purpose=unit.purpose,
+                purposes=unit.purposes,
+                acknowledgement=unit.acknowledgement,
+                acknowledgements=unit.acknowledgements,
+            )
+        )
+        return Site(
+            self.root / self.options.path, self.options.base_url, self.options.title or self._unit_name(), about
+        )
 
     @functools.cached_property
     def _unit(self) -> Unit | None:
@@ -102,13 +112,34 @@ class SiteChannel(Channel):
     def entry(self, draft: Draft, key: str, published: datetime) -> Entry:
         """The site entry for `draft` (already known to be a `draft_type`)."""
 
-    def draft_entry(self, draft: Draft, key: str, published: datetime, *, slug: str, summary: str, html: str,
-                    files: Mapping[str, bytes | Path] | None = None, extra: Mapping[str, str] | None = None) -> Entry:
+    def draft_entry(
+        self,
+        draft: Draft,
+        key: str,
+        published: datetime,
+        *,
+        slug: str,
+        summary: str,
+        html: str,
+        files: Mapping[str, bytes | Path] | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Entry:
         """An entry of this channel's section keyed `key`, with what every entry takes from
         its draft (language, direction, title, acknowledgement); the rest as given."""
-        return Entry(section=self.section, key=key, language=draft.language, direction=draft.direction, slug=slug,
-                     title=draft.title, summary=summary, html=html, published=published,
-                     acknowledgement=draft.acknowledgement, files=files or {}, extra=extra or {})
+        return Entry(
+            section=self.section,
+            key=key,
+            language=draft.language,
+            direction=draft.direction,
+            slug=slug,
+            title=draft.title,
+            summary=summary,
+            html=html,
+            published=published,
+            acknowledgement=draft.acknowledgement,
+            files=files or {},
+            extra=extra or {},
+        )
 
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, self.draft_type):
@@ -118,7 +149,9 @@ class SiteChannel(Channel):
         except SiteError as exc:
             raise PermanentError(str(exc), self.name) from exc
         except OSError as exc:
-            raise PermanentError(f"cannot write the site at {self.site.root}: {exc.strerror or exc}", self.name) from exc
+            raise PermanentError(
+                f"cannot write the site at {self.site.root}: {exc.strerror or exc}", self.name
+            ) from exc
 
     def update(self, publication: Publication, draft: Draft) -> Publication:
         # The site keeps the entry's first publication time and records this as its update.

@@ -21,16 +21,16 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import field_validator
 
-from kmcomms.campaign.load import load_campaign
 from kmcomms.campaign.adapters import Kind
+from kmcomms.campaign.load import load_campaign
+from kmcomms.campaign.workspace import campaign_files
 from kmcomms.channels.base import PermanentError
+from kmcomms.channels.site.entry import Entry
+from kmcomms.channels.site.pages import environment
 from kmcomms.channels.static_site import SiteChannel, SiteOptions, http_url
 from kmcomms.channels.youtube import YouTube
 from kmcomms.render.drafts import Draft, Problem, VideoListing
-from kmcomms.channels.site.entry import Entry
-from kmcomms.channels.site.pages import environment
 from kmcomms.translations.words import words
-from kmcomms.campaign.workspace import campaign_files
 
 __all__ = ["VideoPage", "VideoPageOptions"]
 
@@ -86,28 +86,62 @@ class VideoPage(SiteChannel):
             files[name] = self._campaign_file(draft, "file")
             player = {"file": name, "watch": None, "platform": None}
         elif draft.peertube_id and options.peertube_url:
-            player = {"file": None, "watch": f"{options.peertube_url}/videos/watch/{quote(draft.peertube_id, safe='')}",
-                      "platform": urlsplit(options.peertube_url).hostname}
+            player = {
+                "file": None,
+                "watch": f"{options.peertube_url}/videos/watch/{quote(draft.peertube_id, safe='')}",
+                "platform": urlsplit(options.peertube_url).hostname,
+            }
         elif draft.youtube_id:
-            player = {"file": None, "watch": f"https://www.youtube.com/watch?v={quote(draft.youtube_id, safe='')}",
-                      "platform": "YouTube"}
+            player = {
+                "file": None,
+                "watch": f"https://www.youtube.com/watch?v={quote(draft.youtube_id, safe='')}",
+                "platform": "YouTube",
+            }
         elif draft.peertube_id:
-            raise PermanentError(f"the video is on PeerTube but [channels.{self.name}] has no peertube_url"
-                                 " — set it to the instance's address", self.name)
+            raise PermanentError(
+                f"the video is on PeerTube but [channels.{self.name}] has no peertube_url"
+                " — set it to the instance's address",
+                self.name,
+            )
         else:
-            raise PermanentError("the message has no video — give it video.youtube_id, video.peertube_id or video.file",
-                                 self.name)
+            raise PermanentError(
+                "the message has no video — give it video.youtube_id, video.peertube_id or video.file", self.name
+            )
         poster = None
         if draft.poster:
             poster = self._site_name(draft, draft.poster)
             files[poster] = self._campaign_file(draft, "poster")
-        page = environment().get_template("video.html.j2").render(
-            _=words(draft.language).gettext, language=draft.language, direction=draft.direction, title=draft.title,
-            transcript=draft.transcript, poster=poster, description=draft.html, **player)
-        extra = {"youtube_id": draft.youtube_id, "peertube_id": draft.peertube_id, "file": player["file"],
-                 "poster": poster, "transcript": draft.transcript}
-        return self.draft_entry(draft, key, published, slug=draft.message, summary=summary(draft.html),
-                                html=page, files=files, extra={name: value for name, value in extra.items() if value})
+        page = (
+            environment()
+            .get_template("video.html.j2")
+            .render(
+                _=words(draft.language).gettext,
+                language=draft.language,
+                direction=draft.direction,
+                title=draft.title,
+                transcript=draft.transcript,
+                poster=poster,
+                description=draft.html,
+                **player,
+            )
+        )
+        extra = {
+            "youtube_id": draft.youtube_id,
+            "peertube_id": draft.peertube_id,
+            "file": player["file"],
+            "poster": poster,
+            "transcript": draft.transcript,
+        }
+        return self.draft_entry(
+            draft,
+            key,
+            published,
+            slug=draft.message,
+            summary=summary(draft.html),
+            html=page,
+            files=files,
+            extra={name: value for name, value in extra.items() if value},
+        )
 
     @staticmethod
     def _site_name(draft: VideoListing, name: str) -> str:
@@ -127,7 +161,9 @@ class VideoPage(SiteChannel):
                 folder = path.parent.resolve()
                 target = (folder / name).resolve()
                 if not target.is_relative_to(folder):
-                    raise PermanentError(f"the {what} {name} is outside {folder} — keep it in the campaign folder", self.name)
+                    raise PermanentError(
+                        f"the {what} {name} is outside {folder} — keep it in the campaign folder", self.name
+                    )
                 if not target.is_file():
                     raise PermanentError(f"the {what} {target} is missing — put it there or fix video.{key}", self.name)
                 return target

@@ -57,11 +57,11 @@ import requests
 from pydantic import Field, SecretStr, field_validator
 
 from kmcomms.campaign.adapters import Kind
+from kmcomms.campaign.workspace import expand
 from kmcomms.channels.base import ChannelOptions, Publication, TransientError
 from kmcomms.channels.http import HttpChannel, retry_after, secure_url
 from kmcomms.errors import SettingError
 from kmcomms.render.drafts import Draft
-from kmcomms.campaign.workspace import expand
 
 __all__ = ["Webhook", "WebhookOptions"]
 
@@ -114,7 +114,9 @@ class Webhook(HttpChannel):
             data = {}
         remote_id = data.get("id")
         url = data.get("url")
-        return Publication(str(remote_id) if remote_id not in (None, "") else key, url if isinstance(url, str) else None)
+        return Publication(
+            str(remote_id) if remote_id not in (None, "") else key, url if isinstance(url, str) else None
+        )
 
     # ------------------------------------------------------------------ Channel
 
@@ -133,8 +135,11 @@ class Webhook(HttpChannel):
             return self._publication(response, key)
         if response.status_code in (404, 410):
             return None
-        raise TransientError(f"GET {url} answered {response.status_code}: cannot tell whether {key} was published",
-                             self.name, retry_after=retry_after(response.headers.get("Retry-After")))
+        raise TransientError(
+            f"GET {url} answered {response.status_code}: cannot tell whether {key} was published",
+            self.name,
+            retry_after=retry_after(response.headers.get("Retry-After")),
+        )
 
     def check(self) -> list[str]:
         token = self.options.token
@@ -145,4 +150,3 @@ class Webhook(HttpChannel):
         except SettingError as exc:
             return [f"[channels.{self.name}] token: {exc}"]
         return []
-

@@ -85,7 +85,7 @@ SLUG_LIMIT = 200
 #: What to change, for the refusals people meet (by WordPress error code, else by status).
 HINTS: dict[str | int, str] = {
     401: "check `user` and `password` (an application password: Users → Profile → Application Passwords; "
-         "WordPress accepts them only over https)",
+    "WordPress accepts them only over https)",
     "rest_cannot_publish": 'the user may not publish: give them the Author role or above, or set status = "pending"',
     "rest_no_route": "no such REST route: is `url` the address of the WordPress site, with its REST API on?",
 }
@@ -152,7 +152,9 @@ def _signed_out(body: dict[str, Any]) -> bool:
     look-up is a 400 whose details say 401 (rest_forbidden_status)."""
     details = (body.get("data") or {}).get("details") if isinstance(body.get("data"), dict) else None
     return isinstance(details, dict) and any(
-        isinstance(d, dict) and isinstance(d.get("data"), dict) and d["data"].get("status") == 401 for d in details.values())
+        isinstance(d, dict) and isinstance(d.get("data"), dict) and d["data"].get("status") == 401
+        for d in details.values()
+    )
 
 
 class WordPress(HttpChannel):
@@ -173,13 +175,22 @@ class WordPress(HttpChannel):
 
     # ------------------------------------------------------------------ requests
 
-    def _call(self, method: str, route: str, what: str, *, params: dict[str, Any] | None = None,
-              ok: tuple[int, ...] = (200, 201), **kwargs: Any) -> requests.Response:
+    def _call(
+        self,
+        method: str,
+        route: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+        **kwargs: Any,
+    ) -> requests.Response:
         """One REST call to `route` (e.g. "/wp/v2/posts"), signed in; a status not in `ok`
         raises the error it means."""
         auth = (self.options.user, self.secret("password", self.options.password))
-        response = self.request(method, f"{self.options.url}/", what, params={"rest_route": route, **(params or {})},
-                                auth=auth, **kwargs)
+        response = self.request(
+            method, f"{self.options.url}/", what, params={"rest_route": route, **(params or {})}, auth=auth, **kwargs
+        )
         log.debug("%s %s (%s): %s", method, route, what, response.status_code)
         if response.status_code in ok:
             return response
@@ -189,8 +200,11 @@ class WordPress(HttpChannel):
         try:
             return response.json()
         except ValueError:
-            raise PermanentError(f"{what}: {response.url} answered {response.status_code} with something that is not "
-                                 "JSON — is `url` the address of a WordPress site?", self.name) from None
+            raise PermanentError(
+                f"{what}: {response.url} answered {response.status_code} with something that is not "
+                "JSON — is `url` the address of a WordPress site?",
+                self.name,
+            ) from None
 
     def _refused(self, response: requests.Response, what: str) -> ChannelError:
         body = _error(response)
@@ -207,8 +221,9 @@ class WordPress(HttpChannel):
         """The id of the post, term or media item an answer describes."""
         found = item.get("id") if isinstance(item, dict) else None
         if not isinstance(found, int) or isinstance(found, bool):
-            raise PermanentError(f"{what}: the answer names nothing by id — is `url` the address of a WordPress site?",
-                                 self.name)
+            raise PermanentError(
+                f"{what}: the answer names nothing by id — is `url` the address of a WordPress site?", self.name
+            )
         return found
 
     def _publication(self, post: Any, what: str) -> Publication:
@@ -225,15 +240,31 @@ class WordPress(HttpChannel):
     def _posts(self, key: str) -> list[dict[str, Any]]:
         """The posts (in any status but the trash) that carry `key`, oldest first."""
         what = f"looking up {key}"
-        found = self._json(self._call("GET", "/wp/v2/posts", what, params={
-            "search": f"kmcomms-delivery:{key}", "status": "any", "context": "edit",
-            "orderby": "id", "order": "asc", "per_page": 100}), what)
+        found = self._json(
+            self._call(
+                "GET",
+                "/wp/v2/posts",
+                what,
+                params={
+                    "search": f"kmcomms-delivery:{key}",
+                    "status": "any",
+                    "context": "edit",
+                    "orderby": "id",
+                    "order": "asc",
+                    "per_page": 100,
+                },
+            ),
+            what,
+        )
         if not isinstance(found, list):
             raise PermanentError(f"{what}: the answer is not a list of posts — is `url` a WordPress site?", self.name)
         marker = _marker(key)
         # The search matches text anywhere in a post; only the marker itself counts.
-        return [post for post in found if isinstance(post, dict)
-                and marker in str((post.get("content") or {}).get("raw", ""))]
+        return [
+            post
+            for post in found
+            if isinstance(post, dict) and marker in str((post.get("content") or {}).get("raw", ""))
+        ]
 
     def _term(self, taxonomy: str, name: str, *, make: bool = True) -> int | None:
         """The id of the category or tag called `name` (as WordPress compares names: case
@@ -241,9 +272,18 @@ class WordPress(HttpChannel):
         if (taxonomy, name) in self._terms:
             return self._terms[(taxonomy, name)]
         what = f"looking up the {taxonomy} {name!r}"
-        found = self._json(self._call("GET", f"/wp/v2/{taxonomy}", what, params={"search": name, "per_page": 100}), what)
-        same = [term for term in found if isinstance(term, dict)
-                and html.unescape(str(term.get("name"))).casefold() == name.casefold()] if isinstance(found, list) else []
+        found = self._json(
+            self._call("GET", f"/wp/v2/{taxonomy}", what, params={"search": name, "per_page": 100}), what
+        )
+        same = (
+            [
+                term
+                for term in found
+                if isinstance(term, dict) and html.unescape(str(term.get("name"))).casefold() == name.casefold()
+            ]
+            if isinstance(found, list)
+            else []
+        )
         if same:
             term_id = self._id(same[0], what)
         elif not make:
@@ -277,9 +317,13 @@ class WordPress(HttpChannel):
             self._media = self._id(found[0], what)
             return self._media
         what = f"uploading the featured image {path.name}"
-        headers = {"Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                   "Content-Disposition": f'attachment; filename="{slug}{path.suffix.lower()}"'}
-        self._media = self._id(self._json(self._call("POST", "/wp/v2/media", what, data=data, headers=headers), what), what)
+        headers = {
+            "Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{slug}{path.suffix.lower()}"',
+        }
+        self._media = self._id(
+            self._json(self._call("POST", "/wp/v2/media", what, data=data, headers=headers), what), what
+        )
         return self._media
 
     def _fields(self, post: BlogPost, key: str) -> dict[str, Any]:
@@ -311,22 +355,43 @@ class WordPress(HttpChannel):
         # A publisher racing on the same key may have created one too: the oldest stays.
         kept = next(iter(self._posts(key)), None)
         if kept is not None and str(kept.get("id")) != created.remote_id:
-            self._call("DELETE", f"/wp/v2/posts/{created.remote_id}", f"removing the duplicate post {created.remote_id}",
-                       params={"force": "true"})
-            event(log, "wordpress-duplicate-removed", f"post {kept['id']} already carried {key}: removed the "
-                  f"duplicate {created.remote_id} just made", channel=self.name, delivery=key)
+            self._call(
+                "DELETE",
+                f"/wp/v2/posts/{created.remote_id}",
+                f"removing the duplicate post {created.remote_id}",
+                params={"force": "true"},
+            )
+            event(
+                log,
+                "wordpress-duplicate-removed",
+                f"post {kept['id']} already carried {key}: removed the duplicate {created.remote_id} just made",
+                channel=self.name,
+                delivery=key,
+            )
             return self._publication(kept, what)
         return created
 
     def _settle(self, post: dict[str, Any], key: str, state: dict[str, str]) -> Publication:
         what = f"publishing {key}"
-        event(log, "wordpress-post-found", f"post {post.get('id')} already carries {key}: keeping it, making no other",
-              channel=self.name, delivery=key)
+        event(
+            log,
+            "wordpress-post-found",
+            f"post {post.get('id')} already carries {key}: keeping it, making no other",
+            channel=self.name,
+            delivery=key,
+        )
         if state["status"] == "publish" and post.get("status") == "future":
             # Due now (the dispatcher publishes at the due time), and WordPress's cron has
             # not published it: the date goes with the status, else WordPress keeps it future.
-            post = self._json(self._call("POST", f"/wp/v2/posts/{post['id']}", what,
-                                         json={"status": "publish", "date_gmt": _gmt(datetime.now(UTC))}), what)
+            post = self._json(
+                self._call(
+                    "POST",
+                    f"/wp/v2/posts/{post['id']}",
+                    what,
+                    json={"status": "publish", "date_gmt": _gmt(datetime.now(UTC))},
+                ),
+                what,
+            )
         return self._publication(post, what)
 
     def publish(self, draft: Draft, key: str) -> Publication:
@@ -347,7 +412,9 @@ class WordPress(HttpChannel):
     def update(self, publication: Publication, draft: Draft) -> Publication:
         post = self._blog(draft)
         what = f"updating post {publication.remote_id}"
-        response = self._call("POST", f"/wp/v2/posts/{publication.remote_id}", what, json=self._fields(post, post.delivery))
+        response = self._call(
+            "POST", f"/wp/v2/posts/{publication.remote_id}", what, json=self._fields(post, post.delivery)
+        )
         return self._publication(self._json(response, what), what)
 
     def withdraw(self, publication: Publication) -> None:
@@ -366,7 +433,9 @@ class WordPress(HttpChannel):
         try:
             totals = {"comments": float(int(response.headers["X-WP-Total"]))}
         except (KeyError, ValueError):
-            raise PermanentError(f"{what}: the answer has no X-WP-Total count — is `url` a WordPress site?", self.name) from None
+            raise PermanentError(
+                f"{what}: the answer has no X-WP-Total count — is `url` a WordPress site?", self.name
+            ) from None
         if self._jetpack:
             what = f"reading Jetpack's views of post {post}"
             response = self._call("GET", "/wpcom/v2/blog-stats", what, params={"post_id": post}, ok=(200, 404))
@@ -387,12 +456,19 @@ class WordPress(HttpChannel):
         if image and not (self.root / image).is_file():
             problems.append(f"featured_image: {self.root / image} is not a file")
         try:
-            me = self._json(self._call("GET", "/wp/v2/users/me", "checking the user", params={"context": "edit"}),
-                            "checking the user")
+            me = self._json(
+                self._call("GET", "/wp/v2/users/me", "checking the user", params={"context": "edit"}),
+                "checking the user",
+            )
             can = me.get("capabilities") if isinstance(me, dict) else None
             if not isinstance(can, dict):
-                return [*problems, (f"{self.options.url} did not say what user {self.options.user!r} may do — "
-                                    "is `url` the address of a WordPress site?")]
+                return [
+                    *problems,
+                    (
+                        f"{self.options.url} did not say what user {self.options.user!r} may do — "
+                        "is `url` the address of a WordPress site?"
+                    ),
+                ]
             needed = ["edit_posts"]
             if self.options.status in ("publish", "private"):
                 needed.append("publish_posts")
@@ -405,6 +481,8 @@ class WordPress(HttpChannel):
         for capability in needed:
             if not can.get(capability):
                 why, role = NEEDS[capability]
-                problems.append(f"user {self.options.user!r} may not {why} on {self.options.url} (no {capability} "
-                                f"capability) — give them the {role} role or above")
+                problems.append(
+                    f"user {self.options.user!r} may not {why} on {self.options.url} (no {capability} "
+                    f"capability) — give them the {role} role or above"
+                )
         return problems

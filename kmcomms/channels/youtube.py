@@ -108,8 +108,17 @@ WATCH = "https://www.youtube.com/watch?v="
 #: The writable fields of a video's snippet and status. YouTube sets the others, and an
 #: update must not send them back.
 SNIPPET_FIELDS = frozenset({"title", "description", "tags", "categoryId", "defaultLanguage", "defaultAudioLanguage"})
-STATUS_FIELDS = frozenset({"privacyStatus", "publishAt", "license", "embeddable", "publicStatsViewable",
-                           "selfDeclaredMadeForKids", "containsSyntheticMedia"})
+STATUS_FIELDS = frozenset(
+    {
+        "privacyStatus",
+        "publishAt",
+        "license",
+        "embeddable",
+        "publicStatsViewable",
+        "selfDeclaredMadeForKids",
+        "containsSyntheticMedia",
+    }
+)
 METRICS = {"views": "viewCount", "likes": "likeCount", "comments": "commentCount"}
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
@@ -205,22 +214,42 @@ class YouTube(HttpChannel):
             return []
         found = []
         if len(draft.title) > cls.title_limit:
-            found.append(Problem(Severity.ERROR, "video-title-too-long",
-                                 f"video title is {len(draft.title)} characters, over YouTube's {cls.title_limit} — shorten the title"))
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    "video-title-too-long",
+                    f"video title is {len(draft.title)} characters, over YouTube's {cls.title_limit} — shorten the title",
+                )
+            )
         size = len(draft.description.encode("utf-8"))
         if size > cls.description_limit:
-            found.append(Problem(Severity.ERROR, "video-description-too-long",
-                                 f"video description is {size} bytes, over YouTube's {cls.description_limit} (letters outside "
-                                 "Latin take 2–4 bytes each) — shorten the summary or the body"))
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    "video-description-too-long",
+                    f"video description is {size} bytes, over YouTube's {cls.description_limit} (letters outside "
+                    "Latin take 2–4 bytes each) — shorten the summary or the body",
+                )
+            )
         for part, value in (("title", draft.title), ("description", draft.description)):
             if "<" in value or ">" in value:
-                found.append(Problem(Severity.ERROR, "video-angle-brackets",
-                                     f"video {part} contains < or >, which YouTube refuses — remove them (check the video template)"))
+                found.append(
+                    Problem(
+                        Severity.ERROR,
+                        "video-angle-brackets",
+                        f"video {part} contains < or >, which YouTube refuses — remove them (check the video template)",
+                    )
+                )
         length = tags_length(draft.tags)
         if length > cls.tags_limit:
-            found.append(Problem(Severity.ERROR, "video-tags-too-long",
-                                 f"video tags are {length} characters, over YouTube's {cls.tags_limit} (counting commas, "
-                                 "and quotes around tags with spaces) — use fewer or shorter tags"))
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    "video-tags-too-long",
+                    f"video tags are {length} characters, over YouTube's {cls.tags_limit} (counting commas, "
+                    "and quotes around tags with spaces) — use fewer or shorter tags",
+                )
+            )
         return found
 
     def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
@@ -242,9 +271,12 @@ class YouTube(HttpChannel):
 
     def _refresh(self, now: datetime) -> _Token:
         what = "getting an access token"
-        form = {"grant_type": "refresh_token", "client_id": self.options.client_id,
-                "client_secret": self.secret("client_secret", self.options.client_secret),
-                "refresh_token": self.secret("refresh_token", self.options.refresh_token)}
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self.options.client_id,
+            "client_secret": self.secret("client_secret", self.options.client_secret),
+            "refresh_token": self.secret("refresh_token", self.options.refresh_token),
+        }
         response = self.request("POST", self.options.token_url, what, data=form)
         if response.status_code == 200:
             data = self._json(response, what)
@@ -258,11 +290,16 @@ class YouTube(HttpChannel):
             raise self.refused(response, what) from None
         where = f"[channels.{self.name}]"
         if code == "invalid_grant":
-            raise PermanentError(f"{where} Google refused the refresh token ({code}: {said}): it was revoked or has "
-                                 "expired — authorise kmcomms again and set refresh_token", self.name)
+            raise PermanentError(
+                f"{where} Google refused the refresh token ({code}: {said}): it was revoked or has "
+                "expired — authorise kmcomms again and set refresh_token",
+                self.name,
+            )
         if code in ("invalid_client", "unauthorized_client"):
-            raise PermanentError(f"{where} Google refused the OAuth client ({code}: {said}) — check client_id and "
-                                 "client_secret", self.name)
+            raise PermanentError(
+                f"{where} Google refused the OAuth client ({code}: {said}) — check client_id and client_secret",
+                self.name,
+            )
         raise self.refused(response, what)
 
     def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
@@ -271,11 +308,14 @@ class YouTube(HttpChannel):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise TransientError(f"{what}: {response.url} answered {response.status_code} without a JSON object", self.name)
+            raise TransientError(
+                f"{what}: {response.url} answered {response.status_code} without a JSON object", self.name
+            )
         return data
 
-    def _call(self, method: str, resource: str, what: str, params: dict[str, str],
-              body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, resource: str, what: str, params: dict[str, str], body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """One Data API call with a fresh-enough token; a 401 gets a new token and one retry
         (the token may have been revoked or expired early); refusals mapped to errors."""
         url = f"{self.options.api_url}/{resource}"
@@ -295,11 +335,18 @@ class YouTube(HttpChannel):
         said = error_message(response)
         if reasons & QUOTA_REASONS:
             wait = until_quota_reset(self.clock())
-            return TransientError(f"{what}: YouTube's daily quota is used up ({said}); it resets at midnight Pacific "
-                                  f"time, in {wait / 3600:.1f} h", self.name, retry_after=wait)
+            return TransientError(
+                f"{what}: YouTube's daily quota is used up ({said}); it resets at midnight Pacific "
+                f"time, in {wait / 3600:.1f} h",
+                self.name,
+                retry_after=wait,
+            )
         if reasons & RATE_REASONS:
-            return TransientError(f"{what}: YouTube asks to slow down ({said})", self.name,
-                                  retry_after=retry_after(response.headers.get("Retry-After")))
+            return TransientError(
+                f"{what}: YouTube asks to slow down ({said})",
+                self.name,
+                retry_after=retry_after(response.headers.get("Retry-After")),
+            )
         hint = next((HINTS[reason] for reason in sorted(reasons) if reason in HINTS), None)
         return self.refused(response, what, f"{said} — {hint}" if hint else None)
 
@@ -308,8 +355,11 @@ class YouTube(HttpChannel):
     def _video(self, video_id: str, parts: str, what: str) -> dict[str, Any]:
         found = self._call("GET", "videos", what, {"part": parts, "id": video_id}).get("items") or []
         if not found:
-            raise PermanentError(f"{what}: YouTube has no video {video_id} that this account can see — check "
-                                 "video.youtube_id in the campaign", self.name)
+            raise PermanentError(
+                f"{what}: YouTube has no video {video_id} that this account can see — check "
+                "video.youtube_id in the campaign",
+                self.name,
+            )
         video: dict[str, Any] = found[0]
         return video
 
@@ -317,11 +367,17 @@ class YouTube(HttpChannel):
         if not isinstance(draft, VideoListing):
             raise PermanentError(f"a youtube channel publishes video listings, not {draft.kind} drafts", self.name)
         if not draft.youtube_id:
-            raise PermanentError("the message has no video.youtube_id — upload the video to YouTube and give its id "
-                                 "(kmcomms sets the listing, it does not upload)", self.name)
+            raise PermanentError(
+                "the message has no video.youtube_id — upload the video to YouTube and give its id "
+                "(kmcomms sets the listing, it does not upload)",
+                self.name,
+            )
         if not _VIDEO_ID.fullmatch(draft.youtube_id):
-            raise PermanentError(f"video.youtube_id {draft.youtube_id!r} is not a YouTube video id (11 letters, digits, "
-                                 "- or _, as in youtube.com/watch?v=<id>)", self.name)
+            raise PermanentError(
+                f"video.youtube_id {draft.youtube_id!r} is not a YouTube video id (11 letters, digits, "
+                "- or _, as in youtube.com/watch?v=<id>)",
+                self.name,
+            )
         return draft, draft.youtube_id
 
     def _merged(self, video: dict[str, Any], draft: VideoListing) -> dict[str, Any]:
@@ -342,8 +398,12 @@ class YouTube(HttpChannel):
             if tag in tags:
                 continue
             if tags_length([*tags, tag]) > self.tags_limit:
-                log.warning("video %s: tag %r left out, over YouTube's %d characters of tags", video.get("id"), tag,
-                            self.tags_limit)
+                log.warning(
+                    "video %s: tag %r left out, over YouTube's %d characters of tags",
+                    video.get("id"),
+                    tag,
+                    self.tags_limit,
+                )
                 continue
             tags.append(tag)
         if tags:
@@ -358,8 +418,11 @@ class YouTube(HttpChannel):
         current = video.get("status") or {}
         if current.get("uploadStatus") in ("failed", "rejected", "deleted"):
             why = current.get("failureReason") or current.get("rejectionReason") or "no reason given"
-            raise PermanentError(f"video {video_id} is {current['uploadStatus']} on YouTube ({why}) — upload it again "
-                                 "and change video.youtube_id", self.name)
+            raise PermanentError(
+                f"video {video_id} is {current['uploadStatus']} on YouTube ({why}) — upload it again "
+                "and change video.youtube_id",
+                self.name,
+            )
         body = self._merged(video, listing)
         parts = ["snippet", "localizations"]
         if status is not None:
@@ -370,8 +433,13 @@ class YouTube(HttpChannel):
             body["status"] = changed
             parts.append("status")
         self._listings[key] = (video_id, listing.language, listing.title)
-        self._call("PUT", "videos", f"setting the {listing.language} listing of video {video_id} for {key}",
-                   {"part": ",".join(parts)}, body)
+        self._call(
+            "PUT",
+            "videos",
+            f"setting the {listing.language} listing of video {video_id} for {key}",
+            {"part": ",".join(parts)},
+            body,
+        )
         if self.options.playlist_id:
             self._add_to_playlist(video_id, self.options.playlist_id, key)
         return Publication(video_id, WATCH + video_id)
@@ -381,8 +449,13 @@ class YouTube(HttpChannel):
         there = self._call("GET", "playlistItems", what, {"part": "id", "playlistId": playlist, "videoId": video_id})
         if there.get("items"):
             return
-        self._call("POST", "playlistItems", what, {"part": "snippet"},
-                   {"snippet": {"playlistId": playlist, "resourceId": {"kind": "youtube#video", "videoId": video_id}}})
+        self._call(
+            "POST",
+            "playlistItems",
+            what,
+            {"part": "snippet"},
+            {"snippet": {"playlistId": playlist, "resourceId": {"kind": "youtube#video", "videoId": video_id}}},
+        )
 
     # ------------------------------------------------------------------ Channel
 
@@ -439,7 +512,9 @@ class YouTube(HttpChannel):
         playlist = self.options.playlist_id
         if playlist is None:
             return None
-        found = self._call("GET", "playlists", f"checking playlist {playlist}", {"part": "snippet", "id": playlist}).get("items")
+        found = self._call(
+            "GET", "playlists", f"checking playlist {playlist}", {"part": "snippet", "id": playlist}
+        ).get("items")
         if not found:
             return f"playlist_id: YouTube has no playlist {playlist}"
         if (found[0].get("snippet") or {}).get("channelId") != mine[0].get("id"):

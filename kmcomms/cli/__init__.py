@@ -33,55 +33,99 @@ __all__ = ["COMMANDS", "cli", "main"]
 #: it there, its short help as `kmcomms --help` lists it). The short help is written here so
 #: that listing the commands loads none of them; a test checks it against each command's own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "approve": ("approve", "approve",
-                "Approve a campaign's messages (all, or those named) as they render now, in every language."),
-    "channels": ("channels", "channels",
-                 "The channel adapters installed, and the channel instances of the workspace."),
-    "collect": ("reach", "collect_command",
-                "Ask every channel, once, for the reach of what it published, and append it to the ledger (the daemon "
-                "does this on each channel's `collect_minutes`)."),
-    "contacts": ("contacts", "contacts",
-                 "The people lists send to (personal data: kept in the store, never in campaign files)."),
+    "approve": (
+        "approve",
+        "approve",
+        "Approve a campaign's messages (all, or those named) as they render now, in every language.",
+    ),
+    "channels": ("channels", "channels", "The channel adapters installed, and the channel instances of the workspace."),
+    "collect": (
+        "reach",
+        "collect_command",
+        "Ask every channel, once, for the reach of what it published, and append it to the ledger (the daemon "
+        "does this on each channel's `collect_minutes`).",
+    ),
+    "contacts": (
+        "contacts",
+        "contacts",
+        "The people lists send to (personal data: kept in the store, never in campaign files).",
+    ),
     "daemon": ("daemon", "daemon", "Publish every due delivery once, on time, until stopped."),
     "demo": ("demo", "demo", "Publish the example campaigns for real, on this machine, in under a minute."),
     "evidence": ("evidence", "evidence", "Outcomes and impact of campaigns, in Researchfish's words."),
-    "init": ("init", "init",
-             "Create a workspace in FOLDER (default: here): kmcomms.toml with local channels and a SQLite store, "
-             "empty campaigns/ and translations/, and campaign.schema.json for editors."),
-    "new": ("new", "new",
-            "Draft a new campaign in campaigns/ID/: campaign.yaml with a theory of change (aim, objective, "
-            "indicators), audiences and messages, and Markdown bodies, with a placeholder (\"[Replace: …]\") saying "
-            "what to write wherever your own words go."),
-    "plan": ("plan", "plan_command",
-             "Show every delivery the campaigns will make: due time, campaign, message, audience, language and "
-             "channel, with stable delivery ids."),
-    "preview": ("preview", "preview",
-                "Show a delivery of CAMPAIGN (an id or folder) exactly as its channel would get it: translated, "
-                "sanitised, links tagged."),
-    "publish": ("publish", "publish",
-                "Sync the ledger with the campaigns, then publish every due delivery once through its channel and "
-                "exit: the daemon's work in one pass, for cron."),
-    "reach": ("reach", "reach",
-              "Reach no API sees: leaflets handed out, event attendees, radio broadcasts, survey results."),
-    "report": ("report", "report",
-               "Evaluate CAMPAIGN (or, with --unit, the unit's campaigns) against its theory of change: status per "
-               "objective, reach and gaps, results by AMEC level, channel performance, influence, inclusion, "
-               "learning, methods."),
-    "resolve": ("resolve", "resolve",
-                "Settle a delivery that needs a person (unknown, failed, missed) or is blocked: record that it was "
-                "published at URL, send it again now, or cancel it."),
+    "init": (
+        "init",
+        "init",
+        "Create a workspace in FOLDER (default: here): kmcomms.toml with local channels and a SQLite store, "
+        "empty campaigns/ and translations/, and campaign.schema.json for editors.",
+    ),
+    "new": (
+        "new",
+        "new",
+        "Draft a new campaign in campaigns/ID/: campaign.yaml with a theory of change (aim, objective, "
+        'indicators), audiences and messages, and Markdown bodies, with a placeholder ("[Replace: …]") saying '
+        "what to write wherever your own words go.",
+    ),
+    "plan": (
+        "plan",
+        "plan_command",
+        "Show every delivery the campaigns will make: due time, campaign, message, audience, language and "
+        "channel, with stable delivery ids.",
+    ),
+    "preview": (
+        "preview",
+        "preview",
+        "Show a delivery of CAMPAIGN (an id or folder) exactly as its channel would get it: translated, "
+        "sanitised, links tagged.",
+    ),
+    "publish": (
+        "publish",
+        "publish",
+        "Sync the ledger with the campaigns, then publish every due delivery once through its channel and "
+        "exit: the daemon's work in one pass, for cron.",
+    ),
+    "reach": (
+        "reach",
+        "reach",
+        "Reach no API sees: leaflets handed out, event attendees, radio broadcasts, survey results.",
+    ),
+    "report": (
+        "report",
+        "report",
+        "Evaluate CAMPAIGN (or, with --unit, the unit's campaigns) against its theory of change: status per "
+        "objective, reach and gaps, results by AMEC level, channel performance, influence, inclusion, "
+        "learning, methods.",
+    ),
+    "resolve": (
+        "resolve",
+        "resolve",
+        "Settle a delivery that needs a person (unknown, failed, missed) or is blocked: record that it was "
+        "published at URL, send it again now, or cancel it.",
+    ),
     "schema": ("schema", "schema", "Print the JSON Schema of campaign.yaml."),
-    "serve": ("serve", "serve",
-              "Serve the workspace's static site (blog, video library, briefings) over HTTP until Ctrl-C."),
-    "status": ("status", "status",
-               "Deliveries per state, the next ones due, and every one that needs a person (unknown, failed, "
-               "missed) or is blocked, with the reason."),
+    "serve": (
+        "serve",
+        "serve",
+        "Serve the workspace's static site (blog, video library, briefings) over HTTP until Ctrl-C.",
+    ),
+    "status": (
+        "status",
+        "status",
+        "Deliveries per state, the next ones due, and every one that needs a person (unknown, failed, "
+        "missed) or is blocked, with the reason.",
+    ),
     "track": ("track", "track", "Serve the tracking addresses until stopped (SIGTERM or Ctrl-C)."),
-    "translations": ("translations", "translations",
-                     "Keep gettext catalogs of campaign text: one POT per campaign, one PO per language."),
-    "validate": ("validate", "validate",
-                 "Check campaigns and settings (each channel's against its adapter's); print every error and warning "
-                 "with its file and line."),
+    "translations": (
+        "translations",
+        "translations",
+        "Keep gettext catalogs of campaign text: one POT per campaign, one PO per language.",
+    ),
+    "validate": (
+        "validate",
+        "validate",
+        "Check campaigns and settings (each channel's against its adapter's); print every error and warning "
+        "with its file and line.",
+    ),
 }
 
 _DEBUG_HELP = "Show tracebacks for errors (also KMCOMMS_DEBUG=1)."
@@ -95,8 +139,11 @@ def _debug_anywhere(ctx: click.Context, param: click.Parameter, value: bool) -> 
 def _accept_debug_after(command: click.Command) -> None:
     """Give a subcommand (and its own subcommands) a `--debug` of its own, so that it may come
     after the subcommand too (`kmcomms validate --debug`), where a person adds it to the line that failed."""
-    command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False, hidden=True,
-                                       callback=_debug_anywhere, help=_DEBUG_HELP))
+    command.params.append(
+        click.Option(
+            ["--debug"], is_flag=True, expose_value=False, hidden=True, callback=_debug_anywhere, help=_DEBUG_HELP
+        )
+    )
     if isinstance(command, click.Group):
         for each in command.commands.values():
             _accept_debug_after(each)
@@ -119,7 +166,9 @@ class _Commands(click.Group):
             self.add_command(command, cmd_name)
         return self.commands[cmd_name]
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand as exc:  # "did you mean" from every command, not only those loaded
@@ -138,8 +187,14 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kmcomms")
 @click.option("--debug", is_flag=True, envvar="KMCOMMS_DEBUG", help=_DEBUG_HELP)
-@click.option("--now", metavar="TIME", callback=parse_instant, expose_value=True, hidden=True,
-              help="Pretend the time is TIME (ISO 8601, UTC if no offset); for tests and demos.")
+@click.option(
+    "--now",
+    metavar="TIME",
+    callback=parse_instant,
+    expose_value=True,
+    hidden=True,
+    help="Pretend the time is TIME (ISO 8601, UTC if no offset); for tests and demos.",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, now: datetime | None) -> None:
     """Plan, publish and evaluate knowledge-mobilisation campaigns."""
@@ -185,4 +240,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         click.echo(f"kmcomms: internal error: {type(exc).__name__}: {exc} — rerun with --debug and report it", err=True)
         return 70
-

@@ -13,7 +13,9 @@ from kmcomms.errors import KmcommsError, UsageError
 
 @click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN")
-@click.option("--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all).")
+@click.option(
+    "--message", "messages", multiple=True, metavar="ID", help="Approve this message (repeatable; default: all)."
+)
 @click.option("--by", "by", required=True, metavar="NAME", help="Who approves (recorded with the approval).")
 @workspace_option
 @format_option("text", "json")
@@ -37,14 +39,20 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     found = {c.campaign.id: c for c in loaded.campaigns}
     if campaign_id not in found:
         if campaign_id in held_campaigns(loaded, workspace):
-            raise KmcommsError(f"campaign {campaign_id} has errors — run `kmcomms validate` and fix them before approving")
+            raise KmcommsError(
+                f"campaign {campaign_id} has errors — run `kmcomms validate` and fix them before approving"
+            )
         names = sorted(found)
-        raise KmcommsError(f'no campaign "{campaign_id}"{close_match(campaign_id, names)} — campaigns: {", ".join(names) or "none"}')
+        raise KmcommsError(
+            f'no campaign "{campaign_id}"{close_match(campaign_id, names)} — campaigns: {", ".join(names) or "none"}'
+        )
     campaign = found[campaign_id].campaign
     ids = [m.id for m in campaign.messages]
     for message in messages:
         if message not in ids:
-            raise UsageError(f'campaign {campaign_id} has no message "{message}"{close_match(message, ids)} — messages: {", ".join(ids)}')
+            raise UsageError(
+                f'campaign {campaign_id} has no message "{message}"{close_match(message, ids)} — messages: {", ".join(ids)}'
+            )
     chosen = list(dict.fromkeys(messages)) or ids
     renderer = Renderer(workspace, loaded.campaigns)
     now = state.clock()
@@ -54,14 +62,25 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     finally:
         engine.dispose()
     languages = [campaign.language, *target_languages(campaign)]
-    rows = [{"campaign": campaign_id, "message": m, "title": next(x.title for x in campaign.messages if x.id == m),
-             "content_hash": message_hash(renderer, campaign_id, m), "languages": list(dict.fromkeys(languages)),
-             "by": by.strip(), "at": now.strftime("%Y-%m-%dT%H:%M:%SZ")} for m in chosen]
+    rows = [
+        {
+            "campaign": campaign_id,
+            "message": m,
+            "title": next(x.title for x in campaign.messages if x.id == m),
+            "content_hash": message_hash(renderer, campaign_id, m),
+            "languages": list(dict.fromkeys(languages)),
+            "by": by.strip(),
+            "at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for m in chosen
+    ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for row in rows:
-        click.echo(f"approved {row['campaign']}/{row['message']} \"{row['title']}\" as it renders now "
-                   f"({', '.join(row['languages'])}; content {row['content_hash'][:12]}) by {row['by']}")
+        click.echo(
+            f'approved {row["campaign"]}/{row["message"]} "{row["title"]}" as it renders now '
+            f"({', '.join(row['languages'])}; content {row['content_hash'][:12]}) by {row['by']}"
+        )
     if not workspace.settings.policy.require_approval:
         click.echo("note: [policy] require_approval is false in kmcomms.toml, so nothing waits for approvals", err=True)

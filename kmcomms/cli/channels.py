@@ -64,8 +64,15 @@ def _instances(workspace: Workspace) -> list[dict[str, Any]]:
     for check in check_channels(workspace):
         settings = workspace.settings.channels[check.name]
         kind = channel_kind(settings)
-        rows.append({"name": check.name, "adapter": settings.adapter, "kind": str(kind) if kind else None,
-                     "usable": check.usable, "problems": [str(d) for d in check.diagnostics]})
+        rows.append(
+            {
+                "name": check.name,
+                "adapter": settings.adapter,
+                "kind": str(kind) if kind else None,
+                "usable": check.usable,
+                "problems": [str(d) for d in check.diagnostics],
+            }
+        )
     return rows
 
 
@@ -98,8 +105,14 @@ def list_command(path: Path | None, fmt: str) -> None:
     for column in ("adapter", "kind", "can also", "loads"):
         table.add_column(column)
     for row in report["adapters"]:
-        table.add_row(*_cells(row["name"], row["kind"] or "", ", ".join(row["capabilities"]),
-                              "yes" if row["loads"] else f"no: {row['problem']}"))
+        table.add_row(
+            *_cells(
+                row["name"],
+                row["kind"] or "",
+                ", ".join(row["capabilities"]),
+                "yes" if row["loads"] else f"no: {row['problem']}",
+            )
+        )
     out.print(table)
     if workspace is None:
         out.print("not in a workspace: no channel instances to show (use -w DIR)")
@@ -108,8 +121,14 @@ def list_command(path: Path | None, fmt: str) -> None:
     for column in ("channel", "adapter", "kind", "usable"):
         table.add_column(column)
     for row in report["channels"] or []:
-        table.add_row(*_cells(row["name"], row["adapter"], row["kind"] or "?",
-                              "yes" if row["usable"] else "no: " + "; ".join(row["problems"])))
+        table.add_row(
+            *_cells(
+                row["name"],
+                row["adapter"],
+                row["kind"] or "?",
+                "yes" if row["usable"] else "no: " + "; ".join(row["problems"]),
+            )
+        )
     out.print(table)
 
 
@@ -132,8 +151,10 @@ def check_command(state: State, name: str | None, path: Path | None, fmt: str) -
     names = list(workspace.settings.channels)
     if name is not None:
         if name not in names:
-            raise UsageError(f'no channel "{name}"{close_match(name, names)} in {workspace.settings_path} — '
-                             f"its channels: {', '.join(names) or 'none'}")
+            raise UsageError(
+                f'no channel "{name}"{close_match(name, names)} in {workspace.settings_path} — '
+                f"its channels: {', '.join(names) or 'none'}"
+            )
         names = [name]
     tracker = None
     if workspace.settings.tracking is not None:  # channels check what they would send against it
@@ -157,8 +178,11 @@ def check_command(state: State, name: str | None, path: Path | None, fmt: str) -
         finally:
             channel.session.close()
     if fmt == "json":
-        click.echo(json.dumps([{"name": n, "ok": not p, "problems": p} for n, p in results.items()], indent=2,
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [{"name": n, "ok": not p, "problems": p} for n, p in results.items()], indent=2, ensure_ascii=False
+            )
+        )
     else:
         for each, problems in results.items():
             adapter = workspace.settings.channels[each].adapter

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli.options import State, console, format_option, refuse, workspace_option
-from kmcomms.cli.resolve import open_ledger
+from kmcomms.campaign.workspace import find_workspace, load_workspace
+
 # Imported here, not in the commands: --reason offers REASONS, so any help of this command
 # loads the contacts stage.
 from kmcomms.channels.contacts import addresses, import_contacts, summary
-from kmcomms.ledger.contacts import REASONS, normal_address, suppress
-from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.channels.letters import address_problem
-from kmcomms.campaign.workspace import find_workspace, load_workspace
-
+from kmcomms.cli.options import State, console, format_option, refuse, workspace_option
+from kmcomms.cli.resolve import open_ledger
+from kmcomms.errors import InvalidInput, UsageError
+from kmcomms.ledger.contacts import REASONS, normal_address, suppress
 
 
 @click.group()
@@ -28,12 +28,16 @@ def contacts() -> None:
 def _lists_sent_to(path: Path | None) -> list[str]:
     root = find_workspace(path or Path.cwd())
     settings = load_workspace(root).settings if root else None
-    return sorted({str(c.options["list"]) for c in settings.channels.values() if "list" in c.options} if settings else [])
+    return sorted(
+        {str(c.options["list"]) for c in settings.channels.values() if "list" in c.options} if settings else []
+    )
 
 
 @contacts.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--list", "contact_list", required=True, metavar="NAME", help="The list to import into (a channel's `list`).")
+@click.option(
+    "--list", "contact_list", required=True, metavar="NAME", help="The list to import into (a channel's `list`)."
+)
 @workspace_option
 @format_option("text", "json")
 @click.pass_obj
@@ -50,16 +54,34 @@ def import_command(state: State, file: Path, contact_list: str, path: Path | Non
     finally:
         engine.dispose()
     if fmt == "json":
-        click.echo(json.dumps({"list": report.list, "added": report.added, "updated": report.updated,
-                               "unchanged": report.unchanged, "suppressed": report.suppressed}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "list": report.list,
+                    "added": report.added,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "suppressed": report.suppressed,
+                },
+                indent=2,
+            )
+        )
     else:
-        click.echo(f"{report.list}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged"
-                   + (f"; {report.suppressed} suppressed (unsubscribed or bounced): kept, never sent to"
-                      if report.suppressed else ""))
+        click.echo(
+            f"{report.list}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged"
+            + (
+                f"; {report.suppressed} suppressed (unsubscribed or bounced): kept, never sent to"
+                if report.suppressed
+                else ""
+            )
+        )
     known = _lists_sent_to(path)
     if contact_list not in known:
-        click.echo(f'note: no channel in kmcomms.toml sends to the list "{contact_list}" (lists: '
-                   f'{", ".join(known) or "none"})', err=True)
+        click.echo(
+            f'note: no channel in kmcomms.toml sends to the list "{contact_list}" (lists: '
+            f"{', '.join(known) or 'none'})",
+            err=True,
+        )
     return 0
 
 
@@ -82,12 +104,17 @@ def list_command(contact_list: str | None, show_addresses: bool, path: Path | No
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no contacts" + (f' on the list "{contact_list}"' if contact_list else "") +
-                   " — import some with `kmcomms contacts import FILE --list NAME`")
+        click.echo(
+            "no contacts"
+            + (f' on the list "{contact_list}"' if contact_list else "")
+            + " — import some with `kmcomms contacts import FILE --list NAME`"
+        )
         return
     table = Table()
     for column in rows[0]:
-        table.add_column(column, justify="right" if column in ("contacts", "suppressed") and not show_addresses else "left")
+        table.add_column(
+            column, justify="right" if column in ("contacts", "suppressed") and not show_addresses else "left"
+        )
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row.values()))
     console().print(table)
@@ -111,5 +138,8 @@ def suppress_command(state: State, email: str, reason: str, detail: str | None, 
     finally:
         engine.dispose()
     address = normal_address(email)
-    click.echo(f"suppressed {address} ({reason}): never sent anything again" if added
-               else f"{address} was suppressed already; nothing changed")
+    click.echo(
+        f"suppressed {address} ({reason}): never sent anything again"
+        if added
+        else f"{address} was suppressed already; nothing changed"
+    )

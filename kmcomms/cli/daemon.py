@@ -14,10 +14,22 @@ from kmcomms.logs import event, setup, teardown
 
 @click.command()
 @workspace_option
-@click.option("--sweep", type=click.FloatRange(min=0.2), default=30.0, show_default=True, metavar="SECONDS",
-              help="How often to look at the ledger whatever happens (catch-up, retries, file changes).")
-@click.option("--log-format", "log_format", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="Log lines on stderr: JSON objects, or text for a person at a terminal.")
+@click.option(
+    "--sweep",
+    type=click.FloatRange(min=0.2),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to look at the ledger whatever happens (catch-up, retries, file changes).",
+)
+@click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Log lines on stderr: JSON objects, or text for a person at a terminal.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also log debug events (wake-ups armed, blocked deliveries).")
 @click.pass_obj
 def daemon(state: State, path: Path | None, sweep: float, log_format: str, verbose: bool) -> int:

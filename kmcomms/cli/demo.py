@@ -12,10 +12,20 @@ from kmcomms.errors import UsageError
 
 
 @click.command()
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
-              help="Build the demo workspace here (a new or empty folder) instead of a new temporary one.")
-@click.option("--timeout", type=click.FloatRange(min=30), default=150, show_default=True, metavar="SECONDS",
-              help="Give up waiting for the first wave after this long.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build the demo workspace here (a new or empty folder) instead of a new temporary one.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=30),
+    default=150,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up waiting for the first wave after this long.",
+)
 @click.pass_obj
 def demo(state: State, folder: Path | None, timeout: float) -> None:
     """Publish the example campaigns for real, on this machine, in under a minute.
@@ -35,8 +45,14 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
     root.mkdir(parents=True, exist_ok=True)
     out = console()
     out.print(f"Demo workspace: [bold]{root}[/bold]")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=out, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    ) as bar:
         task = bar.add_task("loading the example campaigns", total=None)
 
         def tell(text: str, done: int, total: int) -> None:
@@ -48,7 +64,9 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
     site = root / "site"
     out.print(f"[bold]Website[/bold]     {result.pages} pages: {site / 'index.html'}")
     out.print(f"            or serve it: kmcomms serve -w {root}")
-    out.print(f"[bold]Emails[/bold]      {len(result.emails)} messages caught by the local SMTP server: {root / 'mail'}")
+    out.print(
+        f"[bold]Emails[/bold]      {len(result.emails)} messages caught by the local SMTP server: {root / 'mail'}"
+    )
     for name, to, subject in result.emails[:3]:
         out.print(f"            {name}  to {to}: {subject}")
     for pdf in result.pdfs[:3]:
@@ -60,5 +78,7 @@ def demo(state: State, folder: Path | None, timeout: float) -> None:
             out.print(f"            {url}")
         out.print("            each click is counted as reach; no address or browser is stored")
     if result.states.get("blocked"):
-        out.print(f"\n{result.states['blocked']} deliveries are blocked (kmcomms status -w {root} says why: "
-                  "translations not yet done are held back, never sent half-translated)")
+        out.print(
+            f"\n{result.states['blocked']} deliveries are blocked (kmcomms status -w {root} says why: "
+            "translations not yet done are held back, never sent half-translated)"
+        )

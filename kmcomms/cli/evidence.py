@@ -13,10 +13,18 @@ from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.reach import store_checked
 from kmcomms.cli.resolve import open_ledger
 from kmcomms.errors import UsageError
+from kmcomms.publish.runtime import load_here
+
 # Imported here, not in the commands: the help of --kind lists KINDS, so any help of this
 # command loads the records of reach.
-from kmcomms.reach.records import KINDS, RESEARCHFISH_COLUMNS, add_evidence, check_evidence, list_evidence, researchfish_rows
-from kmcomms.publish.runtime import load_here
+from kmcomms.reach.records import (
+    KINDS,
+    RESEARCHFISH_COLUMNS,
+    add_evidence,
+    check_evidence,
+    list_evidence,
+    researchfish_rows,
+)
 
 _KIND_HELP = "; ".join(f"{k.slug} ({k.researchfish})" for k in KINDS.values())
 
@@ -33,14 +41,32 @@ def evidence() -> None:
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The day it happened (not in the future).")
 @click.option("--source", metavar="TEXT", help="Who or what it came from (an organisation, Overton, Altmetric).")
 @click.option("--url", metavar="URL", help="Where it can be seen (http or https).")
-@click.option("--notes", metavar="TEXT", help="The difference it made (Researchfish's \"impact\").")
+@click.option("--notes", metavar="TEXT", help='The difference it made (Researchfish\'s "impact").')
 @workspace_option
 @format_option("text", "json")
 @click.pass_obj
-def add_command(state: State, campaign: str, kind: str, title: str, day: str, source: str | None, url: str | None,
-                notes: str | None, path: Path | None, fmt: str) -> int:
+def add_command(
+    state: State,
+    campaign: str,
+    kind: str,
+    title: str,
+    day: str,
+    source: str | None,
+    url: str | None,
+    notes: str | None,
+    path: Path | None,
+    fmt: str,
+) -> int:
     """Record one outcome or impact of a campaign."""
-    given = {"campaign": campaign, "kind": kind, "title": title, "date": day, "source": source, "url": url, "notes": notes}
+    given = {
+        "campaign": campaign,
+        "kind": kind,
+        "title": title,
+        "date": day,
+        "source": source,
+        "url": url,
+        "notes": notes,
+    }
     done = store_checked(path, state.clock(), fmt, lambda known, now: check_evidence(given, known, now), add_evidence)
     if done is None:
         return 1
@@ -69,21 +95,33 @@ def list_command(campaign: str | None, path: Path | None, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no evidence" + (f" for {campaign}" if campaign else "") + " — record some with `kmcomms evidence add`")
+        click.echo(
+            "no evidence" + (f" for {campaign}" if campaign else "") + " — record some with `kmcomms evidence add`"
+        )
         return
     table = Table()
     for column in ("id", "date", "campaign", "kind", "title", "source", "url"):
         table.add_column(column, justify="right" if column == "id" else "left")
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in ("id", "date", "campaign", "kind", "title", "source",
-                                                                         "url")))
+        table.add_row(
+            *(
+                "" if row[c] is None else str(row[c])
+                for c in ("id", "date", "campaign", "kind", "title", "source", "url")
+            )
+        )
     console().print(table)
 
 
 @evidence.command("export")
-@click.option("--researchfish", is_flag=True, help="In the shape of Researchfish's \"Influence on Policy, Practice, "
-              "Patients & the Public\" section (the only export there is: say it).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The CSV file to write.")
+@click.option(
+    "--researchfish",
+    is_flag=True,
+    help="In the shape of Researchfish's \"Influence on Policy, Practice, "
+    'Patients & the Public" section (the only export there is: say it).',
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The CSV file to write."
+)
 @click.option("--campaign", metavar="ID", help="Only this campaign's.")
 @workspace_option
 def export_command(researchfish: bool, output: Path, campaign: str | None, path: Path | None) -> None:
@@ -108,10 +146,14 @@ def export_command(researchfish: bool, output: Path, campaign: str | None, path:
             writer.writeheader()
             writer.writerows(rows)
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write it ({exc.strerror}) — name a file in a folder you can write to") from None
+        raise UsageError(
+            f"{output}: cannot write it ({exc.strerror}) — name a file in a folder you can write to"
+        ) from None
     click.echo(f"wrote {len(rows)} influence record{'s' * (len(rows) != 1)} to {output}")
     left = len(records) - len(rows)
     if left:
-        click.echo(f"note: {left} other record{'s' * (left != 1)} (media coverage, broadcasts, talks, or unknown "
-                   "kinds) belong in Researchfish's Engagement activities section: `kmcomms evidence list` shows them",
-                   err=True)
+        click.echo(
+            f"note: {left} other record{'s' * (left != 1)} (media coverage, broadcasts, talks, or unknown "
+            "kinds) belong in Researchfish's Engagement activities section: `kmcomms evidence list` shows them",
+            err=True,
+        )

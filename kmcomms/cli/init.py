@@ -10,7 +10,7 @@ import click
 
 from kmcomms.errors import UsageError
 
-SETTINGS_TEMPLATE = '''\
+SETTINGS_TEMPLATE = """\
 # kmcomms workspace settings. Secrets are never written here: write "${{VAR}}" and set VAR
 # in the environment. Channel instances below are what campaigns name in `channels:`.
 
@@ -59,7 +59,8 @@ list = "policy-leads"
 host = "127.0.0.1"
 port = 8025
 sender = {sender}
-'''
+"""
+
 
 def _toml_string(text: str) -> str:
     # JSON's string escapes are valid in a TOML basic string, so any name stays one value.
@@ -84,10 +85,14 @@ def init(folder: Path, unit_id: str | None, unit_name: str) -> None:
         raise UsageError(f"{settings} already exists — this folder is a workspace already")
     unit_id = unit_id or re.sub(r"[^a-z0-9]+", "-", folder.resolve().name.lower()).strip("-") or "unit"
     folder.mkdir(parents=True, exist_ok=True)
-    settings.write_text(SETTINGS_TEMPLATE.format(
-        unit_id=_toml_string(unit_id), unit_name=_toml_string(unit_name),
-        sender=_toml_string(f"{unit_name} <news@example.org>"),
-    ), encoding="utf-8")
+    settings.write_text(
+        SETTINGS_TEMPLATE.format(
+            unit_id=_toml_string(unit_id),
+            unit_name=_toml_string(unit_name),
+            sender=_toml_string(f"{unit_name} <news@example.org>"),
+        ),
+        encoding="utf-8",
+    )
     for sub in ("campaigns", "translations"):
         (folder / sub).mkdir(exist_ok=True)
     (folder / "campaign.schema.json").write_text(campaign_schema(), encoding="utf-8")

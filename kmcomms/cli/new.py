@@ -23,10 +23,22 @@ from zoneinfo import ZoneInfo
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from kmcomms.cli.options import State
 # The starters, field types and audience kinds are imported here, not in the command: the
 # options offer and check them, so even the help needs them.
-from kmcomms.campaign.drafting import CAMPAIGN_WEEKS, DraftAnswers, FIRST_SEND, SHAPES, default_channels, default_event_date, draft_campaign, next_monday, slugify
+from kmcomms.campaign.drafting import (
+    CAMPAIGN_WEEKS,
+    FIRST_SEND,
+    SHAPES,
+    DraftAnswers,
+    default_channels,
+    default_event_date,
+    draft_campaign,
+    next_monday,
+    slugify,
+)
+from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
+from kmcomms.campaign.models import AudienceKind
+from kmcomms.cli.options import State
 from kmcomms.errors import (
     Diagnostic,
     InvalidInput,
@@ -34,8 +46,6 @@ from kmcomms.errors import (
     UsageError,
     display_path,
 )
-from kmcomms.campaign.fields import LanguageCode, LocalDate, LocalDateTime, Slug, TimeZoneName, close_match
-from kmcomms.campaign.models import AudienceKind
 
 if TYPE_CHECKING:
     from kmcomms.campaign.workspace import Workspace
@@ -96,7 +106,11 @@ def _check_languages(languages: list[str]) -> list[str]:
 def _check_channels(channels: list[str], defined: list[str]) -> list[str]:
     unknown = [c for c in channels if c not in defined]
     if unknown:
-        known = f"use one that kmcomms.toml defines: {', '.join(defined)}" if defined else "kmcomms.toml defines no channels: add one there"
+        known = (
+            f"use one that kmcomms.toml defines: {', '.join(defined)}"
+            if defined
+            else "kmcomms.toml defines no channels: add one there"
+        )
         raise ValueError(f'no channel "{unknown[0]}"{close_match(unknown[0], defined)} — {known}')
     return channels
 
@@ -119,9 +133,11 @@ def _flag_error(flag: str, message: str, code: str = "bad-value") -> InvalidInpu
 
 def _check_answers(a: DraftAnswers, defined: list[str]) -> None:
     """Refuse a bad flag value, naming the flag, before anything is drafted."""
-    for flag, check in (("--language", lambda: _check_languages(list(a.languages))),
-                        ("--channel", lambda: _check_channels(list(a.channels), defined)),
-                        ("--timezone", lambda: _timezone.validate_python(a.timezone))):
+    for flag, check in (
+        ("--language", lambda: _check_languages(list(a.languages))),
+        ("--channel", lambda: _check_channels(list(a.channels), defined)),
+        ("--timezone", lambda: _timezone.validate_python(a.timezone)),
+    ):
         try:
             check()
         except ValidationError as exc:
@@ -129,11 +145,19 @@ def _check_answers(a: DraftAnswers, defined: list[str]) -> None:
         except ValueError as exc:
             raise _flag_error(flag, str(exc), "unknown-channel" if flag == "--channel" else "bad-value") from None
     if a.ends < a.starts:
-        raise _flag_error("--ends", f"the campaign ends ({a.ends}) before it starts ({a.starts}) — change --ends or --starts")
+        raise _flag_error(
+            "--ends", f"the campaign ends ({a.ends}) before it starts ({a.starts}) — change --ends or --starts"
+        )
     if not a.starts <= a.at.date() <= a.ends:
-        raise _flag_error("--at", f"{a.at:%Y-%m-%d %H:%M} is outside the campaign ({a.starts} to {a.ends}) — change --at, --starts or --ends")
+        raise _flag_error(
+            "--at",
+            f"{a.at:%Y-%m-%d %H:%M} is outside the campaign ({a.starts} to {a.ends}) — change --at, --starts or --ends",
+        )
     if a.event_date is not None and not a.starts <= a.event_date <= a.ends:
-        raise _flag_error("--event-date", f"the event ({a.event_date}) is outside the campaign ({a.starts} to {a.ends}) — change --event-date or --ends")
+        raise _flag_error(
+            "--event-date",
+            f"the event ({a.event_date}) is outside the campaign ({a.starts} to {a.ends}) — change --event-date or --ends",
+        )
 
 
 def _install(draft: Path, target: Path) -> None:
@@ -158,28 +182,76 @@ def _install(draft: Path, target: Path) -> None:
 @click.option("--id", "campaign_id", metavar="ID", help="The campaign's id and folder name (default: from the title).")
 @click.option("--title", help="The campaign's title.")
 @click.option("--audience", "audience_name", metavar="NAME", help="Who the campaign is for, in words.")
-@click.option("--audience-kind", type=click.Choice(get_args(AudienceKind)), help="The audience's kind (default: from the shape).")
-@click.option("--language", "languages", metavar="L", multiple=True,
-              help="A language the audience reads (repeat, or separate with commas); the first is the one you write in. Default: en.")
-@click.option("--channel", "channels", metavar="C", multiple=True,
-              help="A channel from kmcomms.toml (repeat, or separate with commas). Default: those that suit the shape.")
-@click.option("--at", "first_at", metavar="'YYYY-MM-DD HH:MM'", callback=_option(_wall_time),
-              help="When the first message goes out, local time (default: 09:00 on the start day).")
-@click.option("--starts", metavar="DATE", callback=_option(_day), help="First day (default: the day of --at, else next Monday).")
-@click.option("--ends", metavar="DATE", callback=_option(_day), help=f"Last day (default: {CAMPAIGN_WEEKS} weeks after the start).")
-@click.option("--event-date", metavar="DATE", callback=_option(_day),
-              help="Shape event: the day of the event (default: a Saturday two to three weeks after --at).")
+@click.option(
+    "--audience-kind", type=click.Choice(get_args(AudienceKind)), help="The audience's kind (default: from the shape)."
+)
+@click.option(
+    "--language",
+    "languages",
+    metavar="L",
+    multiple=True,
+    help="A language the audience reads (repeat, or separate with commas); the first is the one you write in. Default: en.",
+)
+@click.option(
+    "--channel",
+    "channels",
+    metavar="C",
+    multiple=True,
+    help="A channel from kmcomms.toml (repeat, or separate with commas). Default: those that suit the shape.",
+)
+@click.option(
+    "--at",
+    "first_at",
+    metavar="'YYYY-MM-DD HH:MM'",
+    callback=_option(_wall_time),
+    help="When the first message goes out, local time (default: 09:00 on the start day).",
+)
+@click.option(
+    "--starts", metavar="DATE", callback=_option(_day), help="First day (default: the day of --at, else next Monday)."
+)
+@click.option(
+    "--ends",
+    metavar="DATE",
+    callback=_option(_day),
+    help=f"Last day (default: {CAMPAIGN_WEEKS} weeks after the start).",
+)
+@click.option(
+    "--event-date",
+    metavar="DATE",
+    callback=_option(_day),
+    help="Shape event: the day of the event (default: a Saturday two to three weeks after --at).",
+)
 @click.option("--timezone", metavar="ZONE", help=f"IANA time zone of the local times (default: {DEFAULT_TIMEZONE}).")
 @click.option("--owner", help="Who answers for the campaign (default: the unit's name).")
-@click.option("--contact", "contacts", metavar="'NAME <EMAIL>'", multiple=True,
-              help="Shape policy-briefing: a person named in the brief for enquiries (default: the owner, if an email).")
+@click.option(
+    "--contact",
+    "contacts",
+    metavar="'NAME <EMAIL>'",
+    multiple=True,
+    help="Shape policy-briefing: a person named in the brief for enquiries (default: the owner, if an email).",
+)
 @click.option("-y", "--yes", is_flag=True, help="Ask nothing: take the defaults for anything not given.")
 @click.option("--force", is_flag=True, help="Replace an existing campaign folder (its files are deleted).")
 @click.pass_obj
-def new(state: State, shape: str | None, campaign_id: str | None, title: str | None, audience_name: str | None,
-        audience_kind: str | None, languages: tuple[str, ...], channels: tuple[str, ...], first_at: datetime | None,
-        starts: date | None, ends: date | None, event_date: date | None, timezone: str | None, owner: str | None,
-        contacts: tuple[str, ...], yes: bool, force: bool) -> None:
+def new(
+    state: State,
+    shape: str | None,
+    campaign_id: str | None,
+    title: str | None,
+    audience_name: str | None,
+    audience_kind: str | None,
+    languages: tuple[str, ...],
+    channels: tuple[str, ...],
+    first_at: datetime | None,
+    starts: date | None,
+    ends: date | None,
+    event_date: date | None,
+    timezone: str | None,
+    owner: str | None,
+    contacts: tuple[str, ...],
+    yes: bool,
+    force: bool,
+) -> None:
     """Draft a new campaign in campaigns/ID/: campaign.yaml with a theory of change (aim,
     objective, indicators), audiences and messages, and Markdown bodies, with a placeholder
     ("[Replace: …]") saying what to write wherever your own words go. `kmcomms validate`
@@ -236,20 +308,27 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
         if ask:
             owner = click.prompt("Owner (who answers for it)", default=owner)
     if audience_name is None:
-        audience_name = click.prompt("Audience (who it is for)", default=spec.audience_name) if ask else spec.audience_name
+        audience_name = (
+            click.prompt("Audience (who it is for)", default=spec.audience_name) if ask else spec.audience_name
+        )
     if languages:
         language_list = _split(languages)
     elif ask:
-        language_list = click.prompt("Languages (comma-separated; the first is the one you write in)",
-                                     default="en", value_proc=_prompted(lambda v: _check_languages(_split(v))))
+        language_list = click.prompt(
+            "Languages (comma-separated; the first is the one you write in)",
+            default="en",
+            value_proc=_prompted(lambda v: _check_languages(_split(v))),
+        )
     else:
         language_list = ["en"]
     if channels:
         channel_list = _split(channels)
     elif ask:
-        channel_list = click.prompt(f"Channels (comma-separated; kmcomms.toml defines {', '.join(defined) or 'none'})",
-                                    default=", ".join(default_channels(shape, defined)),
-                                    value_proc=_prompted(lambda v: _check_channels(_split(v), defined)))
+        channel_list = click.prompt(
+            f"Channels (comma-separated; kmcomms.toml defines {', '.join(defined) or 'none'})",
+            default=", ".join(default_channels(shape, defined)),
+            value_proc=_prompted(lambda v: _check_channels(_split(v), defined)),
+        )
     else:
         channel_list = default_channels(shape, defined)
 
@@ -263,8 +342,11 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
     if first_at is None:
         first_at = default_at
         if ask:
-            first_at = click.prompt(f"First message (YYYY-MM-DD HH:MM, {zone_name} time)",
-                                    default=f"{default_at:%Y-%m-%d %H:%M}", value_proc=_wall_time)
+            first_at = click.prompt(
+                f"First message (YYYY-MM-DD HH:MM, {zone_name} time)",
+                default=f"{default_at:%Y-%m-%d %H:%M}",
+                value_proc=_wall_time,
+            )
     starts = starts or first_at.date()
     ends = ends or starts + timedelta(weeks=CAMPAIGN_WEEKS)
     if shape == "event":
@@ -274,8 +356,10 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
             if ask:
                 event_date = click.prompt("Day of the event (YYYY-MM-DD)", default=str(default_day), value_proc=_day)
         if event_date <= first_at.date():
-            raise UsageError(f"the event ({event_date}) must be after the first message ({first_at:%Y-%m-%d})"
-                             " — change --event-date or --at")
+            raise UsageError(
+                f"the event ({event_date}) must be after the first message ({first_at:%Y-%m-%d})"
+                " — change --event-date or --at"
+            )
 
     answers = DraftAnswers(
         shape=shape,
@@ -309,9 +393,19 @@ def new(state: State, shape: str | None, campaign_id: str | None, title: str | N
         _, found = load_campaign(draft / CAMPAIGN_FILE, workspace)
         errors = [d for d in found if d.severity is Severity.ERROR]
         if errors:  # the flags were checked above, so this is a fault in a starter
-            raise InvalidInput([Diagnostic("kmcomms new", 0, 0, Severity.ERROR, errors[0].code,
-                                           f"the draft does not validate ({errors[0].message}) — this is a bug in kmcomms new:"
-                                           " rerun with --debug and report it")])
+            raise InvalidInput(
+                [
+                    Diagnostic(
+                        "kmcomms new",
+                        0,
+                        0,
+                        Severity.ERROR,
+                        errors[0].code,
+                        f"the draft does not validate ({errors[0].message}) — this is a bug in kmcomms new:"
+                        " rerun with --debug and report it",
+                    )
+                ]
+            )
         _install(draft, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -33,14 +33,19 @@ class State:
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-workspace_option = click.option("-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path),
-                                help="The workspace (default: here).")
+workspace_option = click.option(
+    "-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here)."
+)
 
 
 def format_option(*choices: str) -> click.Option:
     """`--format` with the first choice as default."""
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
         help="Output format.",
     )
 
@@ -52,7 +57,9 @@ def parse_instant(ctx: click.Context, param: click.Parameter, value: str | None)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time, e.g. 2027-01-01T09:00Z") from None
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time, e.g. 2027-01-01T09:00Z"
+        ) from None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -25,8 +25,16 @@ def _table(plan: Plan) -> None:
         table.add_column(column, no_wrap=column in ("due (UTC)", "id"))
     for d in plan.deliveries:
         local = d.due.astimezone(ZoneInfo(d.timezone))
-        table.add_row(f"{d.due:%Y-%m-%d %H:%M}", f"{local:%a %H:%M %Z}", d.campaign, d.message,
-                      ", ".join(d.audiences), d.language, d.channel, d.id)
+        table.add_row(
+            f"{d.due:%Y-%m-%d %H:%M}",
+            f"{local:%a %H:%M %Z}",
+            d.campaign,
+            d.message,
+            ", ".join(d.audiences),
+            d.language,
+            d.channel,
+            d.id,
+        )
     out.print(table)
     for note in plan.notes:
         out.print(f"[yellow]note[/]: {note.campaign}/{note.message}: {note.text}")
@@ -34,14 +42,35 @@ def _table(plan: Plan) -> None:
 
 @click.command("plan")
 @paths_argument
-@click.option("--from", "start", metavar="DATE", callback=parse_instant, help="First due time (UTC unless an offset is given; default: now).")
-@click.option("--to", "end", metavar="DATE", callback=parse_instant, help="Stop before this due time (UTC unless an offset is given).")
+@click.option(
+    "--from",
+    "start",
+    metavar="DATE",
+    callback=parse_instant,
+    help="First due time (UTC unless an offset is given; default: now).",
+)
+@click.option(
+    "--to",
+    "end",
+    metavar="DATE",
+    callback=parse_instant,
+    help="Stop before this due time (UTC unless an offset is given).",
+)
 @click.option("--all", "everything", is_flag=True, help="Include deliveries already past.")
 @format_option("table", "json", "ics")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output."
+)
 @click.pass_obj
-def plan_command(state: State, paths: tuple[Path, ...], start: datetime | None, end: datetime | None,
-                 everything: bool, fmt: str, output: Path | None) -> int:
+def plan_command(
+    state: State,
+    paths: tuple[Path, ...],
+    start: datetime | None,
+    end: datetime | None,
+    everything: bool,
+    fmt: str,
+    output: Path | None,
+) -> int:
     """Show every delivery the campaigns will make: due time, campaign, message, audience,
     language and channel, with stable delivery ids.
 

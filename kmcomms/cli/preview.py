@@ -29,12 +29,23 @@ def _campaign_path(campaign: str) -> Path:
 @click.option("--audience", help="Only this audience.")
 @click.option("--language", help="Only this language.")
 @click.option("--channel", help="Only this channel.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a browsable preview site of every matching delivery into DIR (index.html).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a browsable preview site of every matching delivery into DIR (index.html).",
+)
 @format_option("text", "json")
 @click.pass_obj
-def preview(state: State, campaign: str, message: str | None, audience: str | None, language: str | None, channel: str | None,
-            out: Path | None, fmt: str) -> None:
+def preview(
+    state: State,
+    campaign: str,
+    message: str | None,
+    audience: str | None,
+    language: str | None,
+    channel: str | None,
+    out: Path | None,
+    fmt: str,
+) -> None:
     """Show a delivery of CAMPAIGN (an id or folder) exactly as its channel would get it:
     translated, sanitised, links tagged. Nothing is sent.
 
@@ -52,8 +63,12 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
     workspace = result.workspaces[0]
     wanted = {"message": message, "language": language, "channel": channel}
     plan = plan_of(result, ALL_TIME, state.clock())
-    deliveries = [d for d in plan.deliveries if all(v is None or getattr(d, k) == v for k, v in wanted.items())
-                  and (audience is None or audience in d.audiences)]
+    deliveries = [
+        d
+        for d in plan.deliveries
+        if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+        and (audience is None or audience in d.audiences)
+    ]
     if not deliveries:
         raise UsageError("no delivery matches — see `kmcomms plan --all` for what there is")
     renderer = Renderer(workspace, result.campaigns)
@@ -73,8 +88,14 @@ def preview(state: State, campaign: str, message: str | None, audience: str | No
         for name, value in fields:
             click.echo(f"\n── {name} ──\n{value}" if "\n" in value or len(value) > 80 else f"{name}: {value}")
         if any(UNSUBSCRIBE_PLACEHOLDER in value for _, value in fields):
-            click.echo(f"({UNSUBSCRIBE_PLACEHOLDER} stands for each recipient's own unsubscribe address, put in when it"
-                       " is sent)", err=True)
+            click.echo(
+                f"({UNSUBSCRIBE_PLACEHOLDER} stands for each recipient's own unsubscribe address, put in when it"
+                " is sent)",
+                err=True,
+            )
     if len(deliveries) > 1:
-        click.echo(f"({len(deliveries) - 1} more deliveries match: narrow with --message, --audience, --language,"
-                   " --channel, or write them all with --out DIR)", err=True)
+        click.echo(
+            f"({len(deliveries) - 1} more deliveries match: narrow with --message, --audience, --language,"
+            " --channel, or write them all with --out DIR)",
+            err=True,
+        )

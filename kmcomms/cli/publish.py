@@ -36,8 +36,10 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
             if fmt == "json":
                 click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
             for row in rows if fmt == "text" else []:
-                click.echo(f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {', '.join(row['audiences'])}, "
-                           f"{row['language']}, {row['channel']}: {row['would']}")
+                click.echo(
+                    f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {', '.join(row['audiences'])}, "
+                    f"{row['language']}, {row['channel']}: {row['would']}"
+                )
             if fmt == "text":
                 click.echo(f"{len(rows)} due; nothing was changed (--dry-run)", err=True)
             return 0
@@ -45,12 +47,24 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
         changed = runtime.dispatcher.refresh(now)
         report = runtime.dispatcher.publish_due(now)
         if fmt == "json":
-            click.echo(json.dumps({"sync": dataclasses.asdict(synced), "edited_after_publication": changed,
-                                   "outcomes": dict(report.outcomes)}, indent=2))
+            click.echo(
+                json.dumps(
+                    {
+                        "sync": dataclasses.asdict(synced),
+                        "edited_after_publication": changed,
+                        "outcomes": dict(report.outcomes),
+                    },
+                    indent=2,
+                )
+            )
         else:
-            click.echo(f"synced: {synced.added} new, {synced.cancelled} cancelled, {synced.restored} restored; {report}")
+            click.echo(
+                f"synced: {synced.added} new, {synced.cancelled} cancelled, {synced.restored} restored; {report}"
+            )
             for delivery in changed["edited"]:
-                click.echo(f"{delivery}: edited after publication and its channel cannot update it — check it", err=True)
+                click.echo(
+                    f"{delivery}: edited after publication and its channel cannot update it — check it", err=True
+                )
             if changed["updated"]:
                 click.echo(f"updated {len(changed['updated'])} publications edited since", err=True)
         # Unknowns found and settled in this same pass need nobody: only what is left counts.

@@ -26,8 +26,9 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 
-def store_checked(path: Path | None, now: datetime, fmt: str, check: Callable[[Known, datetime], T],
-                  store: Callable[[Engine, T], S]) -> tuple[T, S] | None:
+def store_checked(
+    path: Path | None, now: datetime, fmt: str, check: Callable[[Known, datetime], T], store: Callable[[Engine, T], S]
+) -> tuple[T, S] | None:
     """Check what a person gave against the workspace's campaigns, then `store` it in the
     ledger: what was checked and what `store` returned, or None once the problems are shown
     (nothing is stored)."""
@@ -58,8 +59,10 @@ def _store(path: Path | None, state: State, fmt: str, read: Callable[[Known, dat
     if fmt == "json":
         click.echo(json.dumps({"stored": stored.stored, "linked": stored.linked}))
     else:
-        click.echo(f"stored {stored.stored} reach record{'s' * (stored.stored != 1)} "
-                   f"({stored.linked} linked to a delivery, the rest to their campaign)")
+        click.echo(
+            f"stored {stored.stored} reach record{'s' * (stored.stored != 1)} "
+            f"({stored.linked} linked to a delivery, the rest to their campaign)"
+        )
     return 0
 
 
@@ -82,14 +85,35 @@ def reach() -> None:
 @workspace_option
 @format_option("text", "json")
 @click.pass_obj
-def add_command(state: State, campaign: str, metric: str, value: str, day: str, message: str | None, audience: str | None,
-                language: str | None, channel: str | None, note: str | None, path: Path | None, fmt: str) -> int:
+def add_command(
+    state: State,
+    campaign: str,
+    metric: str,
+    value: str,
+    day: str,
+    message: str | None,
+    audience: str | None,
+    language: str | None,
+    channel: str | None,
+    note: str | None,
+    path: Path | None,
+    fmt: str,
+) -> int:
     """Record one count, e.g. `kmcomms reach add --campaign flu --metric leaflets --value 500
     --date 2027-02-10 --audience parents --language ur --channel print`."""
     from kmcomms.reach.records import check_reach
 
-    fields = {"campaign": campaign, "metric": metric, "value": value, "date": day, "message": message,
-              "audience": audience, "language": language, "channel": channel, "note": note}
+    fields = {
+        "campaign": campaign,
+        "metric": metric,
+        "value": value,
+        "date": day,
+        "message": message,
+        "audience": audience,
+        "language": language,
+        "channel": channel,
+        "note": note,
+    }
     return _store(path, state, fmt, lambda known, now: [check_reach(fields, known, now)])
 
 
@@ -125,7 +149,9 @@ def collect_command(state: State, campaign: str | None, path: Path | None, fmt: 
     try:
         known = [c.campaign.id for c in runtime.loaded.campaigns]
         if campaign is not None and campaign not in known:
-            raise UsageError(f'--campaign "{campaign}" is not a campaign of this workspace{close_match(campaign, known)}')
+            raise UsageError(
+                f'--campaign "{campaign}" is not a campaign of this workspace{close_match(campaign, known)}'
+            )
         report = collect(runtime.engine, runtime.channels, state.clock(), campaign)
     finally:
         runtime.close()

@@ -44,19 +44,43 @@ class _Formats(click.Choice):  # unsubscripted: click is generic only from 8.4, 
 @click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN", required=False)
 @click.option("--unit", is_flag=True, help="Every campaign running in the period, instead of one campaign.")
-@click.option("--from", "first", metavar="DATE", callback=_day,
-              help="--unit: first day (default: the earliest campaign's start).")
-@click.option("--to", "last", metavar="DATE", callback=_day,
-              help="--unit: last day (default: today, or the latest campaign's end while the campaigns lie ahead).")
-@click.option("--as-of", "as_of", metavar="DATE", callback=_day,
-              help="One campaign: figures up to the end of DATE in its time zone (default: now).")
+@click.option(
+    "--from", "first", metavar="DATE", callback=_day, help="--unit: first day (default: the earliest campaign's start)."
+)
+@click.option(
+    "--to",
+    "last",
+    metavar="DATE",
+    callback=_day,
+    help="--unit: last day (default: today, or the latest campaign's end while the campaigns lie ahead).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    callback=_day,
+    help="One campaign: figures up to the end of DATE in its time zone (default: now).",
+)
 @click.option("--format", "fmt", type=_Formats(), default=DEFAULT, show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Write to this file (csv: this folder, for indicators.csv and reach.csv); default: standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (csv: this folder, for indicators.csv and reach.csv); default: standard output.",
+)
 @workspace_option
 @click.pass_obj
-def report(state: State, campaign_id: str | None, unit: bool, first: date | None, last: date | None,
-           as_of: date | None, fmt: str, output: Path | None, path: Path | None) -> None:
+def report(
+    state: State,
+    campaign_id: str | None,
+    unit: bool,
+    first: date | None,
+    last: date | None,
+    as_of: date | None,
+    fmt: str,
+    output: Path | None,
+    path: Path | None,
+) -> None:
     """Evaluate CAMPAIGN (or, with --unit, the unit's campaigns) against its theory of change:
     status per objective, reach and gaps, results by AMEC level, channel performance,
     influence, inclusion, learning, methods. HTML is one self-contained file with charts;
@@ -82,14 +106,17 @@ def report(state: State, campaign_id: str | None, unit: bool, first: date | None
     try:
         if unit:
             first, last = unit_period(loaded.campaigns, now.date(), first, last)
-            result = gather_unit(workspace, loaded.campaigns, engine, (first, last), min(now, end_of_day(last)),
-                                 generated_at=now)
+            result = gather_unit(
+                workspace, loaded.campaigns, engine, (first, last), min(now, end_of_day(last)), generated_at=now
+            )
         else:
             found = {c.campaign.id: c for c in loaded.campaigns}
             if campaign_id not in found:
                 known = ", ".join(sorted(found)) or "none"
-                raise UsageError(f'no valid campaign "{campaign_id}" in this workspace (campaigns: {known}) — '
-                                 "check the id, or run `kmcomms validate` if its file has errors")
+                raise UsageError(
+                    f'no valid campaign "{campaign_id}" in this workspace (campaigns: {known}) — '
+                    "check the id, or run `kmcomms validate` if its file has errors"
+                )
             chosen = found[campaign_id]
             moment = end_of_day(as_of, chosen.campaign.timezone) if as_of else now
             result = gather_campaign(workspace, chosen, engine, moment, generated_at=now)

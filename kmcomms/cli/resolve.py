@@ -31,16 +31,22 @@ def open_ledger(path: Path | None) -> Engine:
 def _check_url(url: str) -> str:
     parts = urlsplit(url)
     if _URL_BREAKERS.search(url) or parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
-        raise UsageError(f'--published "{url}" is not an address — give where it was published, e.g. https://example.org/post')
+        raise UsageError(
+            f'--published "{url}" is not an address — give where it was published, e.g. https://example.org/post'
+        )
     return url
 
 
 @click.command()
 @click.argument("delivery_id", metavar="ID")
 @click.option("--published", "url", metavar="URL", help="It was published (by hand, or the channel has it) at URL.")
-@click.option("--retry", is_flag=True, help="Send it again now: it goes out at the daemon's next pass (or the next "
-              "`kmcomms publish --due`), with its attempts counted afresh. For an unknown delivery, first check the "
-              "channel does not have it.")
+@click.option(
+    "--retry",
+    is_flag=True,
+    help="Send it again now: it goes out at the daemon's next pass (or the next "
+    "`kmcomms publish --due`), with its attempts counted afresh. For an unknown delivery, first check the "
+    "channel does not have it.",
+)
 @click.option("--cancel", is_flag=True, help="Do not send it. It stays cancelled when campaigns are synced.")
 @workspace_option
 @click.pass_obj
@@ -61,16 +67,20 @@ def resolve(state: State, delivery_id: str, url: str | None, retry: bool, cancel
         if url is not None:
             to, done = DeliveryState.PUBLISHED, f"published at {url}"
         elif retry:
-            to, done = DeliveryState.PLANNED, ("planned again, due now: it goes out at the daemon's next pass "
-                                               "(or `kmcomms publish --due`)")
+            to, done = (
+                DeliveryState.PLANNED,
+                ("planned again, due now: it goes out at the daemon's next pass (or `kmcomms publish --due`)"),
+            )
         else:
             to, done = DeliveryState.CANCELLED, "cancelled"
         changed, found = settle(engine, delivery_id, to, state.clock(), url)
         if not changed:
             if found is None:
                 raise KmcommsError(f'no delivery "{delivery_id}" in the ledger — `kmcomms status` lists the ids')
-            raise KmcommsError(f'delivery {delivery_id} is {found}: only unknown, failed, missed or blocked deliveries '
-                               "can be resolved — see `kmcomms status`")
+            raise KmcommsError(
+                f"delivery {delivery_id} is {found}: only unknown, failed, missed or blocked deliveries "
+                "can be resolved — see `kmcomms status`"
+            )
         if retry:
             forget(engine, delivery_id)  # a new failure of it is told again
         click.echo(f"{delivery_id}: {done}")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-
 __all__ = ["campaign_schema"]
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
@@ -23,7 +22,9 @@ def campaign_schema() -> str:
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of standard output."
+)
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of campaign.yaml.
 

@@ -7,7 +7,7 @@ import functools
 import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 import click
 
@@ -42,7 +42,7 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
         return sites[name]
     folders = set(sites.values())
     if not folders:
-        raise SettingError("no channel in kmcomms.toml publishes to a site — add one with adapter = \"static-site\"")
+        raise SettingError('no channel in kmcomms.toml publishes to a site — add one with adapter = "static-site"')
     if len(folders) > 1:
         raise UsageError(f"the workspace has several sites: {listed} — choose one with --channel")
     return folders.pop()
@@ -51,10 +51,21 @@ def site_folder(workspace: Workspace, name: str | None) -> Path:
 #: The types of the files a site holds, whatever this machine's mime.types says; the
 #: text ones are UTF-8, as the site writes them.
 CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".xml": "application/xml",
-    ".pdf": "application/pdf", ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg",
-    ".mov": "video/quicktime", ".vtt": "text/vtt; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-    ".png": "image/png", ".webp": "image/webp", ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".xml": "application/xml",
+    ".pdf": "application/pdf",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".ogv": "video/ogg",
+    ".mov": "video/quicktime",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
 }
 #: Each language's feed (`<lang>/feed.xml`) is Atom, which feed readers and browsers know by its type.
 ATOM = "application/atom+xml"
@@ -63,7 +74,7 @@ ATOM = "application/atom+xml"
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Files of the site; its records and lock (`_data/`) are not for readers."""
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
         return ATOM if Path(path).name == "feed.xml" else super().guess_type(path)
@@ -78,7 +89,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 @click.command()
 @workspace_option
-@click.option("--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one).")
+@click.option(
+    "--port", default=8760, show_default=True, type=click.IntRange(0, 65535), help="The port (0: any free one)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--channel", "name", metavar="NAME", help="The site channel to serve, when there are several sites.")
 def serve(path: Path | None, port: int, host: str, name: str | None) -> None:
@@ -94,7 +107,9 @@ def serve(path: Path | None, port: int, host: str, name: str | None) -> None:
     try:
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc} — choose another --port or --host") from exc
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} — choose another --port or --host"
+        ) from exc
     with server:
         shown = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
         click.echo(f"Serving {folder} at http://{shown}:{server.server_address[1]}/ — press Ctrl-C to stop")

@@ -32,15 +32,24 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     out = console()
-    out.print("  ".join(f"{name} {count}" for name, count in report["counts"].items() if count) or "the ledger is empty")
-    for title, rows in (("next", report["next"]), ("needs a person", report["needs_a_person"]), ("blocked", report["blocked"])):
+    out.print(
+        "  ".join(f"{name} {count}" for name, count in report["counts"].items() if count) or "the ledger is empty"
+    )
+    for title, rows in (
+        ("next", report["next"]),
+        ("needs a person", report["needs_a_person"]),
+        ("blocked", report["blocked"]),
+    ):
         if not rows:
             continue
         table = Table(title=title, title_justify="left")
         for column in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason"):
             table.add_column(column)
         for row in rows:
-            table.add_row(*(", ".join(row[c]) if c == "audiences" else str(row[c] or "")
-                            for c in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state",
-                                      "reason")))
+            table.add_row(
+                *(
+                    ", ".join(row[c]) if c == "audiences" else str(row[c] or "")
+                    for c in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason")
+                )
+            )
         out.print(table)

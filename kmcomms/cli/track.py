@@ -15,9 +15,19 @@ from kmcomms.logs import setup, teardown
 @click.command()
 @workspace_option
 @click.option("--host", help="Listen on this address (default: the host of [tracking] base_url).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).")
-@click.option("--log-format", "log_format", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="Log lines on stderr: JSON objects, or text for a person at a terminal.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).",
+)
+@click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Log lines on stderr: JSON objects, or text for a person at a terminal.",
+)
 @click.pass_obj
 def track(state: State, path: Path | None, host: str | None, port: int | None, log_format: str) -> None:
     """Serve the tracking addresses until stopped (SIGTERM or Ctrl-C).
@@ -33,12 +43,16 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
     from kmcomms.reach.tracking import listen_address, run_forever, serve
 
     if state.now is not None:
-        raise UsageError("the tracking server runs on real time: --now is for one-shot commands such as `publish --due`")
+        raise UsageError(
+            "the tracking server runs on real time: --now is for one-shot commands such as `publish --due`"
+        )
     root = require_workspace(path)
     settings = load_workspace(root).settings
     if settings.tracking is None:
-        raise SettingError(f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
-                             'base_url = "https://track.example.org" (the public address of this server)')
+        raise SettingError(
+            f"{root / SETTINGS_FILE}: tracking is not configured — add [tracking] with "
+            'base_url = "https://track.example.org" (the public address of this server)'
+        )
     redactor = setup(log_format)
     redactor.add(secrets_of(settings))
     engine = open_store(settings.store.url, root)
@@ -46,10 +60,17 @@ def track(state: State, path: Path | None, host: str | None, port: int | None, l
         tracker = tracker_for(engine, settings, state.clock())
         assert tracker is not None  # [tracking] is set
         default_host, default_port = listen_address(settings.tracking)
-        server = serve(engine, tracker, host or default_host, default_port if port is None else port, state.clock,
-                       sender=settings.unit.name)
-        click.echo(f"kmcomms: tracking server listening on {server.url} (public address {tracker.base_url}); "
-                   "Ctrl-C stops it")
+        server = serve(
+            engine,
+            tracker,
+            host or default_host,
+            default_port if port is None else port,
+            state.clock,
+            sender=settings.unit.name,
+        )
+        click.echo(
+            f"kmcomms: tracking server listening on {server.url} (public address {tracker.base_url}); Ctrl-C stops it"
+        )
         run_forever(server)
     finally:
         engine.dispose()

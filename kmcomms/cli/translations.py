@@ -60,8 +60,12 @@ def _fail(problems: list[Diagnostic]) -> int:
     for problem in problems:
         click.echo(str(problem), err=True)
     files = len({p.path for p in problems})
-    click.secho(f"✗ {files} broken PO file{'s' * (files != 1)}: fix {'them' if files != 1 else 'it'}"
-                " in a PO editor or text editor, then run the command again", fg="red", err=True)
+    click.secho(
+        f"✗ {files} broken PO file{'s' * (files != 1)}: fix {'them' if files != 1 else 'it'}"
+        " in a PO editor or text editor, then run the command again",
+        fg="red",
+        err=True,
+    )
     return 1
 
 
@@ -92,8 +96,14 @@ def extract(paths: tuple[Path, ...]) -> int:
 
 @translations.command()
 @paths_argument
-@click.option("--language", "-l", "languages", metavar="LANG", multiple=True,
-              help="Only this language (repeat for more; default: every language the audiences read).")
+@click.option(
+    "--language",
+    "-l",
+    "languages",
+    metavar="LANG",
+    multiple=True,
+    help="Only this language (repeat for more; default: every language the audiences read).",
+)
 def update(paths: tuple[Path, ...], languages: tuple[str, ...]) -> int:
     """Extract, then bring every language's PO file up to date with the campaign.
 
@@ -111,8 +121,10 @@ def update(paths: tuple[Path, ...], languages: tuple[str, ...]) -> int:
     wanted = set(languages)
     used = {lang for loaded, _ in campaigns for lang in target_languages(loaded.campaign)}
     if wanted and not wanted & used:
-        raise UsageError(f"no campaign named here has an audience reading {', '.join(sorted(wanted))}"
-                         f" — languages to translate into: {', '.join(sorted(used)) or 'none'}")
+        raise UsageError(
+            f"no campaign named here has an audience reading {', '.join(sorted(wanted))}"
+            f" — languages to translate into: {', '.join(sorted(used)) or 'none'}"
+        )
     # Read every PO file before writing anything, so a broken one leaves all as they were.
     plans = []
     problems: list[Diagnostic] = []
@@ -134,8 +146,12 @@ def update(paths: tuple[Path, ...], languages: tuple[str, ...]) -> int:
         merged = merge_catalog(templates[loaded.campaign.id], existing, language)
         changed = write_file(path, po_bytes(merged), workspace.translations_dir)
         status = Status.of(loaded.campaign.id, language, Catalog(path, language, merged), source_messages(loaded))
-        _report(path, changed, existing is None,
-                f"{status.translated} translated, {status.fuzzy} fuzzy, {status.missing} missing")
+        _report(
+            path,
+            changed,
+            existing is None,
+            f"{status.translated} translated, {status.fuzzy} fuzzy, {status.missing} missing",
+        )
     return 0
 
 
@@ -178,14 +194,22 @@ def _table(found: list[Status]) -> None:
     for column in ("campaign", "language", "strings", "translated", "fuzzy", "missing", "reviewed"):
         table.add_column(column, justify="left" if column in ("campaign", "language") else "right")
     for s in found:
-        table.add_row(s.campaign, s.language, str(s.total), str(s.translated),
-                      f"[yellow]{s.fuzzy}[/]" if s.fuzzy else "0", f"[red]{s.missing}[/]" if s.missing else "0",
-                      str(s.reviewed) if s.reviewed == s.translated else f"[yellow]{s.reviewed}[/]")
+        table.add_row(
+            s.campaign,
+            s.language,
+            str(s.total),
+            str(s.translated),
+            f"[yellow]{s.fuzzy}[/]" if s.fuzzy else "0",
+            f"[red]{s.missing}[/]" if s.missing else "0",
+            str(s.reviewed) if s.reviewed == s.translated else f"[yellow]{s.reviewed}[/]",
+        )
     console.print(table)
     drafts = sum(s.translated - s.reviewed for s in found)
     if drafts:
-        console.print(f"[yellow]{drafts} translated {'string is a machine draft' if drafts == 1 else 'strings are machine drafts'}"
-                      "[/] (flag machine-draft): not yet reviewed by a native speaker")
+        console.print(
+            f"[yellow]{drafts} translated {'string is a machine draft' if drafts == 1 else 'strings are machine drafts'}"
+            "[/] (flag machine-draft): not yet reviewed by a native speaker"
+        )
 
 
 @translations.command()

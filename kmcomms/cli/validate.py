@@ -14,9 +14,12 @@ from kmcomms.errors import Severity
 @click.command()
 @paths_argument
 @format_option("text", "json")
-@click.option("--no-preflight", is_flag=True,
-              help="Only read and check the files: skip rendering every delivery for the pre-flight checks "
-                   "(length limits, reading age, alt text, links, acknowledgement, translations).")
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Only read and check the files: skip rendering every delivery for the pre-flight checks "
+    "(length limits, reading age, alt text, links, acknowledgement, translations).",
+)
 def validate(paths: tuple[Path, ...], fmt: str, no_preflight: bool) -> int:
     """Check campaigns and settings (each channel's against its adapter's); print every
     error and warning with its file and line.

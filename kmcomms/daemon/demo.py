@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.adapters import Kind, channel_kind
+from kmcomms.campaign.load import load_paths
 from kmcomms.channels.contacts import import_contacts
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications, tracked_links
@@ -124,8 +124,12 @@ def move_campaign(text: str, wave: datetime) -> str:
 
     text = _EMBARGO.sub("", _DATE.sub(moved, text))
     # A repeat that would fall on the first day could be due before the wave: from tomorrow.
-    text = re.sub(r"^(\s+starts:\s*)" + local.date().isoformat(), lambda m: m[1] + (local.date() + timedelta(days=1)).isoformat(),
-                  text, flags=re.MULTILINE)
+    text = re.sub(
+        r"^(\s+starts:\s*)" + local.date().isoformat(),
+        lambda m: m[1] + (local.date() + timedelta(days=1)).isoformat(),
+        text,
+        flags=re.MULTILINE,
+    )
     return _ONE_OFF.sub(lambda m: f"{m[1]}{local:%Y-%m-%d %H:%M:%S}", text)
 
 
@@ -137,8 +141,9 @@ def build_workspace(root: Path, wave: datetime, smtp_port: int, tracking_port: i
         unit = tomllib.loads((examples / "kmcomms.toml").read_text(encoding="utf-8"))["unit"]
     for path in (root / "campaigns").glob("*/campaign.yaml"):
         path.write_text(move_campaign(path.read_text(encoding="utf-8"), wave), encoding="utf-8")
-    (root / "kmcomms.toml").write_text(SETTINGS.format(unit=_unit_table(unit), smtp_port=smtp_port,
-                                                       tracking_port=tracking_port), encoding="utf-8")
+    (root / "kmcomms.toml").write_text(
+        SETTINGS.format(unit=_unit_table(unit), smtp_port=smtp_port, tracking_port=tracking_port), encoding="utf-8"
+    )
 
 
 def _unit_table(unit: dict[str, str | dict[str, str]]) -> str:
@@ -170,7 +175,12 @@ def write_contacts(root: Path, today: date) -> dict[str, Path]:
                 for language in audience.languages:
                     email = f"{audience_id}.{language}@example.org".lower()
                     rows.setdefault(contact_list, {})[email] = (
-                        email, f"Demo {audience.name} ({language})", language, audience_id, today.isoformat())
+                        email,
+                        f"Demo {audience.name} ({language})",
+                        language,
+                        audience_id,
+                        today.isoformat(),
+                    )
     paths = {}
     for contact_list, people in rows.items():
         path = root / "contacts" / f"{contact_list}.csv"
@@ -194,7 +204,7 @@ class MailCatcher:
         folder.mkdir(parents=True, exist_ok=True)
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         with self._lock:
             self.received += 1
             number = self.received
@@ -224,8 +234,13 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def run_demo(root: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC), timeout: float = 150,
-             progress: Callable[[str, int, int], None] = lambda text, done, total: None) -> DemoResult:
+def run_demo(
+    root: Path,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    timeout: float = 150,
+    progress: Callable[[str, int, int], None] = lambda text, done, total: None,
+) -> DemoResult:
     """Build the demo workspace at `root`, run the daemon until the first wave is out (or
     `timeout` seconds), and say what was made. `progress(text, done, total)` is told as it goes."""
     from kmcomms.daemon.service import Daemon  # APScheduler only where it is used
@@ -259,8 +274,13 @@ def run_demo(root: Path, *, clock: Callable[[], datetime] = lambda: datetime.now
     return result
 
 
-def _wait_for_wave(engine, wave: datetime, clock: Callable[[], datetime], deadline: float,  # type: ignore[no-untyped-def]
-                   progress: Callable[[str, int, int], None]) -> None:
+def _wait_for_wave(
+    engine,
+    wave: datetime,
+    clock: Callable[[], datetime],
+    deadline: float,  # type: ignore[no-untyped-def]
+    progress: Callable[[str, int, int], None],
+) -> None:
     due = deliveries.c.due_at <= wave
     while time.monotonic() < deadline:
         with engine.connect() as db:
@@ -270,8 +290,11 @@ def _wait_for_wave(engine, wave: datetime, clock: Callable[[], datetime], deadli
         if total and not waiting and left <= 0:
             progress("the first wave is out", total, total)
             return
-        progress(f"first wave at {wave:%H:%M:%S} UTC (in {left:.0f} s)" if left > 0 else "publishing the first wave",
-                 total - waiting if left <= 0 else 0, total)
+        progress(
+            f"first wave at {wave:%H:%M:%S} UTC (in {left:.0f} s)" if left > 0 else "publishing the first wave",
+            total - waiting if left <= 0 else 0,
+            total,
+        )
         time.sleep(0.5)
 
 
@@ -288,7 +311,10 @@ def _click_urls(engine, root: Path, clock: Callable[[], datetime], limit: int = 
     if tracker is None:
         return []
     with engine.connect() as db:
-        rows = db.execute(select(tracked_links.c.delivery_id, tracked_links.c.link_id)
-                          .join(publications, publications.c.delivery_id == tracked_links.c.delivery_id)
-                          .order_by(tracked_links.c.delivery_id).limit(limit)).all()
+        rows = db.execute(
+            select(tracked_links.c.delivery_id, tracked_links.c.link_id)
+            .join(publications, publications.c.delivery_id == tracked_links.c.delivery_id)
+            .order_by(tracked_links.c.delivery_id)
+            .limit(limit)
+        ).all()
     return [tracker.click_url(row.delivery_id, row.link_id) for row in rows]

@@ -58,20 +58,19 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Row, and_, or_, select
 
+from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace, secrets_of
 from kmcomms.channels.base import Channel
-from kmcomms.reach.collect import collect_channel, collect_interval
 from kmcomms.errors import KmcommsError, Severity, display_path
 from kmcomms.ledger.ledger import State
 from kmcomms.ledger.store import parsed_safe
 from kmcomms.ledger.tables import deliveries
-from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import Redactor, event
 from kmcomms.publish.notify import Notifier
-from kmcomms.report import schedule
 from kmcomms.publish.runtime import Runtime, open_runtime
-from kmcomms.reach.tracking import TrackingServer, start_for
 from kmcomms.publish.workers import worker_name
-from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace
+from kmcomms.reach.collect import collect_channel, collect_interval
+from kmcomms.reach.tracking import TrackingServer, start_for
+from kmcomms.report import schedule
 
 __all__ = ["HORIZON", "SWEEP", "Daemon", "fingerprint"]
 
@@ -116,9 +115,17 @@ def _ceil_second(moment: datetime) -> datetime:
 class Daemon:
     """Publishes the workspace at `root` on time until stopped."""
 
-    def __init__(self, root: Path, *, sweep: float = SWEEP, horizon: timedelta = HORIZON,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), redactor: Redactor | None = None,
-                 registry: Mapping[str, type[Channel]] | None = None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        sweep: float = SWEEP,
+        horizon: timedelta = HORIZON,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        redactor: Redactor | None = None,
+        registry: Mapping[str, type[Channel]] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         self.root = require_workspace(root)
         self.sweep = sweep
         self.horizon = horizon
@@ -138,7 +145,8 @@ class Daemon:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self.scheduler = BlockingScheduler(
-            timezone=UTC, jobstores={"default": MemoryJobStore()},
+            timezone=UTC,
+            jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
@@ -157,12 +165,26 @@ class Daemon:
             self._load("start")
             assert self.runtime is not None
             self.tracking = start_for(self.runtime, self.clock)
-            self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.sweep, timezone=UTC), args=["sweep"],
-                                   id="sweep", next_run_time=datetime.now(UTC), replace_existing=True)
+            self.scheduler.add_job(
+                self.tick,
+                IntervalTrigger(seconds=self.sweep, timezone=UTC),
+                args=["sweep"],
+                id="sweep",
+                next_run_time=datetime.now(UTC),
+                replace_existing=True,
+            )
             settings = self.runtime.workspace.settings
-            event(log, "started", f"kmcomms daemon for {display_path(self.root)}: sweep every {self.sweep:g} s, "
-                  f"wake-ups {self.horizon} ahead", workspace=str(self.root), store=parsed_safe(settings.store.url),
-                  worker=worker_name(), sweep=self.sweep, pid=os.getpid())
+            event(
+                log,
+                "started",
+                f"kmcomms daemon for {display_path(self.root)}: sweep every {self.sweep:g} s, "
+                f"wake-ups {self.horizon} ahead",
+                workspace=str(self.root),
+                store=parsed_safe(settings.store.url),
+                worker=worker_name(),
+                sweep=self.sweep,
+                pid=os.getpid(),
+            )
             if not self.stopping:
                 self.scheduler.start()
                 # start() returns as soon as the scheduler is marked stopped; the tick in
@@ -211,8 +233,9 @@ class Daemon:
         self.reload_asked = True
         event(log, "reload-asked", "reload asked (SIGHUP)")
         if not self.stopping:
-            self.scheduler.add_job(self.tick, args=["SIGHUP"], id="reload", replace_existing=True,
-                                   misfire_grace_time=None)
+            self.scheduler.add_job(
+                self.tick, args=["SIGHUP"], id="reload", replace_existing=True, misfire_grace_time=None
+            )
 
     def _install_signals(self) -> None:
         read, write = os.pipe()
@@ -229,8 +252,13 @@ class Daemon:
                     self.request_reload()
                 elif signum in (signal.SIGTERM, signal.SIGINT):
                     if self.stopping:  # asked twice: a person wants out now
-                        event(log, "killed", "stopped at once (second signal): a delivery in flight stays `sending` "
-                              "until kmcomms starts again on this host, or its lease runs out", level=logging.WARNING)
+                        event(
+                            log,
+                            "killed",
+                            "stopped at once (second signal): a delivery in flight stays `sending` "
+                            "until kmcomms starts again on this host, or its lease runs out",
+                            level=logging.WARNING,
+                        )
                         os._exit(1)
                     threading.Thread(target=self.stop, args=[signal.Signals(signum).name], name="kmcomms-stop").start()
 
@@ -245,8 +273,14 @@ class Daemon:
             try:
                 self._pass(why)
             except Exception as exc:  # noqa: BLE001 - the daemon outlives any one pass
-                event(log, "pass-failed", f"the pass failed: {type(exc).__name__}: {exc}", level=logging.ERROR,
-                      exc_info=True, why=why)
+                event(
+                    log,
+                    "pass-failed",
+                    f"the pass failed: {type(exc).__name__}: {exc}",
+                    level=logging.ERROR,
+                    exc_info=True,
+                    why=why,
+                )
 
     def _pass(self, why: str) -> None:
         now = self.clock()
@@ -257,8 +291,14 @@ class Daemon:
             synced = runtime.dispatcher.sync(now)
             self.synced = True
             if synced.added or synced.cancelled or synced.restored:
-                event(log, "synced", f"ledger synced: {synced.added} new, {synced.cancelled} cancelled, "
-                      f"{synced.restored} restored", added=synced.added, cancelled=synced.cancelled, restored=synced.restored)
+                event(
+                    log,
+                    "synced",
+                    f"ledger synced: {synced.added} new, {synced.cancelled} cancelled, {synced.restored} restored",
+                    added=synced.added,
+                    cancelled=synced.cancelled,
+                    restored=synced.restored,
+                )
             self._refresh(runtime, now)
         report = runtime.dispatcher.publish_due(now)
         self.passes += 1
@@ -277,14 +317,25 @@ class Daemon:
         try:
             changed = runtime.dispatcher.refresh(now)
         except Exception as exc:  # noqa: BLE001 - publishing what is due matters more
-            event(log, "refresh-failed", f"cannot check publications for edits: {type(exc).__name__}: {exc}",
-                  level=logging.ERROR, exc_info=True)
+            event(
+                log,
+                "refresh-failed",
+                f"cannot check publications for edits: {type(exc).__name__}: {exc}",
+                level=logging.ERROR,
+                exc_info=True,
+            )
             return
         for delivery in changed["updated"]:
             event(log, "updated", f"updated {delivery}: its content was edited after publication", delivery=delivery)
         for delivery in changed["edited"]:
-            event(log, "edited-after-publication", f"{delivery} was edited after publication and its channel cannot "
-                  "update it: check the published version", level=logging.WARNING, delivery=delivery)
+            event(
+                log,
+                "edited-after-publication",
+                f"{delivery} was edited after publication and its channel cannot "
+                "update it: check the published version",
+                level=logging.WARNING,
+                delivery=delivery,
+            )
 
     def _arm(self, now: datetime) -> None:
         """Date jobs at the next due (and retry) times and lease ends within the horizon;
@@ -292,28 +343,59 @@ class Daemon:
         assert self.runtime is not None
         end = now + self.horizon
         with self.runtime.engine.connect() as db:
-            rows = db.execute(select(deliveries.c.due_at, deliveries.c.not_before).where(
-                deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
-                or_(and_(deliveries.c.due_at > now, deliveries.c.due_at <= end),
-                    and_(deliveries.c.not_before > now, deliveries.c.not_before <= end)))).all()
+            rows = db.execute(
+                select(deliveries.c.due_at, deliveries.c.not_before).where(
+                    deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
+                    or_(
+                        and_(deliveries.c.due_at > now, deliveries.c.due_at <= end),
+                        and_(deliveries.c.not_before > now, deliveries.c.not_before <= end),
+                    ),
+                )
+            ).all()
             # A lease renewed since is looked at again for nothing; one that ran out is settled.
-            ends = db.execute(select(deliveries.c.lease_until).distinct().where(
-                deliveries.c.state == State.SENDING, deliveries.c.lease_until > now,
-                deliveries.c.lease_until <= end)).scalars().all()
-        times = sorted({_ceil_second(max(r.due_at, r.not_before or r.due_at)) for r in rows}
-                       | {_ceil_second(moment) for moment in ends})
+            ends = (
+                db.execute(
+                    select(deliveries.c.lease_until)
+                    .distinct()
+                    .where(
+                        deliveries.c.state == State.SENDING,
+                        deliveries.c.lease_until > now,
+                        deliveries.c.lease_until <= end,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        times = sorted(
+            {_ceil_second(max(r.due_at, r.not_before or r.due_at)) for r in rows}
+            | {_ceil_second(moment) for moment in ends}
+        )
         wanted = {f"wake:{t:%Y%m%dT%H%M%SZ}": t for t in times if now < t <= end + timedelta(seconds=1)}
         wanted = dict(list(wanted.items())[:MAX_WAKES])
         for job in self.scheduler.get_jobs():
             if job.id.startswith("wake:") and job.id not in wanted:
                 job.remove()
         for job_id, moment in wanted.items():
-            self.scheduler.add_job(self.tick, DateTrigger(moment, timezone=UTC), args=["wake-up"], id=job_id,
-                                   misfire_grace_time=None, coalesce=True, max_instances=1, replace_existing=True)
+            self.scheduler.add_job(
+                self.tick,
+                DateTrigger(moment, timezone=UTC),
+                args=["wake-up"],
+                id=job_id,
+                misfire_grace_time=None,
+                coalesce=True,
+                max_instances=1,
+                replace_existing=True,
+            )
         if wanted:
             first = next(iter(wanted.values()))
-            event(log, "armed", f"next wake-up at {first:%Y-%m-%d %H:%M:%S} UTC ({len(wanted)} armed)",
-                  level=logging.DEBUG, next=first.isoformat(), armed=len(wanted))
+            event(
+                log,
+                "armed",
+                f"next wake-up at {first:%Y-%m-%d %H:%M:%S} UTC ({len(wanted)} armed)",
+                level=logging.DEBUG,
+                next=first.isoformat(),
+                armed=len(wanted),
+            )
 
     # ------------------------------------------------------------------ loading
 
@@ -327,8 +409,13 @@ class Daemon:
         try:
             self._load(why)
         except KmcommsError as exc:
-            event(log, "reload-failed", f"cannot reload ({why}), still running the campaigns loaded before: {exc}",
-                  level=logging.ERROR, why=why)
+            event(
+                log,
+                "reload-failed",
+                f"cannot reload ({why}), still running the campaigns loaded before: {exc}",
+                level=logging.ERROR,
+                why=why,
+            )
 
     def _load(self, why: str) -> None:
         """Open the workspace afresh (keeping the store's engine when its URL is the same)
@@ -337,13 +424,18 @@ class Daemon:
         self.redactor.add(secrets_of(settings))  # before anything that could quote them is logged
         old = self.runtime
         same_store = old is not None and old.workspace.settings.store.url == settings.store.url
-        runtime = open_runtime(self.root, clock=self.clock, registry=self.registry,
-                               engine=old.engine if same_store and old is not None else None)
+        runtime = open_runtime(
+            self.root,
+            clock=self.clock,
+            registry=self.registry,
+            engine=old.engine if same_store and old is not None else None,
+        )
         self.redactor.add(secrets_of(runtime.workspace.settings))
         notifier = None
         try:
-            notifier = Notifier.from_settings(runtime.workspace.settings.notify, runtime.workspace.settings.unit.name,
-                                              self.session)
+            notifier = Notifier.from_settings(
+                runtime.workspace.settings.notify, runtime.workspace.settings.unit.name, self.session
+            )
         except KmcommsError as exc:
             event(log, "notify-disabled", f"notifications are off: {exc}", level=logging.ERROR)
         if notifier is not None and self.notifier is not None:
@@ -356,18 +448,36 @@ class Daemon:
         loaded = runtime.loaded
         for diagnostic in loaded.diagnostics:
             if diagnostic.severity is Severity.ERROR:
-                event(log, "campaign-error", str(diagnostic), level=logging.ERROR, path=display_path(diagnostic.path),
-                      line=diagnostic.line, code=diagnostic.code)
+                event(
+                    log,
+                    "campaign-error",
+                    str(diagnostic),
+                    level=logging.ERROR,
+                    path=display_path(diagnostic.path),
+                    line=diagnostic.line,
+                    code=diagnostic.code,
+                )
         if runtime.dispatcher.held:
-            event(log, "campaigns-held", f"left out until their errors are fixed: {', '.join(sorted(runtime.dispatcher.held))} "
-                  "(their deliveries are kept, and blocked when due)", level=logging.ERROR,
-                  campaigns=sorted(runtime.dispatcher.held))
+            event(
+                log,
+                "campaigns-held",
+                f"left out until their errors are fixed: {', '.join(sorted(runtime.dispatcher.held))} "
+                "(their deliveries are kept, and blocked when due)",
+                level=logging.ERROR,
+                campaigns=sorted(runtime.dispatcher.held),
+            )
         self._schedule_collection(runtime)
         self._schedule_report(runtime)
         count = len(loaded.campaigns)
-        event(log, "loaded", f"loaded {count} campaign{'' if count == 1 else 's'} ({why})", why=why,
-              campaigns=[c.campaign.id for c in loaded.campaigns], channels=sorted(runtime.channels),
-              notify=notifier.targets if notifier else [])
+        event(
+            log,
+            "loaded",
+            f"loaded {count} campaign{'' if count == 1 else 's'} ({why})",
+            why=why,
+            campaigns=[c.campaign.id for c in loaded.campaigns],
+            channels=sorted(runtime.channels),
+            notify=notifier.targets if notifier else [],
+        )
 
     def _schedule_collection(self, runtime: Runtime) -> None:
         """A reach-collection job per channel instance on its own interval; jobs of channels
@@ -376,9 +486,15 @@ class Daemon:
             if job.id.startswith("collect:") and job.id.removeprefix("collect:") not in runtime.channels:
                 job.remove()
         for name, channel in runtime.channels.items():
-            self.scheduler.add_job(self._collect, IntervalTrigger(seconds=collect_interval(channel).total_seconds(),
-                                                                  timezone=UTC),
-                                   args=[name], id=f"collect:{name}", replace_existing=True, max_instances=1, coalesce=True)
+            self.scheduler.add_job(
+                self._collect,
+                IntervalTrigger(seconds=collect_interval(channel).total_seconds(), timezone=UTC),
+                args=[name],
+                id=f"collect:{name}",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+            )
 
     def _schedule_report(self, runtime: Runtime) -> None:
         """The unit report's job (`report:unit`) as `[report]` says, replaced on every
@@ -392,12 +508,27 @@ class Daemon:
             return
         trigger = schedule.trigger(settings)
         first = trigger.get_next_fire_time(None, self.clock())
-        self.scheduler.add_job(self._report, trigger, id=schedule.JOB_ID, replace_existing=True, next_run_time=first,
-                               max_instances=1, coalesce=True, misfire_grace_time=None)
+        self.scheduler.add_job(
+            self._report,
+            trigger,
+            id=schedule.JOB_ID,
+            replace_existing=True,
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         if first is not None:
-            event(log, "report-scheduled", f"unit report {settings.every} ({settings.timezone}): next at "
-                  f"{first.astimezone(UTC):%Y-%m-%d %H:%M} UTC", level=logging.DEBUG, every=settings.every,
-                  timezone=settings.timezone, next=first.astimezone(UTC).isoformat())
+            event(
+                log,
+                "report-scheduled",
+                f"unit report {settings.every} ({settings.timezone}): next at "
+                f"{first.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+                level=logging.DEBUG,
+                every=settings.every,
+                timezone=settings.timezone,
+                next=first.astimezone(UTC).isoformat(),
+            )
 
     def _report(self) -> None:
         """Build and deliver the unit report (the `report:unit` job). Never raises: a
@@ -409,14 +540,24 @@ class Daemon:
         try:
             done = schedule.deliver(runtime.workspace, runtime.loaded.campaigns, runtime.engine, now)
         except Exception as exc:  # noqa: BLE001 - the daemon outlives any one report
-            event(log, "report-failed", f"cannot deliver the unit report: {type(exc).__name__}: {exc}",
-                  level=logging.ERROR, exc_info=True)
+            event(
+                log,
+                "report-failed",
+                f"cannot deliver the unit report: {type(exc).__name__}: {exc}",
+                level=logging.ERROR,
+                exc_info=True,
+            )
             return
         first, last = done.period
         where = [*([display_path(done.path)] if done.path else []), *done.mailed]
-        event(log, "report-sent", f"unit report {first} to {last} delivered to {', '.join(where)}",
-              period=[first.isoformat(), last.isoformat()], path=str(done.path) if done.path else None,
-              email=list(done.mailed))
+        event(
+            log,
+            "report-sent",
+            f"unit report {first} to {last} delivered to {', '.join(where)}",
+            period=[first.isoformat(), last.isoformat()],
+            path=str(done.path) if done.path else None,
+            email=list(done.mailed),
+        )
 
     def _collect(self, name: str) -> None:
         """Ask one channel for the reach of its publications (the daemon's collection job)."""
@@ -427,14 +568,23 @@ class Daemon:
         result = collect_channel(runtime.engine, channel, self.clock())
         event(log, "collected", f"reach of {name}: {result.as_dict()}", level=logging.DEBUG, channel=name)
         if result.retry_after and result.retry_after > collect_interval(channel).total_seconds():
-            self.scheduler.modify_job(f"collect:{name}", next_run_time=self.clock() + timedelta(seconds=result.retry_after))
+            self.scheduler.modify_job(
+                f"collect:{name}", next_run_time=self.clock() + timedelta(seconds=result.retry_after)
+            )
 
     # ------------------------------------------------------------------ events
 
     def _on_outcome(self, row: Row, outcome: str) -> None:
-        fields: dict[str, Any] = {"delivery": row.id, "campaign": row.campaign, "message": row.message,
-                                  "audiences": row.audiences.split(), "language": row.language, "channel": row.channel,
-                                  "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": outcome}
+        fields: dict[str, Any] = {
+            "delivery": row.id,
+            "campaign": row.campaign,
+            "message": row.message,
+            "audiences": row.audiences.split(),
+            "language": row.language,
+            "channel": row.channel,
+            "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "outcome": outcome,
+        }
         if outcome == "published":
             event(log, "published", f"published {row.id} ({row.campaign}/{row.message} → {row.channel})", **fields)
             return
@@ -445,14 +595,25 @@ class Daemon:
         if self.runtime is not None:
             with self.runtime.engine.connect() as db:
                 reason = db.execute(select(deliveries.c.reason).where(deliveries.c.id == row.id)).scalar()
-        event(log, outcome, f"{outcome} {row.id} ({row.campaign}/{row.message} → {row.channel}): {reason or ''}",
-              level=level, reason=reason, **fields)
+        event(
+            log,
+            outcome,
+            f"{outcome} {row.id} ({row.campaign}/{row.message} → {row.channel}): {reason or ''}",
+            level=level,
+            reason=reason,
+            **fields,
+        )
 
     def _on_job_event(self, ev: JobExecutionEvent) -> None:
         if ev.code == EVENT_JOB_MAX_INSTANCES:
             event(log, "skipped", f"{ev.job_id}: the previous run is still going", level=logging.DEBUG, job=ev.job_id)
         elif ev.code == EVENT_JOB_MISSED:
-            event(log, "job-missed", f"{ev.job_id} ran too late and was skipped; the next sweep covers it",
-                  level=logging.WARNING, job=ev.job_id)
+            event(
+                log,
+                "job-missed",
+                f"{ev.job_id} ran too late and was skipped; the next sweep covers it",
+                level=logging.WARNING,
+                job=ev.job_id,
+            )
         else:
             event(log, "job-error", f"{ev.job_id} failed: {ev.exception!r}", level=logging.ERROR, job=ev.job_id)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kmcomms.campaign.models import Campaign, Indicator, Objective
 from kmcomms.evaluate.model import (
     ADDITIVE_SOURCES,
     LEVELS,
@@ -26,7 +27,6 @@ from kmcomms.evaluate.model import (
     Sample,
     Status,
 )
-from kmcomms.campaign.models import Campaign, Indicator, Objective
 
 __all__ = ["RATES", "STATES", "evaluate", "projects_from", "reduce_samples"]
 
@@ -94,7 +94,9 @@ def reduce_samples(samples: Iterable[Sample], campaign: str, as_of: datetime) ->
         value = sum(r.value for r in rows) if source in ADDITIVE_SOURCES else latest.value
         note = max(notes[(delivery, metric, source, attributes)], default=None)
         counted = sum(r.observations for r in rows) if source in ADDITIVE_SOURCES else 1
-        reduced.append(Sample(campaign, metric, value, latest.observed_at, source, delivery, note, counted, *attributes))
+        reduced.append(
+            Sample(campaign, metric, value, latest.observed_at, source, delivery, note, counted, *attributes)
+        )
     return reduced
 
 
@@ -108,8 +110,9 @@ def projects_from(start: datetime, deadline: datetime) -> datetime:
     return start + max(timedelta(days=PROJECTION_MIN_DAYS), (deadline - start) * PROJECTION_MIN_SHARE)
 
 
-def _status(value: float | None, baseline: float, target: float, start: datetime, deadline: datetime,
-            as_of: datetime) -> tuple[Status, float | None, datetime | None]:
+def _status(
+    value: float | None, baseline: float, target: float, start: datetime, deadline: datetime, as_of: datetime
+) -> tuple[Status, float | None, datetime | None]:
     """The status rule, in this order:
 
     1. no sample matched → "no data" (even past the deadline: nothing shows it was missed);
@@ -151,26 +154,47 @@ def _counts(indicator: Indicator, objective: Objective, where: _Where) -> bool:
     else:
         wanted = indicator.audiences or objective.audiences
         audience_ok = any(audience in wanted for audience in where.audiences)
-    return (audience_ok
-            and (indicator.channels is None or (where.channel is not None and where.channel in indicator.channels))
-            and (indicator.languages is None or (where.language is not None and where.language in indicator.languages)))
+    return (
+        audience_ok
+        and (indicator.channels is None or (where.channel is not None and where.channel in indicator.channels))
+        and (indicator.languages is None or (where.language is not None and where.language in indicator.languages))
+    )
 
 
-def _indicator(campaign: Campaign, aim: str, objective: Objective, indicator: Indicator, placed: list[_Where],
-               start: datetime, as_of: datetime) -> IndicatorResult:
+def _indicator(
+    campaign: Campaign,
+    aim: str,
+    objective: Objective,
+    indicator: Indicator,
+    placed: list[_Where],
+    start: datetime,
+    as_of: datetime,
+) -> IndicatorResult:
     matched = [w.sample for w in placed if _counts(indicator, objective, w)]
     value = sum(s.value for s in matched) if matched else None
     deadline = _local_midnight(indicator.by + timedelta(days=1), campaign.timezone)
     status, projected, first = _status(value, indicator.baseline, indicator.target, start, deadline, as_of)
     return IndicatorResult(
-        aim=aim, objective=objective.id, id=indicator.id, metric=indicator.metric, level=indicator.level,
+        aim=aim,
+        objective=objective.id,
+        id=indicator.id,
+        metric=indicator.metric,
+        level=indicator.level,
         channels=None if indicator.channels is None else tuple(indicator.channels),
         audiences=tuple(indicator.audiences or objective.audiences),
         languages=None if indicator.languages is None else tuple(indicator.languages),
-        baseline=indicator.baseline, target=indicator.target, deadline=deadline,
-        decreasing=indicator.target < indicator.baseline, value=value, projected=projected, status=status,
-        observations=sum(s.observations for s in matched), sources=tuple(sorted({s.source for s in matched})),
-        quality=tuple(sorted({s.quality for s in matched if s.quality})), projects_from=first)
+        baseline=indicator.baseline,
+        target=indicator.target,
+        deadline=deadline,
+        decreasing=indicator.target < indicator.baseline,
+        value=value,
+        projected=projected,
+        status=status,
+        observations=sum(s.observations for s in matched),
+        sources=tuple(sorted({s.source for s in matched})),
+        quality=tuple(sorted({s.quality for s in matched if s.quality})),
+        projects_from=first,
+    )
 
 
 def _reach(placed: list[_Where]) -> tuple[ReachCell, ...]:
@@ -190,7 +214,8 @@ def _gaps(campaign: Campaign, deliveries: Sequence[DeliveryRow], placed: list[_W
     """Each audience with no deliveries (cancelled ones aside) or none reached; then,
     within an audience that was reached, each of its languages likewise."""
     sent: dict[tuple[str, str], int] = Counter(
-        (audience, d.language) for d in deliveries if d.state != "cancelled" for audience in d.audiences)
+        (audience, d.language) for d in deliveries if d.state != "cancelled" for audience in d.audiences
+    )
     reached = {(audience, w.language) for w in placed if w.sample.value > 0 for audience in w.audiences}
     gaps = []
     for name, audience in campaign.audiences.items():
@@ -230,13 +255,19 @@ def _rates(deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[Rat
                     acc[2] += 1
             for group in sorted(sums):
                 up, down, n = sums[group]
-                cells.append(RateCell(name, top, bottom, dimension, group, up, down, up / down, int(n),
-                                      down < SMALL_NUMBERS))
+                cells.append(
+                    RateCell(name, top, bottom, dimension, group, up, down, up / down, int(n), down < SMALL_NUMBERS)
+                )
     return tuple(cells)
 
 
-def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Sequence[Sample],
-             evidence: Sequence[EvidenceRow], as_of: datetime) -> CampaignEvaluation:
+def evaluate(
+    campaign: Campaign,
+    deliveries: Sequence[DeliveryRow],
+    samples: Sequence[Sample],
+    evidence: Sequence[EvidenceRow],
+    as_of: datetime,
+) -> CampaignEvaluation:
     """What `campaign` achieved as of `as_of` (aware), from the ledger's rows.
 
     Rows of other campaigns are ignored, so one `ledger_view` can serve many campaigns.
@@ -262,10 +293,13 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
     objectives = []
     for aim in campaign.aims:
         for objective in aim.objectives:
-            results = tuple(_indicator(campaign, aim.id, objective, i, placed, start, as_of) for i in objective.indicators)
+            results = tuple(
+                _indicator(campaign, aim.id, objective, i, placed, start, as_of) for i in objective.indicators
+            )
             status = min((r.status for r in results), key=lambda s: s.rank, default=Status.NO_DATA)
-            objectives.append(ObjectiveResult(aim.id, objective.id, objective.statement, tuple(objective.audiences),
-                                              status, results))
+            objectives.append(
+                ObjectiveResult(aim.id, objective.id, objective.statement, tuple(objective.audiences), status, results)
+            )
     indicators = [r for o in objectives for r in o.indicators]
     health = dict.fromkeys(STATES, 0) | Counter(d.state for d in own)
     by_channel: dict[str, dict[str, int]] = defaultdict(dict)
@@ -281,9 +315,19 @@ def evaluate(campaign: Campaign, deliveries: Sequence[DeliveryRow], samples: Seq
         sources[w.sample.source] += w.sample.observations
         totals[w.sample.metric] += w.sample.value
     return CampaignEvaluation(
-        campaign=campaign.id, title=campaign.title, as_of=as_of, objectives=tuple(objectives),
+        campaign=campaign.id,
+        title=campaign.title,
+        as_of=as_of,
+        objectives=tuple(objectives),
         by_level={level: tuple(r for r in indicators if r.level == level) for level in LEVELS},
-        reach=_reach(placed), totals=dict(sorted(totals.items())), gaps=_gaps(campaign, own, placed), health=health, health_by_channel=dict(by_channel),
-        rates=_rates(own, placed), evidence={kind: tuple(rows) for kind, rows in sorted(records.items())},
-        sources=dict(sorted(sources.items())), quality=tuple(sorted({w.sample.quality for w in placed if w.sample.quality})),
-        unlinked=sum(w.sample.observations for w in placed if not w.linked))
+        reach=_reach(placed),
+        totals=dict(sorted(totals.items())),
+        gaps=_gaps(campaign, own, placed),
+        health=health,
+        health_by_channel=dict(by_channel),
+        rates=_rates(own, placed),
+        evidence={kind: tuple(rows) for kind, rows in sorted(records.items())},
+        sources=dict(sorted(sources.items())),
+        quality=tuple(sorted({w.sample.quality for w in placed if w.sample.quality})),
+        unlinked=sum(w.sample.observations for w in placed if not w.linked),
+    )

@@ -18,14 +18,24 @@ def approve(engine: Engine, campaign: str, contents: Mapping[str, str], by: str,
     the fingerprint of its content), in one transaction; returns the message ids."""
     with engine.begin() as db:
         for message, content_hash in contents.items():
-            db.execute(insert(approvals).values(campaign=campaign, message=message, approved_by=by, approved_at=now,
-                                                content_hash=content_hash))
+            db.execute(
+                insert(approvals).values(
+                    campaign=campaign, message=message, approved_by=by, approved_at=now, content_hash=content_hash
+                )
+            )
     return list(contents)
 
 
 def approved(engine: Engine, campaign: str, message: str, content_hash: str) -> bool:
     """Whether someone approved `message` of `campaign` with exactly this content."""
     with engine.connect() as db:
-        return db.execute(select(approvals.c.id).where(
-            approvals.c.campaign == campaign, approvals.c.message == message,
-            approvals.c.content_hash == content_hash)).first() is not None
+        return (
+            db.execute(
+                select(approvals.c.id).where(
+                    approvals.c.campaign == campaign,
+                    approvals.c.message == message,
+                    approvals.c.content_hash == content_hash,
+                )
+            ).first()
+            is not None
+        )

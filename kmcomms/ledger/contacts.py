@@ -25,19 +25,28 @@ def normal_address(address: str) -> str:
     return address.strip().lower()
 
 
-def save_contacts(engine: Engine, contact_list: str, rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
+def save_contacts(
+    engine: Engine, contact_list: str, rows: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
     """Add `rows` (email, name, language, audience, consent_date) to `contact_list`, or
     update the contact an address already has there, in one transaction. Returns what the
     list held before for each of its addresses (email → (name, language, audience,
     consent_date)), and every suppressed address."""
     with engine.begin() as db:
-        known = {row.email: tuple(row)[1:] for row in db.execute(
-            select(contacts.c.email, *(contacts.c[c] for c in _KEPT)).where(contacts.c.list == contact_list))}
+        known = {
+            row.email: tuple(row)[1:]
+            for row in db.execute(
+                select(contacts.c.email, *(contacts.c[c] for c in _KEPT)).where(contacts.c.list == contact_list)
+            )
+        }
         statement = upsert(engine, contacts)
         if rows:
-            db.execute(statement.on_conflict_do_update(index_elements=["list", "email"],
-                                                       set_={c: statement.excluded[c] for c in _KEPT}),
-                       [{**row, "list": contact_list} for row in rows])
+            db.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["list", "email"], set_={c: statement.excluded[c] for c in _KEPT}
+                ),
+                [{**row, "list": contact_list} for row in rows],
+            )
         suppressed = set(db.execute(select(suppressions.c.email)).scalars())
     return known, suppressed
 
@@ -46,11 +55,19 @@ def _suppress(db: Connection, address: str, reason: str, detail: str | None, now
     """Suppress `address` (normal form): (whether it was newly suppressed, how many
     contact rows were newly stamped)."""
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
-    added = db.execute(upsert(db, suppressions).values(email=address, reason=reason, detail=detail, suppressed_at=now)
-                       .on_conflict_do_nothing(index_elements=["email"])
-                       .returning(suppressions.c.email)).first() is not None
+    added = (
+        db.execute(
+            upsert(db, suppressions)
+            .values(email=address, reason=reason, detail=detail, suppressed_at=now)
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(suppressions.c.email)
+        ).first()
+        is not None
+    )
     stamp = contacts.c.unsubscribed_at if reason == "unsubscribed" else contacts.c.bounced_at
-    stamped = db.execute(update(contacts).where(contacts.c.email == address, stamp.is_(None)).values({stamp: now})).rowcount
+    stamped = db.execute(
+        update(contacts).where(contacts.c.email == address, stamp.is_(None)).values({stamp: now})
+    ).rowcount
     return added, stamped
 
 

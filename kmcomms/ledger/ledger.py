@@ -31,7 +31,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Connection, Engine, Integer, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from kmcomms.ledger.sql import upsert
 from kmcomms.ledger.tables import UTCDateTime, attempts, deliveries, publications
@@ -90,8 +103,9 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     State.PLANNED: frozenset({State.SENDING, State.MISSED, State.CANCELLED}),
     State.BLOCKED: frozenset({State.SENDING, State.MISSED, State.CANCELLED, State.PUBLISHED, State.PLANNED}),
     State.RETRYING: frozenset({State.SENDING, State.MISSED, State.CANCELLED}),
-    State.SENDING: frozenset({State.PUBLISHED, State.RETRYING, State.FAILED, State.UNKNOWN, State.BLOCKED,
-                              State.PLANNED}),
+    State.SENDING: frozenset(
+        {State.PUBLISHED, State.RETRYING, State.FAILED, State.UNKNOWN, State.BLOCKED, State.PLANNED}
+    ),
     State.UNKNOWN: frozenset({State.PUBLISHED, State.PLANNED, State.CANCELLED}),
     State.FAILED: frozenset({State.PUBLISHED, State.PLANNED, State.CANCELLED}),
     State.MISSED: frozenset({State.PUBLISHED, State.PLANNED, State.CANCELLED}),
@@ -165,22 +179,55 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Itera
     wanted = {d.id: d for d in planned}
     held = set(keep)
     with engine.begin() as db:
-        known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.campaign,
-                                                                deliveries.c.reason, deliveries.c.audiences))}
-        new = [{"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.occurrence,
-                "audiences": " ".join(d.audiences), "language": d.language, "channel": d.channel, "due_at": d.due,
-                "timezone": d.timezone, "state": State.PLANNED, "attempts": 0, "planned_at": now, "updated_at": now}
-               for d in planned if d.id not in known and not replaced(d, known)]
+        known = {
+            row.id: row
+            for row in db.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.state,
+                    deliveries.c.campaign,
+                    deliveries.c.reason,
+                    deliveries.c.audiences,
+                )
+            )
+        }
+        new = [
+            {
+                "id": d.id,
+                "campaign": d.campaign,
+                "message": d.message,
+                "occurrence": d.occurrence,
+                "audiences": " ".join(d.audiences),
+                "language": d.language,
+                "channel": d.channel,
+                "due_at": d.due,
+                "timezone": d.timezone,
+                "state": State.PLANNED,
+                "attempts": 0,
+                "planned_at": now,
+                "updated_at": now,
+            }
+            for d in planned
+            if d.id not in known and not replaced(d, known)
+        ]
         for start in range(0, len(new), _CHUNK):
-            db.execute(upsert(engine, deliveries).on_conflict_do_nothing(index_elements=["id"]), new[start : start + _CHUNK])
+            db.execute(
+                upsert(engine, deliveries).on_conflict_do_nothing(index_elements=["id"]), new[start : start + _CHUNK]
+            )
         gone = [i for i, row in known.items() if i not in wanted and row.state in OPEN and row.campaign not in held]
         back = [i for i, row in known.items() if i in wanted and row.state == State.CANCELLED and row.reason == REMOVED]
         for ids in _chunks(gone):
-            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), _SYNC_CANCEL)
-                       .values(state=State.CANCELLED, reason=REMOVED, updated_at=now))
+            db.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids), _SYNC_CANCEL)
+                .values(state=State.CANCELLED, reason=REMOVED, updated_at=now)
+            )
         for ids in _chunks(back):
-            db.execute(update(deliveries).where(deliveries.c.id.in_(ids), _SYNC_RESTORE, deliveries.c.reason == REMOVED)
-                       .values(state=State.PLANNED, reason=None, updated_at=now))
+            db.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids), _SYNC_RESTORE, deliveries.c.reason == REMOVED)
+                .values(state=State.PLANNED, reason=None, updated_at=now)
+            )
         for i, row in known.items():
             if i in wanted and row.audiences != (audiences := " ".join(wanted[i].audiences)):
                 db.execute(update(deliveries).where(deliveries.c.id == i).values(audiences=audiences))
@@ -188,11 +235,18 @@ def sync(engine: Engine, planned: Sequence[Delivery], now: datetime, keep: Itera
 
 
 _NOW = bindparam("now", type_=UTCDateTime)
-_CLAIMABLE = and_(moving("claim", OPEN, State.SENDING), deliveries.c.due_at <= _NOW,
-                  or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= _NOW))
-_CLAIM_VALUES = {"state": State.SENDING, "lease_owner": bindparam("worker"),
-                 "lease_until": bindparam("lease_until", type_=UTCDateTime),
-                 "attempts": deliveries.c.attempts + 1, "updated_at": _NOW}
+_CLAIMABLE = and_(
+    moving("claim", OPEN, State.SENDING),
+    deliveries.c.due_at <= _NOW,
+    or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= _NOW),
+)
+_CLAIM_VALUES = {
+    "state": State.SENDING,
+    "lease_owner": bindparam("worker"),
+    "lease_until": bindparam("lease_until", type_=UTCDateTime),
+    "attempts": deliveries.c.attempts + 1,
+    "updated_at": _NOW,
+}
 
 
 def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
@@ -201,8 +255,12 @@ def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
     candidates = select(deliveries.c.id).where(_CLAIMABLE).order_by(deliveries.c.due_at).limit(bindparam("limit"))
     if skip_locked:
         candidates = candidates.with_for_update(skip_locked=True)
-    return (update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()), _CLAIMABLE)
-            .values(_CLAIM_VALUES).returning(*deliveries.c))
+    return (
+        update(deliveries)
+        .where(deliveries.c.id.in_(candidates.scalar_subquery()), _CLAIMABLE)
+        .values(_CLAIM_VALUES)
+        .returning(*deliveries.c)
+    )
 
 
 # Built once: a pass claims and finishes hundreds of deliveries, and building the
@@ -210,15 +268,18 @@ def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
 _CLAIM = {"postgresql": _claim_statement(skip_locked=True), "sqlite": _claim_statement(skip_locked=False)}
 
 
-def claim(engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50, *,
-          start: datetime | None = None) -> list[Row]:
+def claim(
+    engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50, *, start: datetime | None = None
+) -> list[Row]:
     """Take up to `limit` deliveries due by `now` for `worker`, earliest first, each with a
     lease until `start + lease` (`start` defaults to `now`; a pass that claims again long
     after it began gives the real time). No delivery is ever taken by two workers: the
     claim is one conditional update (with SKIP LOCKED on PostgreSQL, so workers do not queue)."""
     with engine.begin() as db:
-        rows = db.execute(_CLAIM[engine.dialect.name],
-                          {"now": now, "worker": worker, "lease_until": (start or now) + lease, "limit": limit}).all()
+        rows = db.execute(
+            _CLAIM[engine.dialect.name],
+            {"now": now, "worker": worker, "lease_until": (start or now) + lease, "limit": limit},
+        ).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
@@ -243,11 +304,20 @@ class Outcome:
 FINISHED = (State.PUBLISHED, State.RETRYING, State.FAILED, State.UNKNOWN, State.BLOCKED)
 _FINISH = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("fence_id"), moving("finish", (State.SENDING,), *FINISHED),
-           deliveries.c.lease_owner == bindparam("fence_worker"))
-    .values(state=bindparam("state"), reason=bindparam("reason"), not_before=bindparam("not_before", type_=UTCDateTime),
-            lease_owner=None, lease_until=None, updated_at=bindparam("updated_at", type_=UTCDateTime),
-            attempts=deliveries.c.attempts - bindparam("given_back", type_=Integer))
+    .where(
+        deliveries.c.id == bindparam("fence_id"),
+        moving("finish", (State.SENDING,), *FINISHED),
+        deliveries.c.lease_owner == bindparam("fence_worker"),
+    )
+    .values(
+        state=bindparam("state"),
+        reason=bindparam("reason"),
+        not_before=bindparam("not_before", type_=UTCDateTime),
+        lease_owner=None,
+        lease_until=None,
+        updated_at=bindparam("updated_at", type_=UTCDateTime),
+        attempts=deliveries.c.attempts - bindparam("given_back", type_=Integer),
+    )
 )
 _ATTEMPT = insert(attempts)
 _PUBLICATION = insert(publications)
@@ -264,20 +334,43 @@ def finish(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> set[str]
     tried, published = [], []
     with engine.begin() as db:
         for outcome in outcomes:
-            result = db.execute(_FINISH, {
-                "fence_id": outcome.delivery, "fence_worker": worker, "state": str(outcome.state),
-                "reason": outcome.reason, "not_before": outcome.not_before, "updated_at": outcome.at,
-                "given_back": 0 if outcome.counted else 1})
+            result = db.execute(
+                _FINISH,
+                {
+                    "fence_id": outcome.delivery,
+                    "fence_worker": worker,
+                    "state": str(outcome.state),
+                    "reason": outcome.reason,
+                    "not_before": outcome.not_before,
+                    "updated_at": outcome.at,
+                    "given_back": 0 if outcome.counted else 1,
+                },
+            )
             if result.rowcount != 1:
                 lost.add(outcome.delivery)
                 continue
             if (attempt := outcome.attempt) is not None:
-                tried.append({"delivery_id": outcome.delivery, "worker": worker, "started_at": attempt.started_at,
-                              "finished_at": outcome.at, "outcome": attempt.outcome, "error": attempt.error,
-                              "duration_ms": int((outcome.at - attempt.started_at).total_seconds() * 1000)})
+                tried.append(
+                    {
+                        "delivery_id": outcome.delivery,
+                        "worker": worker,
+                        "started_at": attempt.started_at,
+                        "finished_at": outcome.at,
+                        "outcome": attempt.outcome,
+                        "error": attempt.error,
+                        "duration_ms": int((outcome.at - attempt.started_at).total_seconds() * 1000),
+                    }
+                )
             if outcome.state == State.PUBLISHED:
-                published.append({"delivery_id": outcome.delivery, "remote_id": outcome.remote_id, "url": outcome.url,
-                                  "published_at": outcome.at, "content_hash": outcome.content_hash})
+                published.append(
+                    {
+                        "delivery_id": outcome.delivery,
+                        "remote_id": outcome.remote_id,
+                        "url": outcome.url,
+                        "published_at": outcome.at,
+                        "content_hash": outcome.content_hash,
+                    }
+                )
         if tried:
             db.execute(_ATTEMPT, tried)
         if published:
@@ -289,8 +382,11 @@ def republished(engine: Engine, delivery: str, remote_id: str | None, url: str |
     """Record that the channel updated a published delivery (its content was edited since):
     where it is now, and the fingerprint of what it now holds."""
     with engine.begin() as db:
-        db.execute(update(publications).where(publications.c.delivery_id == delivery).values(
-            remote_id=remote_id, url=url, content_hash=content_hash))
+        db.execute(
+            update(publications)
+            .where(publications.c.delivery_id == delivery)
+            .values(remote_id=remote_id, url=url, content_hash=content_hash)
+        )
 
 
 _RELEASE = moving("release", (State.SENDING,), State.PLANNED)
@@ -301,9 +397,11 @@ def release(engine: Engine, worker: str, ids: Iterable[str]) -> None:
     planned again, the claim's attempt not counted. Fenced: only those it still holds."""
     with engine.begin() as db:
         for delivery in ids:
-            db.execute(update(deliveries).where(deliveries.c.id == delivery, _RELEASE, deliveries.c.lease_owner == worker)
-                       .values(state=State.PLANNED, lease_owner=None, lease_until=None,
-                               attempts=deliveries.c.attempts - 1))
+            db.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery, _RELEASE, deliveries.c.lease_owner == worker)
+                .values(state=State.PLANNED, lease_owner=None, lease_until=None, attempts=deliveries.c.attempts - 1)
+            )
 
 
 def renew(engine: Engine, worker: str, until: datetime) -> int:
@@ -311,15 +409,23 @@ def renew(engine: Engine, worker: str, until: datetime) -> int:
     that a long publish (a newsletter to thousands) never looks like a stopped worker's.
     Returns how many were renewed."""
     with engine.begin() as db:
-        return db.execute(update(deliveries).where(deliveries.c.state == State.SENDING, deliveries.c.lease_owner == worker)
-                          .values(lease_until=until)).rowcount
+        return db.execute(
+            update(deliveries)
+            .where(deliveries.c.state == State.SENDING, deliveries.c.lease_owner == worker)
+            .values(lease_until=until)
+        ).rowcount
 
 
 def holders(engine: Engine) -> set[str]:
     """The workers holding a lease: the owners of `sending` deliveries."""
     with engine.connect() as db:
-        return set(db.execute(select(deliveries.c.lease_owner).distinct().where(
-            deliveries.c.state == State.SENDING, deliveries.c.lease_owner.is_not(None))).scalars())
+        return set(
+            db.execute(
+                select(deliveries.c.lease_owner)
+                .distinct()
+                .where(deliveries.c.state == State.SENDING, deliveries.c.lease_owner.is_not(None))
+            ).scalars()
+        )
 
 
 _REQUEUE = moving("reap", (State.SENDING,), State.PLANNED)
@@ -334,12 +440,28 @@ def reap(engine: Engine, now: datetime, idempotent: Iterable[str], ended: Iterab
     stopped = or_(deliveries.c.lease_until <= now, deliveries.c.lease_owner.in_(list(ended)))
     safe = list(idempotent)
     with engine.begin() as db:
-        requeued = db.execute(update(deliveries).where(_REQUEUE, stopped, deliveries.c.channel.in_(safe)).values(
-            state=State.PLANNED, lease_owner=None, lease_until=None, reason="its worker stopped while publishing it: "
-            "tried again (safe on this channel)", updated_at=now)).rowcount
-        unknown = db.execute(update(deliveries).where(_UNCONFIRMED, stopped).values(
-            state=State.UNKNOWN, lease_owner=None, lease_until=None,
-            reason="the worker stopped while publishing: the channel may or may not have it", updated_at=now)).rowcount
+        requeued = db.execute(
+            update(deliveries)
+            .where(_REQUEUE, stopped, deliveries.c.channel.in_(safe))
+            .values(
+                state=State.PLANNED,
+                lease_owner=None,
+                lease_until=None,
+                reason="its worker stopped while publishing it: tried again (safe on this channel)",
+                updated_at=now,
+            )
+        ).rowcount
+        unknown = db.execute(
+            update(deliveries)
+            .where(_UNCONFIRMED, stopped)
+            .values(
+                state=State.UNKNOWN,
+                lease_owner=None,
+                lease_until=None,
+                reason="the worker stopped while publishing: the channel may or may not have it",
+                updated_at=now,
+            )
+        ).rowcount
     return requeued, unknown
 
 
@@ -352,9 +474,15 @@ def mark_missed(engine: Engine, now: datetime, grace: dict[str, timedelta]) -> i
     total = 0
     with engine.begin() as db:
         for channel, period in grace.items():
-            total += db.execute(update(deliveries).where(
-                deliveries.c.channel == channel, _MISSING, deliveries.c.due_at < now - period,
-            ).values(state=State.MISSED, reason=f"due more than {period} ago: not sent late", updated_at=now)).rowcount
+            total += db.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.channel == channel,
+                    _MISSING,
+                    deliveries.c.due_at < now - period,
+                )
+                .values(state=State.MISSED, reason=f"due more than {period} ago: not sent late", updated_at=now)
+            ).rowcount
     return total
 
 

@@ -17,11 +17,17 @@ __all__ = ["forget", "give_back", "pending", "take"]
 
 def pending(engine: Engine) -> list[Row]:
     """Deliveries that need a person and have not been told about in their current state."""
-    told = select(notifications.c.delivery_id).where(and_(notifications.c.delivery_id == deliveries.c.id,
-                                                          notifications.c.state == deliveries.c.state))
+    told = select(notifications.c.delivery_id).where(
+        and_(notifications.c.delivery_id == deliveries.c.id, notifications.c.state == deliveries.c.state)
+    )
     with engine.connect() as db:
-        return list(db.execute(select(deliveries).where(deliveries.c.state.in_(NEEDS_A_PERSON), ~told.exists())
-                               .order_by(deliveries.c.due_at)))
+        return list(
+            db.execute(
+                select(deliveries)
+                .where(deliveries.c.state.in_(NEEDS_A_PERSON), ~told.exists())
+                .order_by(deliveries.c.due_at)
+            )
+        )
 
 
 def take(engine: Engine, rows: Sequence[Row], now: datetime, via: str) -> list[Row]:
@@ -30,10 +36,12 @@ def take(engine: Engine, rows: Sequence[Row], now: datetime, via: str) -> list[R
     taken = []
     with engine.begin() as db:
         for row in rows:
-            done = db.execute(upsert(engine, notifications).values(delivery_id=row.id, state=row.state, notified_at=now,
-                                                                   via=via[:64])
-                              .on_conflict_do_nothing(index_elements=["delivery_id", "state"])
-                              .returning(notifications.c.delivery_id)).first()
+            done = db.execute(
+                upsert(engine, notifications)
+                .values(delivery_id=row.id, state=row.state, notified_at=now, via=via[:64])
+                .on_conflict_do_nothing(index_elements=["delivery_id", "state"])
+                .returning(notifications.c.delivery_id)
+            ).first()
             if done is not None:
                 taken.append(row)
     return taken
@@ -43,8 +51,9 @@ def give_back(engine: Engine, rows: Sequence[Row]) -> None:
     """Untake `rows` (a notice that reached nobody): they are pending again."""
     with engine.begin() as db:
         for row in rows:
-            db.execute(delete(notifications).where(notifications.c.delivery_id == row.id,
-                                                   notifications.c.state == row.state))
+            db.execute(
+                delete(notifications).where(notifications.c.delivery_id == row.id, notifications.c.state == row.state)
+            )
 
 
 def forget(engine: Engine, delivery_id: str) -> None:

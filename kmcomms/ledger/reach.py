@@ -27,14 +27,41 @@ def add_samples(bind: Engine | Connection, rows: Sequence[Mapping[str, object]])
 def count(db: Connection, delivery: str, campaign: str, metric: str, now: datetime, quality: str | None = None) -> None:
     """One of `metric` for `delivery` at `now` (a click, an open, an unsubscribe), seen
     by the tracking server, inside the caller's transaction."""
-    db.execute(insert(reach_samples).values(delivery_id=delivery, campaign=campaign, metric=metric, value=1,
-                                            observed_at=now, source="tracking", quality=quality))
+    db.execute(
+        insert(reach_samples).values(
+            delivery_id=delivery,
+            campaign=campaign,
+            metric=metric,
+            value=1,
+            observed_at=now,
+            source="tracking",
+            quality=quality,
+        )
+    )
 
 
-def add_evidence(engine: Engine, campaign: str, kind: str, title: str, happened_on: datetime, source: str | None,
-                 url: str | None, notes: str | None) -> int:
+def add_evidence(
+    engine: Engine,
+    campaign: str,
+    kind: str,
+    title: str,
+    happened_on: datetime,
+    source: str | None,
+    url: str | None,
+    notes: str | None,
+) -> int:
     """Store one evidence record; returns its id."""
     with engine.begin() as db:
-        return int(db.execute(insert(evidence).values(
-            campaign=campaign, kind=kind, title=title, happened_on=happened_on, source=source, url=url,
-            notes=notes)).inserted_primary_key[0])
+        return int(
+            db.execute(
+                insert(evidence).values(
+                    campaign=campaign,
+                    kind=kind,
+                    title=title,
+                    happened_on=happened_on,
+                    source=source,
+                    url=url,
+                    notes=notes,
+                )
+            ).inserted_primary_key[0]
+        )

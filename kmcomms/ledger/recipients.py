@@ -27,9 +27,12 @@ __all__ = ["add", "counts", "interrupted", "pending", "sent", "settle", "started
 
 _R = recipients.c
 _ROW = (_R.delivery_id == bindparam("d")) & (_R.email == bindparam("e"))
-_TAKE = (update(recipients).where(_ROW, _R.state == "pending")
-         .values(state=case((exists().where(suppressions.c.email == bindparam("e")), "suppressed"), else_="sending"))
-         .returning(_R.state))
+_TAKE = (
+    update(recipients)
+    .where(_ROW, _R.state == "pending")
+    .values(state=case((exists().where(suppressions.c.email == bindparam("e")), "suppressed"), else_="sending"))
+    .returning(_R.state)
+)
 _SENT = update(recipients).where(_ROW).values(state="sent", sent_at=bindparam("at"), error=None)
 _SETTLE = update(recipients).where(_ROW).values(state=bindparam("state"), error=bindparam("error"))
 
@@ -48,16 +51,24 @@ def add(db: Connection, rows: Sequence[dict[str, Any]]) -> None:
 def interrupted(db: Connection, delivery: str) -> int:
     """Rows of `delivery` left `sending` by a send that died become `unknown`: the server
     may have them, so they are never sent again. Returns how many."""
-    return db.execute(update(recipients).where(_R.delivery_id == delivery, _R.state == "sending")
-                      .values(state="unknown", error="the send was interrupted while handing this message to the "
-                              "server: it may or may not have it")).rowcount
+    return db.execute(
+        update(recipients)
+        .where(_R.delivery_id == delivery, _R.state == "sending")
+        .values(
+            state="unknown",
+            error="the send was interrupted while handing this message to the server: it may or may not have it",
+        )
+    ).rowcount
 
 
 def pending(engine: Engine, delivery: str) -> list[Row]:
     """The (email, name) of the recipients of `delivery` still to send, by address."""
     with engine.connect() as db:
-        return list(db.execute(select(_R.email, _R.name).where(_R.delivery_id == delivery, _R.state == "pending")
-                               .order_by(_R.email)))
+        return list(
+            db.execute(
+                select(_R.email, _R.name).where(_R.delivery_id == delivery, _R.state == "pending").order_by(_R.email)
+            )
+        )
 
 
 def take(db: Connection, delivery: str, email: str) -> str | None:
@@ -80,4 +91,6 @@ def settle(db: Connection, delivery: str, email: str, state: str, error: str) ->
 def counts(engine: Engine, delivery: str) -> dict[str, int]:
     """How many recipients of `delivery` are in each state."""
     with engine.connect() as db:
-        return dict(db.execute(select(_R.state, func.count()).where(_R.delivery_id == delivery).group_by(_R.state)).all())
+        return dict(
+            db.execute(select(_R.state, func.count()).where(_R.delivery_id == delivery).group_by(_R.state)).all()
+        )

@@ -33,9 +33,14 @@ def reconcile_unsent(engine: Engine, delivery: str, now: datetime) -> bool:
     """The channel does not have `unknown` `delivery`: it goes out again (planned).
     False when it was no longer unknown (settled meanwhile)."""
     with engine.begin() as db:
-        return db.execute(update(deliveries).where(deliveries.c.id == delivery, _UNSENT)
-                          .values(state=State.PLANNED, reason="not found on the channel: sending",
-                                  updated_at=now)).rowcount == 1
+        return (
+            db.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery, _UNSENT)
+                .values(state=State.PLANNED, reason="not found on the channel: sending", updated_at=now)
+            ).rowcount
+            == 1
+        )
 
 
 def reconcile_found(engine: Engine, delivery: str, remote_id: str | None, url: str | None, now: datetime) -> bool:
@@ -43,11 +48,17 @@ def reconcile_found(engine: Engine, delivery: str, remote_id: str | None, url: s
     with its publication recorded in the same transaction. False when it was no longer
     unknown (settled meanwhile): nothing is recorded."""
     with engine.begin() as db:
-        changed = db.execute(update(deliveries).where(deliveries.c.id == delivery, _FOUND)
-                             .values(state=State.PUBLISHED, reason="found on the channel", updated_at=now)).rowcount
+        changed = db.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery, _FOUND)
+            .values(state=State.PUBLISHED, reason="found on the channel", updated_at=now)
+        ).rowcount
         if changed == 1:
-            db.execute(insert(publications).values(delivery_id=delivery, remote_id=remote_id, url=url,
-                                                   published_at=now, content_hash=""))
+            db.execute(
+                insert(publications).values(
+                    delivery_id=delivery, remote_id=remote_id, url=url, published_at=now, content_hash=""
+                )
+            )
     return changed == 1
 
 
@@ -59,17 +70,28 @@ def resolve(engine: Engine, delivery: str, to: State, now: datetime, url: str | 
     when the ledger has no such delivery). Raises ValueError for any other `to`."""
     if to not in RESOLUTIONS:
         raise ValueError(f"a person resolves a delivery as {', '.join(RESOLUTIONS)}, not as {to}")
-    values: dict[str, object] = {"state": to, "reason": RESOLUTIONS[to], "lease_owner": None, "lease_until": None,
-                                 "not_before": None, "updated_at": now}
+    values: dict[str, object] = {
+        "state": to,
+        "reason": RESOLUTIONS[to],
+        "lease_owner": None,
+        "lease_until": None,
+        "not_before": None,
+        "updated_at": now,
+    }
     if to == State.PLANNED:
         values.update(due_at=now, attempts=0)
     found = None
     with engine.begin() as db:
-        changed = db.execute(update(deliveries).where(deliveries.c.id == delivery, _RESOLVING[to]).values(values)).rowcount
+        changed = db.execute(
+            update(deliveries).where(deliveries.c.id == delivery, _RESOLVING[to]).values(values)
+        ).rowcount
         if changed and to == State.PUBLISHED:
             db.execute(delete(publications).where(publications.c.delivery_id == delivery))
-            db.execute(insert(publications).values(delivery_id=delivery, remote_id=None, url=url, published_at=now,
-                                                   content_hash=""))
+            db.execute(
+                insert(publications).values(
+                    delivery_id=delivery, remote_id=None, url=url, published_at=now, content_hash=""
+                )
+            )
         if not changed:
             found = db.execute(select(deliveries.c.state).where(deliveries.c.id == delivery)).scalar()
     return bool(changed), found

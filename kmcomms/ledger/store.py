@@ -95,5 +95,7 @@ def open_store(url: str, root: Path, *, upgrade: bool = True) -> Engine:
         if upgrade and current_revision(engine) != head_revision():
             migrate(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open the store {parsed_safe(url)}: {exc.orig} — check [store] url in kmcomms.toml") from exc
+        raise StoreError(
+            f"cannot open the store {parsed_safe(url)}: {exc.orig} — check [store] url in kmcomms.toml"
+        ) from exc
     return engine

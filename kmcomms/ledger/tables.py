@@ -63,7 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 metadata = MetaData()
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("campaign", String(100), nullable=False),
     Column("message", String(100), nullable=False),
@@ -87,7 +88,8 @@ deliveries = Table(
 )
 
 attempts = Table(
-    "attempts", metadata,
+    "attempts",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("delivery_id", String(32), ForeignKey("deliveries.id"), nullable=False, index=True),
     Column("worker", String(100), nullable=False),
@@ -99,7 +101,8 @@ attempts = Table(
 )
 
 publications = Table(
-    "publications", metadata,
+    "publications",
+    metadata,
     Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
     Column("remote_id", Text),
     Column("url", Text),
@@ -108,7 +111,8 @@ publications = Table(
 )
 
 approvals = Table(
-    "approvals", metadata,
+    "approvals",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("campaign", String(100), nullable=False),
     Column("message", String(100), nullable=False),
@@ -119,7 +123,8 @@ approvals = Table(
 )
 
 reach_samples = Table(
-    "reach_samples", metadata,
+    "reach_samples",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("delivery_id", String(32), ForeignKey("deliveries.id")),
     Column("campaign", String(100), nullable=False),
@@ -136,7 +141,8 @@ reach_samples = Table(
 )
 
 evidence = Table(
-    "evidence", metadata,
+    "evidence",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("campaign", String(100), nullable=False),
     Column("kind", String(64), nullable=False),
@@ -148,7 +154,8 @@ evidence = Table(
 )
 
 contacts = Table(
-    "contacts", metadata,
+    "contacts",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("list", String(100), nullable=False),
     Column("email", String(320), nullable=False),
@@ -162,7 +169,8 @@ contacts = Table(
 )
 
 notifications = Table(
-    "notifications", metadata,
+    "notifications",
+    metadata,
     Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
     Column("state", String(16), primary_key=True),
     Column("notified_at", UTCDateTime, nullable=False),
@@ -173,7 +181,8 @@ how (log, email, webhook). A person's `kmcomms resolve --retry` clears its rows,
 failure of the same delivery is told again."""
 
 recipients = Table(
-    "recipients", metadata,
+    "recipients",
+    metadata,
     Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
     Column("email", String(320), primary_key=True),
     Column("name", Text),
@@ -189,7 +198,8 @@ answer in `error`, or `suppressed`). A send that resumes after a crash writes on
 pending ones."""
 
 suppressions = Table(
-    "suppressions", metadata,
+    "suppressions",
+    metadata,
     Column("email", String(320), primary_key=True),
     Column("reason", String(32), nullable=False),
     Column("detail", Text),
@@ -199,7 +209,8 @@ suppressions = Table(
 `reason` is "unsubscribed" or "bounced"."""
 
 tracked_links = Table(
-    "tracked_links", metadata,
+    "tracked_links",
+    metadata,
     Column("delivery_id", String(32), ForeignKey("deliveries.id"), primary_key=True),
     Column("link_id", String(16), primary_key=True),
     Column("url", Text, nullable=False),
@@ -208,7 +219,8 @@ tracked_links = Table(
 to the address registered here for that delivery and link."""
 
 tracking_keys = Table(
-    "tracking_keys", metadata,
+    "tracking_keys",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("secret", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -35,7 +35,9 @@ def register_links(engine: Engine, drafts: Iterable[Draft]) -> None:
     """Record where each tracked link of each draft leads (the tagged address), before it
     is published: the server redirects a click only there. One transaction for them all;
     registering again is harmless."""
-    rows = [{"delivery_id": draft.delivery, "link_id": link.id, "url": link.url} for draft in drafts for link in draft.links]
+    rows = [
+        {"delivery_id": draft.delivery, "link_id": link.id, "url": link.url} for draft in drafts for link in draft.links
+    ]
     if not rows:
         return
     with engine.begin() as db:

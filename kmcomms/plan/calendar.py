@@ -34,12 +34,18 @@ def plan_to_ics(plan: Plan, campaigns: Iterable[Campaign], now: datetime, name: 
         event.add("dtstamp", now)
         event.add("dtstart", d.due)
         event.add("dtend", d.due + timedelta(minutes=15))
-        event.add("summary", f"{titles.get((d.campaign, d.message), d.message)} ({d.channel}, {', '.join(d.audiences)}, {d.language})")
-        event.add("description", (
-            f"Campaign: {d.campaign}\nMessage: {d.message}\n{'Audiences' if len(d.audiences) > 1 else 'Audience'}: {', '.join(d.audiences)}\n"
-            f"Language: {d.language}\nChannel: {d.channel}\n"
-            f"Local time: {d.occurrence} {d.timezone}\nDelivery: {d.id}"
-        ))
+        event.add(
+            "summary",
+            f"{titles.get((d.campaign, d.message), d.message)} ({d.channel}, {', '.join(d.audiences)}, {d.language})",
+        )
+        event.add(
+            "description",
+            (
+                f"Campaign: {d.campaign}\nMessage: {d.message}\n{'Audiences' if len(d.audiences) > 1 else 'Audience'}: {', '.join(d.audiences)}\n"
+                f"Language: {d.language}\nChannel: {d.channel}\n"
+                f"Local time: {d.occurrence} {d.timezone}\nDelivery: {d.id}"
+            ),
+        )
         event.add("categories", [d.campaign, d.channel])
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)

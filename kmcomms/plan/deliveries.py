@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from kmcomms.campaign.load import LoadResult
 from kmcomms.campaign.models import Campaign
@@ -105,10 +105,13 @@ def other_shape_ids(delivery: Delivery) -> set[str]:
     ledger planned before broadcast items were shared, or before a channel changed kind,
     holds those; it must never publish the same item again under a new id."""
     if len(delivery.audiences) == 1 and delivery.id == delivery_id(
-            delivery.campaign, delivery.message, delivery.due, delivery.audiences[0], delivery.language, delivery.channel):
+        delivery.campaign, delivery.message, delivery.due, delivery.audiences[0], delivery.language, delivery.channel
+    ):
         return {delivery_id(delivery.campaign, delivery.message, delivery.due, "", delivery.language, delivery.channel)}
-    return {delivery_id(delivery.campaign, delivery.message, delivery.due, audience, delivery.language, delivery.channel)
-            for audience in delivery.audiences}
+    return {
+        delivery_id(delivery.campaign, delivery.message, delivery.due, audience, delivery.language, delivery.channel)
+        for audience in delivery.audiences
+    }
 
 
 def _campaign_deliveries(campaign: Campaign, notes: list[PlanNote], broadcast: Collection[str]) -> Iterator[Delivery]:
@@ -136,12 +139,26 @@ def _campaign_deliveries(campaign: Campaign, notes: list[PlanNote], broadcast: C
                             continue
                         yield Delivery(
                             _id(prefix, language, channel),
-                            campaign.id, message.id, occurrence, (audience_id,), language, channel, local.utc, zone,
+                            campaign.id,
+                            message.id,
+                            occurrence,
+                            (audience_id,),
+                            language,
+                            channel,
+                            local.utc,
+                            zone,
                         )
             for (due, language, channel), audiences in shared.items():
                 yield Delivery(
                     delivery_id(campaign.id, message.id, due, "", language, channel),
-                    campaign.id, message.id, occurrence, tuple(audiences), language, channel, due, zones[due],
+                    campaign.id,
+                    message.id,
+                    occurrence,
+                    tuple(audiences),
+                    language,
+                    channel,
+                    due,
+                    zones[due],
                 )
 
 

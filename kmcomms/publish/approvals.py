@@ -16,6 +16,8 @@ from kmcomms.render.renderer import Renderer
 __all__ = ["approve"]
 
 
-def approve(engine: Engine, renderer: Renderer, campaign: str, messages: Iterable[str], by: str, now: datetime) -> list[str]:
+def approve(
+    engine: Engine, renderer: Renderer, campaign: str, messages: Iterable[str], by: str, now: datetime
+) -> list[str]:
     """Record `by`'s approval of each message's current content; returns the message ids."""
     return approvals.approve(engine, campaign, {m: message_hash(renderer, campaign, m) for m in messages}, by, now)

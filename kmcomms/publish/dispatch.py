@@ -34,7 +34,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Row
 
 from kmcomms.campaign.load import LoadResult
+from kmcomms.campaign.placeholders import first_placeholders
+from kmcomms.campaign.workspace import Workspace
 from kmcomms.channels.base import Capability, Channel, ChannelError, PermanentError, Publication, TransientError
+from kmcomms.ledger.approvals import approved
 from kmcomms.ledger.ledger import (
     Attempt,
     Outcome,
@@ -50,21 +53,17 @@ from kmcomms.ledger.ledger import (
     republished,
     sync,
 )
-from kmcomms.ledger.approvals import approved
-from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
 from kmcomms.ledger.queries import due_by, in_state, published_content
+from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
+from kmcomms.ledger.tracking import register_links
 from kmcomms.logs import event
-from kmcomms.campaign.placeholders import first_placeholders
-from kmcomms.plan.deliveries import ALL_TIME, Delivery
+from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan_of
+from kmcomms.publish.workers import gone
 from kmcomms.render.drafts import Blocked, Draft
 from kmcomms.render.renderer import Renderer
-from kmcomms.ledger.tracking import register_links
 from kmcomms.render.tracking import Tracker
 from kmcomms.translations.catalogs import load_catalog, target_languages
 from kmcomms.translations.strings import source_messages
-from kmcomms.publish.workers import gone
-from kmcomms.campaign.workspace import Workspace
-from kmcomms.plan.deliveries import plan_of
 
 __all__ = ["LEASE", "DispatchReport", "Dispatcher", "content_hash", "held_campaigns", "message_hash"]
 
@@ -134,7 +133,9 @@ def held_campaigns(loaded: LoadResult, workspace: Workspace) -> set[str]:
             continue
         held.add(relative.parts[0])
         try:
-            found = _ID_LINE.search((folder / relative.parts[0] / "campaign.yaml").read_text(encoding="utf-8", errors="replace"))
+            found = _ID_LINE.search(
+                (folder / relative.parts[0] / "campaign.yaml").read_text(encoding="utf-8", errors="replace")
+            )
         except OSError:
             found = None
         if found:
@@ -143,17 +144,35 @@ def held_campaigns(loaded: LoadResult, workspace: Workspace) -> set[str]:
 
 
 def _delivery(row: Row) -> Delivery:
-    return Delivery(row.id, row.campaign, row.message, row.occurrence, tuple(row.audiences.split()), row.language,
-                    row.channel, row.due_at, row.timezone)
+    return Delivery(
+        row.id,
+        row.campaign,
+        row.message,
+        row.occurrence,
+        tuple(row.audiences.split()),
+        row.language,
+        row.channel,
+        row.due_at,
+        row.timezone,
+    )
 
 
 class Dispatcher:
     """Publishes the due deliveries of the loaded campaigns of one workspace."""
 
-    def __init__(self, engine: Engine, workspace: Workspace, loaded: LoadResult, channels: dict[str, Channel], *,
-                 worker: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 lease: timedelta = LEASE, rng: random.Random | None = None,
-                 tracker: Tracker | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        workspace: Workspace,
+        loaded: LoadResult,
+        channels: dict[str, Channel],
+        *,
+        worker: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease: timedelta = LEASE,
+        rng: random.Random | None = None,
+        tracker: Tracker | None = None,
+    ) -> None:
         self.engine = engine
         self.workspace = workspace
         self.loaded = loaded
@@ -172,7 +191,8 @@ class Dispatcher:
         self.on_outcome: Callable[[Row, str], None] | None = None
         self.embargo = {
             c.campaign.id: c.campaign.embargo.replace(tzinfo=ZoneInfo(c.campaign.timezone)).astimezone(UTC)
-            for c in loaded.campaigns if c.campaign.embargo
+            for c in loaded.campaigns
+            if c.campaign.embargo
         }
         #: The first placeholder `kmcomms new` left in each message that still has one.
         self.placeholders = first_placeholders(loaded.campaigns)
@@ -214,11 +234,15 @@ class Dispatcher:
         rows = due_by(self.engine, until)
         rendered: list[Draft | Blocked] = []
         for row in rows:
-            if row.id in self._drafts or row.campaign not in self.renderer.campaigns or row.channel not in self.channels:
+            if (
+                row.id in self._drafts
+                or row.campaign not in self.renderer.campaigns
+                or row.channel not in self.channels
+            ):
                 continue
             try:
                 self._drafts[row.id] = draft = self.renderer.render(_delivery(row))
-            except Exception:  # noqa: BLE001,S112 - rendered again when due, where the fault is recorded
+            except Exception:  # noqa: BLE001 - rendered again when due, where the fault is recorded
                 continue
             rendered.append(draft)
         if self.renderer.tracker is not None:  # ahead too, so a wake-up writes nothing before publishing
@@ -233,12 +257,19 @@ class Dispatcher:
         report = DispatchReport()
         ended = {owner for owner in holders(self.engine) if owner != self.worker and gone(owner)}
         for owner in sorted(ended):
-            event(log, "taken-back", f"taking back the deliveries {owner} was publishing: that process on this host "
-                  "has ended", level=logging.WARNING, worker=owner)
+            event(
+                log,
+                "taken-back",
+                f"taking back the deliveries {owner} was publishing: that process on this host has ended",
+                level=logging.WARNING,
+                worker=owner,
+            )
         requeued, unknown = reap(self.engine, now, [n for n, c in self.channels.items() if c.idempotent], ended)
         report.outcomes.update({"requeued": requeued, "unknown": unknown})
         self._reconcile(report)
-        report.outcomes["missed"] += mark_missed(self.engine, now, {n: c.grace_period for n, c in self.channels.items()})
+        report.outcomes["missed"] += mark_missed(
+            self.engine, now, {n: c.grace_period for n, c in self.channels.items()}
+        )
         with self._keeping_leases():
             self._claim_and_publish(now, limit, report)
         report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
@@ -257,7 +288,7 @@ class Dispatcher:
                 until = self.clock() + self.lease
                 try:
                     renew(self.engine, self.worker, until)
-                except Exception:  # noqa: BLE001 - the next try may work; the lease has time left
+                except Exception:
                     log.warning("could not renew the leases of %s", self.worker, exc_info=True)
                     continue
                 self._held_until = until
@@ -299,8 +330,14 @@ class Dispatcher:
         over, so publishing on could make a second copy."""
         if self.clock() < self._held_until:
             return False
-        event(log, "leases-lapsed", f"the leases of {self.worker} ran out before they could be renewed: the rest of this "
-              "pass is left to the next one", level=logging.WARNING, worker=self.worker)
+        event(
+            log,
+            "leases-lapsed",
+            f"the leases of {self.worker} ran out before they could be renewed: the rest of this "
+            "pass is left to the next one",
+            level=logging.WARNING,
+            worker=self.worker,
+        )
         return True
 
     def _settles_itself(self, name: str) -> bool:
@@ -331,16 +368,19 @@ class Dispatcher:
         if left is not None:
             where = Path(left.path)
             where = where.relative_to(self.workspace.root) if where.is_relative_to(self.workspace.root) else where
-            return (f"placeholder text from `kmcomms new` is left in {where}:{left.line} — write the message's own text "
-                    "there (`kmcomms validate` lists every placeholder)")
+            return (
+                f"placeholder text from `kmcomms new` is left in {where}:{left.line} — write the message's own text "
+                "there (`kmcomms validate` lists every placeholder)"
+            )
         if isinstance(draft, Blocked):
             return draft.reason
         embargo = self.embargo.get(campaign)
         if embargo and now < embargo:
             return f"embargoed until {embargo:%Y-%m-%d %H:%M} UTC"
-        if self.workspace.settings.policy.require_approval:
-            if not approved(self.engine, campaign, message, message_hash(self.renderer, campaign, message)):
-                return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
+        if self.workspace.settings.policy.require_approval and not approved(
+            self.engine, campaign, message, message_hash(self.renderer, campaign, message)
+        ):
+            return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
         return None
 
     def _publish(self, row: Row, now: datetime) -> Outcome:
@@ -352,8 +392,11 @@ class Dispatcher:
             return Outcome(row.id, State.BLOCKED, started, reason=reason, counted=False, not_before=now + RECHECK)
 
         if channel is None or row.campaign not in self.renderer.campaigns:
-            return held(f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them' if row.campaign in self.held
-                        else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined')
+            return held(
+                f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them'
+                if row.campaign in self.held
+                else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined'
+            )
         draft = self._drafts.pop(row.id, None)
         if draft is None:
             try:
@@ -376,21 +419,39 @@ class Dispatcher:
             log.exception("channel %s raised while publishing %s", row.channel, row.id)
             if channel.idempotent:
                 return self._retry(row, channel, started, f"{type(exc).__name__}: {exc}", None)
-            return Outcome(row.id, State.UNKNOWN, self.clock(), Attempt(started, "unknown", repr(exc)),
-                           reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`")
-        return Outcome(row.id, State.PUBLISHED, self.clock(), Attempt(started, "published"),
-                       remote_id=publication.remote_id, url=publication.url, content_hash=content_hash(draft))
+            return Outcome(
+                row.id,
+                State.UNKNOWN,
+                self.clock(),
+                Attempt(started, "unknown", repr(exc)),
+                reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`",
+            )
+        return Outcome(
+            row.id,
+            State.PUBLISHED,
+            self.clock(),
+            Attempt(started, "published"),
+            remote_id=publication.remote_id,
+            url=publication.url,
+            content_hash=content_hash(draft),
+        )
 
     def _retry(self, row: Row, channel: Channel, started: datetime, error: str, retry_after: float | None) -> Outcome:
         now = self.clock()
         if row.attempts >= channel.attempt_limit:
-            return Outcome(row.id, State.FAILED, now, Attempt(started, "transient", error),
-                           reason=f"gave up after {row.attempts} attempts: {error}")
+            return Outcome(
+                row.id,
+                State.FAILED,
+                now,
+                Attempt(started, "transient", error),
+                reason=f"gave up after {row.attempts} attempts: {error}",
+            )
         wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)) * self.rng.uniform(0.8, 1.2)
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
-        return Outcome(row.id, State.RETRYING, now, Attempt(started, "transient", error), reason=error,
-                       not_before=now + wait)
+        return Outcome(
+            row.id, State.RETRYING, now, Attempt(started, "transient", error), reason=error, not_before=now + wait
+        )
 
     def _reconcile(self, report: DispatchReport) -> None:
         """Ask channels about `unknown` deliveries: found means published, absent means
@@ -406,5 +467,6 @@ class Dispatcher:
             if found is None:
                 report.outcomes["reconciled-unsent"] += reconcile_unsent(self.engine, row.id, self.clock())
             else:
-                report.outcomes["reconciled-published"] += reconcile_found(self.engine, row.id, found.remote_id, found.url,
-                                                                           self.clock())
+                report.outcomes["reconciled-published"] += reconcile_found(
+                    self.engine, row.id, found.remote_id, found.url, self.clock()
+                )

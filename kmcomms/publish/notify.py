@@ -32,10 +32,10 @@ import requests
 from sqlalchemy import Engine, Row
 
 from kmcomms import __version__
+from kmcomms.campaign.workspace import Notify, expand
+from kmcomms.channels.letters import subject_header
 from kmcomms.ledger.notifications import give_back, pending, take
 from kmcomms.logs import event
-from kmcomms.channels.letters import subject_header
-from kmcomms.campaign.workspace import Notify, expand
 
 __all__ = ["Notifier", "notice_text"]
 
@@ -48,11 +48,11 @@ LISTED = 50
 
 WHAT_TO_DO = {
     "failed": "the channel refused it or every attempt failed: fix the cause, then "
-              "`kmcomms resolve ID --retry`, or `--cancel`",
+    "`kmcomms resolve ID --retry`, or `--cancel`",
     "unknown": "it may or may not have been published: look on the channel, then "
-               "`kmcomms resolve ID --published URL` if it is there, else `--retry`",
+    "`kmcomms resolve ID --published URL` if it is there, else `--retry`",
     "missed": "it was due longer ago than the channel's grace period and was not sent late: "
-              "`kmcomms resolve ID --retry` to send it now, or `--cancel`",
+    "`kmcomms resolve ID --retry` to send it now, or `--cancel`",
 }
 
 
@@ -61,9 +61,17 @@ def _due(row: Row) -> str:
 
 
 def _describe(row: Row) -> dict[str, Any]:
-    return {"id": row.id, "state": row.state, "campaign": row.campaign, "message": row.message,
-            "audiences": row.audiences.split(), "language": row.language, "channel": row.channel,
-            "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": row.reason}
+    return {
+        "id": row.id,
+        "state": row.state,
+        "campaign": row.campaign,
+        "message": row.message,
+        "audiences": row.audiences.split(),
+        "language": row.language,
+        "channel": row.channel,
+        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reason": row.reason,
+    }
 
 
 def notice_text(rows: Sequence[Row], unit: str) -> tuple[str, str]:
@@ -72,8 +80,10 @@ def notice_text(rows: Sequence[Row], unit: str) -> tuple[str, str]:
     subject = f"kmcomms: {count} {'delivery needs' if count == 1 else 'deliveries need'} a person ({unit})"
     lines = [f"{count} {'delivery' if count == 1 else 'deliveries'} of {unit} will not go out by themselves:", ""]
     for row in rows[:LISTED]:
-        lines.append(f"- {row.state.upper()}  {row.id}  {row.campaign}/{row.message} → {row.audiences.replace(' ', ' + ')}, {row.language}, "
-                     f"{row.channel}, due {_due(row)}")
+        lines.append(
+            f"- {row.state.upper()}  {row.id}  {row.campaign}/{row.message} → {row.audiences.replace(' ', ' + ')}, {row.language}, "
+            f"{row.channel}, due {_due(row)}"
+        )
         if row.reason:
             lines.append(f"    {row.reason}")
     if count > LISTED:
@@ -96,8 +106,13 @@ class Notifier:
     retry_at: datetime | None = None
 
     @classmethod
-    def from_settings(cls, settings: Notify | None, unit: str, session: requests.Session | None = None,
-                      environ: Mapping[str, str] | None = None) -> Notifier:
+    def from_settings(
+        cls,
+        settings: Notify | None,
+        unit: str,
+        session: requests.Session | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Notifier:
         """Raises `SettingError` (from `expand`) naming an unset variable of the webhook address."""
         webhook = expand(settings.webhook, environ) if settings is not None and settings.webhook else None
         return cls(settings, unit, session or requests.Session(), webhook)
@@ -124,12 +139,23 @@ class Notifier:
 
     def send_webhook(self, subject: str, body: str, rows: Sequence[Row]) -> None:
         assert self.webhook is not None and self.settings is not None
-        payload = {"text": f"{subject}\n\n{body}", "unit": self.unit, "count": len(rows),
-                   "deliveries": [_describe(row) for row in rows]}
-        response = self.session.post(self.webhook, json=payload, timeout=self.settings.timeout, allow_redirects=False,
-                                     headers={"User-Agent": f"kmcomms/{__version__}"})
+        payload = {
+            "text": f"{subject}\n\n{body}",
+            "unit": self.unit,
+            "count": len(rows),
+            "deliveries": [_describe(row) for row in rows],
+        }
+        response = self.session.post(
+            self.webhook,
+            json=payload,
+            timeout=self.settings.timeout,
+            allow_redirects=False,
+            headers={"User-Agent": f"kmcomms/{__version__}"},
+        )
         if not 200 <= response.status_code < 300:
-            raise requests.HTTPError(f"the webhook answered {response.status_code} {response.reason}", response=response)
+            raise requests.HTTPError(
+                f"the webhook answered {response.status_code} {response.reason}", response=response
+            )
 
     def send(self, rows: Sequence[Row]) -> list[str]:
         """Send one notice about `rows` to every target; returns those that took it.
@@ -143,8 +169,14 @@ class Notifier:
                 else:
                     self.send_webhook(subject, body, rows)
             except (OSError, smtplib.SMTPException, requests.RequestException) as exc:
-                event(log, "notify-failed", f"cannot send the notice by {target}: {type(exc).__name__}: {exc}",
-                      level=logging.ERROR, target=target, deliveries=len(rows))
+                event(
+                    log,
+                    "notify-failed",
+                    f"cannot send the notice by {target}: {type(exc).__name__}: {exc}",
+                    level=logging.ERROR,
+                    target=target,
+                    deliveries=len(rows),
+                )
                 continue
             done.append(target)
         return done
@@ -158,8 +190,13 @@ class Notifier:
         if not rows:
             return 0
         for row in rows:
-            event(log, "needs-a-person", f"delivery {row.id} is {row.state}: {row.reason or ''}", level=logging.WARNING,
-                  **_describe(row))
+            event(
+                log,
+                "needs-a-person",
+                f"delivery {row.id} is {row.state}: {row.reason or ''}",
+                level=logging.WARNING,
+                **_describe(row),
+            )
         if not self.targets:
             return len(rows)
         done = self.send(rows)
@@ -168,7 +205,11 @@ class Notifier:
             self.retry_at = now + RETRY
             return 0
         self.retry_at = None
-        event(log, "notified", f"told {', '.join(done)} about {len(rows)} deliveries that need a person",
-              via=done, deliveries=len(rows))
+        event(
+            log,
+            "notified",
+            f"told {', '.join(done)} about {len(rows)} deliveries that need a person",
+            via=done,
+            deliveries=len(rows),
+        )
         return len(rows)
-

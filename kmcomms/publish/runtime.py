@@ -11,14 +11,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from kmcomms.campaign.load import LoadResult, load_paths
+from kmcomms.campaign.workspace import Workspace, require_workspace
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tracking import tracker_for
-from kmcomms.render.tracking import Tracker
+from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.publish.workers import worker_name
-from kmcomms.campaign.workspace import Workspace, require_workspace
+from kmcomms.render.tracking import Tracker
 
 __all__ = ["Runtime", "load_here", "open_runtime", "worker_name"]
 
@@ -45,8 +45,13 @@ def load_here(path: Path | None = None) -> tuple[Workspace, LoadResult]:
     return loaded.workspaces[0], loaded
 
 
-def open_runtime(path: Path | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 registry: Mapping[str, type[Channel]] | None = None, engine: Engine | None = None) -> Runtime:
+def open_runtime(
+    path: Path | None = None,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    registry: Mapping[str, type[Channel]] | None = None,
+    engine: Engine | None = None,
+) -> Runtime:
     """Load the workspace at or above `path` (default: here) with its valid campaigns.
 
     Campaigns with errors are left out (and their problems are in `loaded.diagnostics`),

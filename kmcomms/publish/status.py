@@ -9,8 +9,7 @@ from sqlalchemy import Engine, select
 
 from kmcomms.ledger.ledger import NEEDS_A_PERSON, OPEN, State, counts, replaced
 from kmcomms.ledger.tables import deliveries
-from kmcomms.plan.deliveries import ALL_TIME
-from kmcomms.plan.deliveries import plan_of
+from kmcomms.plan.deliveries import ALL_TIME, plan_of
 
 if TYPE_CHECKING:
     from kmcomms.publish.runtime import Runtime
@@ -20,24 +19,40 @@ __all__ = ["due_now", "summary"]
 
 def _row(row: object) -> dict[str, object]:
     return {
-        "id": row.id, "campaign": row.campaign, "message": row.message,  # type: ignore[attr-defined]
+        "id": row.id,
+        "campaign": row.campaign,
+        "message": row.message,  # type: ignore[attr-defined]
         "audiences": row.audiences.split(),  # type: ignore[attr-defined]
-        "language": row.language, "channel": row.channel, "state": row.state,  # type: ignore[attr-defined]
-        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "attempts": row.attempts, "reason": row.reason,  # type: ignore[attr-defined]
+        "language": row.language,
+        "channel": row.channel,
+        "state": row.state,  # type: ignore[attr-defined]
+        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "attempts": row.attempts,
+        "reason": row.reason,  # type: ignore[attr-defined]
     }
 
 
 def summary(engine: Engine, now: datetime, upcoming: int = 10) -> dict[str, object]:
     """Counts per state, the next `upcoming` open deliveries, and every one that needs a person."""
     with engine.connect() as db:
-        nxt = db.execute(select(deliveries).where(deliveries.c.state.in_(OPEN), deliveries.c.due_at >= now)
-                         .order_by(deliveries.c.due_at).limit(upcoming)).all()
-        waiting = db.execute(select(deliveries).where(deliveries.c.state.in_(NEEDS_A_PERSON))
-                             .order_by(deliveries.c.due_at)).all()
-        blocked = db.execute(select(deliveries).where(deliveries.c.state == State.BLOCKED)
-                             .order_by(deliveries.c.due_at)).all()
-    return {"counts": counts(engine), "next": [_row(r) for r in nxt], "needs_a_person": [_row(r) for r in waiting],
-            "blocked": [_row(r) for r in blocked]}
+        nxt = db.execute(
+            select(deliveries)
+            .where(deliveries.c.state.in_(OPEN), deliveries.c.due_at >= now)
+            .order_by(deliveries.c.due_at)
+            .limit(upcoming)
+        ).all()
+        waiting = db.execute(
+            select(deliveries).where(deliveries.c.state.in_(NEEDS_A_PERSON)).order_by(deliveries.c.due_at)
+        ).all()
+        blocked = db.execute(
+            select(deliveries).where(deliveries.c.state == State.BLOCKED).order_by(deliveries.c.due_at)
+        ).all()
+    return {
+        "counts": counts(engine),
+        "next": [_row(r) for r in nxt],
+        "needs_a_person": [_row(r) for r in waiting],
+        "blocked": [_row(r) for r in blocked],
+    }
 
 
 def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
@@ -57,7 +72,16 @@ def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
             draft = runtime.dispatcher.renderer.render(delivery)
             reason = runtime.dispatcher.gate(delivery.campaign, delivery.message, draft, now)
             would = f"blocked: {reason}" if reason else "publish"
-        rows.append({"id": delivery.id, "campaign": delivery.campaign, "message": delivery.message,
-                     "audiences": list(delivery.audiences), "language": delivery.language, "channel": delivery.channel,
-                     "due": delivery.due.strftime("%Y-%m-%dT%H:%M:%SZ"), "would": would})
+        rows.append(
+            {
+                "id": delivery.id,
+                "campaign": delivery.campaign,
+                "message": delivery.message,
+                "audiences": list(delivery.audiences),
+                "language": delivery.language,
+                "channel": delivery.channel,
+                "due": delivery.due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "would": would,
+            }
+        )
     return rows

@@ -42,7 +42,7 @@ def _stat(pid: int) -> tuple[str, int]:
     """(state, start time in clock ticks since boot) of process `pid`, from /proc.
     Raises OSError when /proc has no such process or will not say."""
     text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    fields = text[text.rindex(")") + 2:].split()  # the command name, in (), may hold anything
+    fields = text[text.rindex(")") + 2 :].split()  # the command name, in (), may hold anything
     return fields[0], int(fields[19])  # fields 3 and 22 of proc(5)
 
 
@@ -54,7 +54,9 @@ def _identity(pid: int) -> tuple[str, int] | None:
         if os.readlink("/proc/self") != str(pid):
             return None
         boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-        spaces = [os.readlink(f"/proc/self/ns/{kind}") for kind in ("pid", "time") if os.path.exists(f"/proc/self/ns/{kind}")]
+        spaces = [
+            os.readlink(f"/proc/self/ns/{kind}") for kind in ("pid", "time") if os.path.exists(f"/proc/self/ns/{kind}")
+        ]
         _, start = _stat(pid)
     except (OSError, ValueError, IndexError):
         return None

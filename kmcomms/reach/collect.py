@@ -31,8 +31,8 @@ from sqlalchemy import Engine
 
 from kmcomms.channels.base import Channel, Publication, TransientError
 from kmcomms.errors import KmcommsError, one_line
-from kmcomms.ledger.reach import add_samples
 from kmcomms.ledger.queries import published
+from kmcomms.ledger.reach import add_samples
 
 __all__ = ["DEFAULT_INTERVAL", "ChannelResult", "CollectReport", "collect", "collect_channel", "collect_interval"]
 
@@ -55,9 +55,14 @@ class ChannelResult:
     """Seconds the remote asked to wait before the next call, when it said."""
 
     def as_dict(self) -> dict[str, object]:
-        return {"channel": self.channel, "asked": self.asked, "samples": self.samples,
-                "errors": [{"delivery": d or None, "error": e} for d, e in self.errors], "stopped": self.stopped,
-                "retry_after": self.retry_after}
+        return {
+            "channel": self.channel,
+            "asked": self.asked,
+            "samples": self.samples,
+            "errors": [{"delivery": d or None, "error": e} for d, e in self.errors],
+            "stopped": self.stopped,
+            "retry_after": self.retry_after,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,11 @@ class CollectReport:
         return any(c.errors for c in self.channels)
 
     def as_dict(self) -> dict[str, object]:
-        return {"observed_at": self.observed_at.isoformat(), "samples": self.samples,
-                "channels": [c.as_dict() for c in self.channels]}
+        return {
+            "observed_at": self.observed_at.isoformat(),
+            "samples": self.samples,
+            "channels": [c.as_dict() for c in self.channels],
+        }
 
 
 def collect_interval(channel: Channel) -> timedelta:
@@ -98,7 +106,9 @@ def _totals(answer: object) -> dict[str, float]:
     return totals
 
 
-def _ask(engine: Engine, channel: Channel, now: datetime, rows: list[tuple[str, str, str, str | None, str]]) -> ChannelResult:
+def _ask(
+    engine: Engine, channel: Channel, now: datetime, rows: list[tuple[str, str, str, str | None, str]]
+) -> ChannelResult:
     source = f"channel:{channel.settings.adapter}"[:32]  # the column's width; adapter names are short
     notes = channel.reach_notes
     samples: list[dict[str, object]] = []
@@ -118,8 +128,18 @@ def _ask(engine: Engine, channel: Channel, now: datetime, rows: list[tuple[str, 
         except Exception as exc:  # noqa: BLE001 - an adapter bug is that publication's failure too; its type helps find it
             errors.append((delivery, one_line(f"{type(exc).__name__}: {exc}")))
             continue
-        samples += [{"delivery_id": delivery, "campaign": campaign, "metric": metric, "value": value, "observed_at": now,
-                     "source": source, "quality": notes.get(metric)} for metric, value in totals.items()]
+        samples += [
+            {
+                "delivery_id": delivery,
+                "campaign": campaign,
+                "metric": metric,
+                "value": value,
+                "observed_at": now,
+                "source": source,
+                "quality": notes.get(metric),
+            }
+            for metric, value in totals.items()
+        ]
     add_samples(engine, samples)
     return ChannelResult(channel.name, asked, len(samples), tuple(errors), stopped, retry_after)
 
@@ -130,7 +150,9 @@ def collect_channel(engine: Engine, channel: Channel, now: datetime, campaign: s
     return _ask(engine, channel, now, published(engine, channel.name, campaign))
 
 
-def collect(engine: Engine, channels: Mapping[str, Channel], now: datetime, campaign: str | None = None) -> CollectReport:
+def collect(
+    engine: Engine, channels: Mapping[str, Channel], now: datetime, campaign: str | None = None
+) -> CollectReport:
     """One round over every channel that has publications (of `campaign`, or all). A
     delivery whose channel is no longer in the settings is reported, not asked."""
     by_channel: dict[str, list[tuple[str, str, str, str | None, str]]] = {}
@@ -141,7 +163,9 @@ def collect(engine: Engine, channels: Mapping[str, Channel], now: datetime, camp
         if name in channels:
             results.append(_ask(engine, channels[name], now, rows))
         else:
-            missing = (f"{len(rows)} published deliveries are on channel {name}, which kmcomms.toml no longer has — "
-                       "add it back to collect their reach")
+            missing = (
+                f"{len(rows)} published deliveries are on channel {name}, which kmcomms.toml no longer has — "
+                "add it back to collect their reach"
+            )
             results.append(ChannelResult(name, errors=(("", missing),)))
     return CollectReport(now, tuple(results))

@@ -42,16 +42,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from kmcomms.campaign.load import LoadResult
-from kmcomms.files import error as _error
-from kmcomms.files import records
-from kmcomms.errors import Diagnostic, InvalidInput, Severity, one_line
 from kmcomms.campaign.fields import close_match, closest
-from kmcomms.ledger.ledger import State
-from kmcomms.ledger import reach
-from kmcomms.ledger.tables import deliveries, evidence
+from kmcomms.campaign.load import LoadResult
 from kmcomms.campaign.models import Campaign
 from kmcomms.campaign.schedule import message_channels
+from kmcomms.errors import Diagnostic, InvalidInput, Severity, one_line
+from kmcomms.files import error as _error
+from kmcomms.files import records
+from kmcomms.ledger import reach
+from kmcomms.ledger.ledger import State
+from kmcomms.ledger.tables import deliveries, evidence
 
 __all__ = [
     "KINDS",
@@ -96,29 +96,49 @@ class Kind:
 
 # Researchfish's wording, from its common question set; check it against the current
 # question set before a return (Researchfish revises the lists between years).
-KINDS: dict[str, Kind] = {k.slug: k for k in (
-    Kind("guideline-citation", "influence", "Citation in clinical guidelines"),
-    Kind("review-citation", "influence", "Citation in systematic reviews"),
-    Kind("policy-citation", "influence", "Citation in other policy documents"),
-    Kind("evidence-submission", "influence", "Gave evidence to a government review"),
-    Kind("advisory-committee", "influence", "Participation in a guidance/advisory committee"),
-    Kind("guideline-committee", "influence", "Membership of a guideline committee"),
-    Kind("consultation", "influence", "Participation in a national consultation"),
-    Kind("training", "influence", "Influenced training of practitioners or researchers"),
-    Kind("implementation-advice", "influence", "Implementation circular/rapid advice/letter to e.g. Ministry of Health"),
-    Kind("practice-change", "influence", "Contribution to new or improved professional practice"),
-    Kind("media-coverage", "engagement", "A press release, press conference or response to a media enquiry/interview"),
-    Kind("broadcast", "engagement", "A broadcast e.g. TV/radio/film/podcast (other than news/press)"),
-    Kind("talk", "engagement", "A talk or presentation"),
-)}
+KINDS: dict[str, Kind] = {
+    k.slug: k
+    for k in (
+        Kind("guideline-citation", "influence", "Citation in clinical guidelines"),
+        Kind("review-citation", "influence", "Citation in systematic reviews"),
+        Kind("policy-citation", "influence", "Citation in other policy documents"),
+        Kind("evidence-submission", "influence", "Gave evidence to a government review"),
+        Kind("advisory-committee", "influence", "Participation in a guidance/advisory committee"),
+        Kind("guideline-committee", "influence", "Membership of a guideline committee"),
+        Kind("consultation", "influence", "Participation in a national consultation"),
+        Kind("training", "influence", "Influenced training of practitioners or researchers"),
+        Kind(
+            "implementation-advice",
+            "influence",
+            "Implementation circular/rapid advice/letter to e.g. Ministry of Health",
+        ),
+        Kind("practice-change", "influence", "Contribution to new or improved professional practice"),
+        Kind(
+            "media-coverage", "engagement", "A press release, press conference or response to a media enquiry/interview"
+        ),
+        Kind("broadcast", "engagement", "A broadcast e.g. TV/radio/film/podcast (other than news/press)"),
+        Kind("talk", "engagement", "A talk or presentation"),
+    )
+}
 
 #: The export's columns. Researchfish asks each influence for its type, a description,
 #: the impact, its geographic reach, the year and a URL, attributed to an award: the award
 #: references are the campaign's outputs'; kmcomms does not record geographic reach
 #: (Local/Municipal/Regional, National, Europe, Multiple continents/international), so
 #: that column is left for a person to fill in.
-RESEARCHFISH_COLUMNS = ("Award reference", "Type", "Description", "Impact", "Geographic reach", "Year", "Date", "URL",
-                        "Source", "Campaign", "kmcomms id")
+RESEARCHFISH_COLUMNS = (
+    "Award reference",
+    "Type",
+    "Description",
+    "Impact",
+    "Geographic reach",
+    "Year",
+    "Date",
+    "URL",
+    "Source",
+    "Campaign",
+    "kmcomms id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,14 +237,21 @@ def _campaign(fields: Mapping[str, str], known: Known) -> tuple[Campaign | None,
         return known.campaigns[given], None
     hint = close_match(given, known.campaigns)
     broken = " (campaigns with errors are left out: run `kmcomms validate`)" if known.broken else ""
-    return None, f'campaign "{given}" is not a campaign of this workspace{hint}{broken} — use the id in its campaign.yaml'
+    return (
+        None,
+        f'campaign "{given}" is not a campaign of this workspace{hint}{broken} — use the id in its campaign.yaml',
+    )
 
 
 def _reach_fit(fields: Mapping[str, str], campaign: Campaign, known: Known) -> list[str]:
     """How the audience, language, channel and message fail to fit the campaign's plan."""
-    audience, language, channel, message_id = (fields.get(k, "") for k in ("audience", "language", "channel", "message"))
+    audience, language, channel, message_id = (
+        fields.get(k, "") for k in ("audience", "language", "channel", "message")
+    )
     problems = []
-    if audience and (p := _one_of("audience", audience, list(campaign.audiences), f"campaign {campaign.id}'s audiences")):
+    if audience and (
+        p := _one_of("audience", audience, list(campaign.audiences), f"campaign {campaign.id}'s audiences")
+    ):
         problems.append(p)
         audience = ""
     if language:
@@ -236,7 +263,8 @@ def _reach_fit(fields: Mapping[str, str], campaign: Campaign, known: Known) -> l
         if p := _one_of("language", language, choices, where):
             problems.append(p)
     planned = {c for a in campaign.audiences.values() for c in a.channels} | {
-        c for m in campaign.messages for c in (m.channels or ())}
+        c for m in campaign.messages for c in (m.channels or ())
+    }
     if channel and (p := _one_of("channel", channel, sorted(planned | known.channels), "the workspace's channels")):
         problems.append(p)
         channel = ""
@@ -247,19 +275,28 @@ def _reach_fit(fields: Mapping[str, str], campaign: Campaign, known: Known) -> l
         return [*problems, p]
     message = messages[message_id]
     if audience and audience not in message.audiences:
-        problems.append(f'message {message_id} is not addressed to {audience} (it goes to {", ".join(message.audiences)}) '
-                        "— leave message empty or name one of those audiences")
+        problems.append(
+            f"message {message_id} is not addressed to {audience} (it goes to {', '.join(message.audiences)}) "
+            "— leave message empty or name one of those audiences"
+        )
     elif channel:
-        reached = message_channels(campaign, message, audience) if audience else sorted(
-            {c for a in message.audiences for c in message_channels(campaign, message, a)})
+        reached = (
+            message_channels(campaign, message, audience)
+            if audience
+            else sorted({c for a in message.audiences for c in message_channels(campaign, message, a)})
+        )
         if channel not in reached:
-            problems.append(f"no delivery of message {message_id}{f' to {audience}' if audience else ''} goes out on "
-                            f"{channel} (it goes out on {', '.join(reached) or 'no channel'}) — leave message empty "
-                            "or name one of those channels")
+            problems.append(
+                f"no delivery of message {message_id}{f' to {audience}' if audience else ''} goes out on "
+                f"{channel} (it goes out on {', '.join(reached) or 'no channel'}) — leave message empty "
+                "or name one of those channels"
+            )
     return problems
 
 
-def _reach_problems(fields: Mapping[str, str], known: Known, as_of: datetime, line: int) -> tuple[ReachRecord | None, list[str]]:
+def _reach_problems(
+    fields: Mapping[str, str], known: Known, as_of: datetime, line: int
+) -> tuple[ReachRecord | None, list[str]]:
     """The record in `fields` (every column, stripped), or what is wrong with it."""
     campaign, problem = _campaign(fields, known)
     problems = [problem] if problem else _reach_fit(fields, campaign, known)  # type: ignore[arg-type]
@@ -268,18 +305,25 @@ def _reach_problems(fields: Mapping[str, str], known: Known, as_of: datetime, li
     if not metric:
         problems.append("metric is empty — write what was counted, e.g. leaflets, attendees, broadcasts")
     elif not _METRIC.fullmatch(metric):
-        problems.append(f'metric "{metric}" is not a metric name — use at most 64 lowercase letters, digits and '
-                        "hyphens, e.g. leaflets")
+        problems.append(
+            f'metric "{metric}" is not a metric name — use at most 64 lowercase letters, digits and '
+            "hyphens, e.g. leaflets"
+        )
     elif metric not in metrics and closest(metric, metrics):
         # A new metric is fine (reach no indicator counts yet); one a letter off is a typo.
-        problems.append(f'metric "{metric}" is not counted by any indicator{close_match(metric, metrics)} — '
-                        f"use the indicator's metric ({', '.join(metrics)})")
+        problems.append(
+            f'metric "{metric}" is not counted by any indicator{close_match(metric, metrics)} — '
+            f"use the indicator's metric ({', '.join(metrics)})"
+        )
     value, text = None, fields.get("value", "")
     try:
         value = float(text)
     except ValueError:
-        problems.append(f'value "{text}" is not a number — write digits only, e.g. 500' if text
-                        else "value is empty — write how many, e.g. 500")
+        problems.append(
+            f'value "{text}" is not a number — write digits only, e.g. 500'
+            if text
+            else "value is empty — write how many, e.g. 500"
+        )
     else:
         if not math.isfinite(value) or value < 0:
             problems.append(f"value {text} is not a count — write a number of zero or more, e.g. 500")
@@ -290,11 +334,20 @@ def _reach_problems(fields: Mapping[str, str], known: Known, as_of: datetime, li
     problems += [p for p in [_text_problem("note", note)] if p]
     if problems or campaign is None or value is None or day is None:
         return None, problems
-    return ReachRecord(campaign.id, metric, value, day, *(fields.get(k) or None for k in ("message", "audience", "language",
-                                                                                         "channel")), note or None, line), []
+    return ReachRecord(
+        campaign.id,
+        metric,
+        value,
+        day,
+        *(fields.get(k) or None for k in ("message", "audience", "language", "channel")),
+        note or None,
+        line,
+    ), []
 
 
-def check_reach(fields: Mapping[str, str | None], known: Known, as_of: datetime, where: str = "kmcomms reach add") -> ReachRecord:
+def check_reach(
+    fields: Mapping[str, str | None], known: Known, as_of: datetime, where: str = "kmcomms reach add"
+) -> ReachRecord:
     """One record typed on the command line (missing keys are empty), checked; raises
     `InvalidInput` with one diagnostic naming everything wrong with it."""
     record, problems = _reach_problems({k: (fields.get(k) or "").strip() for k in REACH_COLUMNS}, known, as_of, 0)
@@ -304,29 +357,52 @@ def check_reach(fields: Mapping[str, str | None], known: Known, as_of: datetime,
     return record
 
 
-def _header_problems(path: Path, header: list[str], columns: Sequence[str], optional: Sequence[str]) -> list[Diagnostic]:
+def _header_problems(
+    path: Path, header: list[str], columns: Sequence[str], optional: Sequence[str]
+) -> list[Diagnostic]:
     names = [h.strip().lower() for h in header]
     required = [c for c in columns if c not in optional]
     want = ",".join(columns)
     if optional:
-        want += f" ({', '.join(optional[:-1])} and {optional[-1]} may be left out)" if len(optional) > 1 else f" ({optional[0]} may be left out)"
+        want += (
+            f" ({', '.join(optional[:-1])} and {optional[-1]} may be left out)"
+            if len(optional) > 1
+            else f" ({optional[0]} may be left out)"
+        )
     if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
-        return [_error(path, 1, "csv-header", "the columns are separated by ; or tabs — export the file as CSV with commas")]
+        return [
+            _error(path, 1, "csv-header", "the columns are separated by ; or tabs — export the file as CSV with commas")
+        ]
     found = []
     if missing := [c for c in required if c not in names]:
-        found.append(_error(path, 1, "csv-header", f"the header has no column {', '.join(missing)} — the first line "
-                            f"names the columns, in any order: {want}"))
+        found.append(
+            _error(
+                path,
+                1,
+                "csv-header",
+                f"the header has no column {', '.join(missing)} — the first line "
+                f"names the columns, in any order: {want}",
+            )
+        )
     if extra := [h for h in dict.fromkeys(names) if h not in columns]:
-        found.append(_error(path, 1, "csv-header", f"the header has unexpected column{'s' * (len(extra) > 1)} "
-                            f"{', '.join(repr(one_line(h)) for h in extra)}{close_match(extra[0], columns)} — remove or "
-                            f"rename {'them' if len(extra) > 1 else 'it'}: the columns are {want}"))
+        found.append(
+            _error(
+                path,
+                1,
+                "csv-header",
+                f"the header has unexpected column{'s' * (len(extra) > 1)} "
+                f"{', '.join(repr(one_line(h)) for h in extra)}{close_match(extra[0], columns)} — remove or "
+                f"rename {'them' if len(extra) > 1 else 'it'}: the columns are {want}",
+            )
+        )
     if twice := sorted({h for h in names if h in columns and names.count(h) > 1}):
         found.append(_error(path, 1, "csv-header", f"the header repeats {', '.join(twice)} — keep one column of each"))
     return found
 
 
-def csv_rows(path: Path, columns: Sequence[str], optional: Sequence[str] = (),
-             data: bytes | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+def csv_rows(
+    path: Path, columns: Sequence[str], optional: Sequence[str] = (), data: bytes | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, row) for each non-blank row of the CSV at `path` (or in `data`, named
     `path`) whose header names `columns` in any order (case and spaces around names
     ignored), those in `optional` only if it has them; values stripped, a column left out
@@ -339,12 +415,30 @@ def csv_rows(path: Path, columns: Sequence[str], optional: Sequence[str] = (),
                 raise InvalidInput(found)
             header = [h.strip().lower() for h in fields]
         elif len(fields) != len(header):
-            raise InvalidInput([_error(path, start, "csv-fields", f"this row has {len(fields)} values, the header "
-                                       f"{len(header)} — quote a value that holds a comma")])
+            raise InvalidInput(
+                [
+                    _error(
+                        path,
+                        start,
+                        "csv-fields",
+                        f"this row has {len(fields)} values, the header "
+                        f"{len(header)} — quote a value that holds a comma",
+                    )
+                ]
+            )
         else:
-            yield start, dict.fromkeys(columns, "") | {name: value.strip() for name, value in zip(header, fields, strict=True)}
+            yield (
+                start,
+                dict.fromkeys(columns, "") | {name: value.strip() for name, value in zip(header, fields, strict=True)},
+            )
     if header is None:
-        raise InvalidInput([_error(path, 1, "csv-header", f"the file is empty — the first line must be the header {','.join(columns)}")])
+        raise InvalidInput(
+            [
+                _error(
+                    path, 1, "csv-header", f"the file is empty — the first line must be the header {','.join(columns)}"
+                )
+            ]
+        )
 
 
 def read_reach(path: Path, known: Known, as_of: datetime, data: bytes | None = None) -> list[ReachRecord]:
@@ -376,9 +470,14 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
     with engine.begin() as db:
         matches: dict[tuple[str, ...], list[str]] = {}
         if campaigns:
-            query = select(deliveries.c.id, deliveries.c.campaign, deliveries.c.message, deliveries.c.audiences,
-                           deliveries.c.language, deliveries.c.channel).where(
-                deliveries.c.campaign.in_(campaigns), deliveries.c.state != State.CANCELLED)
+            query = select(
+                deliveries.c.id,
+                deliveries.c.campaign,
+                deliveries.c.message,
+                deliveries.c.audiences,
+                deliveries.c.language,
+                deliveries.c.channel,
+            ).where(deliveries.c.campaign.in_(campaigns), deliveries.c.state != State.CANCELLED)
             for row in db.execute(query):
                 # An item shared by several audiences is named by message, language and
                 # channel alone; a record naming one of its audiences stays with that one.
@@ -392,11 +491,23 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
             # A linked record is placed by its delivery, so it names nothing itself (the
             # same as every channel's sample); a campaign-wide one keeps what it names.
             delivery = found[0] if len(found) == 1 else None
-            names = dict.fromkeys(("message", "audience", "language", "channel")) if delivery else {
-                "message": r.message, "audience": r.audience, "language": r.language, "channel": r.channel}
-            rows.append({"delivery_id": delivery, "campaign": r.campaign, "metric": r.metric, "value": r.value,
-                         "observed_at": datetime.combine(r.day, time(), UTC), "source": "manual", "quality": r.note,
-                         **names})
+            names = (
+                dict.fromkeys(("message", "audience", "language", "channel"))
+                if delivery
+                else {"message": r.message, "audience": r.audience, "language": r.language, "channel": r.channel}
+            )
+            rows.append(
+                {
+                    "delivery_id": delivery,
+                    "campaign": r.campaign,
+                    "metric": r.metric,
+                    "value": r.value,
+                    "observed_at": datetime.combine(r.day, time(), UTC),
+                    "source": "manual",
+                    "quality": r.note,
+                    **names,
+                }
+            )
         reach.add_samples(db, rows)
     return StoredReach(len(rows), sum(1 for row in rows if row["delivery_id"]))
 
@@ -404,8 +515,9 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
 # ---------------------------------------------------------------------------- evidence
 
 
-def check_evidence(fields: Mapping[str, str | None], known: Known, as_of: datetime,
-                   where: str = "kmcomms evidence add") -> EvidenceRecord:
+def check_evidence(
+    fields: Mapping[str, str | None], known: Known, as_of: datetime, where: str = "kmcomms evidence add"
+) -> EvidenceRecord:
     """An evidence record from `fields` (campaign, kind, title, date, source, url, notes;
     missing keys are empty), checked; raises `InvalidInput` with one diagnostic naming
     everything wrong with it."""
@@ -426,17 +538,29 @@ def check_evidence(fields: Mapping[str, str | None], known: Known, as_of: dateti
     if url:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or one_line(url) != url or " " in url:
-            problems.append(f'url "{url}" is not a web address — give an http:// or https:// address, '
-                            "e.g. https://www.gov.uk/guidance/…")
+            problems.append(
+                f'url "{url}" is not a web address — give an http:// or https:// address, '
+                "e.g. https://www.gov.uk/guidance/…"
+            )
     if problems or campaign is None or day is None:
         raise InvalidInput([Diagnostic(where, 0, 0, Severity.ERROR, "evidence-record", "; ".join(problems))])
-    return EvidenceRecord(campaign.id, kind, given["title"], day, given["source"] or None, url or None, given["notes"] or None)
+    return EvidenceRecord(
+        campaign.id, kind, given["title"], day, given["source"] or None, url or None, given["notes"] or None
+    )
 
 
 def add_evidence(engine: Engine, record: EvidenceRecord) -> int:
     """Store one evidence record; returns its id."""
-    return reach.add_evidence(engine, record.campaign, record.kind, record.title,
-                              datetime.combine(record.day, time(), UTC), record.source, record.url, record.notes)
+    return reach.add_evidence(
+        engine,
+        record.campaign,
+        record.kind,
+        record.title,
+        datetime.combine(record.day, time(), UTC),
+        record.source,
+        record.url,
+        record.notes,
+    )
 
 
 def list_evidence(engine: Engine, campaign: str | None = None) -> list[dict[str, object]]:
@@ -447,12 +571,25 @@ def list_evidence(engine: Engine, campaign: str | None = None) -> list[dict[str,
         query = query.where(evidence.c.campaign == campaign)
     with engine.connect() as db:
         rows = db.execute(query).all()
-    return [{"id": r.id, "campaign": r.campaign, "kind": r.kind,
-             "researchfish": KINDS[r.kind].researchfish if r.kind in KINDS else None, "title": r.title,
-             "date": r.happened_on.date().isoformat(), "source": r.source, "url": r.url, "notes": r.notes} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "campaign": r.campaign,
+            "kind": r.kind,
+            "researchfish": KINDS[r.kind].researchfish if r.kind in KINDS else None,
+            "title": r.title,
+            "date": r.happened_on.date().isoformat(),
+            "source": r.source,
+            "url": r.url,
+            "notes": r.notes,
+        }
+        for r in rows
+    ]
 
 
-def researchfish_rows(records: Sequence[Mapping[str, object]], awards: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
+def researchfish_rows(
+    records: Sequence[Mapping[str, object]], awards: Mapping[str, Sequence[str]]
+) -> list[dict[str, str]]:
     """The export's rows (`RESEARCHFISH_COLUMNS`) for the records of `list_evidence` whose
     kind belongs in Researchfish's influence section; `awards` maps a campaign to the award
     references of its outputs."""
@@ -461,8 +598,25 @@ def researchfish_rows(records: Sequence[Mapping[str, object]], awards: Mapping[s
         kind = KINDS.get(str(r["kind"]))
         if kind is None or kind.section != "influence":
             continue
-        rows.append(dict(zip(RESEARCHFISH_COLUMNS, (
-            "; ".join(awards.get(str(r["campaign"]), ())), kind.researchfish, str(r["title"]), str(r["notes"] or ""), "",
-            str(r["date"])[:4], str(r["date"]), str(r["url"] or ""), str(r["source"] or ""), str(r["campaign"]),
-            str(r["id"])), strict=True)))
+        rows.append(
+            dict(
+                zip(
+                    RESEARCHFISH_COLUMNS,
+                    (
+                        "; ".join(awards.get(str(r["campaign"]), ())),
+                        kind.researchfish,
+                        str(r["title"]),
+                        str(r["notes"] or ""),
+                        "",
+                        str(r["date"])[:4],
+                        str(r["date"]),
+                        str(r["url"] or ""),
+                        str(r["source"] or ""),
+                        str(r["campaign"]),
+                        str(r["id"]),
+                    ),
+                    strict=True,
+                )
+            )
+        )
     return rows

@@ -80,6 +80,7 @@ from kmcomms.render.tracking import Tracker
 from kmcomms.translations.words import direction, words
 
 if TYPE_CHECKING:  # the runtime imports every channel: not needed to serve
+    from kmcomms.campaign.workspace import Tracking
     from kmcomms.publish.runtime import Runtime
 
 __all__ = ["ListenError", "TrackingServer", "listen_address", "run_forever", "serve", "start_for"]
@@ -96,25 +97,64 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRA
 MAX_BODY = 64 * 1024
 
 # Link scanners, previewers, crawlers and HTTP libraries: machines wherever they come.
-_MACHINES = re.compile("|".join(re.escape(s) for s in (
-    "bingpreview", "microsoft office", "barracuda", "proofpoint", "mimecast", "forcepoint",
-    "facebookexternalhit", "facebot", "slackbot", "slack-imgproxy", "twitterbot", "linkedinbot", "whatsapp",
-    "telegrambot", "discordbot", "skypeuripreview", "googlebot", "bingbot", "applebot", "headlesschrome",
-    "+http",  # crawlers sign with their contact address; browsers never do
-    "curl/", "wget/", "python-requests", "python-urllib", "aiohttp", "go-http-client", "java/", "libwww-perl",
-)), re.IGNORECASE)
+_MACHINES = re.compile(
+    "|".join(
+        re.escape(s)
+        for s in (
+            "bingpreview",
+            "microsoft office",
+            "barracuda",
+            "proofpoint",
+            "mimecast",
+            "forcepoint",
+            "facebookexternalhit",
+            "facebot",
+            "slackbot",
+            "slack-imgproxy",
+            "twitterbot",
+            "linkedinbot",
+            "whatsapp",
+            "telegrambot",
+            "discordbot",
+            "skypeuripreview",
+            "googlebot",
+            "bingbot",
+            "applebot",
+            "headlesschrome",
+            "+http",  # crawlers sign with their contact address; browsers never do
+            "curl/",
+            "wget/",
+            "python-requests",
+            "python-urllib",
+            "aiohttp",
+            "go-http-client",
+            "java/",
+            "libwww-perl",
+        )
+    ),
+    re.IGNORECASE,
+)
 # Webmail image proxies: they fetch images when the reader opens the mail.
 _IMAGE_PROXIES = re.compile(r"googleimageproxy|ggpht\.com|yahoomailproxy", re.IGNORECASE)
 _PREFETCH = re.compile(r"prefetch|preview|prerender", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
-_STYLE = ("body{font:1.125rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#111;"
-          "background:#fff}button{font:inherit;padding:.5rem 1.25rem;cursor:pointer}")
-_CSP = ("default-src 'none'; style-src 'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-        + "'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            # A cached redirect or pixel would not be counted again; the pages name an address.
-            "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+_STYLE = (
+    "body{font:1.125rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#111;"
+    "background:#fff}button{font:inherit;padding:.5rem 1.25rem;cursor:pointer}"
+)
+_CSP = (
+    "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+    + "'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # A cached redirect or pixel would not be counted again; the pages name an address.
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
 
 
 class ListenError(KmcommsError):
@@ -136,9 +176,11 @@ class Reply:
 def _page(status: int, title: str, *blocks: str, language: str = "en") -> Reply:
     """A short accessible HTML page in `language`; `blocks` are HTML (escape what they quote)."""
     body = "".join(blocks)
-    text = (f'<!doctype html><html lang="{html.escape(language)}" dir="{direction(language)}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-            f"<style>{_STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
+    text = (
+        f'<!doctype html><html lang="{html.escape(language)}" dir="{direction(language)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
     return Reply(status, text.encode(), "text/html; charset=utf-8", {"Content-Security-Policy": _CSP})
 
 
@@ -170,17 +212,25 @@ def _unsubscribed(email: str, language: str) -> Reply:
 def _language(db: Connection, contact_list: str, email: str) -> str:
     """The language to write to `email` in: their contact's on `contact_list`, else the
     language of the latest mail they were sent, else English."""
-    found = db.execute(select(contacts.c.language).where(contacts.c.list == contact_list, contacts.c.email == email)).scalar()
-    found = found or db.execute(select(recipients.c.language)
-                                .where(recipients.c.email == email, recipients.c.sent_at.is_not(None))
-                                .order_by(recipients.c.sent_at.desc()).limit(1)).scalar()
+    found = db.execute(
+        select(contacts.c.language).where(contacts.c.list == contact_list, contacts.c.email == email)
+    ).scalar()
+    found = (
+        found
+        or db.execute(
+            select(recipients.c.language)
+            .where(recipients.c.email == email, recipients.c.sent_at.is_not(None))
+            .order_by(recipients.c.sent_at.desc())
+            .limit(1)
+        ).scalar()
+    )
     return found or "en"
 
 
 def _route(path: str, prefix: str) -> tuple[str, str]:
     """(route, token) of a request path: route is health, click, open, unsubscribe or unknown."""
     if prefix and path.startswith(prefix + "/"):
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     if path == "/healthz":
         return "health", ""
     kind, _, token = path.removeprefix("/").partition("/")
@@ -203,12 +253,28 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - a store problem: the reader gets a page, the log a line
             # Only the type and first line: a statement's parameters would name the address.
             first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            event(log, "tracking-error", f"{self.command} {route}: {type(exc).__name__}: {first[0] if first else ''}",
-                  level=logging.ERROR, method=self.command, route=route)
-            reply = _page(503, "Please try again", "<p>This page cannot be shown just now. Please try again in a few minutes.</p>")
+            event(
+                log,
+                "tracking-error",
+                f"{self.command} {route}: {type(exc).__name__}: {first[0] if first else ''}",
+                level=logging.ERROR,
+                method=self.command,
+                route=route,
+            )
+            reply = _page(
+                503, "Please try again", "<p>This page cannot be shown just now. Please try again in a few minutes.</p>"
+            )
         # Logged before it is sent, so the line is there by the time the client has the answer.
-        event(log, "tracking-request", f"{self.command} {route} {reply.status}", method=self.command, route=route,
-              status=reply.status, metric=reply.metric, delivery=reply.delivery)
+        event(
+            log,
+            "tracking-request",
+            f"{self.command} {route} {reply.status}",
+            method=self.command,
+            route=route,
+            status=reply.status,
+            metric=reply.metric,
+            delivery=reply.delivery,
+        )
         self._send(reply)
 
     do_GET = do_HEAD = do_POST = _handle
@@ -233,9 +299,11 @@ class _Handler(BaseHTTPRequestHandler):
             return NOT_FOUND
         delivery, link = found
         with self.server.engine.begin() as db:
-            row = db.execute(select(tracked_links.c.url, deliveries.c.campaign)
-                             .join(deliveries, deliveries.c.id == tracked_links.c.delivery_id)
-                             .where(tracked_links.c.delivery_id == delivery, tracked_links.c.link_id == link)).first()
+            row = db.execute(
+                select(tracked_links.c.url, deliveries.c.campaign)
+                .join(deliveries, deliveries.c.id == tracked_links.c.delivery_id)
+                .where(tracked_links.c.delivery_id == delivery, tracked_links.c.link_id == link)
+            ).first()
             # The renderer registers http(s) links only; a row that is not one (or would
             # break the Location header) is never followed.
             if row is None or urlsplit(row.url).scheme not in ("http", "https") or _CONTROL.search(row.url):
@@ -268,13 +336,23 @@ class _Handler(BaseHTTPRequestHandler):
         if suppressed is not None:
             return _unsubscribed(email, language)
         say = words(language)
-        getting = say.html("You get mail from {sender} at {email} on the list {list}.", sender=_bdi(self.server.sender),
-                           email=_bdi(email, strong=True), list=_bdi(contact_list, strong=True))
+        getting = say.html(
+            "You get mail from {sender} at {email} on the list {list}.",
+            sender=_bdi(self.server.sender),
+            email=_bdi(email, strong=True),
+            list=_bdi(contact_list, strong=True),
+        )
         stops = say.html("Unsubscribing stops all our mail to this address, on every list.")
         button = say.html("Unsubscribe {email}", email=_bdi(email))
-        return _page(200, say.gettext("Unsubscribe"), f"<p>{getting}</p>", f"<p>{stops}</p>",
-                     '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-                     f'<button type="submit">{button}</button></form>', language=language)
+        return _page(
+            200,
+            say.gettext("Unsubscribe"),
+            f"<p>{getting}</p>",
+            f"<p>{stops}</p>",
+            '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            f'<button type="submit">{button}</button></form>',
+            language=language,
+        )
 
     def _unsubscribe(self, token: str) -> Reply:
         found = self.server.tracker.read_unsubscribe(token)
@@ -286,11 +364,17 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.engine.begin() as db:
             changed = unsubscribe(db, email, f'one-click unsubscribe from the list "{contact_list}"', now)
             # Counted once: a second POST (or one racing it) finds it already done.
-            latest = None if not changed else db.execute(
-                select(recipients.c.delivery_id, deliveries.c.campaign)
-                .join(deliveries, deliveries.c.id == recipients.c.delivery_id)
-                .where(recipients.c.email == email, recipients.c.state == "sent")
-                .order_by(recipients.c.sent_at.desc()).limit(1)).first()
+            latest = (
+                None
+                if not changed
+                else db.execute(
+                    select(recipients.c.delivery_id, deliveries.c.campaign)
+                    .join(deliveries, deliveries.c.id == recipients.c.delivery_id)
+                    .where(recipients.c.email == email, recipients.c.state == "sent")
+                    .order_by(recipients.c.sent_at.desc())
+                    .limit(1)
+                ).first()
+            )
             if latest is not None:
                 count(db, latest.delivery_id, latest.campaign, "unsubscribes", now, ATTRIBUTED)
                 counted = "unsubscribes"
@@ -321,9 +405,17 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Malformed requests and unknown methods: a short page with our headers, no details.
         self.close_connection = True
-        event(log, "tracking-request", f"{self.command} malformed {code}", method=self.command, route="malformed",
-              status=code)
-        self._send(NOT_FOUND if code == 404 else _page(code, "Cannot answer", "<p>This request cannot be answered.</p>"))
+        event(
+            log,
+            "tracking-request",
+            f"{self.command} malformed {code}",
+            method=self.command,
+            route="malformed",
+            status=code,
+        )
+        self._send(
+            NOT_FOUND if code == 404 else _page(code, "Cannot answer", "<p>This request cannot be answered.</p>")
+        )
 
     def version_string(self) -> str:
         return "kmcomms"  # not the Python version
@@ -364,20 +456,30 @@ def listen_address(tracking: Tracking) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def serve(engine: Engine, tracker: Tracker, host: str, port: int, clock: Clock, *, sender: str = "us") -> TrackingServer:
+def serve(
+    engine: Engine, tracker: Tracker, host: str, port: int, clock: Clock, *, sender: str = "us"
+) -> TrackingServer:
     """Start answering tracking requests on `host`:`port` (0: any free port) in a thread;
     returns the running server. `sender` names who mails, on the unsubscribe page.
     Raises `ListenError` when it cannot listen there."""
     try:
         server = TrackingServer((host, port), engine, tracker, clock, sender)
     except OSError as exc:
-        fix = ("another process uses it (`kmcomms track` and `kmcomms daemon` both serve tracking): stop it, or listen "
-               "elsewhere with `kmcomms track --host H --port P`" if exc.errno == errno.EADDRINUSE else
-               "listen on an address of this host, e.g. `kmcomms track --host 127.0.0.1 --port 8080` behind a reverse proxy")
+        fix = (
+            "another process uses it (`kmcomms track` and `kmcomms daemon` both serve tracking): stop it, or listen "
+            "elsewhere with `kmcomms track --host H --port P`"
+            if exc.errno == errno.EADDRINUSE
+            else "listen on an address of this host, e.g. `kmcomms track --host 127.0.0.1 --port 8080` behind a reverse proxy"
+        )
         raise ListenError(f"the tracking server cannot listen on {host}:{port}: {exc.strerror or exc} — {fix}") from exc
     threading.Thread(target=server.serve_forever, name="kmcomms-tracking", daemon=True).start()
-    event(log, "tracking-started", f"tracking server listening on {server.url} for {tracker.base_url}",
-          listen=server.url, base_url=tracker.base_url)
+    event(
+        log,
+        "tracking-started",
+        f"tracking server listening on {server.url} for {tracker.base_url}",
+        listen=server.url,
+        base_url=tracker.base_url,
+    )
     return server
 
 

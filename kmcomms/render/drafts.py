@@ -14,8 +14,8 @@ from kmcomms.campaign.adapters import Kind
 from kmcomms.errors import Severity
 
 __all__ = [
-    "BlogPost",
     "Blocked",
+    "BlogPost",
     "Briefing",
     "Draft",
     "Kind",

@@ -27,11 +27,47 @@ if TYPE_CHECKING:
 __all__ = ["LinkRegister", "plain", "plain_text", "to_html", "utm_tags"]
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "dl",
+    "dt",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"}, "abbr": {"title"},
-                      "td": {"align"}, "th": {"align"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "td": {"align"},
+    "th": {"align"},
+}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -70,8 +106,11 @@ class LinkRegister:
             present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
             # Tags the author set by hand are theirs to keep, and their query stays as
             # written (a server or a signature may read it byte for byte): ours go after it.
-            ours = (urlencode([(key, value) for key, value in self.tags.items() if key not in present])
-                    if present & self.tags.keys() else self._encoded)
+            ours = (
+                urlencode([(key, value) for key, value in self.tags.items() if key not in present])
+                if present & self.tags.keys()
+                else self._encoded
+            )
             query = "&".join(part for part in (parts.query, ours) if part)
             tagged = urlunsplit(parts._replace(query=query))
             link_id = hashlib.blake2b(f"{self.delivery} {url}".encode(), digest_size=5).hexdigest()

@@ -59,8 +59,10 @@ class Family:
     def advice(self) -> str:
         """What to do to have it, for a message that ends with it."""
         cask = "font-" + self.name.lower().replace(" ", "-")
-        return (f"install {self.package} (Debian/Ubuntu: apt install {self.package}; macOS: brew install --cask "
-                f"{cask}) or put {self.file} in the folder the channel's `fonts` setting names")
+        return (
+            f"install {self.package} (Debian/Ubuntu: apt install {self.package}; macOS: brew install --cask "
+            f"{cask}) or put {self.file} in the folder the channel's `fonts` setting names"
+        )
 
 
 def _noto(name: str) -> Family:
@@ -85,8 +87,10 @@ SCRIPT_FONTS: dict[str, Family] = {
 }
 LATIN = SCRIPT_FONTS["Latn"]
 #: Pango, under WeasyPrint, as its installation notes name the packages.
-PANGO = ("install Pango (Debian/Ubuntu: apt install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; "
-         "macOS: brew install pango)")
+PANGO = (
+    "install Pango (Debian/Ubuntu: apt install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; "
+    "macOS: brew install pango)"
+)
 _VARIANT = "pdf/ua-1"  # tagged, with language, title and the PDF/UA identification
 _FONT_FILES = {".ttf", ".otf", ".ttc"}
 _GREY = "#4c4c4c"  # the template's
@@ -198,22 +202,29 @@ def _stylesheet(language: str, direction: str, acknowledgement: str, faces: list
     # is there for characters the Noto families lack.
     names = dict.fromkeys([*([family.name] if family else []), LATIN.name, *(face.family for face in faces)])
     stack = ", ".join([*map(_css_string, names), "sans-serif"])
-    rules = [f"@font-face {{ font-family: {_css_string(face.family)}; src: url({_css_string(face.path.as_uri())}); "
-             f"font-weight: {face.weight}; font-style: {'italic' if face.italic else 'normal'}; }}" for face in faces]
+    rules = [
+        f"@font-face {{ font-family: {_css_string(face.family)}; src: url({_css_string(face.path.as_uri())}); "
+        f"font-weight: {face.weight}; font-style: {'italic' if face.italic else 'normal'}; }}"
+        for face in faces
+    ]
     # The acknowledgement may be in another language than the briefing (one not yet
     # translated): it runs in its own direction. The page number reads left to right
     # in every script (U+2066 … U+2069 isolate it from a right-to-left line).
     page = "'\\2066' counter(page) ' / ' counter(pages) '\\2069'"
-    footer = (f"content: {_css_string(acknowledgement + chr(10))} {page}; white-space: pre-line; "
-              f"direction: {_direction(acknowledgement, direction)}; font: 7.5pt/1.4 {stack}; color: {_GREY}; "
-              "vertical-align: top; padding-top: 6mm;")
+    footer = (
+        f"content: {_css_string(acknowledgement + chr(10))} {page}; white-space: pre-line; "
+        f"direction: {_direction(acknowledgement, direction)}; font: 7.5pt/1.4 {stack}; color: {_GREY}; "
+        "vertical-align: top; padding-top: 6mm;"
+    )
     # The foot grows with the acknowledgement (a line of it holds more than 90 characters).
     lines = 1 + math.ceil(len(acknowledgement) / 90)
-    return "\n".join([
-        *rules,
-        f"* {{ font-family: {stack} !important; }}",
-        f"@page {{ margin-bottom: {max(28, 10 + 4 * lines)}mm !important; @bottom-center {{ {footer} }} }}",
-    ])
+    return "\n".join(
+        [
+            *rules,
+            f"* {{ font-family: {stack} !important; }}",
+            f"@page {{ margin-bottom: {max(28, 10 + 4 * lines)}mm !important; @bottom-center {{ {footer} }} }}",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- WeasyPrint
@@ -253,11 +264,13 @@ def _print(html: str, language: str, direction: str, acknowledgement: str, fonts
 
     faces, warnings = _folder_faces(fonts)
     font_config = FontConfiguration()  # a fresh fontconfig view: fonts installed since are found
-    stylesheet = weasyprint.CSS(string=_stylesheet(language, direction, acknowledgement, faces),
-                                font_config=font_config)
+    stylesheet = weasyprint.CSS(
+        string=_stylesheet(language, direction, acknowledgement, faces), font_config=font_config
+    )
     with _boxes() as boxed:
-        document = weasyprint.HTML(string=html).render(stylesheets=[stylesheet], font_config=font_config,
-                                                       pdf_variant=_VARIANT)
+        document = weasyprint.HTML(string=html).render(
+            stylesheets=[stylesheet], font_config=font_config, pdf_variant=_VARIANT
+        )
         data = document.write_pdf(pdf_variant=_VARIANT)
     used = sorted({font.family for font in document.fonts.values()})
     family = SCRIPT_FONTS.get(script_of(language))
@@ -265,15 +278,20 @@ def _print(html: str, language: str, direction: str, acknowledgement: str, fonts
     if words := [c for c in dict.fromkeys(boxed) if unicodedata.category(c)[0] in "LMN"]:
         advice = family.advice if family and family.name not in used else "install a font that has them"
         shown = [c for c in words if unicodedata.category(c)[0] == "L"] or words
-        raise PdfError(f"no installed font has the letters {' '.join(shown[:10])} of this {_named(language)} "
-                       f"briefing, so its PDF would show them as empty boxes — {advice}")
+        raise PdfError(
+            f"no installed font has the letters {' '.join(shown[:10])} of this {_named(language)} "
+            f"briefing, so its PDF would show them as empty boxes — {advice}"
+        )
     if family is not None and family.name not in used:
         instead = ", ".join(name for name in used if name != LATIN.name) or "no font"
-        warnings.append(f"no {family.name} font for {_named(language)}: the PDF is set in {instead} instead — "
-                        f"{family.advice}")
+        warnings.append(
+            f"no {family.name} font for {_named(language)}: the PDF is set in {instead} instead — {family.advice}"
+        )
     if symbols := "".join(dict.fromkeys(boxed)):
-        warnings.append(f"no installed font has {' '.join(symbols[:12])}, so the PDF shows empty boxes there — "
-                        "install a font that has them, or leave them out")
+        warnings.append(
+            f"no installed font has {' '.join(symbols[:12])}, so the PDF shows empty boxes there — "
+            "install a font that has them, or leave them out"
+        )
     return BriefingPdf(data, tuple(warnings))
 
 

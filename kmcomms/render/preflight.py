@@ -30,14 +30,14 @@ import jinja2
 import markupsafe
 import pyphen
 
-from kmcomms.campaign.load import LoadResult, LoadedCampaign
 from kmcomms.campaign.adapters import adapter_fact, broadcast_channels, channel_kind
-from kmcomms.errors import Diagnostic, KmcommsError, Severity
+from kmcomms.campaign.load import LoadedCampaign, LoadResult
 from kmcomms.campaign.models import Audience
+from kmcomms.campaign.workspace import Workspace
+from kmcomms.errors import Diagnostic, KmcommsError, Severity
 from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Newsletter, Problem, SocialPost, VideoListing
 from kmcomms.render.renderer import Renderer
-from kmcomms.campaign.workspace import Workspace
 
 __all__ = [
     "NHS_READING_AGE",
@@ -69,12 +69,45 @@ _BOILERPLATE = (
     re.compile(r"^Unsubscribe(: .*)?$", re.MULTILINE),
     re.compile(r"^Published on .*$", re.MULTILINE),
 )
-_BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
-    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li", "main", "ol", "p", "pre", "section",
-    "table", "td", "th", "tr", "ul",
-})
-_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
 _URL = re.compile(r"\b(?:https?|ftp|mailto):\S+|\bwww\.\S+|\S+@\S+\.\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
@@ -242,20 +275,35 @@ def _readable(text: str, acknowledgement: str) -> str:
 
 # --- The checks --------------------------------------------------------------------------
 
-_TEMPLATES = {BlogPost: "blog.html.j2", Newsletter: "newsletter.html.j2", Briefing: "briefing.html.j2",
-              VideoListing: "video.txt.j2", SocialPost: "social.txt.j2"}
+_TEMPLATES = {
+    BlogPost: "blog.html.j2",
+    Newsletter: "newsletter.html.j2",
+    Briefing: "briefing.html.j2",
+    VideoListing: "video.txt.j2",
+    SocialPost: "social.txt.j2",
+}
 
 
 def _limits(draft: Draft, platform: Platform | None) -> list[Problem]:
     found = [] if platform is None else list(platform(draft))
     if isinstance(draft, SocialPost) and len(draft.text) > draft.limit:
-        found.append(Problem(Severity.ERROR, "post-too-long",
-                             f"post is {len(draft.text)} characters, over the channel's {draft.limit} — shorten the title "
-                             "or the call to action (only the summary is shortened for you)"))
+        found.append(
+            Problem(
+                Severity.ERROR,
+                "post-too-long",
+                f"post is {len(draft.text)} characters, over the channel's {draft.limit} — shorten the title "
+                "or the call to action (only the summary is shortened for you)",
+            )
+        )
     elif isinstance(draft, Newsletter) and len(draft.subject) > SUBJECT_CHARACTERS:
-        found.append(Problem(Severity.WARNING, "long-subject",
-                             f"newsletter subject is {len(draft.subject)} characters; mail apps cut off subjects over about "
-                             f"{SUBJECT_CHARACTERS} — shorten the title"))
+        found.append(
+            Problem(
+                Severity.WARNING,
+                "long-subject",
+                f"newsletter subject is {len(draft.subject)} characters; mail apps cut off subjects over about "
+                f"{SUBJECT_CHARACTERS} — shorten the title",
+            )
+        )
     return found
 
 
@@ -280,9 +328,14 @@ def _reading_age(draft: Draft, audience: Audience, markup: str | None, acknowled
     age = round(grade + 5, 1)
     if age <= audience.reading_age:
         return []
-    return [Problem(Severity.WARNING, "reading-age",
-                    f"reading age is {age:.1f} (Flesch–Kincaid grade {grade:.1f}), above the audience's {audience.reading_age} "
-                    f"— use shorter sentences and everyday words; the NHS aims for {NHS_READING_AGE}")]
+    return [
+        Problem(
+            Severity.WARNING,
+            "reading-age",
+            f"reading age is {age:.1f} (Flesch–Kincaid grade {grade:.1f}), above the audience's {audience.reading_age} "
+            f"— use shorter sentences and everyday words; the NHS aims for {NHS_READING_AGE}",
+        )
+    ]
 
 
 def _attribute(tag: str, name: str) -> str | None:
@@ -292,17 +345,24 @@ def _attribute(tag: str, name: str) -> str | None:
 
 def _images(markup: str | None) -> list[Problem]:
     found = []
-    images = [] if markup is None else [(_attribute(t, "src") or "", _attribute(t, "alt")) for t in _IMG.findall(markup)]
+    images = (
+        [] if markup is None else [(_attribute(t, "src") or "", _attribute(t, "alt")) for t in _IMG.findall(markup)]
+    )
     for src, alt in dict.fromkeys(images):
         if alt is None or not alt.strip():
             name = src or "(no src)"
-            found.append(Problem(Severity.ERROR, "image-alt",
-                                 f'image {name} has no alt text — describe what it shows: ![what it shows]({src}) in the Markdown'))
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    "image-alt",
+                    f"image {name} has no alt text — describe what it shows: ![what it shows]({src}) in the Markdown",
+                )
+            )
     return found
 
 
 def _https(url: str) -> str:
-    return "https" + url[len("http"):] if url.lower().startswith("http:") else url
+    return "https" + url[len("http") :] if url.lower().startswith("http:") else url
 
 
 def _links(draft: Draft, markup: str | None) -> list[Problem]:
@@ -310,11 +370,16 @@ def _links(draft: Draft, markup: str | None) -> list[Problem]:
     tagged = {link.url for link in draft.links}
     for link in draft.links:
         if urlsplit(link.original).scheme.lower() == "http" and link.original not in found:
-            found[link.original] = Problem(Severity.WARNING, "insecure-link",
-                                           f"link {link.original} is not https — link to {_https(link.original)} "
-                                           "(or another page that has https)")
-    addresses = [] if markup is None else [html.unescape(next(v for v in m.groups() if v is not None)).strip()
-                                           for m in _ADDRESS.finditer(markup)]
+            found[link.original] = Problem(
+                Severity.WARNING,
+                "insecure-link",
+                f"link {link.original} is not https — link to {_https(link.original)} (or another page that has https)",
+            )
+    addresses = (
+        []
+        if markup is None
+        else [html.unescape(next(v for v in m.groups() if v is not None)).strip() for m in _ADDRESS.finditer(markup)]
+    )
     for url in addresses:
         scheme = urlsplit(url).scheme.lower() if not url.startswith("{{") else ""
         if scheme in ("", "https", "mailto") or url in tagged or url in found:
@@ -338,29 +403,43 @@ def _acknowledgement(draft: Draft, acknowledgement: str) -> list[Problem]:
     if isinstance(draft, BlogPost | Briefing):
         parts = [("", template, draft.html, True)]
     elif isinstance(draft, Newsletter):
-        parts = [(" from the HTML part", template, draft.html, True),
-                 (" from the plain-text part", "newsletter.txt.j2", draft.text, False)]
+        parts = [
+            (" from the HTML part", template, draft.html, True),
+            (" from the plain-text part", "newsletter.txt.j2", draft.text, False),
+        ]
     elif isinstance(draft, VideoListing):
         parts = [(" from the video description", template, draft.description, False)]
         acknowledgement = acknowledgement.translate(_ANGLES)
     else:
         return []
-    return [Problem(Severity.ERROR, "acknowledgement-missing",
-                    f"the unit's acknowledgement is missing{part} — put {{{{ acknowledgement }}}} back in templates/{name} "
-                    "(every public output must carry it)")
-            for part, name, text, markup in parts if not _carries(text, acknowledgement, markup)]
+    return [
+        Problem(
+            Severity.ERROR,
+            "acknowledgement-missing",
+            f"the unit's acknowledgement is missing{part} — put {{{{ acknowledgement }}}} back in templates/{name} "
+            "(every public output must carry it)",
+        )
+        for part, name, text, markup in parts
+        if not _carries(text, acknowledgement, markup)
+    ]
 
 
 def _translation(draft: Draft) -> list[Problem]:
     if not draft.fallback:
         return []
-    return [Problem(Severity.WARNING, "translation-fallback",
-                    f"the translation is missing, incomplete or out of date, so this goes out in the source language ({draft.language}) "
-                    "— translate it (kmcomms translations status)")]
+    return [
+        Problem(
+            Severity.WARNING,
+            "translation-fallback",
+            f"the translation is missing, incomplete or out of date, so this goes out in the source language ({draft.language}) "
+            "— translate it (kmcomms translations status)",
+        )
+    ]
 
 
-def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str,
-                platform: Platform | None = None) -> list[Problem]:
+def check_draft(
+    draft: Draft | Blocked, audience: Audience, acknowledgement: str, platform: Platform | None = None
+) -> list[Problem]:
     """The problems with one rendered delivery, worst first: limits (`platform`'s, the
     `draft_problems` of the channel's adapter, and the draft's own), reading age (English
     for the public and patients), alt text, non-https links, the acknowledgement
@@ -368,9 +447,14 @@ def check_draft(draft: Draft | Blocked, audience: Audience, acknowledgement: str
     if isinstance(draft, Blocked):
         # The renderer's reason may carry its own fix ("… — run `kmcomms translations update`").
         fix = "" if " — " in draft.reason else " — translate it (kmcomms translations status)"
-        return [Problem(Severity.WARNING, "translation-blocked",
-                        f"delivery {draft.delivery} is blocked: {draft.reason}{fix}; or, to send the source text meanwhile, "
-                        'set missing_translation = "source" in [policy] of kmcomms.toml')]
+        return [
+            Problem(
+                Severity.WARNING,
+                "translation-blocked",
+                f"delivery {draft.delivery} is blocked: {draft.reason}{fix}; or, to send the source text meanwhile, "
+                'set missing_translation = "source" in [policy] of kmcomms.toml',
+            )
+        ]
     markup = getattr(draft, "html", None)
     markup = markup if isinstance(markup, str) else None
     found = [
@@ -402,14 +486,16 @@ def _has_errors(loaded: LoadedCampaign, result: LoadResult) -> bool:
 
 
 def _deliveries_name(deliveries: list[Delivery]) -> str:
-    """"launch → parents, ur, video (delivery 1a2b3c4d5e6f)"; for several deliveries of
+    """ "launch → parents, ur, video (delivery 1a2b3c4d5e6f)"; for several deliveries of
     one message, their audiences, languages and channels: "launch → parents, pa/ur,
     blog/video (4 deliveries, first 1a2b3c4d5e6f)"."""
     first = deliveries[0]
     if len(deliveries) == 1:
         return f"{first.message} → {'+'.join(first.audiences)}, {first.language}, {first.channel} (delivery {first.id})"
     audiences = "/".join(dict.fromkeys("+".join(d.audiences) for d in deliveries))
-    languages, channels = ("/".join(dict.fromkeys(getattr(d, name) for d in deliveries)) for name in ("language", "channel"))
+    languages, channels = (
+        "/".join(dict.fromkeys(getattr(d, name) for d in deliveries)) for name in ("language", "channel")
+    )
     return f"{first.message} → {audiences}, {languages}, {channels} ({len(deliveries)} deliveries, first {first.id})"
 
 
@@ -439,9 +525,14 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     unknown = {name for name, settings in workspace.settings.channels.items() if channel_kind(settings) is None}
     # What each channel's platform refuses, as its adapter says (unchecked here: an entry
     # point that is no Channel class is reported by check_channel).
-    platforms = {name: found for name, settings in workspace.settings.channels.items()
-                 if callable(found := adapter_fact(settings.adapter, "draft_problems"))}
-    for delivery in plan((c.campaign for c in campaigns), ALL_TIME, _NOW, broadcast_channels(workspace.settings.channels)).deliveries:
+    platforms = {
+        name: found
+        for name, settings in workspace.settings.channels.items()
+        if callable(found := adapter_fact(settings.adapter, "draft_problems"))
+    }
+    for delivery in plan(
+        (c.campaign for c in campaigns), ALL_TIME, _NOW, broadcast_channels(workspace.settings.channels)
+    ).deliveries:
         if delivery.channel in unknown:
             continue
         loaded = by_id[delivery.campaign]
@@ -461,8 +552,9 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
             else:
                 language = delivery.language if isinstance(draft, Blocked) else draft.language
                 expected = unit.acknowledgements.get(language, unit.acknowledgement)
-                problems = check_draft(draft, loaded.campaign.audiences[audience], expected,
-                                       platforms.get(delivery.channel))
+                problems = check_draft(
+                    draft, loaded.campaign.audiences[audience], expected, platforms.get(delivery.channel)
+                )
             for problem in problems:
                 # The text without the delivery's id, so the same finding on other channels is one
                 text = problem.message.replace(f"delivery {delivery.id} is blocked", "blocked")
@@ -473,8 +565,9 @@ def preflight(result: LoadResult, workspace: Workspace) -> list[Diagnostic]:
     for (campaign_id, index, severity, code, text), deliveries in findings.items():
         loaded = by_id[campaign_id]
         line, column = loaded.source.position(("messages", index))
-        diagnostics.append(Diagnostic(str(loaded.source.path), line, column, severity, code,
-                                      f"{_deliveries_name(deliveries)}: {text}"))
+        diagnostics.append(
+            Diagnostic(str(loaded.source.path), line, column, severity, code, f"{_deliveries_name(deliveries)}: {text}")
+        )
     return diagnostics
 
 
@@ -486,8 +579,14 @@ def _render(renderer: Renderer, delivery: Delivery) -> Draft | Blocked | Problem
         return Problem(Severity.ERROR, "cannot-render", f"cannot render: {exc}")
     except jinja2.TemplateError as exc:
         where = f" ({exc.name}, line {exc.lineno})" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-        own = sorted(p.name for p in (renderer.workspace.root / "templates").glob("*.j2")
-                     if p.name.split(".")[0] == renderer.kind(delivery))
-        fix = (f"fix templates/{' or templates/'.join(own)} or delete it to use the built-in one" if own
-               else "the built-in template failed: report this as a kmcomms bug")
+        own = sorted(
+            p.name
+            for p in (renderer.workspace.root / "templates").glob("*.j2")
+            if p.name.split(".")[0] == renderer.kind(delivery)
+        )
+        fix = (
+            f"fix templates/{' or templates/'.join(own)} or delete it to use the built-in one"
+            if own
+            else "the built-in template failed: report this as a kmcomms bug"
+        )
         return Problem(Severity.ERROR, "template-error", f"a template fails{where}: {exc} — {fix}")

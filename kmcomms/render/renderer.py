@@ -16,17 +16,17 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.campaign.adapters import Kind, adapter_fact, channel_kind
-from kmcomms.errors import KmcommsError
+from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.campaign.models import Message
+from kmcomms.campaign.workspace import Workspace
+from kmcomms.errors import KmcommsError
 from kmcomms.plan.deliveries import Delivery
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Link, Newsletter, SocialPost, VideoListing
 from kmcomms.render.markup import LinkRegister, plain, plain_text, to_html, utm_tags
 from kmcomms.translations.catalogs import Catalog, incomplete, load_catalog
 from kmcomms.translations.strings import paragraphs, source_messages
 from kmcomms.translations.words import direction, format_day, words
-from kmcomms.campaign.workspace import Workspace
 
 if TYPE_CHECKING:
     from kmcomms.render.tracking import Tracker
@@ -34,7 +34,13 @@ if TYPE_CHECKING:
 __all__ = ["UNSUBSCRIBE_PLACEHOLDER", "Renderer"]
 
 #: GA4 recognises these `utm_medium` values for its default channel groups.
-MEDIUM = {Kind.BLOG: "referral", Kind.NEWSLETTER: "email", Kind.VIDEO: "video", Kind.BRIEFING: "email", Kind.SOCIAL: "social"}
+MEDIUM = {
+    Kind.BLOG: "referral",
+    Kind.NEWSLETTER: "email",
+    Kind.VIDEO: "video",
+    Kind.BRIEFING: "email",
+    Kind.SOCIAL: "social",
+}
 FALLBACK_NOTE = "Sent in the source language: the translation is not complete."
 #: The newsletter adapter puts each recipient's own unsubscribe address here.
 UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
@@ -106,10 +112,12 @@ class _Context(_Common):
 
 def _environment(workspace_root: Path) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(workspace_root / "templates"),
-            jinja2.PackageLoader("kmcomms", "templates"),
-        ]),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(workspace_root / "templates"),
+                jinja2.PackageLoader("kmcomms", "templates"),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=jinja2.StrictUndefined,
         # A renderer lives as long as one load of the workspace (the daemon makes a new one
@@ -124,7 +132,9 @@ def _environment(workspace_root: Path) -> jinja2.Environment:
 class Renderer:
     """Renders deliveries of the given campaigns with a workspace's settings and templates."""
 
-    def __init__(self, workspace: Workspace, campaigns: Iterable[LoadedCampaign], tracker: Tracker | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, campaigns: Iterable[LoadedCampaign], tracker: Tracker | None = None
+    ) -> None:
         self.workspace = workspace
         self.tracker = tracker
         self.campaigns = {loaded.campaign.id: loaded for loaded in campaigns}
@@ -135,8 +145,10 @@ class Renderer:
         channel = self.workspace.settings.channels.get(delivery.channel)
         kind = channel_kind(channel) if channel else None
         if kind is None:
-            raise KmcommsError(f'channel "{delivery.channel}" has no known kind — set `kind = "blog"` (or newsletter, video,'
-                               f" briefing, social) in [channels.{delivery.channel}]")
+            raise KmcommsError(
+                f'channel "{delivery.channel}" has no known kind — set `kind = "blog"` (or newsletter, video,'
+                f" briefing, social) in [channels.{delivery.channel}]"
+            )
         return kind
 
     def render(self, delivery: Delivery) -> Draft | Blocked:
@@ -147,36 +159,65 @@ class Renderer:
         if isinstance(text, str):
             return Blocked(delivery.id, text)
         kind = self.kind(delivery)
-        register = LinkRegister(delivery.id, utm_tags(
-            campaign=delivery.campaign, medium=MEDIUM[kind], source=delivery.channel,
-            content=f"{'+'.join(delivery.audiences)}-{delivery.language}", delivery=delivery.id,
-        ), self.tracker)
+        register = LinkRegister(
+            delivery.id,
+            utm_tags(
+                campaign=delivery.campaign,
+                medium=MEDIUM[kind],
+                source=delivery.channel,
+                content=f"{'+'.join(delivery.audiences)}-{delivery.language}",
+                delivery=delivery.id,
+            ),
+            self.tracker,
+        )
         say = words(text.language)
         unit = self.workspace.settings.unit
         common: _Common = {
-            "delivery": delivery.id, "campaign": delivery.campaign, "message": message.id, "audiences": delivery.audiences,
-            "channel": delivery.channel, "language": text.language, "direction": direction(text.language),
-            "fallback": text.fallback, "title": text.title,
+            "delivery": delivery.id,
+            "campaign": delivery.campaign,
+            "message": message.id,
+            "audiences": delivery.audiences,
+            "channel": delivery.channel,
+            "language": text.language,
+            "direction": direction(text.language),
+            "fallback": text.fallback,
+            "title": text.title,
             "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
             "source_language": loaded.campaign.language,
-            "audience_languages": tuple(dict.fromkeys(language for audience in delivery.audiences
-                                                      for language in loaded.campaign.audiences[audience].languages)),
+            "audience_languages": tuple(
+                dict.fromkeys(
+                    language
+                    for audience in delivery.audiences
+                    for language in loaded.campaign.audiences[audience].languages
+                )
+            ),
         }
         # A social post carries no body, so the body's links are not registered for it.
         body_html = to_html(text.body_markdown, None if kind is Kind.SOCIAL else register)
-        cta_url = register(message.call_to_action.url) if message.call_to_action and message.call_to_action.url else None
+        cta_url = (
+            register(message.call_to_action.url) if message.call_to_action and message.call_to_action.url else None
+        )
         day = delivery.due.astimezone(ZoneInfo(delivery.timezone)).date()
         # The note that the text fell back is for the reader, in the reader's language.
         note = words(delivery.language).gettext(FALLBACK_NOTE) if text.fallback else ""
         # The acknowledgement is as written (in the unit's language) where it is not translated.
         acknowledged_in = text.language if text.language in unit.acknowledgements else unit.language
         context: _Context = {
-            **common, "_": say.gettext, "fallback_note": note, "reader_language": delivery.language,
-            "acknowledgement_language": acknowledged_in, "acknowledgement_direction": direction(acknowledged_in),
-            "reader_direction": direction(delivery.language), "summary": text.summary, "body_html": body_html,
-            "call_to_action": text.call_to_action, "call_to_action_url": cta_url, "unit": unit.name,
+            **common,
+            "_": say.gettext,
+            "fallback_note": note,
+            "reader_language": delivery.language,
+            "acknowledgement_language": acknowledged_in,
+            "acknowledgement_direction": direction(acknowledged_in),
+            "reader_direction": direction(delivery.language),
+            "summary": text.summary,
+            "body_html": body_html,
+            "call_to_action": text.call_to_action,
+            "call_to_action_url": cta_url,
+            "unit": unit.name,
             "date": format_day(day, text.language),
-            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER, "briefing": text.briefing,
+            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+            "briefing": text.briefing,
             "open_pixel_url": self.tracker.open_url(delivery.id) if self.tracker else "",
         }
         adapter = self.workspace.settings.channels[delivery.channel].adapter
@@ -219,10 +260,16 @@ class Renderer:
             # Every key is always there, so a briefing channel renders any message.
             briefing={
                 "summary": translate("briefing.summary", briefing.summary) if briefing and briefing.summary else "",
-                "key_points": tuple(translate("briefing.key_points", p) for p in briefing.key_points) if briefing else (),
+                "key_points": tuple(translate("briefing.key_points", p) for p in briefing.key_points)
+                if briefing
+                else (),
                 "evidence": translate("briefing.evidence", briefing.evidence) if briefing and briefing.evidence else "",
-                "uncertainty": translate("briefing.uncertainty", briefing.uncertainty) if briefing and briefing.uncertainty else "",
-                "recommendations": tuple(translate("briefing.recommendations", r) for r in briefing.recommendations) if briefing else (),
+                "uncertainty": translate("briefing.uncertainty", briefing.uncertainty)
+                if briefing and briefing.uncertainty
+                else "",
+                "recommendations": tuple(translate("briefing.recommendations", r) for r in briefing.recommendations)
+                if briefing
+                else (),
                 "contacts": tuple(plain(contact) for contact in briefing.contacts) if briefing else (),
             },
         )
@@ -257,35 +304,61 @@ def _excerpt(summary: str, body_html: str, limit: int = 200) -> str:
 def _blog(job: _Job) -> BlogPost:
     html = job.render("blog.html.j2")
     slug = job.message.id if job.message.at else f"{job.message.id}-{job.delivery.occurrence[:10]}"
-    return BlogPost(**job.common, slug=slug, excerpt=_excerpt(job.context["summary"], job.context["body_html"]),
-                    tags=(job.delivery.campaign, *job.delivery.audiences), html=html, links=job.links())
+    return BlogPost(
+        **job.common,
+        slug=slug,
+        excerpt=_excerpt(job.context["summary"], job.context["body_html"]),
+        tags=(job.delivery.campaign, *job.delivery.audiences),
+        html=html,
+        links=job.links(),
+    )
 
 
 def _newsletter(job: _Job) -> Newsletter:
     html = job.render("newsletter.html.j2")
     text = job.render("newsletter.txt.j2", body_text=plain_text(job.context["body_html"]))
-    return Newsletter(**job.common, subject=job.context["title"], html=html, text=text, links=job.links(),
-                      preheader=_excerpt(job.context["summary"], job.context["body_html"], 90))
+    return Newsletter(
+        **job.common,
+        subject=job.context["title"],
+        html=html,
+        text=text,
+        links=job.links(),
+        preheader=_excerpt(job.context["summary"], job.context["body_html"], 90),
+    )
 
 
 def _video(job: _Job) -> VideoListing:
     video = job.message.video
     transcript = job.register(video.transcript) if video and video.transcript else None
     description = job.render("video.txt.j2", body_text=plain_text(job.context["body_html"]), transcript_url=transcript)
-    return VideoListing(**(job.common | {"title": job.common["title"].translate(_ANGLES)}),
-                        description=description.translate(_ANGLES).strip(),
-                        tags=(job.delivery.campaign, *job.delivery.audiences),
-                        youtube_id=video.youtube_id if video else None, peertube_id=video.peertube_id if video else None,
-                        file=video.file if video else None, poster=video.poster if video else None,
-                        transcript=transcript, html=job.render("video.html.j2"), links=job.links())
+    return VideoListing(
+        **(job.common | {"title": job.common["title"].translate(_ANGLES)}),
+        description=description.translate(_ANGLES).strip(),
+        tags=(job.delivery.campaign, *job.delivery.audiences),
+        youtube_id=video.youtube_id if video else None,
+        peertube_id=video.peertube_id if video else None,
+        file=video.file if video else None,
+        poster=video.poster if video else None,
+        transcript=transcript,
+        html=job.render("video.html.j2"),
+        links=job.links(),
+    )
 
 
 def _briefing(job: _Job) -> Briefing:
     points = job.context["briefing"]
-    return Briefing(**job.common, date=job.context["date"], summary=points["summary"] or job.context["summary"],
-                    key_points=points["key_points"], evidence=points["evidence"], uncertainty=points["uncertainty"],
-                    recommendations=points["recommendations"], contacts=points["contacts"],
-                    html=job.render("briefing.html.j2"), links=job.links())
+    return Briefing(
+        **job.common,
+        date=job.context["date"],
+        summary=points["summary"] or job.context["summary"],
+        key_points=points["key_points"],
+        evidence=points["evidence"],
+        uncertainty=points["uncertainty"],
+        recommendations=points["recommendations"],
+        contacts=points["contacts"],
+        html=job.render("briefing.html.j2"),
+        links=job.links(),
+    )
 
 
 #: How long a post may be on a channel whose adapter sets no `post_limit` (a webhook's):
@@ -311,5 +384,9 @@ def _social(job: _Job) -> SocialPost:
 
 
 _BUILDERS: dict[Kind, Callable[[_Job], Draft]] = {
-    Kind.BLOG: _blog, Kind.NEWSLETTER: _newsletter, Kind.VIDEO: _video, Kind.BRIEFING: _briefing, Kind.SOCIAL: _social,
+    Kind.BLOG: _blog,
+    Kind.NEWSLETTER: _newsletter,
+    Kind.VIDEO: _video,
+    Kind.BRIEFING: _briefing,
+    Kind.SOCIAL: _social,
 }

@@ -58,8 +58,9 @@ def svg(chart: Chart, prefix: str = "") -> str:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": FONT_SIZE,
-                     "font.family": "sans-serif"}):
+    with rc_context(
+        {"svg.fonttype": "none", "svg.hashsalt": chart.key, "font.size": FONT_SIZE, "font.family": "sans-serif"}
+    ):
         width = _measure()
         labels = [_wrap(label, width) for label in chart.labels]
         values = list(chart.values)
@@ -72,8 +73,9 @@ def svg(chart: Chart, prefix: str = "") -> str:
         count = max(len(values), 1)
         height = _TOP + count * row + _BOTTOM
         figure = Figure(figsize=(figure_width / 72, height / 72))
-        axes = figure.add_axes((left / figure_width, _BOTTOM / height, 1 - (left + right) / figure_width,
-                                count * row / height))
+        axes = figure.add_axes(
+            (left / figure_width, _BOTTOM / height, 1 - (left + right) / figure_width, count * row / height)
+        )
         # Bars of one thickness however many lines their labels take.
         axes.barh(range(len(values)), values, color=BAR, height=min(0.7, _BAR / row), zorder=2)
         low = min(0.0, *values) if values else 0.0
@@ -84,8 +86,14 @@ def svg(chart: Chart, prefix: str = "") -> str:
         axes.set_ylim(count - 0.5, -0.5)  # first label on top, as in the table
         _value_axis(axes, low, high, chart, integers=all(float(v).is_integer() for v in values))
         _bar_labels(axes, labels, values, texts)
-        figure.text((left + (figure_width - left - right) / 2) / figure_width, 4 / height, chart.unit, ha="center",
-                    va="bottom", color=AXIS)
+        figure.text(
+            (left + (figure_width - left - right) / 2) / figure_width,
+            4 / height,
+            chart.unit,
+            ha="center",
+            va="bottom",
+            color=AXIS,
+        )
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     # The XML prologue and doctype are not allowed inside an HTML document.
@@ -109,26 +117,66 @@ def _value_axis(axes: Axes, low: float, high: float, chart: Chart, *, integers: 
     grid = LineCollection(lines, colors=GRID, linewidths=0.8, zorder=0, transform=below)
     axes.add_collection(grid, autolim=False)
     for tick in ticks:
-        axes.annotate(format_number(tick) + chart.suffix, (tick, 0), xycoords=below, xytext=(0, -4),
-                      textcoords="offset points", ha="center", va="top", color=AXIS, fontsize=FONT_SIZE - 1,
-                      annotation_clip=False)
+        axes.annotate(
+            format_number(tick) + chart.suffix,
+            (tick, 0),
+            xycoords=below,
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            color=AXIS,
+            fontsize=FONT_SIZE - 1,
+            annotation_clip=False,
+        )
     # The axis line and the bars' 0, solid; the target (100%), dashed.
-    axes.add_collection(LineCollection([((low, 0), (high, 0)), ((0, 0), (0, 1))], colors=AXIS, linewidths=1,
-                                       zorder=3, transform=below, clip_on=False), autolim=False)
+    axes.add_collection(
+        LineCollection(
+            [((low, 0), (high, 0)), ((0, 0), (0, 1))],
+            colors=AXIS,
+            linewidths=1,
+            zorder=3,
+            transform=below,
+            clip_on=False,
+        ),
+        autolim=False,
+    )
     if chart.reference is not None:
-        axes.add_collection(LineCollection([((chart.reference, 0), (chart.reference, 1))], colors=REFERENCE,
-                                           linestyles="--", linewidths=1.5, zorder=3, transform=below),
-                            autolim=False)
+        axes.add_collection(
+            LineCollection(
+                [((chart.reference, 0), (chart.reference, 1))],
+                colors=REFERENCE,
+                linestyles="--",
+                linewidths=1.5,
+                zorder=3,
+                transform=below,
+            ),
+            autolim=False,
+        )
 
 
 def _bar_labels(axes: Axes, labels: list[str], values: list[float], texts: list[str]) -> None:
     """Each bar's label at the left of the plot and its value at the bar's end."""
     side = axes.get_yaxis_transform()  # x in axes fractions, y in data
     for position, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
-        axes.annotate(label, (0, position), xycoords=side, xytext=(-_GAP, 0), textcoords="offset points",
-                      va="center", ha="right", annotation_clip=False)
-        axes.annotate(text, (max(0.0, value), position), xytext=(3, 0), textcoords="offset points", va="center",
-                      annotation_clip=False)
+        axes.annotate(
+            label,
+            (0, position),
+            xycoords=side,
+            xytext=(-_GAP, 0),
+            textcoords="offset points",
+            va="center",
+            ha="right",
+            annotation_clip=False,
+        )
+        axes.annotate(
+            text,
+            (max(0.0, value), position),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            annotation_clip=False,
+        )
 
 
 @functools.cache

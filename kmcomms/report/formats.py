@@ -52,7 +52,9 @@ class ReportFormat:
 
     def __post_init__(self) -> None:
         if (self.render is None) == (self.write_folder is None):
-            raise ValueError(f"report format {self.name}: give render (one document) or write_folder (a folder), one of them")
+            raise ValueError(
+                f"report format {self.name}: give render (one document) or write_folder (a folder), one of them"
+            )
         if self.scheduled and self.render is None:
             raise ValueError(f"report format {self.name}: only one document can be scheduled (mailed, filed)")
 

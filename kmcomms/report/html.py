@@ -55,8 +55,11 @@ def html(report: Report) -> str:
         return Markup(charts.svg(chart, f"chart{next(drawn)}-"))
 
     nested = len(report.parts) > 1 or report.overview is not None
-    return _environment().get_template("report.html.j2").render(
-        report=report, byline=byline(report), nested=nested, draw=draw, statuses=STATUSES)
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(report=report, byline=byline(report), nested=nested, draw=draw, statuses=STATUSES)
+    )
 
 
 FORMAT = ReportFormat("html", ".html", "text/html", render=html, scheduled=True)

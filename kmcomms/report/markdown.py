@@ -28,8 +28,11 @@ def markdown(report: Report) -> str:
 def byline(report: Report) -> str:
     """Unit, period, as-of date and when it was made, on one line."""
     period = f"{report.period[0]} to {report.period[1]}" if report.period else None
-    return " · ".join(filter(None, (report.unit, period, f"as of {report.as_of}",
-                                    f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC")))
+    return " · ".join(
+        filter(
+            None, (report.unit, period, f"as of {report.as_of}", f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC")
+        )
+    )
 
 
 def _section(section: Section, level: int) -> list[str]:

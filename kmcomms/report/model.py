@@ -12,8 +12,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["Cell", "Chart", "IndicatorValue", "Part", "ReachValue", "Report", "Section", "Table", "format_cell",
-           "format_number"]
+__all__ = [
+    "Cell",
+    "Chart",
+    "IndicatorValue",
+    "Part",
+    "ReachValue",
+    "Report",
+    "Section",
+    "Table",
+    "format_cell",
+    "format_number",
+]
 
 Cell = str | int | float | None
 

@@ -29,15 +29,26 @@ from sqlalchemy import Engine
 
 from kmcomms import __version__
 from kmcomms.campaign.load import LoadedCampaign
+from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
 from kmcomms.channels.letters import subject_header
 from kmcomms.channels.mail import Mailer, Server
+from kmcomms.files import write_atomic
 from kmcomms.report.formats import report_format
 from kmcomms.report.gather import gather_unit
 from kmcomms.report.model import Report
-from kmcomms.files import write_atomic
-from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
 
-__all__ = ["JOB_ID", "Delivered", "deliver", "file_name", "mail", "message", "period", "report_text", "trigger", "write"]
+__all__ = [
+    "JOB_ID",
+    "Delivered",
+    "deliver",
+    "file_name",
+    "mail",
+    "message",
+    "period",
+    "report_text",
+    "trigger",
+    "write",
+]
 
 #: The daemon's job id for the scheduled unit report.
 JOB_ID = "report:unit"
@@ -89,7 +100,9 @@ def _server(settings: ScheduledReport, notify: Notify | None) -> tuple[Server, s
     return Server(host, port, timeout=settings.timeout), settings.sender or fallback.sender
 
 
-def message(report: Report, settings: ScheduledReport, sender: str, name: str, text: str, now: datetime) -> EmailMessage:
+def message(
+    report: Report, settings: ScheduledReport, sender: str, name: str, text: str, now: datetime
+) -> EmailMessage:
     """The mail: a short text body naming the report, the report attached as `name`."""
     first, last = report.period or (report.as_of, report.as_of)
     mail_message = EmailMessage(policy=policy.SMTP)
@@ -104,16 +117,19 @@ def message(report: Report, settings: ScheduledReport, sender: str, name: str, t
         f"{report.title}\n\nThe unit report of {report.unit} for {first} to {last} is attached ({name}): "
         f"{campaigns} campaign{'' if campaigns == 1 else 's'} active in the period.\n\n"
         f"Made on a schedule by the kmcomms daemon ([report] in kmcomms.toml).\n-- kmcomms {__version__}\n",
-        cte="quoted-printable")
+        cte="quoted-printable",
+    )
     # As bytes: the file exactly as written to the folder (a str would get CRLF line ends).
     maintype, _, subtype = report_format(settings.format).media_type.partition("/")
-    mail_message.add_attachment(text.encode("utf-8"), maintype=maintype, subtype=subtype,
-                                filename=name, params={"charset": "utf-8"})
+    mail_message.add_attachment(
+        text.encode("utf-8"), maintype=maintype, subtype=subtype, filename=name, params={"charset": "utf-8"}
+    )
     return mail_message
 
 
-def mail(report: Report, settings: ScheduledReport, notify: Notify | None, name: str, text: str,
-         now: datetime) -> tuple[str, ...]:
+def mail(
+    report: Report, settings: ScheduledReport, notify: Notify | None, name: str, text: str, now: datetime
+) -> tuple[str, ...]:
     """Mail the report to every address of `settings.email`; raises on the first refusal
     (`kmcomms.channels.mail`'s `TransientError`, `PermanentError`, `Refused`, `Deferred`)."""
     server, sender = _server(settings, notify)

@@ -51,5 +51,6 @@ def write_csv(report: Report, folder: Path) -> list[Path]:
     return written
 
 
-FORMAT = ReportFormat("csv", ".csv", "text/csv", write_folder=write_csv,
-                      folder_of="two files (indicators.csv, reach.csv)")
+FORMAT = ReportFormat(
+    "csv", ".csv", "text/csv", write_folder=write_csv, folder_of="two files (indicators.csv, reach.csv)"
+)

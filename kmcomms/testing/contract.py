@@ -116,15 +116,22 @@ class ChannelContract:
 # ---------------------------------------------------------------------------- for the adapters' own tests
 
 
-def configured(adapter: type[C], name: str, settings: Mapping[str, Any], root: Path = Path("."),
-               session: requests.Session | None = None, **keywords: Any) -> C:
+def configured(
+    adapter: type[C],
+    name: str,
+    settings: Mapping[str, Any],
+    root: Path = Path("."),
+    session: requests.Session | None = None,
+    **keywords: Any,
+) -> C:
     """`adapter` as the channel `name`, its `[channels.<name>]` table `settings` validated
     as kmcomms validates it; `keywords` go to its constructor."""
     return adapter(name, adapter.Settings.model_validate(settings), root, session, **keywords)
 
 
-def makers(adapter: type[C], name: str, settings: Mapping[str, Any], root: Path,
-           **attributes: Any) -> Iterator[Callable[..., C]]:
+def makers(
+    adapter: type[C], name: str, settings: Mapping[str, Any], root: Path, **attributes: Any
+) -> Iterator[Callable[..., C]]:
     """A fixture's body (`yield from makers(…)`): `make(**changes)`, which configures a new
     channel (`configured`) with `settings` and `changes` and sets `attributes` on it (a
     fixed clock, say). They share one HTTP session, closed after the test."""

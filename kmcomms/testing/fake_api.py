@@ -51,8 +51,14 @@ class Refusal(Exception):
     platforms list. `malformed` marks a request that breaks the documented contract (a
     problem)."""
 
-    def __init__(self, status: int, message: str | None = None, *, malformed: bool = False,
-                 errors: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        malformed: bool = False,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.malformed, self.errors = status, message, malformed, errors or []
 
@@ -125,8 +131,9 @@ class FakeApi:
         """Answer the next request with `status`, `headers` and the platform's error body."""
         self.fail_on(None, status, headers)
 
-    def fail_on(self, request: str | None, status: int, headers: dict[str, str] | None = None,
-                message: str | None = None) -> None:
+    def fail_on(
+        self, request: str | None, status: int, headers: dict[str, str] | None = None, message: str | None = None
+    ) -> None:
         """Answer the next request matching `request` ("METHOD path", a regex; None: any)
         with `status`, `headers` and the platform's error body (saying `message`, when
         given) instead of doing it."""
@@ -142,7 +149,9 @@ class FakeApi:
     def authorise(self, request: Request) -> None:
         """Raise a `Refusal` when `request` lacks the credentials it needs (by default, none)."""
 
-    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+    def error(
+        self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]
+    ) -> Response:
         """The platform's error answer: `status` with `headers`, saying `message` (None: what
         the platform usually says with `status`), and the `errors` of a `Refusal`."""
         raise NotImplementedError
@@ -159,7 +168,11 @@ class FakeApi:
             if matched:
                 methods.append(method)
                 if method == request.method:
-                    if method in ("POST", "PUT", "PATCH") and body is not None and request.mimetype != "application/json":
+                    if (
+                        method in ("POST", "PUT", "PATCH")
+                        and body is not None
+                        and request.mimetype != "application/json"
+                    ):
                         raise Refusal(400, f"expected application/json, got {request.mimetype}", malformed=True)
                     return handler(request, body, *matched.groups())
         if methods:
@@ -176,8 +189,9 @@ class FakeApi:
                     body = json.loads(request.get_data())
                 except ValueError:
                     body = request.get_data(as_text=True)
-            self.seen.append(Seen(request.method, request.path, request.args.to_dict(flat=False),
-                                  dict(request.headers), body))
+            self.seen.append(
+                Seen(request.method, request.path, request.args.to_dict(flat=False), dict(request.headers), body)
+            )
             for failure in self.failures:
                 pattern, answer = failure
                 if pattern is None or pattern.match(f"{request.method} {request.path}"):

@@ -11,9 +11,9 @@ from babel.messages import Catalog as BabelCatalog
 
 from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.campaign.models import Campaign
+from kmcomms.campaign.workspace import Workspace
 from kmcomms.translations.pofiles import MACHINE_DRAFT, gettext_language, read_po_file
 from kmcomms.translations.strings import SourceMessage, source_messages
-from kmcomms.campaign.workspace import Workspace
 
 State = Literal["translated", "fuzzy", "missing"]
 
@@ -69,7 +69,9 @@ class Catalog:
                 continue  # the header
             msgid = message.id if isinstance(message.id, str) else message.id[0]
             string = message.string if isinstance(message.string, str) else (message.string or ("",))[0]
-            self._entries[(message.context or "", msgid)] = _Entry(string or "", message.fuzzy, MACHINE_DRAFT in message.flags)
+            self._entries[(message.context or "", msgid)] = _Entry(
+                string or "", message.fuzzy, MACHINE_DRAFT in message.flags
+            )
 
     def __repr__(self) -> str:
         return f"<Catalog {self.language} {self.path}>"
@@ -82,7 +84,7 @@ class Catalog:
         return entry.string
 
     def state(self, context: str, text: str) -> State:
-        """"translated", "fuzzy" (its source changed: check it), or "missing" (no entry,
+        """ "translated", "fuzzy" (its source changed: check it), or "missing" (no entry,
         or an empty one)."""
         entry = self._entries.get((context, text))
         if entry is None or not entry.string:
@@ -184,5 +186,7 @@ def incomplete(catalog: Catalog | None, messages: list[SourceMessage], *, langua
     if catalog is None:
         return f"{which} has no translation{into} (no PO file) — run `kmcomms translations update`, then translate"
     parts = [f"{counts[k]} {k}" for k in ("missing", "fuzzy") if counts[k]]
-    return (f"{untranslated} of {len(messages)} strings of {which} are not translated{into}"
-            f" ({', '.join(parts)}) — run `kmcomms translations status`")
+    return (
+        f"{untranslated} of {len(messages)} strings of {which} are not translated{into}"
+        f" ({', '.join(parts)}) — run `kmcomms translations status`"
+    )

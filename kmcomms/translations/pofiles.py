@@ -55,9 +55,15 @@ def template_catalog(loaded: LoadedCampaign, root: Path) -> BabelCatalog:
     (relative to the workspace `root`) and a `#.` comment naming message and field."""
     campaign = loaded.campaign
     # "Project-Id-Version: <campaign> <starts>": Babel reads the last word back as the version.
-    catalog = BabelCatalog(domain=campaign.id, project=campaign.id, version=campaign.starts.isoformat(),
-                           msgid_bugs_address=campaign.owner, creation_date=_creation_date(campaign),
-                           header_comment=_TEMPLATE_HEADER.format(id=campaign.id), charset="utf-8")
+    catalog = BabelCatalog(
+        domain=campaign.id,
+        project=campaign.id,
+        version=campaign.starts.isoformat(),
+        msgid_bugs_address=campaign.owner,
+        creation_date=_creation_date(campaign),
+        header_comment=_TEMPLATE_HEADER.format(id=campaign.id),
+        charset="utf-8",
+    )
     for f in located_strings(loaded, None):
         key = (f.message.text, f.message.context)
         location = f.location(loaded, root)
@@ -78,10 +84,17 @@ def merge_catalog(template: BabelCatalog, existing: BabelCatalog | None, languag
     is changed in place and returned."""
     if existing is None:
         locale = Locale.parse(gettext_language(language))
-        catalog = BabelCatalog(locale=locale, domain=template.domain, project=template.project, version=template.version,
-                               msgid_bugs_address=template.msgid_bugs_address, creation_date=template.creation_date,
-                               header_comment=_PO_HEADER.format(language=locale.english_name, id=template.domain),
-                               fuzzy=False, charset="utf-8")
+        catalog = BabelCatalog(
+            locale=locale,
+            domain=template.domain,
+            project=template.project,
+            version=template.version,
+            msgid_bugs_address=template.msgid_bugs_address,
+            creation_date=template.creation_date,
+            header_comment=_PO_HEADER.format(language=locale.english_name, id=template.domain),
+            fuzzy=False,
+            charset="utf-8",
+        )
         previous: dict[object, list[str]] = {}
     else:
         catalog = existing
@@ -147,8 +160,12 @@ def write_file(path: Path, data: bytes, translations_dir: Path) -> bool:
     def check() -> Path:
         target = path.parent.resolve() / path.name
         if not target.is_relative_to(inside) or target.is_symlink():
-            raise file_error(path, f"refusing to write {path.name}: it is outside {translations_dir} (a symlink?)"
-                             " — kmcomms writes translations only under translations/", "outside-translations")
+            raise file_error(
+                path,
+                f"refusing to write {path.name}: it is outside {translations_dir} (a symlink?)"
+                " — kmcomms writes translations only under translations/",
+                "outside-translations",
+            )
         return target
 
     check()  # before making any folder, then again once they exist
@@ -184,7 +201,7 @@ def _string_problem(text: str) -> tuple[int, str] | None:
             i += 2
             continue
         if char == '"':
-            if text[i + 1:].strip():
+            if text[i + 1 :].strip():
                 return i, 'a " inside the text must be written \\" (or the line has text after its closing quote)'
             return None
         i += 1
@@ -210,13 +227,21 @@ class _Scanner:
     def finish(self) -> _Problem | None:
         """Close the open entry: a problem when it has no msgstr or repeats an earlier one."""
         if self.state in ("msgctxt", "msgid", "plural"):
-            return self.entry_line or self.number, 1, "this entry has no msgstr — add a msgstr line (msgstr \"\" when not yet translated)"
+            return (
+                self.entry_line or self.number,
+                1,
+                'this entry has no msgstr — add a msgstr line (msgstr "" when not yet translated)',
+            )
         if self.state == "msgstr":
             # msgfmt refuses a repeated entry, obsolete (#~) ones included.
             key = (None if self.context is None else "".join(self.context), "".join(self.msgid))
             if key in self.seen:
                 what = f'msgctxt "{key[0]}"' if key[0] is not None else f'msgid "{key[1][:40]}"'
-                return self.entry_line, 1, f"a second entry for {what} (the first is on line {self.seen[key]}) — keep one"
+                return (
+                    self.entry_line,
+                    1,
+                    f"a second entry for {what} (the first is on line {self.seen[key]}) — keep one",
+                )
             self.seen[key] = self.entry_line
         self.state, self.context = "start", None
         self.msgid.clear()
@@ -240,7 +265,7 @@ class _Scanner:
             return self.finish()
         column = raw.find(line) + 1
         if keyword := _KEYWORD.match(line):
-            return self._keyword(keyword[1], line[keyword.end():].strip(), line, column)
+            return self._keyword(keyword[1], line[keyword.end() :].strip(), line, column)
         if line.startswith('"'):
             problem = _string_problem(line)
             if problem:
@@ -250,8 +275,14 @@ class _Scanner:
             self.current.append(unescape(line))
             return None
         word = line.split()[0][:30]
-        return number, column, (f'"{word}" is not a PO keyword: each line is a # comment, msgctxt, msgid,'
-                                ' msgstr or a quoted continuation')
+        return (
+            number,
+            column,
+            (
+                f'"{word}" is not a PO keyword: each line is a # comment, msgctxt, msgid,'
+                " msgstr or a quoted continuation"
+            ),
+        )
 
     def _keyword(self, word: str, rest: str, line: str, column: int) -> _Problem | None:
         number, state = self.number, self.state
@@ -273,10 +304,14 @@ class _Scanner:
                 return number, column, "msgid_plural must follow a msgid"
             self.current = []
             word = "plural"
-        elif word == "msgstr" and state != "msgid" or word != "msgstr" and state not in ("plural", "msgstr"):
+        elif (word == "msgstr" and state != "msgid") or (word != "msgstr" and state not in ("plural", "msgstr")):
             if state in ("msgid", "plural"):
-                return number, column, f"{word} does not match the msgid: msgstr for one msgid, msgstr[N] after msgid_plural"
-            return number, column, f"{word} without a msgid before it — each entry is msgid \"…\" then msgstr \"…\""
+                return (
+                    number,
+                    column,
+                    f"{word} does not match the msgid: msgstr for one msgid, msgstr[N] after msgid_plural",
+                )
+            return number, column, f'{word} without a msgid before it — each entry is msgid "…" then msgstr "…"'
         else:
             self.current, word = [], "msgstr"
         self.state = word
@@ -293,8 +328,11 @@ def _syntax_problem(lines: list[str]) -> _Problem | None:
     return scanner.finish()
 
 
-_HEADER_FIELD = {"time data": ("POT-Creation-Date", "PO-Revision-Date"), "int()": ("Plural-Forms",),
-                 "plural": ("Plural-Forms",)}
+_HEADER_FIELD = {
+    "time data": ("POT-Creation-Date", "PO-Revision-Date"),
+    "int()": ("Plural-Forms",),
+    "plural": ("Plural-Forms",),
+}
 
 
 def _header_line(lines: list[str], reason: str) -> int:
@@ -323,12 +361,21 @@ def read_po_file(path: Path, language: str | None = None) -> BabelCatalog:
         raise file_error(path, f"PO syntax: {exc.args[0].rsplit(' on ', 1)[0]}", "po-syntax", exc.lineno + 1) from exc
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         reason = " ".join(str(exc).split())
-        raise file_error(path, f"PO header: cannot read a value ({reason}) — fix or delete that header line",
-                         "po-header", _header_line(lines, reason)) from exc
+        raise file_error(
+            path,
+            f"PO header: cannot read a value ({reason}) — fix or delete that header line",
+            "po-header",
+            _header_line(lines, reason),
+        ) from exc
     if catalog.charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
         line = next((n for n, s in enumerate(lines, 1) if "charset=" in s), 1)
-        raise file_error(path, f'the header declares charset={catalog.charset}; kmcomms reads and writes UTF-8'
-                         ' — save the file as UTF-8 with "charset=UTF-8"', "po-charset", line)
+        raise file_error(
+            path,
+            f"the header declares charset={catalog.charset}; kmcomms reads and writes UTF-8"
+            ' — save the file as UTF-8 with "charset=UTF-8"',
+            "po-charset",
+            line,
+        )
     _restore_previous(catalog)
     return catalog
 
@@ -348,10 +395,8 @@ def _restore_previous(catalog: BabelCatalog) -> None:
             keyword = _KEYWORD.match(line)
             if keyword:
                 target = parts if keyword[1] == "msgid" else None
-                line = line[keyword.end():].strip()
+                line = line[keyword.end() :].strip()
             if target is not None and line.startswith('"') and not _string_problem(line):
                 target.append(unescape(line))
         if parts:
             message.previous_id = ["".join(parts)]
-
-

@@ -41,9 +41,14 @@ def _blocks(markdown: str) -> list[tuple[int, str]]:
         opened = _FENCE.match(line)
         if fence:
             # A closing fence: the same character, at least as long, nothing after it.
-            if opened and opened[1][0] == fence[0] and len(opened[1]) >= len(fence) and not line.strip().strip(fence[0]):
+            if (
+                opened
+                and opened[1][0] == fence[0]
+                and len(opened[1]) >= len(fence)
+                and not line.strip().strip(fence[0])
+            ):
                 fence = ""
-        elif opened and not (opened[1][0] == "`" and "`" in line[opened.end():]):
+        elif opened and not (opened[1][0] == "`" and "`" in line[opened.end() :]):
             fence = opened[1]  # (a backtick fence's info string may not hold a backtick)
     close()
     return blocks
@@ -118,8 +123,14 @@ def _fields(message: Message, body: Body | None) -> Iterator[tuple[str, str | No
         yield "briefing.evidence", b.evidence, "briefing: how strong the evidence is", ("briefing", "evidence"), None, 0
         yield "briefing.uncertainty", b.uncertainty, "briefing: what is not known", ("briefing", "uncertainty"), None, 0
         for j, point in enumerate(b.recommendations):
-            yield ("briefing.recommendations", point, f"briefing recommendation {j + 1}",
-                   ("briefing", "recommendations", j), None, 0)
+            yield (
+                "briefing.recommendations",
+                point,
+                f"briefing recommendation {j + 1}",
+                ("briefing", "recommendations", j),
+                None,
+                0,
+            )
 
 
 def located_strings(loaded: LoadedCampaign, message_id: str | None) -> Iterator[LocatedString]:
@@ -130,8 +141,13 @@ def located_strings(loaded: LoadedCampaign, message_id: str | None) -> Iterator[
             continue
         for field, text, what, loc, file, line in _fields(message, loaded.bodies.get(message.id)):
             if text and text.strip():  # msgid "" is the PO header: never a message
-                yield LocatedString(SourceMessage(f"{message.id}/{field}", text), f'message "{message.id}": {what}',
-                             ("messages", i, *loc), file, line)
+                yield LocatedString(
+                    SourceMessage(f"{message.id}/{field}", text),
+                    f'message "{message.id}": {what}',
+                    ("messages", i, *loc),
+                    file,
+                    line,
+                )
 
 
 def source_messages(loaded: LoadedCampaign, message_id: str | None = None) -> list[SourceMessage]:
@@ -144,5 +160,3 @@ def source_messages(loaded: LoadedCampaign, message_id: str | None = None) -> li
     `KeyError` for a message id the campaign does not have.
     """
     return list(dict.fromkeys(f.message for f in located_strings(loaded, message_id)))
-
-

@@ -61,8 +61,11 @@ def words(language: str) -> Words:
             catalog = read_po(handle, locale=None, domain=_DOMAIN)
         # Fuzzy entries are a translator's unfinished guess, so they stay out.
         # Machine-draft entries are used: they are drafts, and their catalogs say so.
-        table = {m.id: m.string for m in catalog
-                 if m.id and isinstance(m.id, str) and m.string and isinstance(m.string, str) and not m.fuzzy}
+        table = {
+            m.id: m.string
+            for m in catalog
+            if m.id and isinstance(m.id, str) and m.string and isinstance(m.string, str) and not m.fuzzy
+        }
         return Words(language, MappingProxyType(table))
     return Words(language)
 

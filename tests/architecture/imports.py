@@ -12,8 +12,26 @@ PACKAGE = Path(__file__).resolve().parents[2] / "kmcomms"
 
 #: The stages in the order data flows; a module may import its own stage and those before it.
 #: The foundation (errors, files, logs, the package itself) comes first, cli last.
-STAGES = ("kmcomms", "errors", "files", "logs", "campaign", "plan", "translations", "render", "ledger",
-          "channels", "publish", "reach", "evaluate", "report", "daemon", "cli", "testing", "__main__")
+STAGES = (
+    "kmcomms",
+    "errors",
+    "files",
+    "logs",
+    "campaign",
+    "plan",
+    "translations",
+    "render",
+    "ledger",
+    "channels",
+    "publish",
+    "reach",
+    "evaluate",
+    "report",
+    "daemon",
+    "cli",
+    "testing",
+    "__main__",
+)
 
 
 def modules() -> dict[str, Path]:

@@ -16,24 +16,31 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from kmcomms.testing.drafts import blog_post, letter
 from imports import PACKAGE
 
 from kmcomms.campaign.adapters import Kind, adapter_names
 from kmcomms.channels.base import Capability, Channel, ChannelOptions, Publication
 from kmcomms.channels.registry import adapter_class
 from kmcomms.render.drafts import Draft, Problem
+from kmcomms.testing.drafts import blog_post, letter
 
 #: The adapters kmcomms registers itself (pyproject.toml), by name.
-BUILT_IN = frozenset(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
-                     ["project"]["entry-points"]["kmcomms.channels"])
+BUILT_IN = frozenset(
+    tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"][
+        "kmcomms.channels"
+    ]
+)
 
 #: (module, word) → why that module may key something by a word that is also an adapter's name.
 ALLOWED = {
-    ("kmcomms/campaign/drafting.py", "briefing"):
-        "the channel instance `kmcomms init` names briefing (a campaign shape prefers it), not the adapter",
-    ("kmcomms/render/renderer.py", "briefing"):
-        "the template context's `briefing` (the message's briefing fields), not the adapter",
+    (
+        "kmcomms/campaign/drafting.py",
+        "briefing",
+    ): "the channel instance `kmcomms init` names briefing (a campaign shape prefers it), not the adapter",
+    (
+        "kmcomms/render/renderer.py",
+        "briefing",
+    ): "the template context's `briefing` (the message's briefing fields), not the adapter",
 }
 
 
@@ -50,8 +57,12 @@ def _keyed_by(node: ast.AST, parent: ast.AST, grandparent: ast.AST | None) -> st
         return "a dict key"
     if isinstance(parent, ast.MatchValue):
         return "a match case"
-    if (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute)
-            and parent.func.attr in ("get", "pop", "setdefault") and parent.args[:1] == [node]):
+    if (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in ("get", "pop", "setdefault")
+        and parent.args[:1] == [node]
+    ):
         return "looked up"
     return None
 
@@ -82,19 +93,23 @@ def test_no_module_outside_the_channels_keys_anything_by_an_adapter_name() -> No
         for line, name, how in keyed_by_adapter_name(path.read_text(encoding="utf-8"), BUILT_IN):
             if (module, name) not in ALLOWED:
                 found.append(f'{module}:{line}: "{name}" {how}')
-    assert not found, ("facts about an adapter kept outside it, keyed by its name — make them a class attribute of "
-                       "the adapter (kmcomms/channels/base.py) and ask it through kmcomms.campaign.adapters:\n"
-                       + "\n".join(found))
+    assert not found, (
+        "facts about an adapter kept outside it, keyed by its name — make them a class attribute of "
+        "the adapter (kmcomms/channels/base.py) and ask it through kmcomms.campaign.adapters:\n" + "\n".join(found)
+    )
 
 
 def test_every_allowance_is_still_needed() -> None:
-    used = {(str(path.relative_to(PACKAGE.parent)), name) for path in outside_channels()
-            for _, name, _ in keyed_by_adapter_name(path.read_text(encoding="utf-8"), BUILT_IN)}
+    used = {
+        (str(path.relative_to(PACKAGE.parent)), name)
+        for path in outside_channels()
+        for _, name, _ in keyed_by_adapter_name(path.read_text(encoding="utf-8"), BUILT_IN)
+    }
     assert set(ALLOWED) <= used, f"allowances for code that is gone: {sorted(set(ALLOWED) - used)}"
 
 
 def test_the_scan_finds_each_way_of_keying_by_a_name() -> None:
-    source = '''
+    source = """
 if settings.adapter == "mastodon": pass
 if adapter in ("smtp", "briefing"): pass
 limit = LIMITS["bluesky"]
@@ -103,10 +118,16 @@ limit = LIMITS.get("youtube")
 match adapter:
     case "wordpress": pass
 print("mastodon")
-'''
+"""
     assert keyed_by_adapter_name(source, BUILT_IN) == [
-        (2, "mastodon", "compared"), (3, "smtp", "compared"), (3, "briefing", "compared"), (4, "bluesky", "indexed"),
-        (5, "bluesky", "a dict key"), (6, "youtube", "looked up"), (8, "wordpress", "a match case")]
+        (2, "mastodon", "compared"),
+        (3, "smtp", "compared"),
+        (3, "briefing", "compared"),
+        (4, "bluesky", "indexed"),
+        (5, "bluesky", "a dict key"),
+        (6, "youtube", "looked up"),
+        (8, "wordpress", "a match case"),
+    ]
 
 
 # ---------------------------------------------------------------------------- the facts
@@ -133,7 +154,9 @@ def test_every_adapter_declares_its_facts(name: str) -> None:
     for draft in (blog_post(), letter()):
         assert all(isinstance(p, Problem) for p in cls.draft_problems(draft)), name
     overridden = {c for c in Capability if getattr(cls, c) is not getattr(Channel, c)}
-    assert cls.capabilities == overridden, f"{name} claims {sorted(cls.capabilities)} but implements {sorted(overridden)}"
+    assert cls.capabilities == overridden, (
+        f"{name} claims {sorted(cls.capabilities)} but implements {sorted(overridden)}"
+    )
 
 
 def test_capabilities_follow_the_methods_an_adapter_implements() -> None:

@@ -31,8 +31,13 @@ NOT_IMPORTED = {
 
 #: Where a catch-all is the boundary that reports the error and decides what happens next
 #: (the modules the errors.py docstring names).
-BOUNDARIES = {"kmcomms.cli", "kmcomms.daemon.service", "kmcomms.reach.tracking", "kmcomms.publish.dispatch",
-              "kmcomms.reach.collect"}
+BOUNDARIES = {
+    "kmcomms.cli",
+    "kmcomms.daemon.service",
+    "kmcomms.reach.tracking",
+    "kmcomms.publish.dispatch",
+    "kmcomms.reach.collect",
+}
 
 _ADAPTER_IMPORT = "a third party's adapter may fail to import in any way: the failure becomes a finding"
 #: Catch-alls elsewhere, by (module, function), with what they turn the error into.
@@ -71,8 +76,11 @@ def kmcomms_exceptions() -> list[type[BaseException]]:
 
     # kmcomms.testing is test code for adapter authors: its exceptions answer inside a fake
     # platform and never reach a person.
-    found = {c for c in below(BaseException)
-             if c.__module__.split(".")[0] == "kmcomms" and not c.__module__.startswith("kmcomms.testing")}
+    found = {
+        c
+        for c in below(BaseException)
+        if c.__module__.split(".")[0] == "kmcomms" and not c.__module__.startswith("kmcomms.testing")
+    }
     return sorted(found, key=lambda c: (c.__module__, c.__qualname__))
 
 
@@ -150,10 +158,13 @@ def test_the_check_fails_for_a_class_left_out_of_the_tree() -> None:
     found = tree_problems([*kmcomms_exceptions(), Stray, Loose], kmcomms.errors.__doc__ or "")
     assert any("Stray is not drawn" in p for p in found)
     assert any("Loose does not derive from KmcommsError" in p for p in found)
-    moved = (kmcomms.errors.__doc__ or "").replace("SiteError             channels/site/entry.py",
-                                                  "SiteError             channels/base.py      ")
-    assert any("SiteError (a KmcommsError) is drawn as ('channels/base.py'" in p
-               for p in tree_problems(kmcomms_exceptions(), moved))
+    moved = (kmcomms.errors.__doc__ or "").replace(
+        "SiteError             channels/site/entry.py", "SiteError             channels/base.py      "
+    )
+    assert any(
+        "SiteError (a KmcommsError) is drawn as ('channels/base.py'" in p
+        for p in tree_problems(kmcomms_exceptions(), moved)
+    )
 
 
 def test_the_modules_not_imported_define_no_class() -> None:
@@ -164,8 +175,11 @@ def test_the_modules_not_imported_define_no_class() -> None:
 
 
 def test_only_the_boundaries_catch_everything() -> None:
-    stray = [f"{module}.{function} (line {line})" for module, function, line in broad_catches()
-             if module not in BOUNDARIES and (module, function) not in RESULTS]
+    stray = [
+        f"{module}.{function} (line {line})"
+        for module, function, line in broad_catches()
+        if module not in BOUNDARIES and (module, function) not in RESULTS
+    ]
     assert stray == [], "catch a precise error, or let it travel to a boundary (see errors.py)"
     listed = {(module, function) for module, function, _ in broad_catches()}
     assert set(RESULTS) <= listed, "a catch listed in RESULTS is gone: take it off the list"
@@ -174,6 +188,8 @@ def test_only_the_boundaries_catch_everything() -> None:
 def test_the_boundary_check_finds_a_catch_all(tmp_path: Path) -> None:
     sneaky = tmp_path / "kmcomms" / "plan" / "sneaky.py"
     sneaky.parent.mkdir(parents=True)
-    sneaky.write_text("def swallow():\n    try:\n        pass\n    except KmcommsError:\n        return None\n\n"
-                      "def tidy():\n    try:\n        pass\n    except BaseException:\n        raise\n")
+    sneaky.write_text(
+        "def swallow():\n    try:\n        pass\n    except KmcommsError:\n        return None\n\n"
+        "def tidy():\n    try:\n        pass\n    except BaseException:\n        raise\n"
+    )
     assert list(broad_catches(tmp_path / "kmcomms")) == [("kmcomms.plan.sneaky", "swallow", 4)]

@@ -39,14 +39,17 @@ def test_the_checks_find_an_upward_import_and_a_cycle(tmp_path: Path, monkeypatc
         (package / folder).mkdir(parents=True)
         (package / folder / "__init__.py").write_text('"""A stage."""\n')
     (package / "__init__.py").write_text("")
-    (package / "campaign" / "load.py").write_text(textwrap.dedent("""\
+    (package / "campaign" / "load.py").write_text(
+        textwrap.dedent("""\
         from kmcomms.report.build import build
         from kmcomms.campaign import again
-        """))
+        """)
+    )
     (package / "campaign" / "again.py").write_text("from kmcomms.campaign.load import x\n")
     (package / "report" / "build.py").write_text("from kmcomms.campaign.load import x\n")
     monkeypatch.setattr(imports, "PACKAGE", package)
     edges = graph()
-    assert upward(edges) == ["kmcomms/campaign/load.py:1: kmcomms.campaign.load (campaign) imports "
-                             "kmcomms.report.build (report)"]
+    assert upward(edges) == [
+        "kmcomms/campaign/load.py:1: kmcomms.campaign.load (campaign) imports kmcomms.report.build (report)"
+    ]
     assert cycles(edges) == [["kmcomms.campaign.again", "kmcomms.campaign.load", "kmcomms.report.build"]]

@@ -19,12 +19,20 @@ TABLES_MODULE = "kmcomms.ledger.tables"
 NOT_TABLES = {"UTCDateTime", "metadata", "MetaData", "Table", "Column", "TypeDecorator"}
 WRITES = {"insert", "update", "delete"}
 #: Where sqlalchemy's statement builders come from.
-SQLALCHEMY = ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression", "sqlalchemy.dialects.postgresql",
-              "sqlalchemy.dialects.sqlite")
+SQLALCHEMY = (
+    "sqlalchemy",
+    "sqlalchemy.sql",
+    "sqlalchemy.sql.expression",
+    "sqlalchemy.dialects.postgresql",
+    "sqlalchemy.dialects.sqlite",
+)
 #: Methods that run a string as SQL.
 EXECUTES = {"execute", "exec_driver_sql", "executemany", "executescript"}
-_WRITING_SQL = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(INSERT|UPDATE|DELETE|REPLACE|UPSERT|MERGE|TRUNCATE|CREATE|DROP|ALTER)\b"
-                          r"|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
+_WRITING_SQL = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*)*(INSERT|UPDATE|DELETE|REPLACE|UPSERT|MERGE|TRUNCATE|CREATE|DROP|ALTER)\b"
+    r"|^\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class _Checker:
@@ -42,7 +50,11 @@ class _Checker:
             elif isinstance(node, ast.ImportFrom):
                 self._imported(node.module or "", node.names)
         for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
                 self.strings |= {t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)}
 
     def _imported(self, module: str, names: list[ast.alias]) -> None:
@@ -63,7 +75,8 @@ class _Checker:
         if isinstance(node, ast.Attribute):  # tables.deliveries, or kmcomms.ledger.tables.deliveries
             return node.attr not in NOT_TABLES and (
                 ast.unparse(node.value) == TABLES_MODULE
-                or isinstance(node.value, ast.Name) and node.value.id in self.table_modules)
+                or (isinstance(node.value, ast.Name) and node.value.id in self.table_modules)
+            )
         return False
 
     def _sql(self, node: ast.AST) -> str | None:
@@ -93,8 +106,9 @@ class _Checker:
                 return f"{ast.unparse(func)}()"  # deliveries.update()
             if func.attr.startswith("on_conflict_do_"):
                 return f".{func.attr}()"
-        is_text = (isinstance(func, ast.Name) and func.id in self.texts
-                   or isinstance(func, ast.Attribute) and func.attr == "text" and ast.unparse(func.value) in ("sqlalchemy", "sa"))
+        is_text = (isinstance(func, ast.Name) and func.id in self.texts) or (
+            isinstance(func, ast.Attribute) and func.attr == "text" and ast.unparse(func.value) in ("sqlalchemy", "sa")
+        )
         runs = isinstance(func, ast.Attribute) and func.attr in EXECUTES
         if (is_text or runs) and first is not None and (sql := self._sql(first)) and (match := _WRITING_SQL.match(sql)):
             return f"SQL {(match[1] or match[2]).upper()} in {ast.unparse(func)}(…)"
@@ -105,8 +119,10 @@ def ledger_writes(source: str, where: str = "<source>") -> list[str]:
     """The writes to ledger tables in Python `source`, each as `where:line: what`."""
     tree = ast.parse(source)
     checker = _Checker(tree)
-    calls = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)),
-                   key=lambda node: (node.lineno, node.col_offset, node.end_col_offset or 0))
+    calls = sorted(
+        (node for node in ast.walk(tree) if isinstance(node, ast.Call)),
+        key=lambda node: (node.lineno, node.col_offset, node.end_col_offset or 0),
+    )
     return [f"{where}:{node.lineno}: {what}" for node in calls if (what := checker.write(node))]
 
 
@@ -126,11 +142,12 @@ def outside_ledger(root: Path = PACKAGE) -> dict[str, list[str]]:
 def test_only_the_ledger_writes_its_tables() -> None:
     found = outside_ledger()
     assert not found, "ledger tables written outside kmcomms/ledger/ — make it a ledger operation:\n" + "\n".join(
-        line for lines in found.values() for line in lines)
+        line for lines in found.values() for line in lines
+    )
 
 
 def test_every_kind_of_write_is_found() -> None:
-    source = '''
+    source = """
 import sqlalchemy
 import kmcomms.ledger.tables as t
 from sqlalchemy import delete, insert, text, update as change
@@ -153,18 +170,27 @@ def write(db, dialect):
     db.exec_driver_sql(f"DROP TABLE {name}")
     db.execute(RESET)
     db.executescript("-- tidy up\\nALTER TABLE contacts ADD x")
-'''
+"""
     found = ledger_writes(source, "fake.py")
     assert [line.split(": ", 1)[1] for line in found] == [
-        "change(deliveries)", "insert(people)", "delete(tables.publications)", "dialect.insert(people)",
-        ".on_conflict_do_nothing()", "postgresql.insert(t.contacts)", "sqlalchemy.update(deliveries)", "deliveries.update()",
-        "SQL UPDATE in text(…)", "SQL INSERT in sqlalchemy.text(…)", "SQL DROP in db.exec_driver_sql(…)",
-        "SQL DELETE in db.execute(…)", "SQL ALTER in db.executescript(…)",
+        "change(deliveries)",
+        "insert(people)",
+        "delete(tables.publications)",
+        "dialect.insert(people)",
+        ".on_conflict_do_nothing()",
+        "postgresql.insert(t.contacts)",
+        "sqlalchemy.update(deliveries)",
+        "deliveries.update()",
+        "SQL UPDATE in text(…)",
+        "SQL INSERT in sqlalchemy.text(…)",
+        "SQL DROP in db.exec_driver_sql(…)",
+        "SQL DELETE in db.execute(…)",
+        "SQL ALTER in db.executescript(…)",
     ]
 
 
 def test_what_is_not_a_write_is_not_found() -> None:
-    source = '''
+    source = """
 import hashlib
 from sqlalchemy import select, text, update
 from kmcomms.ledger.tables import deliveries
@@ -181,7 +207,7 @@ def fine(db, channel, publication, draft, env, seen: set, other_table):
     db.execute(text("SELECT count(*) FROM deliveries WHERE reason LIKE '%update%'"))
     db.exec_driver_sql("PRAGMA synchronous = NORMAL")
     db.execute(update(other_table))
-'''
+"""
     assert ledger_writes(source, "fine.py") == []
 
 

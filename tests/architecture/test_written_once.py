@@ -48,7 +48,9 @@ def copies(package: Path = PACKAGE) -> list[str]:
         where = path.relative_to(package).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         if where != "files.py":
-            found += [f"{where}:{line}: {name}() — write with kmcomms.files.write_atomic" for name, line in _file_moves(tree)]
+            found += [
+                f"{where}:{line}: {name}() — write with kmcomms.files.write_atomic" for name, line in _file_moves(tree)
+            ]
         if where != "campaign/workspace.py":
             found += [f"{where}:{line}: a no-workspace refusal — call require_workspace" for line in _refusals(tree)]
     return found
@@ -62,9 +64,12 @@ def test_the_check_finds_a_copy(tmp_path: Path) -> None:
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "copy.py").write_text(
         "import os\n\ndef save(t, d):\n    os.replace(t, d)\n\n"
-        "def root(found):\n    if found is None:\n        raise OSError(f'no kmcomms.toml in here or above — run `kmcomms init`')\n")
+        "def root(found):\n    if found is None:\n        raise OSError(f'no kmcomms.toml in here or above — run `kmcomms init`')\n"
+    )
     assert [c.split(" — ")[0] for c in copies(tmp_path)] == [
-        "report/copy.py:4: replace()", "report/copy.py:8: a no-workspace refusal"]
+        "report/copy.py:4: replace()",
+        "report/copy.py:8: a no-workspace refusal",
+    ]
 
 
 def test_write_atomic_writes_text_bytes_and_copies_whole_and_readable(tmp_path: Path) -> None:

@@ -53,8 +53,9 @@ def imported_packages(top: int) -> list[tuple[str, float]]:
     """The `top` packages whose modules take longest to import in `kmcomms --help`, each with
     the time its own modules took (seconds, from `python -X importtime`; `kmcomms.cli` apart
     from the rest of kmcomms, whose stages it should not load)."""
-    done = subprocess.run([PYTHON, "-X", "importtime", "-m", "kmcomms", "--help"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [PYTHON, "-X", "importtime", "-m", "kmcomms", "--help"], capture_output=True, text=True, check=True
+    )
     packages: dict[str, float] = {}
     for row in done.stderr.splitlines():
         if not row.startswith("import time:"):
@@ -70,7 +71,9 @@ def imported_packages(top: int) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20, help="runs of each command line (default 20)")
-    parser.add_argument("--imports", action="store_true", help="also list the packages `kmcomms --help` spends longest importing")
+    parser.add_argument(
+        "--imports", action="store_true", help="also list the packages `kmcomms --help` spends longest importing"
+    )
     args, foreign = parser.parse_known_args(argv)
     if foreign:  # tests/benchmarks/run passes every benchmark the same arguments
         print(f"ignoring arguments meant for other benchmarks: {' '.join(foreign)}")
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no console script at {SCRIPT}: `script --help` skipped")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.repeat} runs of each, in turns")
 
-    for label, line in lines.items():  # once untimed: files into the page cache, bytecode compiled
+    for line in lines.values():  # once untimed: files into the page cache, bytecode compiled
         seconds(line)
     runs: dict[str, list[float]] = {label: [] for label in lines}
     for _ in range(args.repeat):
@@ -94,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(times)
         print(f"{label:<18}{median:>10.3f}{min(times):>9.3f}{median / base:>18.1f}x")
     ratio = statistics.median(runs["-m --help"]) / base
-    print(f"\n`python -m kmcomms --help` = {ratio:.1f}x `python -c pass` — "
-          f"{'meets' if ratio <= GOAL else 'misses'} the goal of at most {GOAL:.0f}x")
+    print(
+        f"\n`python -m kmcomms --help` = {ratio:.1f}x `python -c pass` — "
+        f"{'meets' if ratio <= GOAL else 'misses'} the goal of at most {GOAL:.0f}x"
+    )
 
     if args.imports:
         print("\npackages `kmcomms --help` spends longest importing (their own modules, one run):")

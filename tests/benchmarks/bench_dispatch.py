@@ -74,21 +74,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "noop_plugin"))
 sys.path.insert(0, str(REPO / "tests"))  # for workspaces.py, as pytest puts it there for the tests
 
 import sqlalchemy
+from kmcomms_bench_noop import Noop  # from noop_plugin/, put on the path above
 from sqlalchemy import Engine, func, select
 from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign.load import LoadResult, load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.plan.deliveries import ALL_TIME
-from kmcomms.publish.dispatch import Dispatcher, content_hash
 from kmcomms.ledger.ledger import Attempt, Outcome, State, claim, counts, finish, sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
-from kmcomms.plan.deliveries import Delivery
+from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan_of
+from kmcomms.publish.dispatch import Dispatcher, content_hash
 from kmcomms.render.drafts import Draft
-from kmcomms_bench_noop import Noop  # from noop_plugin/, put on the path above
-from kmcomms.plan.deliveries import plan_of
 
 THROUGHPUT_GOAL = 0.50  # dispatch at least 50% of the bare claim + finish loop
 LATENESS_GOAL = 1.0  # seconds, p99
@@ -140,8 +138,11 @@ def write_workspace(root: Path, url: str, total: int, at: datetime, adapter: str
     root.mkdir(parents=True, exist_ok=True)
     channels = "\n".join(
         CHANNEL.format(name=n, kind=k, adapter=adapter) + (FOLDER_PATH.format(name=n) if adapter == "folder" else "")
-        for n, k in CHANNELS.items())
-    (root / "kmcomms.toml").write_text(settings_toml(url, policy=POLICY, channels=channels, **BENCHMARK_UNIT), encoding="utf-8")
+        for n, k in CHANNELS.items()
+    )
+    (root / "kmcomms.toml").write_text(
+        settings_toml(url, policy=POLICY, channels=channels, **BENCHMARK_UNIT), encoding="utf-8"
+    )
     names = list(CHANNELS)
     own = [n for n in names if CHANNELS[n] == "newsletter"]  # a delivery per audience
     remaining, index = total, 0
@@ -150,18 +151,28 @@ def write_workspace(root: Path, url: str, total: int, at: datetime, adapter: str
         while remaining > 0 and len(audiences) < AUDIENCES_PER_CAMPAIGN:
             # The first audience brings the campaign's blog posts, which the others share
             # (one item each, whatever the audiences); every audience its own newsletters.
-            take = (names if not audiences else own)[: remaining]
+            take = (names if not audiences else own)[:remaining]
             audiences.append([*take, *(n for n in audiences[0] if n not in own)] if audiences else take)
             remaining -= len(take)
         ids = [f"a{n:02d}" for n in range(1, len(audiences) + 1)]
         folder = root / "campaigns" / f"bench-{index:04d}"
         folder.mkdir(parents=True)
         message = MESSAGE.format(index=index, at=f"{at:%Y-%m-%d %H:%M}", audience_ids=", ".join(ids))
-        groups = "".join(audience(f"a{n:02d}", name=f"Parents group {n}", channels=", ".join(c))
-                         for n, c in enumerate(audiences, 1))
-        (folder / "campaign.yaml").write_text(campaign_yaml(
-            message, title=f"Dispatch benchmark {index}", audiences=groups, reached=", ".join(ids), timezone="UTC",
-            starts=at.date(), ends=at.date()), encoding="utf-8")
+        groups = "".join(
+            audience(f"a{n:02d}", name=f"Parents group {n}", channels=", ".join(c)) for n, c in enumerate(audiences, 1)
+        )
+        (folder / "campaign.yaml").write_text(
+            campaign_yaml(
+                message,
+                title=f"Dispatch benchmark {index}",
+                audiences=groups,
+                reached=", ".join(ids),
+                timezone="UTC",
+                starts=at.date(),
+                ends=at.date(),
+            ),
+            encoding="utf-8",
+        )
         index += 1
     return index
 
@@ -174,8 +185,10 @@ def load(root: Path, total: int, at: datetime) -> tuple[LoadResult, list[Deliver
         raise SystemExit(f"the generated workspace does not validate: {len(loaded.errors)} errors")
     planned = plan_of(loaded, ALL_TIME, at).deliveries
     if len(planned) != total or {d.due for d in planned} != {at}:
-        raise SystemExit(f"the generated workspace plans {len(planned)} deliveries due at {sorted({str(d.due) for d in planned})[:3]}, "
-                         f"not {total} due at {at}")
+        raise SystemExit(
+            f"the generated workspace plans {len(planned)} deliveries due at {sorted({str(d.due) for d in planned})[:3]}, "
+            f"not {total} due at {at}"
+        )
     return loaded, planned
 
 
@@ -249,7 +262,9 @@ def check_published(engine: Engine, total: int) -> None:
         tried = db.execute(select(func.count()).select_from(attempts)).scalar()
     states = {k: v for k, v in counts(engine).items() if v}
     if states != {"published": total} or made != total or tried != total:
-        raise SystemExit(f"the ledger did not end with {total} published: states {states}, {made} publications, {tried} attempts")
+        raise SystemExit(
+            f"the ledger did not end with {total} published: states {states}, {made} publications, {tried} attempts"
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -266,8 +281,14 @@ def bare_loop(engine: Engine, now: datetime) -> int:
     as `publish_due` does on a channel that settles its own crashes."""
     done = 0
     while rows := claim(engine, WORKER, now, LEASE, LIMIT):
-        lost = finish(engine, WORKER, [Outcome(row.id, State.PUBLISHED, now, Attempt(now, "published"), remote_id=row.id,
-                                               content_hash=HASH) for row in rows])
+        lost = finish(
+            engine,
+            WORKER,
+            [
+                Outcome(row.id, State.PUBLISHED, now, Attempt(now, "published"), remote_id=row.id, content_hash=HASH)
+                for row in rows
+            ],
+        )
         if lost:
             raise SystemExit(f"lost the lease on {sorted(lost)}")
         done += len(rows)
@@ -284,8 +305,9 @@ def render_only(dispatcher: Dispatcher, planned: list[Delivery]) -> int:
 
 def make_dispatcher(engine: Engine, loaded: LoadResult, planned: list[Delivery]) -> Dispatcher:
     workspace = loaded.workspaces[0]
-    channels: dict[str, Channel] = {name: Noop(name, channel.settings, workspace.root)
-                                    for name, channel in open_channels(workspace).items()}
+    channels: dict[str, Channel] = {
+        name: Noop(name, channel.settings, workspace.root) for name, channel in open_channels(workspace).items()
+    }
     dispatcher = Dispatcher(engine, workspace, loaded, channels, worker=WORKER, clock=lambda: NOW, lease=LEASE)
     dispatcher.renderer.render(planned[0])  # compile the templates, as a running daemon has
     return dispatcher
@@ -297,8 +319,15 @@ def timed(fn: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - start, value
 
 
-def throughput(backend: Backend, root: Path, loaded: LoadResult, planned: list[Delivery], repeat: int,
-               profile_top: int, force_profile: bool) -> None:
+def throughput(
+    backend: Backend,
+    root: Path,
+    loaded: LoadResult,
+    planned: list[Delivery],
+    repeat: int,
+    profile_top: int,
+    force_profile: bool,
+) -> None:
     total = len(planned)
     names = ("baseline", "dispatch", "prepared")
     runs: dict[str, list[float]] = {name: [] for name in (*names, "render")}
@@ -306,7 +335,7 @@ def throughput(backend: Backend, root: Path, loaded: LoadResult, planned: list[D
     print(f"{'run':>4} {'baseline s':>11} {'dispatch s':>11} {'prepared s':>11} {'render s':>9}")
     for n in range(1, repeat + 1):
         # Rotate the order, so no run always meets a warmer (or colder) database.
-        for name in names[n % 3:] + names[: n % 3]:
+        for name in names[n % 3 :] + names[: n % 3]:
             with ledger(backend, root, planned) as engine:
                 if name == "baseline":
                     seconds, done = timed(functools.partial(bare_loop, engine, NOW))
@@ -321,24 +350,30 @@ def throughput(backend: Backend, root: Path, loaded: LoadResult, planned: list[D
                 check_published(engine, total)
                 runs[name].append(seconds)
         with ledger(backend, root, None) as engine:  # the renderer needs no ledger; one for the constructor
-            runs["render"].append(timed(functools.partial(render_only, make_dispatcher(engine, loaded, planned), planned))[0])
+            runs["render"].append(
+                timed(functools.partial(render_only, make_dispatcher(engine, loaded, planned), planned))[0]
+            )
         print(f"{n:>4} " + " ".join(f"{runs[k][-1]:>11.3f}" for k in names) + f" {runs['render'][-1]:>9.3f}")
 
     best = {name: min(values) for name, values in runs.items()}
     print(f"\nbest of {repeat} on {backend.name}:")
     print(f"{'':<50}{'seconds':>9}{'deliveries/s':>14}{'ms each':>9}")
-    for label, key in (("(a) baseline: claim + finish SQL, bare loop", "baseline"),
-                       ("(b) dispatch: publish_due, no-op channel", "dispatch"),
-                       ("(c) dispatch, drafts rendered ahead (prepare)", "prepared"),
-                       ("    render + content_hash only", "render")):
+    for label, key in (
+        ("(a) baseline: claim + finish SQL, bare loop", "baseline"),
+        ("(b) dispatch: publish_due, no-op channel", "dispatch"),
+        ("(c) dispatch, drafts rendered ahead (prepare)", "prepared"),
+        ("    render + content_hash only", "render"),
+    ):
         print(f"{label:<50}{best[key]:>9.3f}{total / best[key]:>14,.0f}{1000 * best[key] / total:>9.3f}")
     rest = best["dispatch"] - best["baseline"] - best["render"]
     print(f"(b) - (a) - render, the rest of a pass: {1000 * rest / total:+.3f} ms each")
     ratio = best["baseline"] / best["dispatch"]  # of rates: (total / dispatch) / (total / baseline)
     ahead = best["baseline"] / best["prepared"]
     for label, value in (("(b) / (a)", ratio), ("(c) / (a)", ahead)):
-        print(f"{label} = {value:.0%} of the bare-loop rate — {'meets' if value >= THROUGHPUT_GOAL else 'misses'} "
-              f"the goal of at least {THROUGHPUT_GOAL:.0%}")
+        print(
+            f"{label} = {value:.0%} of the bare-loop rate — {'meets' if value >= THROUGHPUT_GOAL else 'misses'} "
+            f"the goal of at least {THROUGHPUT_GOAL:.0%}"
+        )
     if ratio < THROUGHPUT_GOAL or force_profile:
         profile_pass(backend, root, loaded, planned, profile_top)
 
@@ -354,8 +389,10 @@ def profile_pass(backend: Backend, root: Path, loaded: LoadResult, planned: list
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).strip_dirs().sort_stats(key).print_stats(top)
         text = stream.getvalue()
-        print(f"\n=== cProfile of one publish_due of {len(planned):,} on {backend.name}, sorted by {key} (top {top}) ===")
-        print(text[text.find("   ncalls"):] if "   ncalls" in text else text)
+        print(
+            f"\n=== cProfile of one publish_due of {len(planned):,} on {backend.name}, sorted by {key} (top {top}) ==="
+        )
+        print(text[text.find("   ncalls") :] if "   ncalls" in text else text)
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,7 +403,9 @@ def profile_pass(backend: Backend, root: Path, loaded: LoadResult, planned: list
 def next_minute(lead: float) -> datetime:
     """The first whole minute (UTC) at least `lead` seconds from now."""
     soon = datetime.now(UTC) + timedelta(seconds=lead)
-    return soon.replace(second=0, microsecond=0) + (timedelta(minutes=1) if soon.second or soon.microsecond else timedelta(0))
+    return soon.replace(second=0, microsecond=0) + (
+        timedelta(minutes=1) if soon.second or soon.microsecond else timedelta(0)
+    )
 
 
 def published_count(engine: Engine) -> int:
@@ -383,9 +422,17 @@ def run_daemon(root: Path, engine: Engine, total: int, due: datetime, timeout: f
     """`python -m kmcomms daemon -w ROOT` until every delivery is published (or the timeout)."""
     log = root / "daemon.log"
     with log.open("wb") as out:
-        environ = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(NOOP_PLUGIN), os.environ.get("PYTHONPATH")]))}
-        process = subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(root)], cwd=root,
-                                   stdout=out, stderr=subprocess.STDOUT, env=environ)
+        environ = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(NOOP_PLUGIN), os.environ.get("PYTHONPATH")])),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kmcomms", "daemon", "-w", str(root)],
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
         try:
             deadline = due + timedelta(seconds=timeout)
             while datetime.now(UTC) < deadline and process.poll() is None:
@@ -421,15 +468,20 @@ def punctuality(backend: Backend, folder: Path, total: int, adapter: str, lead: 
         load(root, total, due)
         engine = open_store(url, root)
         try:
-            print(f"\n--- punctuality on {backend.name}, {ADAPTERS[adapter]}: {total:,} deliveries due at {due:%H:%M:%S} UTC "
-                  f"({(due - datetime.now(UTC)).total_seconds():.0f}s from now)")
+            print(
+                f"\n--- punctuality on {backend.name}, {ADAPTERS[adapter]}: {total:,} deliveries due at {due:%H:%M:%S} UTC "
+                f"({(due - datetime.now(UTC)).total_seconds():.0f}s from now)"
+            )
             print("measured: the daemon, `python -m kmcomms daemon -w WS` (a subprocess)")
             started = time.perf_counter()
             note = run_daemon(root, engine, total, due, timeout)
             waited = time.perf_counter() - started
             with engine.connect() as db:
-                rows = db.execute(select(deliveries.c.due_at, publications.c.published_at)
-                                  .join(publications, publications.c.delivery_id == deliveries.c.id)).all()
+                rows = db.execute(
+                    select(deliveries.c.due_at, publications.c.published_at).join(
+                        publications, publications.c.delivery_id == deliveries.c.id
+                    )
+                ).all()
             states = {k: v for k, v in counts(engine).items() if v}
         finally:
             engine.dispose()
@@ -445,12 +497,18 @@ def punctuality(backend: Backend, folder: Path, total: int, adapter: str, lead: 
         p50, p99, worst = percentile(lateness, 50), percentile(lateness, 99), lateness[-1]
         early = sum(1 for s in lateness if s < 0)
         print(f"lateness of {len(lateness):,} publications (published_at - due_at, seconds):")
-        print(f"  min {lateness[0]:.3f}   p50 {p50:.3f}   p90 {percentile(lateness, 90):.3f}   "
-              f"p99 {p99:.3f}   max {worst:.3f}")
-        print(f"  within 1 s: {sum(1 for s in lateness if s < LATENESS_GOAL):,} of {total:,}" +
-              (f"; {early} published BEFORE their due time" if early else ""))
+        print(
+            f"  min {lateness[0]:.3f}   p50 {p50:.3f}   p90 {percentile(lateness, 90):.3f}   "
+            f"p99 {p99:.3f}   max {worst:.3f}"
+        )
+        print(
+            f"  within 1 s: {sum(1 for s in lateness if s < LATENESS_GOAL):,} of {total:,}"
+            + (f"; {early} published BEFORE their due time" if early else "")
+        )
         if len(lateness) < total:
-            print(f"  {total - len(lateness):,} of {total:,} were not published within {timeout:.0f}s: p99 counts only the published")
+            print(
+                f"  {total - len(lateness):,} of {total:,} were not published within {timeout:.0f}s: p99 counts only the published"
+            )
         verdict = "meets" if p99 < LATENESS_GOAL and len(lateness) == total else "misses"
         print(f"p99 lateness = {p99:.3f} s — {verdict} the goal of under {LATENESS_GOAL:.0f} s")
     finally:
@@ -463,19 +521,42 @@ def punctuality(backend: Backend, folder: Path, total: int, adapter: str, lead: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deliveries", type=int, default=2000, metavar="N", help="due deliveries for throughput (default 2000)")
-    parser.add_argument("--repeat", type=int, default=5, help="throughput repetitions; the best is reported (default 5)")
+    parser.add_argument(
+        "--deliveries", type=int, default=2000, metavar="N", help="due deliveries for throughput (default 2000)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="throughput repetitions; the best is reported (default 5)"
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-throughput", action="store_true", help="skip the throughput part")
-    parser.add_argument("--punctuality", choices=["both", *ADAPTERS, "none"], default="both",
-                        help="the channels of the punctuality deliveries: bench-noop, folder (a file written and "
-                             "fsynced per delivery) or both (default); none skips it")
-    parser.add_argument("--punctuality-deliveries", type=int, default=1000, metavar="N",
-                        help="deliveries due in the same minute (default 1000)")
-    parser.add_argument("--lead", type=float, default=15.0, metavar="S",
-                        help="due at the first whole minute at least S seconds ahead, time for the daemon to start and sync (default 15)")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                        help="stop waiting for publications S seconds after the due time (default 120)")
+    parser.add_argument(
+        "--punctuality",
+        choices=["both", *ADAPTERS, "none"],
+        default="both",
+        help="the channels of the punctuality deliveries: bench-noop, folder (a file written and "
+        "fsynced per delivery) or both (default); none skips it",
+    )
+    parser.add_argument(
+        "--punctuality-deliveries",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="deliveries due in the same minute (default 1000)",
+    )
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="due at the first whole minute at least S seconds ahead, time for the daemon to start and sync (default 15)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="stop waiting for publications S seconds after the due time (default 120)",
+    )
     parser.add_argument("--profile", action="store_true", help="profile one dispatch pass even when the goal is met")
     parser.add_argument("--profile-top", type=int, default=30, metavar="N", help="profile rows to print (default 30)")
     args, foreign = parser.parse_known_args(argv)
@@ -493,20 +574,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{found}: PostgreSQL skipped")
             else:
                 backends.append(found)
-        print(f"Python {sys.version.split()[0]}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs; "
-              f"ledgers under {folder}{' and in fresh PostgreSQL schemas' if len(backends) > 1 else ''}")
+        print(
+            f"Python {sys.version.split()[0]}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs; "
+            f"ledgers under {folder}{' and in fresh PostgreSQL schemas' if len(backends) > 1 else ''}"
+        )
 
         if not args.no_throughput:
             root = folder / "throughput"
             made = write_workspace(root, "sqlite:///unused.db", args.deliveries, THEN)
             loaded, planned = load(root, args.deliveries, THEN)
-            print(f"\nthroughput workspace: {made} campaigns x {AUDIENCES_PER_CAMPAIGN} audiences x {len(CHANNELS)} channels "
-                  f"({', '.join(f'{n} ({k})' for n, k in CHANNELS.items())}) = {len(planned):,} deliveries due {THEN:%Y-%m-%d %H:%M} UTC, "
-                  f"published at {NOW:%H:%M} (virtual clock)")
+            print(
+                f"\nthroughput workspace: {made} campaigns x {AUDIENCES_PER_CAMPAIGN} audiences x {len(CHANNELS)} channels "
+                f"({', '.join(f'{n} ({k})' for n, k in CHANNELS.items())}) = {len(planned):,} deliveries due {THEN:%Y-%m-%d %H:%M} UTC, "
+                f"published at {NOW:%H:%M} (virtual clock)"
+            )
             for backend in backends:
                 throughput(backend, root, loaded, planned, args.repeat, args.profile_top, args.profile)
 
-        adapters = list(ADAPTERS) if args.punctuality == "both" else [] if args.punctuality == "none" else [args.punctuality]
+        adapters = (
+            list(ADAPTERS) if args.punctuality == "both" else [] if args.punctuality == "none" else [args.punctuality]
+        )
         for adapter in adapters:
             for backend in backends:
                 punctuality(backend, folder, args.punctuality_deliveries, adapter, args.lead, args.timeout)

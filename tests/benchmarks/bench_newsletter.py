@@ -58,26 +58,26 @@ from sqlalchemy import func, select
 from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml, smtp_channel
 
 from kmcomms.campaign.load import load_paths
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.channels.letters import Composer, list_id_header
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions
-from kmcomms.channels.contacts import import_contacts
 from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import recipients
-from kmcomms.channels.letters import Composer, list_id_header
-from kmcomms.plan.deliveries import Window
+from kmcomms.plan.deliveries import Window, plan_of
 from kmcomms.render.drafts import Newsletter
 from kmcomms.render.renderer import Renderer
 from kmcomms.render.tracking import Tracker
-from kmcomms.plan.deliveries import plan_of
 
 GOAL = 0.70
 NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
 TRACKER = Tracker("https://track.unit.example.org", "k" * 40)
 SENDER_ADDRESS = "news@unit.example.org"
 
-CAMPAIGN = campaign_yaml("""\
+CAMPAIGN = campaign_yaml(
+    """\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -95,8 +95,13 @@ CAMPAIGN = campaign_yaml("""\
     call_to_action:
       text: Find out how your child can get the vaccine
       url: https://www.nhs.uk/vaccinations/hpv-vaccine/
-""", title="Newsletter benchmark", audiences=audience(channels="newsletter"), timezone="UTC", starts="2027-01-10",
-    metric="recipients")
+""",
+    title="Newsletter benchmark",
+    audiences=audience(channels="newsletter"),
+    timezone="UTC",
+    starts="2027-01-10",
+    metric="recipients",
+)
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,9 @@ class Bench:
         self.port = port
         root = folder / "workspace"
         (root / "campaigns" / "news").mkdir(parents=True)
-        (root / "kmcomms.toml").write_text(settings_toml("sqlite:///unused.db", channels=smtp_channel(port),
-                                                              **BENCHMARK_UNIT), encoding="utf-8")
+        (root / "kmcomms.toml").write_text(
+            settings_toml("sqlite:///unused.db", channels=smtp_channel(port), **BENCHMARK_UNIT), encoding="utf-8"
+        )
         (root / "campaigns" / "news" / "campaign.yaml").write_text(CAMPAIGN, encoding="utf-8")
         result = load_paths([root])
         assert not result.errors, result.errors
@@ -158,8 +164,11 @@ class Bench:
         assert isinstance(draft, Newsletter)
         self.draft = draft
         self.contacts = folder / "contacts.csv"
-        self.contacts.write_text("email,name,language,audience,consent_date\n" + "".join(
-            f"reader{n:05d}@example.org,Reader {n},en,parents,2026-12-01\n" for n in range(messages)), encoding="utf-8")
+        self.contacts.write_text(
+            "email,name,language,audience,consent_date\n"
+            + "".join(f"reader{n:05d}@example.org,Reader {n},en,parents,2026-12-01\n" for n in range(messages)),
+            encoding="utf-8",
+        )
         self.runs = 0
 
     def fresh_channel(self) -> Smtp:
@@ -177,9 +186,14 @@ class Bench:
         """One copy as the adapter makes it, to send in the baseline."""
         options = open_channels(self.workspace)["newsletter"].options
         assert isinstance(options, SmtpOptions)
-        composer = Composer(self.draft, sender=options.sender, date=NOW, one_click=True,
-                            list_id=list_id_header(None, options.list, options.sender_domain),
-                            unsubscribe=lambda address: TRACKER.unsubscribe_url(options.list, address))
+        composer = Composer(
+            self.draft,
+            sender=options.sender,
+            date=NOW,
+            one_click=True,
+            list_id=list_id_header(None, options.list, options.sender_domain),
+            unsubscribe=lambda address: TRACKER.unsubscribe_url(options.list, address),
+        )
         return composer.compose("reader00000@example.org", "Reader 0").data
 
     def baseline(self, data: bytes) -> Figures:
@@ -205,8 +219,10 @@ class Bench:
             sent = db.execute(select(func.count()).select_from(recipients).where(recipients.c.state == "sent")).scalar()
         channel.store.dispose()
         if self.handler.count - before != self.messages or sent != self.messages:
-            raise SystemExit(f"adapter: the server counted {self.handler.count - before}, the ledger {sent} sent, "
-                             f"not {self.messages} ({publication})")
+            raise SystemExit(
+                f"adapter: the server counted {self.handler.count - before}, the ledger {sent} sent, "
+                f"not {self.messages} ({publication})"
+            )
         return timer.figures
 
     def close(self) -> None:
@@ -241,20 +257,28 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(Path(tmp), args.messages)
         try:
             data = bench.sample_message()
-            print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs; "
-                  f"{args.messages:,} messages of {len(data):,} bytes to aiosmtpd on 127.0.0.1:{bench.port} "
-                  f"(a thread of this process); ledgers under {tmp}")
+            print(
+                f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs; "
+                f"{args.messages:,} messages of {len(data):,} bytes to aiosmtpd on 127.0.0.1:{bench.port} "
+                f"(a thread of this process); ledgers under {tmp}"
+            )
             baselines, adapters = rounds([lambda: bench.baseline(data), bench.adapter], args.repeat)
             baseline = max(f.rate for f in baselines)
             adapter = max(f.rate for f in adapters)
             ratio = adapter / baseline
             paired = sorted(a.rate / b.rate for a, b in zip(adapters, baselines, strict=True))
             cpu = (min(f.cpu for f in baselines) * 1e6, min(f.cpu for f in adapters) * 1e6)
-            print(f"  (a) baseline  smtplib, one prebuilt message      {baseline:8,.0f} messages/s  "
-                  f"(CPU {cpu[0]:,.0f} µs/message, server thread included)")
-            print(f"  (b) adapter   Smtp.publish, personalised, ledger {adapter:8,.0f} messages/s  (CPU {cpu[1]:,.0f} µs/message)")
-            print(f"  (b)/(a) = {ratio:.0%} of the best rates (goal: at least {GOAL:.0%}): {'met' if ratio >= GOAL else 'MISSED'}"
-                  f"; round by round {', '.join(f'{r:.0%}' for r in paired)} (median {statistics.median(paired):.0%})")
+            print(
+                f"  (a) baseline  smtplib, one prebuilt message      {baseline:8,.0f} messages/s  "
+                f"(CPU {cpu[0]:,.0f} µs/message, server thread included)"
+            )
+            print(
+                f"  (b) adapter   Smtp.publish, personalised, ledger {adapter:8,.0f} messages/s  (CPU {cpu[1]:,.0f} µs/message)"
+            )
+            print(
+                f"  (b)/(a) = {ratio:.0%} of the best rates (goal: at least {GOAL:.0%}): {'met' if ratio >= GOAL else 'MISSED'}"
+                f"; round by round {', '.join(f'{r:.0%}' for r in paired)} (median {statistics.median(paired):.0%})"
+            )
             if ratio < GOAL or args.profile:
                 profiler = cProfile.Profile()
                 bench.adapter(profiler)

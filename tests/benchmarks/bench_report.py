@@ -45,13 +45,13 @@ from sqlalchemy import Engine, insert, text
 from workspaces import audience, campaign_yaml
 
 from kmcomms.campaign.load import load_paths
+from kmcomms.campaign.workspace import load_workspace
 from kmcomms.cli import main as kmcomms_main
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries
+from kmcomms.report.gather import end_of_day, gather_unit
 from kmcomms.report.html import html
 from kmcomms.report.markdown import markdown
-from kmcomms.report.gather import end_of_day, gather_unit
-from kmcomms.campaign.workspace import load_workspace
 
 GOAL = 5.0
 CHANNELS = ("blog", "newsletter")
@@ -85,7 +85,9 @@ def make_workspace(folder: Path, campaigns: int) -> Path:
     for c in range(campaigns):
         target = folder / "campaigns" / f"c{c:03d}" / "campaign.yaml"
         target.parent.mkdir(parents=True)
-        target.write_text(campaign_yaml(messages, title=f"Campaign {c}", audiences=audiences, reached="parents, carers"))
+        target.write_text(
+            campaign_yaml(messages, title=f"Campaign {c}", audiences=audiences, reached="parents, carers")
+        )
     return folder
 
 
@@ -97,10 +99,23 @@ def fill_ledger(engine: Engine, campaigns: int, samples: int) -> None:
                 for lang in LANGUAGES:
                     for ch in CHANNELS:
                         due = START + timedelta(days=1 + m)
-                        rows.append({"id": f"c{c}-{m}-{a}-{lang}-{ch}", "campaign": f"c{c:03d}", "message": f"m{m}",
-                                     "occurrence": "o", "audiences": a, "language": lang, "channel": ch, "due_at": due,
-                                     "timezone": "Europe/London", "state": "published", "attempts": 1,
-                                     "planned_at": due, "updated_at": due})
+                        rows.append(
+                            {
+                                "id": f"c{c}-{m}-{a}-{lang}-{ch}",
+                                "campaign": f"c{c:03d}",
+                                "message": f"m{m}",
+                                "occurrence": "o",
+                                "audiences": a,
+                                "language": lang,
+                                "channel": ch,
+                                "due_at": due,
+                                "timezone": "Europe/London",
+                                "state": "published",
+                                "attempts": 1,
+                                "planned_at": due,
+                                "updated_at": due,
+                            }
+                        )
     with engine.begin() as db:
         db.execute(insert(deliveries), rows)
     per = samples // len(rows)
@@ -120,11 +135,17 @@ def fill_ledger(engine: Engine, campaigns: int, samples: int) -> None:
                     sample = ("clicks", 1.0, at, "tracking")
                 batch.append((row["id"], row["campaign"], *sample))
             if len(batch) >= 50_000:
-                cursor.executemany("INSERT INTO reach_samples (delivery_id, campaign, metric, value, observed_at, source)"
-                                   " VALUES (?, ?, ?, ?, ?, ?)", batch)
+                cursor.executemany(
+                    "INSERT INTO reach_samples (delivery_id, campaign, metric, value, observed_at, source)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    batch,
+                )
                 batch.clear()
-        cursor.executemany("INSERT INTO reach_samples (delivery_id, campaign, metric, value, observed_at, source)"
-                           " VALUES (?, ?, ?, ?, ?, ?)", batch)
+        cursor.executemany(
+            "INSERT INTO reach_samples (delivery_id, campaign, metric, value, observed_at, source)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            batch,
+        )
         raw.commit()
     finally:
         raw.close()
@@ -154,11 +175,15 @@ def main() -> int:
         fill_ledger(engine, args.campaigns, args.samples)
         with engine.connect() as db:
             count = db.execute(text("SELECT COUNT(*) FROM reach_samples")).scalar_one()
-        print(f"ledger: {count:,} reach samples, {args.campaigns * MESSAGES * 8:,} deliveries "
-              f"(inserted in {time.perf_counter() - started:.1f} s, untimed)")
+        print(
+            f"ledger: {count:,} reach samples, {args.campaigns * MESSAGES * 8:,} deliveries "
+            f"(inserted in {time.perf_counter() - started:.1f} s, untimed)"
+        )
         started = time.perf_counter()
         loaded = load_paths([root])
-        print(f"loading {len(loaded.campaigns)} campaigns: {time.perf_counter() - started:.2f} s (not in the comparison)")
+        print(
+            f"loading {len(loaded.campaigns)} campaigns: {time.perf_counter() - started:.2f} s (not in the comparison)"
+        )
         as_of = end_of_day(PERIOD[1])
         now = datetime(2027, 4, 1, tzinfo=UTC)
 
@@ -171,8 +196,9 @@ def main() -> int:
             return made, markdown(made), html(made)
 
         base_time, totals = best(args.repeat, baseline)
-        data_time, _ = best(args.repeat, lambda: gather_unit(workspace, loaded.campaigns, engine, PERIOD, as_of,
-                                                             generated_at=now))
+        data_time, _ = best(
+            args.repeat, lambda: gather_unit(workspace, loaded.campaigns, engine, PERIOD, as_of, generated_at=now)
+        )
         report_time, (made, md, page) = best(args.repeat, report)
         found: dict[tuple[str, str], float] = defaultdict(float)
         for r in made.reach:  # type: ignore[attr-defined]
@@ -182,13 +208,17 @@ def main() -> int:
             return 1
         print(f"(a) baseline GROUP BY query:            {base_time:8.3f} s")
         print(f"    report data (read, evaluate, build): {data_time:8.3f} s  ({data_time / base_time:.1f}x)")
-        print(f"(b) whole report (data + md + html):     {report_time:8.3f} s  ({report_time / base_time:.1f}x, "
-              f"goal under {GOAL:g}x: {'met' if report_time / base_time < GOAL else 'NOT met'})")
+        print(
+            f"(b) whole report (data + md + html):     {report_time:8.3f} s  ({report_time / base_time:.1f}x, "
+            f"goal under {GOAL:g}x: {'met' if report_time / base_time < GOAL else 'NOT met'})"
+        )
         md_time, _ = best(args.repeat, lambda: markdown(made))
         html_time, _ = best(args.repeat, lambda: html(made))
         print(f"    of which markdown {md_time:.3f} s, html with charts {html_time:.3f} s (best of --repeat, apart)")
-        print(f"    html {len(page) / 1e6:.1f} MB, {page.count('<svg')} charts; markdown {len(md) / 1e6:.1f} MB; "
-              f"totals agree on {len(totals)} campaign × metric pairs")
+        print(
+            f"    html {len(page) / 1e6:.1f} MB, {page.count('<svg')} charts; markdown {len(md) / 1e6:.1f} MB; "
+            f"totals agree on {len(totals)} campaign × metric pairs"
+        )
         if args.profile:
             profile = cProfile.Profile()
             profile.runcall(report)

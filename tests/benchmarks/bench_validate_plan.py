@@ -49,8 +49,7 @@ import yaml
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.cli import main as cli_main
-from kmcomms.plan.deliveries import Window
-from kmcomms.plan.deliveries import plan_of
+from kmcomms.plan.deliveries import Window, plan_of
 
 GOAL = 3.0
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -64,16 +63,59 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # Zones whose DST changes happen at night, so the 06:00-21:00 times used here never fall in
 # a gap or a fold (no daylight-saving warnings).
 ZONES = ["Europe/London"] * 6 + [
-    "Europe/Dublin", "Europe/Berlin", "Europe/Warsaw", "Europe/Bucharest", "America/New_York",
-    "America/Toronto", "Africa/Lagos", "Africa/Nairobi", "Asia/Karachi", "Asia/Kolkata",
-    "Asia/Dhaka", "Australia/Sydney", "Pacific/Auckland",
+    "Europe/Dublin",
+    "Europe/Berlin",
+    "Europe/Warsaw",
+    "Europe/Bucharest",
+    "America/New_York",
+    "America/Toronto",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Dhaka",
+    "Australia/Sydney",
+    "Pacific/Auckland",
 ]
-COMMUNITY_LANGUAGES = ["ur", "pa", "pl", "ro", "so", "ar", "yi", "bn", "gu", "tr", "pt", "es",
-                       "fr", "zh", "cy", "lt", "ta", "fa", "ti", "am", "sw", "yo", "hi", "uk"]
+COMMUNITY_LANGUAGES = [
+    "ur",
+    "pa",
+    "pl",
+    "ro",
+    "so",
+    "ar",
+    "yi",
+    "bn",
+    "gu",
+    "tr",
+    "pt",
+    "es",
+    "fr",
+    "zh",
+    "cy",
+    "lt",
+    "ta",
+    "fa",
+    "ti",
+    "am",
+    "sw",
+    "yo",
+    "hi",
+    "uk",
+]
 # kind -> (channel choices, how many languages it usually needs, reading age?)
 KINDS: dict[str, tuple[list[list[str]], tuple[int, int]]] = {
-    "public": ([["video", "newsletter", "blog"], ["blog", "newsletter"], ["print"], ["video", "blog"],
-                ["newsletter", "print"], ["video", "newsletter", "blog", "print"]], (1, 6)),
+    "public": (
+        [
+            ["video", "newsletter", "blog"],
+            ["blog", "newsletter"],
+            ["print"],
+            ["video", "blog"],
+            ["newsletter", "print"],
+            ["video", "newsletter", "blog", "print"],
+        ],
+        (1, 6),
+    ),
     "patients": ([["newsletter", "print"], ["blog", "newsletter"], ["print"], ["video", "print"]], (1, 6)),
     "community": ([["newsletter"], ["newsletter", "print"], ["print", "video"]], (1, 4)),
     "clinicians": ([["newsletter"], ["newsletter", "blog"], ["newsletter", "video"]], (1, 2)),
@@ -89,18 +131,82 @@ AUDIENCE_NAMES = {
     "researchers": ["researchers", "evaluators"],
 }
 NEEDS = ["offline", "easy-read", "large-print", "audio", "bsl"]
-METRICS = {"video": ["views", "watch-minutes"], "newsletter": ["opens", "clicks", "recipients"],
-           "blog": ["views", "clicks"], "print": ["leaflets", "attendees"],
-           "briefing": ["recipients", "opens", "downloads", "citations"]}
-TOPICS = ["HPV", "MMR", "flu", "COVID-19", "RSV", "pertussis", "shingles", "pneumococcal",
-          "meningitis B", "hepatitis B", "rotavirus", "BCG", "polio", "chickenpox"]
+METRICS = {
+    "video": ["views", "watch-minutes"],
+    "newsletter": ["opens", "clicks", "recipients"],
+    "blog": ["views", "clicks"],
+    "print": ["leaflets", "attendees"],
+    "briefing": ["recipients", "opens", "downloads", "citations"],
+}
+TOPICS = [
+    "HPV",
+    "MMR",
+    "flu",
+    "COVID-19",
+    "RSV",
+    "pertussis",
+    "shingles",
+    "pneumococcal",
+    "meningitis B",
+    "hepatitis B",
+    "rotavirus",
+    "BCG",
+    "polio",
+    "chickenpox",
+]
 WORDS = [
-    "vaccine", "uptake", "parents", "clinicians", "families", "community", "trust", "questions", "answers",
-    "language", "clinic", "school", "nurse", "evidence", "access", "convenience", "information", "leaflet",
-    "film", "reminder", "dose", "catch-up", "appointment", "consent", "season", "local", "services",
-    "barriers", "research", "findings", "plain", "briefing", "commissioners", "partners", "offline", "print",
-    "health", "visitors", "GP", "practice", "pharmacy", "children", "young", "people", "older", "adults",
-    "pregnancy", "protection", "risk", "safety", "side", "effects",
+    "vaccine",
+    "uptake",
+    "parents",
+    "clinicians",
+    "families",
+    "community",
+    "trust",
+    "questions",
+    "answers",
+    "language",
+    "clinic",
+    "school",
+    "nurse",
+    "evidence",
+    "access",
+    "convenience",
+    "information",
+    "leaflet",
+    "film",
+    "reminder",
+    "dose",
+    "catch-up",
+    "appointment",
+    "consent",
+    "season",
+    "local",
+    "services",
+    "barriers",
+    "research",
+    "findings",
+    "plain",
+    "briefing",
+    "commissioners",
+    "partners",
+    "offline",
+    "print",
+    "health",
+    "visitors",
+    "GP",
+    "practice",
+    "pharmacy",
+    "children",
+    "young",
+    "people",
+    "older",
+    "adults",
+    "pregnancy",
+    "protection",
+    "risk",
+    "safety",
+    "side",
+    "effects",
 ]
 
 
@@ -203,8 +309,15 @@ def _campaign(rng: random.Random, index: int, folder: Path, target: int) -> _Cam
         channel_sets, (lo, hi) = KINDS[kind]
         count = rng.randint(lo, hi)
         languages = ["en", *rng.sample(COMMUNITY_LANGUAGES, k=count - 1)]
-        audiences.append(_Audience(name, kind, languages, list(rng.choice(channel_sets)),
-                                   rng.choice(ZONES) if rng.random() < 0.15 else None))
+        audiences.append(
+            _Audience(
+                name,
+                kind,
+                languages,
+                list(rng.choice(channel_sets)),
+                rng.choice(ZONES) if rng.random() < 0.15 else None,
+            )
+        )
 
     w("# yaml-language-server: $schema=../../campaign.schema.json")
     w(f"# Generated for the validate + plan benchmark: {topic} vaccination, campaign {index}.")
@@ -315,7 +428,11 @@ def _campaign(rng: random.Random, index: int, folder: Path, target: int) -> _Cam
         if repeat:
             unit = rng.choice(["days", "weeks", "weeks"])
             every = rng.choice([3, 7, 10, 14]) if unit == "days" else rng.choice([1, 1, 2, 2, 3, 4])
-            on = sorted(rng.sample(WEEKDAYS[:5], k=rng.randint(1, 2)), key=WEEKDAYS.index) if unit == "weeks" and rng.random() < 0.7 else None
+            on = (
+                sorted(rng.sample(WEEKDAYS[:5], k=rng.randint(1, 2)), key=WEEKDAYS.index)
+                if unit == "weeks" and rng.random() < 0.7
+                else None
+            )
             first_day = starts + timedelta(days=rng.randint(0, min(14, days)))
             # Stop when about the remaining deliveries are planned (or at the campaign's end).
             until = first_day
@@ -346,7 +463,9 @@ def _campaign(rng: random.Random, index: int, folder: Path, target: int) -> _Cam
             w(f"    summary: {_q(_sentence(rng, 8, 20))}")
         if rng.random() < 0.55:
             body = f"messages/{mid}.md"
-            (folder / body).write_text("\n\n".join(_paragraph(rng) for _ in range(rng.randint(2, 6))) + "\n", encoding="utf-8")
+            (folder / body).write_text(
+                "\n\n".join(_paragraph(rng) for _ in range(rng.randint(2, 6))) + "\n", encoding="utf-8"
+            )
             w(f"    body: {body}")
             out.body_files += 1
         else:
@@ -488,8 +607,10 @@ def profile(root: Path, top: int, collect: bool) -> None:
     profiler.disable()
     gc.enable()
     if collect:
-        print(f"\ncyclic GC ran for {GC_CLOCK.seconds - in_gc:.2f}s of the profiled run; cProfile charges that to"
-              " whatever was allocating at the time (--profile-no-gc profiles with the collector off)")
+        print(
+            f"\ncyclic GC ran for {GC_CLOCK.seconds - in_gc:.2f}s of the profiled run; cProfile charges that to"
+            " whatever was allocating at the time (--profile-no-gc profiles with the collector off)"
+        )
     else:
         print("\nprofiled with the cyclic garbage collector off (--profile-no-gc)")
     for key in ("cumulative", "tottime"):
@@ -498,20 +619,28 @@ def profile(root: Path, top: int, collect: bool) -> None:
         stats.print_stats(top)
         print(f"\n=== cProfile of one validate + plan, sorted by {key} (top {top}) ===")
         text = stream.getvalue()
-        print(text[text.find("   ncalls"):] if "   ncalls" in text else text)
+        print(text[text.find("   ncalls") :] if "   ncalls" in text else text)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaigns", type=int, default=1000, help="campaigns to generate (default 1000)")
-    parser.add_argument("--deliveries-per-campaign", type=int, default=100, metavar="N",
-                        help="average planned deliveries per campaign (default 100)")
+    parser.add_argument(
+        "--deliveries-per-campaign",
+        type=int,
+        default=100,
+        metavar="N",
+        help="average planned deliveries per campaign (default 100)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="repetitions; the best is reported (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the generated campaigns (default 1)")
     parser.add_argument("--no-cli", action="store_true", help="skip timing the `kmcomms validate` command")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one validate + plan")
-    parser.add_argument("--profile-no-gc", action="store_true",
-                        help="profile with the cyclic garbage collector off, so its time is not charged to other functions")
+    parser.add_argument(
+        "--profile-no-gc",
+        action="store_true",
+        help="profile with the cyclic garbage collector off, so its time is not charged to other functions",
+    )
     parser.add_argument("--profile-top", type=int, default=30, metavar="N", help="profile rows to print (default 30)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="generate into DIR (must not exist) and keep it")
     # tests/benchmarks/run passes the same options to every benchmark: ignore the others'.
@@ -529,9 +658,11 @@ def main(argv: list[str] | None = None) -> int:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kmcomms-bench-")))
         started = time.perf_counter()
         gen = generate(root, args.campaigns, args.deliveries_per_campaign, args.seed)
-        print(f"generated {gen.campaigns:,} campaigns in {time.perf_counter() - started:.1f}s at {root}: "
-              f"{gen.messages:,} messages ({gen.repeats:,} repeating), {gen.body_files:,} body files, "
-              f"{gen.yaml_bytes / 1e6:.1f} MB of YAML")
+        print(
+            f"generated {gen.campaigns:,} campaigns in {time.perf_counter() - started:.1f}s at {root}: "
+            f"{gen.messages:,} messages ({gen.repeats:,} repeating), {gen.body_files:,} body files, "
+            f"{gen.yaml_bytes / 1e6:.1f} MB of YAML"
+        )
 
         # Check once, untimed: the campaigns are valid and plan as the generator expects.
         checked = validate(root)
@@ -540,12 +671,16 @@ def main(argv: list[str] | None = None) -> int:
         if errors or len(checked.campaigns) != gen.campaigns:
             for d in errors[:20]:
                 print(f"  {d}", file=sys.stderr)
-            raise SystemExit(f"generated campaigns are not valid: {len(errors)} errors, "
-                             f"{len(checked.campaigns)} of {gen.campaigns} campaigns loaded")
+            raise SystemExit(
+                f"generated campaigns are not valid: {len(errors)} errors, "
+                f"{len(checked.campaigns)} of {gen.campaigns} campaigns loaded"
+            )
         deliveries = len(plan_of(checked, WINDOW, NOW).deliveries)
         note = "" if deliveries == gen.expected_deliveries else f" (the generator expected {gen.expected_deliveries:,})"
-        print(f"validated: {len(checked.campaigns):,} campaigns, 0 errors, {warnings} warnings; "
-              f"planned {deliveries:,} deliveries{note}")
+        print(
+            f"validated: {len(checked.campaigns):,} campaigns, 0 errors, {warnings} warnings; "
+            f"planned {deliveries:,} deliveries{note}"
+        )
         del checked
         print(f"caches cleared between runs: {', '.join(clear_caches()) or 'none found'}")
 
@@ -553,7 +688,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_cli:
             runs["cli validate"] = []
         in_gc: dict[str, list[float]] = {name: [] for name in runs}
-        print(f"\n{'run':>4} " + " ".join(f"{name:>13}" for name in runs) + "  (seconds; in brackets: of which cyclic GC)")
+        print(
+            f"\n{'run':>4} " + " ".join(f"{name:>13}" for name in runs) + "  (seconds; in brackets: of which cyclic GC)"
+        )
         for n in range(1, args.repeat + 1):
             clear_caches()
             seconds, parsed, collecting = timed(lambda: baseline(root))
@@ -584,13 +721,19 @@ def main(argv: list[str] | None = None) -> int:
         files = gen.campaigns
         print(f"\nbest of {args.repeat}: {files:,} campaign files, {deliveries:,} deliveries")
         print(f"{'':<16}{'seconds':>9}{'(in GC)':>9}{'files/s':>11}{'deliveries/s':>14}{'x baseline':>12}")
-        rows = [("baseline (parse)", best["baseline"], best_gc["baseline"]), ("validate", best["validate"], best_gc["validate"]),
-                ("plan", best["plan"], best_gc["plan"]), ("validate + plan", total, best_gc["validate"] + best_gc["plan"])]
+        rows = [
+            ("baseline (parse)", best["baseline"], best_gc["baseline"]),
+            ("validate", best["validate"], best_gc["validate"]),
+            ("plan", best["plan"], best_gc["plan"]),
+            ("validate + plan", total, best_gc["validate"] + best_gc["plan"]),
+        ]
         if "cli validate" in best:
             rows.append(("cli validate", best["cli validate"], best_gc["cli validate"]))
         for name, seconds, collecting in rows:
             per_delivery = f"{deliveries / seconds:>14,.0f}" if name in ("plan", "validate + plan") else f"{'':>14}"
-            print(f"{name:<16}{seconds:>9.3f}{collecting:>9.3f}{files / seconds:>11,.0f}{per_delivery}{seconds / best['baseline']:>11.2f}x")
+            print(
+                f"{name:<16}{seconds:>9.3f}{collecting:>9.3f}{files / seconds:>11,.0f}{per_delivery}{seconds / best['baseline']:>11.2f}x"
+            )
         verdict = "meets" if ratio < GOAL else "misses"
         print(f"\n(validate + plan) / baseline = {ratio:.2f}x — {verdict} the goal of under {GOAL:.1f}x")
 

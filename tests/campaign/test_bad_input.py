@@ -28,7 +28,9 @@ from kmcomms.campaign.source import MAX_FILE_BYTES, load_yaml
 CORPUS = Path(__file__).resolve().parents[1] / "badinput"
 
 #: One finding as `kmcomms validate` prints it.
-LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning): (?P<message>.+) \[(?P<code>[a-z0-9-]+)\]$")
+LINE = re.compile(
+    r"^(?P<path>.+):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning): (?P<message>.+) \[(?P<code>[a-z0-9-]+)\]$"
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class Case:
         return 1 if self.severity == "error" else 0
 
 
-def _campaign(name: str, line: int, column: int, code: str, *says: str, severity: str = "error", file: str = "campaign.yaml") -> Case:
+def _campaign(
+    name: str, line: int, column: int, code: str, *says: str, severity: str = "error", file: str = "campaign.yaml"
+) -> Case:
     return Case(f"campaigns/{name}", f"campaigns/{name}/{file}", line, column, code, says, severity)
 
 
@@ -59,11 +63,22 @@ def _settings(name: str, line: int, column: int, code: str, *says: str) -> Case:
 
 CASES = [
     # YAML syntax and encoding
-    _campaign("yaml-unclosed-list", 28, 9, "yaml-syntax", "did not find expected ',' or ']'", "the [ list opened on line 27"),
+    _campaign(
+        "yaml-unclosed-list", 28, 9, "yaml-syntax", "did not find expected ',' or ']'", "the [ list opened on line 27"
+    ),
     _campaign("yaml-unclosed-quote", 32, 12, "yaml-syntax", "the quote opened here is never closed", "close it"),
     # Closed only by the next line's opening quote: the parser stumbles on line 3, the quote to close is on line 2.
-    _campaign("yaml-quote-runs-on", 2, 8, "yaml-syntax", "the quote opened here runs on to line 3", "close it on this line"),
-    _campaign("yaml-colon-in-value", 32, 15, "yaml-syntax", "mapping values are not allowed", "put quotes around a value that contains ': '"),
+    _campaign(
+        "yaml-quote-runs-on", 2, 8, "yaml-syntax", "the quote opened here runs on to line 3", "close it on this line"
+    ),
+    _campaign(
+        "yaml-colon-in-value",
+        32,
+        15,
+        "yaml-syntax",
+        "mapping values are not allowed",
+        "put quotes around a value that contains ': '",
+    ),
     _campaign("yaml-tab-indent", 24, 1, "yaml-syntax", "tab", "indent with spaces"),
     _campaign("yaml-duplicate-key", 6, 1, "yaml-syntax", "the key 'language' appears twice", "keep one"),
     _campaign("yaml-undefined-alias", 30, 16, "yaml-syntax", "undefined alias", "define the anchor"),
@@ -82,19 +97,32 @@ CASES = [
     _campaign("wrong-type-number", 19, 21, "wrong-type", "target must be a number", "not 'lots'"),
     _campaign("wrong-type-text", 32, 12, "wrong-type", "title must be text", "not a list"),
     _campaign("wrong-type-empty", 3, 7, "wrong-type", "owner must be text", "not empty"),
-    _campaign("unknown-key-typo", 2, 1, "unknown-key", 'unknown key "titel"', 'did you mean "title"', "fix its spelling"),
-    _campaign("unknown-key-nested", 13, 9, "unknown-key", 'unknown key "statment" in aims[0].objectives[0]', 'did you mean "statement"'),
+    _campaign(
+        "unknown-key-typo", 2, 1, "unknown-key", 'unknown key "titel"', 'did you mean "title"', "fix its spelling"
+    ),
+    _campaign(
+        "unknown-key-nested",
+        13,
+        9,
+        "unknown-key",
+        'unknown key "statment" in aims[0].objectives[0]',
+        'did you mean "statement"',
+    ),
     _campaign("unknown-key-far", 27, 5, "unknown-key", 'unknown key "colour" in audiences.parents', "remove it"),
     _campaign("missing-key", 23, 5, "missing-key", 'audiences.parents needs the key "intent"', "add it"),
     _campaign("number-out-of-range", 27, 18, "out-of-range", "reading_age must be at least 5, not 3"),
-    _campaign("no-schedule", 29, 5, "bad-value", "messages[0]: a message needs exactly one schedule", "`at`", "`repeat`"),
+    _campaign(
+        "no-schedule", 29, 5, "bad-value", "messages[0]: a message needs exactly one schedule", "`at`", "`repeat`"
+    ),
     # Dates, times, zones, choices
     _campaign("bad-date", 6, 9, "bad-value", 'starts: "2027-02-30" is not a real date', "YYYY-MM-DD"),
     _campaign("bad-date-format", 7, 7, "bad-value", "'31/03/2027' is not a date", "YYYY-MM-DD"),
     _campaign("bad-datetime-offset", 31, 9, "bad-value", "is not a local date and time", "without an offset"),
     _campaign("bad-time-unquoted", 33, 11, "bad-value", "1830 is not a time", 'quote it: "HH:MM"'),
     _campaign("bad-interval", 32, 14, "bad-value", '"00 days" is not an interval', "N from 1 to"),
-    _campaign("bad-zone", 4, 11, "bad-value", '"Europe/Londn" is not an IANA time zone', 'did you mean "Europe/London"'),
+    _campaign(
+        "bad-zone", 4, 11, "bad-value", '"Europe/Londn" is not an IANA time zone', 'did you mean "Europe/London"'
+    ),
     _campaign("bad-zone-folder", 4, 11, "bad-value", '"Europe" is not an IANA time zone'),
     _campaign("bad-choice", 24, 11, "bad-choice", '"publik" is not allowed', 'did you mean "public"', "use one of"),
     _campaign("bad-weekday", 33, 12, "bad-choice", 'on[0]: "tusday"', 'did you mean "tuesday"'),
@@ -102,30 +130,78 @@ CASES = [
     _campaign("bad-audience-key", 22, 3, "bad-value", 'audiences: "Parents" is not a valid id', '"parents"'),
     # Cross-checks
     _campaign("unknown-audience", 30, 17, "unknown-audience", 'no audience "parnets"', 'did you mean "parents"'),
-    _campaign("unknown-objective-audience", 14, 21, "unknown-audience", 'no audience "parent"', 'did you mean "parents"'),
+    _campaign(
+        "unknown-objective-audience", 14, 21, "unknown-audience", 'no audience "parent"', 'did you mean "parents"'
+    ),
     _campaign("unknown-channel", 27, 16, "unknown-channel", 'no channel "blgo"', 'did you mean "blog"', "kmcomms.toml"),
-    _campaign("unknown-workspace-channel", 31, 22, "unknown-channel", 'no channel "podcast"', "defined in kmcomms.toml"),
+    _campaign(
+        "unknown-workspace-channel", 31, 22, "unknown-channel", 'no channel "podcast"', "defined in kmcomms.toml"
+    ),
     _campaign("unknown-indicator-channel", 19, 24, "unknown-channel", 'no channel "tv"'),
     _campaign("duplicate-message-id", 34, 9, "duplicate-id", 'message id "launch" is used twice (first on line 29)'),
-    _campaign("duplicate-indicator-id", 21, 17, "duplicate-id", 'indicator id "views" is used twice (first on line 16)'),
-    _campaign("schedule-after-end", 31, 9, "outside-campaign", "2027-05-11 09:00 is outside the campaign (2027-01-11 to 2027-03-31)"),
+    _campaign(
+        "duplicate-indicator-id", 21, 17, "duplicate-id", 'indicator id "views" is used twice (first on line 16)'
+    ),
+    _campaign(
+        "schedule-after-end",
+        31,
+        9,
+        "outside-campaign",
+        "2027-05-11 09:00 is outside the campaign (2027-01-11 to 2027-03-31)",
+    ),
     _campaign("schedule-before-start", 31, 9, "outside-campaign", "2027-01-04 09:00 is outside the campaign"),
-    _campaign("schedule-before-embargo", 32, 9, "before-embargo", "before the embargo (2027-01-12 00:01)", "move it after"),
+    _campaign(
+        "schedule-before-embargo", 32, 9, "before-embargo", "before the embargo (2027-01-12 00:01)", "move it after"
+    ),
     _campaign("repeat-until-after-end", 34, 14, "outside-campaign", "repeat until 2027-04-30 is outside the campaign"),
-    _campaign("repeat-before-embargo", 35, 11, "before-embargo", "first repeat (2027-01-12 18:30) is before the embargo"),
+    _campaign(
+        "repeat-before-embargo", 35, 11, "before-embargo", "first repeat (2027-01-12 18:30) is before the embargo"
+    ),
     _campaign("repeat-too-many", 32, 7, "too-many-occurrences", "more than 10,000 times"),
     _campaign("ends-before-starts", 7, 7, "ends-before-starts", "ends (2026-03-31) before it starts (2027-01-11)"),
-    _campaign("audience-without-channel", 27, 15, "audience-without-channel", 'audience "parents" has no channel', severity="warning"),
-    _campaign("objective-without-indicator", 12, 9, "objective-without-indicator", 'objective "parents-hear" has no indicator', severity="warning"),
+    _campaign(
+        "audience-without-channel",
+        27,
+        15,
+        "audience-without-channel",
+        'audience "parents" has no channel',
+        severity="warning",
+    ),
+    _campaign(
+        "objective-without-indicator",
+        12,
+        9,
+        "objective-without-indicator",
+        'objective "parents-hear" has no indicator',
+        severity="warning",
+    ),
     # Body files
-    _campaign("body-outside-folder", 33, 11, "path-outside-campaign", 'body "../shared-body.md" is outside the campaign folder'),
+    _campaign(
+        "body-outside-folder",
+        33,
+        11,
+        "path-outside-campaign",
+        'body "../shared-body.md" is outside the campaign folder',
+    ),
     _campaign("body-missing", 33, 11, "missing-body", 'body file "messages/launch.md" does not exist'),
-    _campaign("body-misspelt", 33, 11, "missing-body", 'body file "messages/lauch.md" does not exist',
-              'did you mean "messages/launch.md"'),
+    _campaign(
+        "body-misspelt",
+        33,
+        11,
+        "missing-body",
+        'body file "messages/lauch.md" does not exist',
+        'did you mean "messages/launch.md"',
+    ),
     _campaign("body-not-utf8", 3, 4, "not-utf8", "byte 0xe9 is not UTF-8", file="messages/launch.md"),
     # Workspaces
-    Case("workspaces/duplicate-campaign-id", "workspaces/duplicate-campaign-id/campaigns/second/campaign.yaml", 1, 5,
-         "duplicate-id", ('campaign id "launch-films" is also used by first/',)),
+    Case(
+        "workspaces/duplicate-campaign-id",
+        "workspaces/duplicate-campaign-id/campaigns/second/campaign.yaml",
+        1,
+        5,
+        "duplicate-id",
+        ('campaign id "launch-films" is also used by first/',),
+    ),
     _settings("toml-syntax", 6, 15, "toml-syntax", "TOML syntax", "Expected ']'"),
     _settings("toml-unterminated-string", 9, 34, "toml-syntax", "TOML syntax", "check quotes"),
     _settings("toml-unknown-key", 2, 1, "unknown-key", 'unknown key "nmae" in unit', 'did you mean "name"'),
@@ -136,17 +212,38 @@ CASES = [
     _settings("toml-empty", 1, 1, "missing-key", 'needs the key "unit"'),
     _settings("toml-not-utf8", 3, 13, "not-utf8", "byte 0xe9 is not UTF-8"),
     _settings("toml-bad-channel-name", 6, 1, "bad-value", 'channels: "Blog" is not a valid id', '"blog"'),
-    _settings("toml-secret-literal", 13, 1, "secret-in-file", "channels.newsletter.password holds a secret", '"${NEWSLETTER_PASSWORD}"'),
-    _settings("toml-secret-number", 12, 1, "secret-in-file", "channels.unit-blog.token holds a secret", '"${UNIT_BLOG_TOKEN}"'),
+    _settings(
+        "toml-secret-literal",
+        13,
+        1,
+        "secret-in-file",
+        "channels.newsletter.password holds a secret",
+        '"${NEWSLETTER_PASSWORD}"',
+    ),
+    _settings(
+        "toml-secret-number", 12, 1, "secret-in-file", "channels.unit-blog.token holds a secret", '"${UNIT_BLOG_TOKEN}"'
+    ),
     _settings("toml-secret-nested", 15, 1, "secret-in-file", "channels.newsletter.auth.password holds a secret"),
     # Channel settings, checked against each adapter's own settings
-    _settings("toml-channel-unknown-setting", 8, 1, "unknown-key", 'unknown key "pth" in channels.blog', 'did you mean "path"'),
+    _settings(
+        "toml-channel-unknown-setting", 8, 1, "unknown-key", 'unknown key "pth" in channels.blog', 'did you mean "path"'
+    ),
     _settings("toml-channel-wrong-type", 9, 1, "wrong-type", "port must be a whole number, not 'eighty'"),
-    _settings("toml-channel-bad-kind", 8, 1, "bad-choice", 'kind: "blgo" is not allowed', 'did you mean "blog"', "use one of"),
-    _settings("toml-channel-missing-setting", 6, 1, "missing-key", 'channels.newsletter needs the key "sender"', "add it"),
+    _settings(
+        "toml-channel-bad-kind", 8, 1, "bad-choice", 'kind: "blgo" is not allowed', 'did you mean "blog"', "use one of"
+    ),
+    _settings(
+        "toml-channel-missing-setting", 6, 1, "missing-key", 'channels.newsletter needs the key "sender"', "add it"
+    ),
     # Reported at its `adapter =` line, once: the campaign that uses the channel is not blamed.
-    _settings("toml-channel-unknown-adapter", 7, 1, "unknown-adapter", 'no channel adapter "statc-site"',
-              'did you mean "static-site"'),
+    _settings(
+        "toml-channel-unknown-adapter",
+        7,
+        1,
+        "unknown-adapter",
+        'no channel adapter "statc-site"',
+        'did you mean "static-site"',
+    ),
 ]
 
 #: Secrets written in the corpus settings files; no output may ever contain them.
@@ -174,13 +271,19 @@ def test_every_corpus_folder_has_a_case() -> None:
 
 def test_the_corpus_files_are_what_they_claim() -> None:
     assert (CORPUS / "campaigns/empty-file/campaign.yaml").read_bytes() == b""
-    for name in ("campaigns/not-utf8/campaign.yaml", "campaigns/body-not-utf8/messages/launch.md", "workspaces/toml-not-utf8/kmcomms.toml"):
+    for name in (
+        "campaigns/not-utf8/campaign.yaml",
+        "campaigns/body-not-utf8/messages/launch.md",
+        "workspaces/toml-not-utf8/kmcomms.toml",
+    ):
         with pytest.raises(UnicodeDecodeError):
             (CORPUS / name).read_bytes().decode("utf-8")
     bomb = CORPUS / "campaigns/alias-bomb/campaign.yaml"
     assert bomb.stat().st_size < 1024 and bomb.read_text().count("*") >= 70
     assert b"\x00" in (CORPUS / "campaigns/yaml-control-character/campaign.yaml").read_bytes()
-    assert (CORPUS / "campaigns/shared-body.md").is_file(), "the escaping body must exist, so only the path check refuses it"
+    assert (CORPUS / "campaigns/shared-body.md").is_file(), (
+        "the escaping body must exist, so only the path check refuses it"
+    )
     assert not (CORPUS / "campaigns/body-missing/messages").exists()
 
 
@@ -214,20 +317,36 @@ def test_json_findings_have_exactly_the_promised_keys(case: Case) -> None:
         assert set(finding) == {"path", "line", "column", "severity", "code", "message"}
         assert isinstance(finding["line"], int) and finding["line"] >= 1 and finding["column"] >= 1
         assert finding["severity"] in ("error", "warning")
-    assert [(f["line"], f["column"], f["severity"]) for f in findings if f["code"] == case.code and _is(f["path"], case)] == [
-        (case.line, case.column, case.severity)
-    ]
+    assert [
+        (f["line"], f["column"], f["severity"]) for f in findings if f["code"] == case.code and _is(f["path"], case)
+    ] == [(case.line, case.column, case.severity)]
     assert all(secret not in out for secret in SECRETS)
 
 
-SUBPROCESS_CASES = ["yaml-unclosed-list", "not-utf8", "alias-bomb", "bad-interval", "bad-zone-folder", "toml-secret-literal"]
+SUBPROCESS_CASES = [
+    "yaml-unclosed-list",
+    "not-utf8",
+    "alias-bomb",
+    "bad-interval",
+    "bad-zone-folder",
+    "toml-secret-literal",
+]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.folder.split("/")[1] in SUBPROCESS_CASES], ids=lambda c: c.folder)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.folder.split("/")[1] in SUBPROCESS_CASES], ids=lambda c: c.folder
+)
 def test_a_real_process_exits_1_with_the_line_and_no_traceback(case: Case) -> None:
     # bad-interval ("00 days") once looped forever: the timeout turns a hang into a failure.
-    done = subprocess.run([sys.executable, "-m", "kmcomms", "validate", str(CORPUS / case.folder)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=60, check=False, cwd=CORPUS)
+    done = subprocess.run(
+        [sys.executable, "-m", "kmcomms", "validate", str(CORPUS / case.folder)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+        cwd=CORPUS,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout and "Traceback" not in done.stderr
     where = f"{case.file}:{case.line}:{case.column}: error: "  # relative to the working directory
@@ -235,7 +354,9 @@ def test_a_real_process_exits_1_with_the_line_and_no_traceback(case: Case) -> No
     assert all(secret not in done.stdout + done.stderr for secret in SECRETS)
 
 
-@pytest.mark.parametrize("folder", ["campaigns/yaml-unclosed-list", "campaigns/unknown-key-typo", "workspaces/toml-secret-literal"])
+@pytest.mark.parametrize(
+    "folder", ["campaigns/yaml-unclosed-list", "campaigns/unknown-key-typo", "workspaces/toml-secret-literal"]
+)
 def test_plan_refuses_broken_input_in_one_line(folder: str) -> None:
     case = next(c for c in CASES if c.folder == folder)
     code, out, err = run_cli("plan", CORPUS / folder)
@@ -293,7 +414,9 @@ def test_a_body_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
 def test_a_secret_in_settings_never_reaches_any_output(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "unit")
     settings_file = root / "kmcomms.toml"
-    settings_file.write_text(settings_file.read_text() + '\n[channels.mail]\nadapter = "smtp"\napi-key = "s3cr3t-value"\n')
+    settings_file.write_text(
+        settings_file.read_text() + '\n[channels.mail]\nadapter = "smtp"\napi-key = "s3cr3t-value"\n'
+    )
     write_campaign(root)
     for args in (["validate", root], ["validate", "--format", "json", root], ["plan", root], ["--debug", "plan", root]):
         code, out, err = run_cli(*args)
@@ -373,7 +496,11 @@ def _edited_campaign(draw: st.DrawFn) -> str:
 
 
 _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @st.composite

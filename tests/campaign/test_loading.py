@@ -11,10 +11,10 @@ import pytest
 from conftest import VALID_CAMPAIGN, RunCli, WriteCampaign, write_campaign
 
 from kmcomms.campaign.load import is_body_path, load_campaign, load_paths
-from kmcomms.channels.registry import check_channel, open_channels
-from kmcomms.errors import InvalidInput, WorkspaceError
 from kmcomms.campaign.source import load_yaml, toml_position
 from kmcomms.campaign.workspace import expand, load_workspace
+from kmcomms.channels.registry import check_channel, open_channels
+from kmcomms.errors import InvalidInput, WorkspaceError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,8 +33,11 @@ def _json(out: str) -> dict[str, dict[str, object]]:
 
 def _line_of(text: str, needle: str) -> int:
     """The first line that is not a comment and holds `needle`."""
-    return next(number for number, line in enumerate(text.splitlines(), 1)
-                if needle in line and not line.lstrip().startswith("#"))
+    return next(
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if needle in line and not line.lstrip().startswith("#")
+    )
 
 
 # The example workspace and where campaigns are found
@@ -43,7 +46,9 @@ def _line_of(text: str, needle: str) -> int:
 def test_the_example_workspace_validates_clean(kmcomms: RunCli) -> None:
     result = load_paths([REPO])
     assert result.diagnostics == []
-    assert {c.campaign.id for c in result.campaigns} == {p.parent.name for p in (REPO / "campaigns").glob("*/campaign.yaml")}
+    assert {c.campaign.id for c in result.campaigns} == {
+        p.parent.name for p in (REPO / "campaigns").glob("*/campaign.yaml")
+    }
     assert len(result.campaigns) >= 3
     for loaded in result.campaigns:
         for message in loaded.campaign.messages:
@@ -59,12 +64,16 @@ def test_the_example_workspace_validates_clean(kmcomms: RunCli) -> None:
     assert code == 0 and ": error:" not in out and "(0 errors" in err
 
 
-def test_the_conftest_campaign_is_valid_with_no_warnings(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_the_conftest_campaign_is_valid_with_no_warnings(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign()
     assert kmcomms("validate", "--no-preflight", workspace) == (0, "", "✓ 1 campaign valid (0 errors, 0 warnings)\n")
 
 
-def test_a_campaign_file_or_folder_is_checked_against_the_workspace_above_it(campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_a_campaign_file_or_folder_is_checked_against_the_workspace_above_it(
+    campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     path = campaign(VALID_CAMPAIGN.replace("channels: [blog, newsletter]", "channels: [blog, newsletter, podcast]"))
     for target in (path, path.parent):
         code, out, _ = kmcomms("validate", "--no-preflight", target)
@@ -106,22 +115,27 @@ messages:
 """
 
 
-@pytest.mark.parametrize(("loc", "key", "where"), [
-    ((), False, (1, 1)),
-    (("title",), False, (1, 8)),
-    (("title",), True, (1, 1)),
-    (("audiences", "parents"), True, (3, 3)),
-    (("audiences", "parents", "languages"), False, (4, 16)),
-    (("audiences", "parents", "languages", 1), False, (4, 21)),
-    (("audiences", "parents", "channels", 1), False, (7, 9)),
-    (("messages", 0, "at"), False, (10, 9)),
-    (("messages", 0, "at"), True, (10, 5)),
-    # Deeper than the file goes (a missing key): the deepest node that exists.
-    (("messages", 0, "title"), False, (9, 5)),
-    (("messages", 5, "at"), False, (9, 3)),
-    (("nowhere", "at", "all"), False, (1, 1)),
-])
-def test_positions_are_one_based_lines_and_columns(loc: tuple[str | int, ...], key: bool, where: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("loc", "key", "where"),
+    [
+        ((), False, (1, 1)),
+        (("title",), False, (1, 8)),
+        (("title",), True, (1, 1)),
+        (("audiences", "parents"), True, (3, 3)),
+        (("audiences", "parents", "languages"), False, (4, 16)),
+        (("audiences", "parents", "languages", 1), False, (4, 21)),
+        (("audiences", "parents", "channels", 1), False, (7, 9)),
+        (("messages", 0, "at"), False, (10, 9)),
+        (("messages", 0, "at"), True, (10, 5)),
+        # Deeper than the file goes (a missing key): the deepest node that exists.
+        (("messages", 0, "title"), False, (9, 5)),
+        (("messages", 5, "at"), False, (9, 3)),
+        (("nowhere", "at", "all"), False, (1, 1)),
+    ],
+)
+def test_positions_are_one_based_lines_and_columns(
+    loc: tuple[str | int, ...], key: bool, where: tuple[int, int]
+) -> None:
     assert load_yaml(Path("p.yaml"), POSITIONS).position(loc, key) == where
 
 
@@ -130,13 +144,20 @@ def test_columns_count_characters_not_bytes() -> None:
     assert load_yaml(Path("p.yaml"), text).position(("names", 1)) == (1, text.index("x") + 1)
 
 
-def test_an_unknown_key_points_at_the_key_and_a_bad_value_at_the_value(campaign: WriteCampaign, kmcomms: RunCli) -> None:
-    text = VALID_CAMPAIGN.replace("    intent: act\n", "    intent: act\n    colour: blue\n").replace("kind: public", "kind: publik")
+def test_an_unknown_key_points_at_the_key_and_a_bad_value_at_the_value(
+    campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
+    text = VALID_CAMPAIGN.replace("    intent: act\n", "    intent: act\n    colour: blue\n").replace(
+        "kind: public", "kind: publik"
+    )
     code, out, _ = kmcomms("validate", "--no-preflight", "--format", "json", campaign(text))
     findings = _json(out)
     assert code == 1 and set(findings) == {"unknown-key", "bad-choice"}
     assert (findings["unknown-key"]["line"], findings["unknown-key"]["column"]) == (_line_of(text, "colour:"), 5)
-    assert (findings["bad-choice"]["line"], findings["bad-choice"]["column"]) == (_line_of(text, "kind:"), len("    kind: ") + 1)
+    assert (findings["bad-choice"]["line"], findings["bad-choice"]["column"]) == (
+        _line_of(text, "kind:"),
+        len("    kind: ") + 1,
+    )
 
 
 def test_a_missing_key_points_at_the_block_that_needs_it(campaign: WriteCampaign, kmcomms: RunCli) -> None:
@@ -202,11 +223,14 @@ def test_unquoted_times_and_weekdays_load_into_the_campaign(campaign: WriteCampa
     assert loaded.campaign.messages[0].at == datetime(2027, 1, 11, 9, 0)
 
 
-@pytest.mark.parametrize(("text", "line", "column", "key"), [
-    ("title: a\nowner: b\ntitle: c\n", 3, 1, "title"),
-    ("audiences:\n  parents:\n    name: a\n    kind: public\n    name: b\n", 5, 5, "name"),
-    ("messages:\n  - {id: a, title: x, id: b}\n", 2, len("  - {id: a, title: x, ") + 1, "id"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "key"),
+    [
+        ("title: a\nowner: b\ntitle: c\n", 3, 1, "title"),
+        ("audiences:\n  parents:\n    name: a\n    kind: public\n    name: b\n", 5, 5, "name"),
+        ("messages:\n  - {id: a, title: x, id: b}\n", 2, len("  - {id: a, title: x, ") + 1, "id"),
+    ],
+)
 def test_a_duplicate_key_is_refused_at_its_second_occurrence(text: str, line: int, column: int, key: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_yaml(Path("dup.yaml"), text)
@@ -216,7 +240,11 @@ def test_a_duplicate_key_is_refused_at_its_second_occurrence(text: str, line: in
 
 
 def test_the_same_key_in_different_mappings_is_fine() -> None:
-    assert _yaml("a:\n  id: x\nb:\n  id: x\nc: [{id: x}, {id: x}]\n") == {"a": {"id": "x"}, "b": {"id": "x"}, "c": [{"id": "x"}, {"id": "x"}]}
+    assert _yaml("a:\n  id: x\nb:\n  id: x\nc: [{id: x}, {id: x}]\n") == {
+        "a": {"id": "x"},
+        "b": {"id": "x"},
+        "c": [{"id": "x"}, {"id": "x"}],
+    }
 
 
 def test_a_small_alias_is_fine_and_only_expansion_counts() -> None:
@@ -228,14 +256,17 @@ def test_a_small_alias_is_fine_and_only_expansion_counts() -> None:
 # Bodies
 
 
-@pytest.mark.parametrize(("body", "is_path"), [
-    ("messages/launch.md", True),
-    ("  messages/launch.MARKDOWN \n", True),
-    ("launch.md", True),
-    ("The films are out.", False),
-    ("# Launch\n\nRead messages/launch.md", False),
-    ("messages/launch.txt", False),
-])
+@pytest.mark.parametrize(
+    ("body", "is_path"),
+    [
+        ("messages/launch.md", True),
+        ("  messages/launch.MARKDOWN \n", True),
+        ("launch.md", True),
+        ("The films are out.", False),
+        ("# Launch\n\nRead messages/launch.md", False),
+        ("messages/launch.txt", False),
+    ],
+)
 def test_a_one_line_body_ending_in_md_is_a_file(body: str, is_path: bool) -> None:
     assert is_body_path(body) is is_path
 
@@ -251,15 +282,25 @@ def test_inline_and_file_bodies(campaign: WriteCampaign) -> None:
 
 
 def test_an_empty_body_file_is_a_warning(campaign: WriteCampaign, kmcomms: RunCli) -> None:
-    code, out, _ = kmcomms("validate", "--no-preflight", "--format", "json", campaign(files={"messages/launch.md": "  \n"}))
+    code, out, _ = kmcomms(
+        "validate", "--no-preflight", "--format", "json", campaign(files={"messages/launch.md": "  \n"})
+    )
     finding = _json(out)["empty-body"]
     assert code == 0 and finding["severity"] == "warning" and finding["path"].endswith("messages/launch.md")
 
 
-def test_a_body_path_the_file_system_cannot_use_is_an_error_not_a_crash(campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_a_body_path_the_file_system_cannot_use_is_an_error_not_a_crash(
+    campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     # A NUL byte (written as an escape) and a name longer than file systems allow.
     for body in ('"messages/a\\0b.md"', "messages/" + "a" * 300 + ".md"):
-        code, out, err = kmcomms("validate", "--no-preflight", "--format", "json", campaign(VALID_CAMPAIGN.replace("body: messages/launch.md", f"body: {body}")))
+        code, out, err = kmcomms(
+            "validate",
+            "--no-preflight",
+            "--format",
+            "json",
+            campaign(VALID_CAMPAIGN.replace("body: messages/launch.md", f"body: {body}")),
+        )
         assert code == 1 and "internal error" not in err
         finding = _json(out)["bad-path"]
         assert (finding["line"], finding["column"]) == (_line_of(VALID_CAMPAIGN, "body: messages/launch.md"), 11)
@@ -270,7 +311,11 @@ def test_a_body_path_the_file_system_cannot_use_is_an_error_not_a_crash(campaign
 
 
 def test_a_value_with_a_newline_or_escape_stays_on_one_line(campaign: WriteCampaign, kmcomms: RunCli) -> None:
-    code, out, _ = kmcomms("validate", "--no-preflight", campaign(VALID_CAMPAIGN.replace("timezone: Europe/London", 'timezone: "Europe/London\\n\\e[31mred"')))
+    code, out, _ = kmcomms(
+        "validate",
+        "--no-preflight",
+        campaign(VALID_CAMPAIGN.replace("timezone: Europe/London", 'timezone: "Europe/London\\n\\e[31mred"')),
+    )
     assert code == 1 and len(out.splitlines()) == 1
     assert "\x1b" not in out and "Europe/London\\n\\x1b[31mred" in out
 
@@ -298,15 +343,22 @@ def test_expand_uses_the_process_environment_by_default(monkeypatch: pytest.Monk
         expand("${KMCOMMS_TEST_UNSET}")
 
 
-def test_a_password_from_the_environment_is_never_stored_or_printed(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_password_from_the_environment_is_never_stored_or_printed(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings_file = workspace / "kmcomms.toml"
-    settings_file.write_text(settings_file.read_text().replace('list = "news"', 'list = "news"\npassword = "${KMCOMMS_TEST_PASSWORD}"'))
+    settings_file.write_text(
+        settings_file.read_text().replace('list = "news"', 'list = "news"\npassword = "${KMCOMMS_TEST_PASSWORD}"')
+    )
     campaign()
     monkeypatch.setenv("KMCOMMS_TEST_PASSWORD", "correct-horse-battery")
     settings = load_workspace(workspace).settings
     assert settings.channels["newsletter"].options["password"] == "${KMCOMMS_TEST_PASSWORD}"
-    for args in (["validate", "--no-preflight", workspace], ["validate", "--no-preflight", "--format", "json", workspace], ["plan", "--all", "--format", "json", workspace]):
+    for args in (
+        ["validate", "--no-preflight", workspace],
+        ["validate", "--no-preflight", "--format", "json", workspace],
+        ["plan", "--all", "--format", "json", workspace],
+    ):
         code, out, err = kmcomms(*args)
         assert code == 0 and "correct-horse-battery" not in out + err
     monkeypatch.delenv("KMCOMMS_TEST_PASSWORD")
@@ -316,12 +368,16 @@ def test_a_password_from_the_environment_is_never_stored_or_printed(workspace: P
     assert (finding["line"], finding["column"]) == (_line_of(settings_file.read_text(), "password ="), 1)
 
 
-def test_any_string_setting_may_read_the_environment(workspace: Path, kmcomms: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_string_setting_may_read_the_environment(
+    workspace: Path, kmcomms: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # One kmcomms.toml for staging and production: the site's address comes from the
     # environment, and is read before the adapter checks it is an http(s) address.
     settings_file = workspace / "kmcomms.toml"
-    text = settings_file.read_text().replace('adapter = "static-site"\npath = "site"\n',
-                                             'adapter = "static-site"\npath = "site"\nbase_url = "${KM_TEST_SITE_URL}"\n')
+    text = settings_file.read_text().replace(
+        'adapter = "static-site"\npath = "site"\n',
+        'adapter = "static-site"\npath = "site"\nbase_url = "${KM_TEST_SITE_URL}"\n',
+    )
     settings_file.write_text(text)
     line = _line_of(text, "base_url =")
     monkeypatch.setenv("KM_TEST_SITE_URL", "https://staging.unit.example.org/")
@@ -342,8 +398,9 @@ def test_any_string_setting_may_read_the_environment(workspace: Path, kmcomms: R
     code, out, _ = kmcomms("validate", "--no-preflight", "--format", "json", workspace)
     finding = _json(out)["env-unset"]
     assert code == 0 and (finding["severity"], finding["line"]) == ("warning", line)
-    assert finding["message"] == ("channels.blog.base_url reads ${KM_TEST_SITE_URL}, which is not set — the channel "
-                                  "cannot be used until it is")
+    assert finding["message"] == (
+        "channels.blog.base_url reads ${KM_TEST_SITE_URL}, which is not set — the channel cannot be used until it is"
+    )
     code, out, _ = kmcomms("channels", "check", "blog", "-w", workspace)
     assert code == 1 and "✗ blog (static-site):" in out and "reads ${KM_TEST_SITE_URL}, which is not set" in out
     with pytest.raises(InvalidInput, match=f"kmcomms.toml:{line}:1: error: channels.blog.base_url reads"):
@@ -352,8 +409,13 @@ def test_any_string_setting_may_read_the_environment(workspace: Path, kmcomms: R
 
 def test_a_secret_is_read_from_the_environment_only_when_used(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings_file = workspace / "kmcomms.toml"
-    settings_file.write_text(settings_file.read_text().replace('list = "news"', 'list = "news"\npassword = "${KM_TEST_SMTP_PASSWORD}"\n'
-                                                               'username = "${KM_TEST_SMTP_USER}"', 1))
+    settings_file.write_text(
+        settings_file.read_text().replace(
+            'list = "news"',
+            'list = "news"\npassword = "${KM_TEST_SMTP_PASSWORD}"\nusername = "${KM_TEST_SMTP_USER}"',
+            1,
+        )
+    )
     monkeypatch.setenv("KM_TEST_SMTP_USER", "news")
     monkeypatch.setenv("KM_TEST_SMTP_PASSWORD", "correct-horse-battery")
     check = check_channel(load_workspace(workspace), "newsletter")
@@ -363,7 +425,9 @@ def test_a_secret_is_read_from_the_environment_only_when_used(workspace: Path, m
     monkeypatch.delenv("KM_TEST_SMTP_PASSWORD")
     check = check_channel(load_workspace(workspace), "newsletter")
     assert not check.usable and [d.code for d in check.diagnostics] == ["env-unset"]
-    assert "newsletter" in open_channels(load_workspace(workspace))  # the daemon still starts; sending says what is missing
+    assert "newsletter" in open_channels(
+        load_workspace(workspace)
+    )  # the daemon still starts; sending says what is missing
 
 
 def test_toml_positions_follow_tables_and_quoted_keys() -> None:
@@ -375,7 +439,9 @@ def test_toml_positions_follow_tables_and_quoted_keys() -> None:
     assert toml_position(text, ("store", "url")) == (1, 1)
 
 
-def test_hidden_folders_under_campaigns_are_not_campaigns(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_hidden_folders_under_campaigns_are_not_campaigns(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign()
     hidden = workspace / "campaigns" / ".draft"
     hidden.mkdir()
@@ -385,6 +451,12 @@ def test_hidden_folders_under_campaigns_are_not_campaigns(workspace: Path, campa
 
 
 def test_a_bad_youtube_id_says_where_to_find_one(campaign: WriteCampaign, kmcomms: RunCli) -> None:
-    path = campaign(VALID_CAMPAIGN.replace("    body: messages/launch.md\n", "    body: messages/launch.md\n    video:\n      youtube_id: https://youtu.be/x\n", 1))
+    path = campaign(
+        VALID_CAMPAIGN.replace(
+            "    body: messages/launch.md\n",
+            "    body: messages/launch.md\n    video:\n      youtube_id: https://youtu.be/x\n",
+            1,
+        )
+    )
     code, out, _ = kmcomms("validate", "--no-preflight", path)
     assert code == 1 and 'is not a YouTube video id — copy the 11 characters after "v="' in out

@@ -4,9 +4,8 @@ interactive path takes its defaults from empty answers."""
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -17,13 +16,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kmcomms.campaign import load as campaign_load
+from kmcomms.campaign.drafting import (
+    SHAPES,
+    DraftAnswers,
+    default_channels,
+    default_event_date,
+    draft_campaign,
+    next_monday,
+    slugify,
+    yaml_plain,
+    yaml_quote,
+)
 from kmcomms.campaign.load import load_paths
-from kmcomms.cli import cli, main
-from kmcomms.cli import new as new_module
-from kmcomms.campaign.drafting import DraftAnswers, SHAPES, default_channels, default_event_date, draft_campaign, next_monday, slugify, yaml_plain, yaml_quote
 from kmcomms.campaign.placeholders import MARK, placeholders
 from kmcomms.campaign.source import load_yaml
 from kmcomms.campaign.workspace import campaign_files
+from kmcomms.cli import cli, main
+from kmcomms.cli import new as new_module
 
 NOW = "2027-01-06T12:00Z"  # a Wednesday: the next Monday is 2027-01-11
 
@@ -84,8 +93,23 @@ def test_awareness_shape(workspace: Path) -> None:
 
 
 def test_policy_briefing_shape(workspace: Path) -> None:
-    assert main(["--now", NOW, "new", "-y", "--shape", "policy-briefing", "--title", "Closing gaps",
-                 "--owner", "Dr A. Researcher <a@unit.example.ac.uk>"]) == 0
+    assert (
+        main(
+            [
+                "--now",
+                NOW,
+                "new",
+                "-y",
+                "--shape",
+                "policy-briefing",
+                "--title",
+                "Closing gaps",
+                "--owner",
+                "Dr A. Researcher <a@unit.example.ac.uk>",
+            ]
+        )
+        == 0
+    )
     c = load(workspace, "closing-gaps")[0].campaign
     (audience,) = c.audiences.values()
     assert audience.kind == "policy" and audience.channels == ["briefing"]
@@ -107,8 +131,10 @@ def test_policy_briefing_falls_back_to_newsletter(workspace: Path) -> None:
 
 
 def test_event_shape(workspace: Path) -> None:
-    assert main(["--now", NOW, "new", "-y", "--shape", "event", "--title", "Science fair",
-                 "--event-date", "2027-03-13"]) == 0
+    assert (
+        main(["--now", NOW, "new", "-y", "--shape", "event", "--title", "Science fair", "--event-date", "2027-03-13"])
+        == 0
+    )
     c = load(workspace, "science-fair")[0].campaign
     announce, on_the_day = c.messages
     assert announce.at == datetime(2027, 1, 11, 9, 0)
@@ -123,10 +149,37 @@ def test_event_shape(workspace: Path) -> None:
 
 def test_flags_land_in_the_file(workspace: Path) -> None:
     title = 'HPV: "your" questions # answered'
-    assert main(["new", "-y", "--title", title, "--id", "hpv", "--audience", "Parents: carers too",
-                 "--language", "en,ur", "--language", "pa", "--channel", "video", "--channel", "newsletter",
-                 "--at", "2027-02-01 18:30", "--ends", "2027-04-30", "--timezone", "Europe/Dublin",
-                 "--owner", "comms@unit.example.ac.uk"]) == 0
+    assert (
+        main(
+            [
+                "new",
+                "-y",
+                "--title",
+                title,
+                "--id",
+                "hpv",
+                "--audience",
+                "Parents: carers too",
+                "--language",
+                "en,ur",
+                "--language",
+                "pa",
+                "--channel",
+                "video",
+                "--channel",
+                "newsletter",
+                "--at",
+                "2027-02-01 18:30",
+                "--ends",
+                "2027-04-30",
+                "--timezone",
+                "Europe/Dublin",
+                "--owner",
+                "comms@unit.example.ac.uk",
+            ]
+        )
+        == 0
+    )
     c = load(workspace, "hpv")[0].campaign
     assert c.title == title and c.owner == "comms@unit.example.ac.uk"
     assert c.language == "en" and c.timezone == "Europe/Dublin"
@@ -207,13 +260,35 @@ def test_bad_id_is_refused_before_any_path_is_made(workspace: Path, bad_id: str,
 
 
 def test_first_message_after_the_end_names_at(workspace: Path, capsys) -> None:
-    assert main(["new", "-y", "--title", "X", "--at", "2027-06-01 09:00", "--starts", "2027-01-11", "--ends", "2027-03-31"]) == 1
+    assert (
+        main(
+            ["new", "-y", "--title", "X", "--at", "2027-06-01 09:00", "--starts", "2027-01-11", "--ends", "2027-03-31"]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.startswith("kmcomms: error: --at")
 
 
 def test_event_after_the_end_names_event_date(workspace: Path, capsys) -> None:
-    assert main(["new", "-y", "--shape", "event", "--title", "Fair", "--at", "2027-01-11 09:00",
-                 "--ends", "2027-01-31", "--event-date", "2027-02-06"]) == 1
+    assert (
+        main(
+            [
+                "new",
+                "-y",
+                "--shape",
+                "event",
+                "--title",
+                "Fair",
+                "--at",
+                "2027-01-11 09:00",
+                "--ends",
+                "2027-01-31",
+                "--event-date",
+                "2027-02-06",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.startswith("kmcomms: error: --event-date")
 
 
@@ -222,10 +297,13 @@ def test_event_before_its_announcement_is_a_usage_error(workspace: Path, capsys)
     assert "--event-date" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "flag"), [
-    (["--shape", "awareness", "--event-date", "2027-03-13"], "--event-date"),
-    (["--shape", "event", "--contact", "A <a@x.org>"], "--contact"),
-])
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--shape", "awareness", "--event-date", "2027-03-13"], "--event-date"),
+        (["--shape", "event", "--contact", "A <a@x.org>"], "--contact"),
+    ],
+)
 def test_options_of_another_shape_are_refused(workspace: Path, args: list[str], flag: str, capsys) -> None:
     assert main(["new", "-y", *args]) == 2
     assert f"{flag} is for --shape" in capsys.readouterr().err
@@ -306,16 +384,23 @@ def test_interactive_defaults_from_empty_answers(workspace: Path, monkeypatch: p
 
 
 def test_interactive_answers_and_reprompts(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = "\n".join([
-        "event",  # shape
-        "Open day",  # title
-        "me@unit.example.ac.uk",  # owner
-        "",  # audience: default
-        "en,xx", "en,cy",  # a bad language, asked again
-        "blgo", "blog",  # an unknown channel, asked again
-        "2027-02-01 10:00",  # first message
-        "",  # event day: default
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "event",  # shape
+                "Open day",  # title
+                "me@unit.example.ac.uk",  # owner
+                "",  # audience: default
+                "en,xx",
+                "en,cy",  # a bad language, asked again
+                "blgo",
+                "blog",  # an unknown channel, asked again
+                "2027-02-01 10:00",  # first message
+                "",  # event day: default
+            ]
+        )
+        + "\n"
+    )
     result = _interactive(monkeypatch, [], answers)
     assert result.exit_code == 0, result.output
     assert '"xx" is not a language code' in result.output
@@ -328,8 +413,22 @@ def test_interactive_answers_and_reprompts(workspace: Path, monkeypatch: pytest.
 
 
 def test_interactive_asks_only_what_flags_leave_open(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = _interactive(monkeypatch, ["--shape", "policy-briefing", "--title", "T", "--owner", "o@x.org",
-                                        "--language", "en", "--channel", "briefing"], "\n\n")
+    result = _interactive(
+        monkeypatch,
+        [
+            "--shape",
+            "policy-briefing",
+            "--title",
+            "T",
+            "--owner",
+            "o@x.org",
+            "--language",
+            "en",
+            "--channel",
+            "briefing",
+        ],
+        "\n\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Shape" not in result.output and "Title" not in result.output and "Languages" not in result.output
     assert "Audience" in result.output and "First message" in result.output
@@ -352,7 +451,10 @@ def test_no_terminal_never_prompts(workspace: Path, capsys) -> None:
 
 
 def test_drafted_campaign_plans_its_deliveries(workspace: Path, capsys) -> None:
-    assert main(["--now", NOW, "new", "-y", "--title", "Plan me", "--language", "en,ur", "--channel", "blog,newsletter"]) == 0
+    assert (
+        main(["--now", NOW, "new", "-y", "--title", "Plan me", "--language", "en,ur", "--channel", "blog,newsletter"])
+        == 0
+    )
     capsys.readouterr()
     assert main(["--now", NOW, "plan", "campaigns/plan-me", "--format", "json"]) == 0
     deliveries = json.loads(capsys.readouterr().out)
@@ -366,17 +468,31 @@ def test_drafted_campaign_plans_its_deliveries(workspace: Path, capsys) -> None:
 
 
 def _answers(**changes) -> DraftAnswers:
-    base = dict(shape="awareness", id="x", title="X", owner="o", timezone="Europe/London", languages=("en",),
-                channels=(), starts=date(2027, 1, 11), ends=date(2027, 4, 5), at=datetime(2027, 1, 11, 9),
-                audience_name="People", audience_kind="public")
+    base = dict(
+        shape="awareness",
+        id="x",
+        title="X",
+        owner="o",
+        timezone="Europe/London",
+        languages=("en",),
+        channels=(),
+        starts=date(2027, 1, 11),
+        ends=date(2027, 4, 5),
+        at=datetime(2027, 1, 11, 9),
+        audience_name="People",
+        audience_kind="public",
+    )
     return DraftAnswers(**{**base, **changes})
 
 
 def test_drafting_is_pure_and_repeatable() -> None:
     first = draft_campaign(_answers(), ["blog"])
     assert first == draft_campaign(_answers(), ["blog"])
-    assert sorted(map(str, first)) == ["campaigns/x/campaign.yaml", "campaigns/x/messages/launch.md",
-                                       "campaigns/x/messages/reminder.md"]
+    assert sorted(map(str, first)) == [
+        "campaigns/x/campaign.yaml",
+        "campaigns/x/messages/launch.md",
+        "campaigns/x/messages/reminder.md",
+    ]
 
 
 def test_default_channels_suit_the_shape() -> None:
@@ -398,11 +514,14 @@ def test_workspace_without_channels_still_drafts_a_valid_campaign(tmp_path: Path
     assert "No channel" in files[Path("campaigns/x/campaign.yaml")]
 
 
-@pytest.mark.parametrize(("today", "monday"), [
-    (date(2027, 1, 6), date(2027, 1, 11)),  # Wednesday
-    (date(2027, 1, 11), date(2027, 1, 18)),  # a Monday: the next one
-    (date(2027, 1, 17), date(2027, 1, 18)),  # Sunday
-])
+@pytest.mark.parametrize(
+    ("today", "monday"),
+    [
+        (date(2027, 1, 6), date(2027, 1, 11)),  # Wednesday
+        (date(2027, 1, 11), date(2027, 1, 18)),  # a Monday: the next one
+        (date(2027, 1, 17), date(2027, 1, 18)),  # Sunday
+    ],
+)
 def test_next_monday(today: date, monday: date) -> None:
     assert next_monday(today) == monday
 
@@ -412,13 +531,16 @@ def test_default_event_date_is_a_saturday_two_to_three_weeks_on() -> None:
     assert day == date(2027, 1, 30) and day.weekday() == 5
 
 
-@pytest.mark.parametrize(("title", "slug"), [
-    ("HPV vaccine: conversations with clinicians", "hpv-vaccine-conversations-with-clinicians"),
-    ("Café — Ürdü & Polski!", "cafe-urdu-polski"),
-    ("!!!", "campaign"),
-    ("a" * 60, "a" * 48),
-    ("word " * 20, "-".join(["word"] * 9)),  # cut at a hyphen, within 48 characters
-])
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("HPV vaccine: conversations with clinicians", "hpv-vaccine-conversations-with-clinicians"),
+        ("Café — Ürdü & Polski!", "cafe-urdu-polski"),
+        ("!!!", "campaign"),
+        ("a" * 60, "a" * 48),
+        ("word " * 20, "-".join(["word"] * 9)),  # cut at a hyphen, within 48 characters
+    ],
+)
 def test_slugify(title: str, slug: str) -> None:
     assert slugify(title) == slug
 
@@ -426,7 +548,8 @@ def test_slugify(title: str, slug: str) -> None:
 # Any text, and text that is nearly a plain YAML word (the edge yaml_plain decides).
 _word = st.from_regex(r"[A-Za-z_][A-Za-z0-9_./+-]*", fullmatch=True)
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40) | st.tuples(
-    _word, st.sampled_from(["", "\n", " ", "\r\n", "\x85", ": x"])).map("".join)
+    _word, st.sampled_from(["", "\n", " ", "\r\n", "\x85", ": x"])
+).map("".join)
 
 
 @given(_text)
@@ -458,17 +581,29 @@ def write_the_text(folder: Path) -> None:
     """Do what the draft asks: own words for every placeholder, the notes deleted, a real film."""
     for path in folder.rglob("*.md"):
         text = re.sub(r"^\[Notes for you, to delete:.*\n\n?", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
-        path.write_text(re.sub(r"^\[Replace this paragraph:.*$", "Clinicians answer the questions parents ask most.",
-                               text, flags=re.MULTILINE), encoding="utf-8")
+        path.write_text(
+            re.sub(
+                r"^\[Replace this paragraph:.*$",
+                "Clinicians answer the questions parents ask most.",
+                text,
+                flags=re.MULTILINE,
+            ),
+            encoding="utf-8",
+        )
     path = folder / "campaign.yaml"
-    text = re.sub(r'"\[Replace: Dr A\. Researcher[^"]*\]"', '"Dr A. Researcher <a.researcher@unit.example.ac.uk>"',
-                  path.read_text(encoding="utf-8"))
+    text = re.sub(
+        r'"\[Replace: Dr A\. Researcher[^"]*\]"',
+        '"Dr A. Researcher <a.researcher@unit.example.ac.uk>"',
+        path.read_text(encoding="utf-8"),
+    )
     text = re.sub(r'"\[Replace:[^"]*\]"', '"Parents trust what clinicians tell them."', text)
     path.write_text(text.replace("REPLACEME01", "M7lc1UVf-VE"), encoding="utf-8")
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-def test_placeholders_left_are_errors_at_their_lines_until_the_text_is_written(workspace: Path, shape: str, capsys) -> None:
+def test_placeholders_left_are_errors_at_their_lines_until_the_text_is_written(
+    workspace: Path, shape: str, capsys
+) -> None:
     assert main(["--now", NOW, "new", "-y", "--shape", shape, "--title", "Flu jabs"]) == 0
     capsys.readouterr()
     assert main(["validate", "--format", "json"]) == 1
@@ -476,9 +611,13 @@ def test_placeholders_left_are_errors_at_their_lines_until_the_text_is_written(w
     assert [f for f in findings if f["severity"] == "error" and f["code"] != "placeholder"] == []
     reported = {(f["path"], f["line"], f["column"]) for f in findings if f["code"] == "placeholder"}
     folder = workspace / "campaigns" / "flu-jabs"
-    marked = {(str(path.relative_to(workspace)), number, found.start() + 1)
-              for path in sorted(folder.rglob("*.*")) for number, line in enumerate(path.read_text().splitlines(), 1)
-              if not line.lstrip().startswith("#") for found in STARTER_MARKS.finditer(line)}
+    marked = {
+        (str(path.relative_to(workspace)), number, found.start() + 1)
+        for path in sorted(folder.rglob("*.*"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if not line.lstrip().startswith("#")
+        for found in STARTER_MARKS.finditer(line)
+    }
     assert marked and reported == marked  # every one, each at its line and column
     write_the_text(folder)
     assert main(["validate", "--format", "json"]) == 0
@@ -486,7 +625,9 @@ def test_placeholders_left_are_errors_at_their_lines_until_the_text_is_written(w
 
 
 def test_a_message_with_a_placeholder_is_held_back_naming_the_line_to_edit(workspace: Path, capsys) -> None:
-    assert main(["--now", NOW, "new", "-y", "--title", "Flu jabs", "--channel", "blog", "--at", "2027-01-11 09:00"]) == 0
+    assert (
+        main(["--now", NOW, "new", "-y", "--title", "Flu jabs", "--channel", "blog", "--at", "2027-01-11 09:00"]) == 0
+    )
     campaign = workspace / "campaigns" / "flu-jabs" / "campaign.yaml"
     summary = next(n for n, line in enumerate(campaign.read_text().splitlines(), 1) if "summary:" in line)
     assert main(["--now", "2027-01-11T09:05Z", "publish", "--due"]) == 0
@@ -494,7 +635,9 @@ def test_a_message_with_a_placeholder_is_held_back_naming_the_line_to_edit(works
     assert main(["--now", "2027-01-11T09:05Z", "status", "--format", "json"]) == 0
     (blocked,) = json.loads(capsys.readouterr().out)["blocked"]
     assert (blocked["message"], blocked["channel"]) == ("launch", "blog")
-    assert blocked["reason"].startswith(f"placeholder text from `kmcomms new` is left in campaigns/flu-jabs/campaign.yaml:{summary} — ")
+    assert blocked["reason"].startswith(
+        f"placeholder text from `kmcomms new` is left in campaigns/flu-jabs/campaign.yaml:{summary} — "
+    )
     assert not (workspace / "site" / "en").exists()  # nothing was published
     write_the_text(campaign.parent)
     assert main(["--now", "2027-01-11T09:06Z", "publish", "--due"]) == 0
@@ -508,6 +651,12 @@ def test_a_message_with_a_placeholder_is_held_back_naming_the_line_to_edit(works
 def test_real_text_is_never_taken_for_a_placeholder() -> None:
     repository = load_paths([Path(__file__).resolve().parents[2]])
     assert repository.campaigns and [p for c in repository.campaigns for p in placeholders(c)] == []
-    prose = ["See the report [1]: it is short.", "Replace your filter: once a month.", "[Replaced: the 2026 leaflet]",
-             "[replace this]: a note in lower case", "Our REPLACEMENT scheme", "[Notes: from the clinic]"]
+    prose = [
+        "See the report [1]: it is short.",
+        "Replace your filter: once a month.",
+        "[Replaced: the 2026 leaflet]",
+        "[replace this]: a note in lower case",
+        "Our REPLACEMENT scheme",
+        "[Notes: from the clinic]",
+    ]
     assert [text for text in prose if MARK.search(text)] == []

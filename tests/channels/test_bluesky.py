@@ -53,8 +53,19 @@ def fake() -> Iterator[FakeBluesky]:
 def make(fake: FakeBluesky, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make(**settings)`: a channel on the fake PDS, its clock at NOW."""
     monkeypatch.setenv("KM_TEST_BLUESKY_PASSWORD", PASSWORD)
-    yield from makers(Bluesky, "social", {"adapter": "bluesky", "handle": HANDLE, "service": fake.url, "appview": fake.url,
-                                          "app_password": "${KM_TEST_BLUESKY_PASSWORD}"}, tmp_path, clock=lambda: NOW)
+    yield from makers(
+        Bluesky,
+        "social",
+        {
+            "adapter": "bluesky",
+            "handle": HANDLE,
+            "service": fake.url,
+            "appview": fake.url,
+            "app_password": "${KM_TEST_BLUESKY_PASSWORD}",
+        },
+        tmp_path,
+        clock=lambda: NOW,
+    )
 
 
 class TestBlueskyContract(ChannelContract):
@@ -70,41 +81,69 @@ class TestBlueskyContract(ChannelContract):
 def test_a_post_is_a_record_with_langs_created_at_and_link_facets_at_byte_offsets(make: Any, fake: FakeBluesky) -> None:
     publication = make().publish(post(POLISH, language="pl"), "d1")
     rkey = record_key("d1")
-    assert publication == Publication(f"at://{fake.did}/app.bsky.feed.post/{rkey}",
-                                      f"https://bsky.app/profile/{HANDLE}/post/{rkey}")
+    assert publication == Publication(
+        f"at://{fake.did}/app.bsky.feed.post/{rkey}", f"https://bsky.app/profile/{HANDLE}/post/{rkey}"
+    )
     (create,) = fake.calls("com.atproto.repo.createRecord")
     assert create.headers["Authorization"] == "Bearer access-0"
-    assert create.body == {"repo": fake.did, "collection": "app.bsky.feed.post", "rkey": rkey, "record": {
-        "$type": "app.bsky.feed.post", "text": POLISH, "createdAt": "2027-01-11T09:00:00.000Z", "langs": ["pl"],
-        # "Zażółć gęślą jaźń: " is 19 characters and 28 bytes (ż ó ł ć ę ś ą ź ń take two each)
-        "facets": [{"index": {"byteStart": 28, "byteEnd": 43},
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x.org/a"}]}]}}
+    assert create.body == {
+        "repo": fake.did,
+        "collection": "app.bsky.feed.post",
+        "rkey": rkey,
+        "record": {
+            "$type": "app.bsky.feed.post",
+            "text": POLISH,
+            "createdAt": "2027-01-11T09:00:00.000Z",
+            "langs": ["pl"],
+            # "Zażółć gęślą jaźń: " is 19 characters and 28 bytes (ż ó ł ć ę ś ą ź ń take two each)
+            "facets": [
+                {
+                    "index": {"byteStart": 28, "byteEnd": 43},
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x.org/a"}],
+                }
+            ],
+        },
+    }
 
 
 def test_facets_hold_their_address_after_any_script(make: Any, fake: FakeBluesky) -> None:
-    texts = [URDU, "مزید: https://a.example/x، اور https://b.example/y۔", "Szczepienia 💉👨‍👩‍👧 (https://c.example/(z)).",
-             "no link at all"]
+    texts = [
+        URDU,
+        "مزید: https://a.example/x، اور https://b.example/y۔",
+        "Szczepienia 💉👨‍👩‍👧 (https://c.example/(z)).",
+        "no link at all",
+    ]
     channel = make()
     for n, text in enumerate(texts):
         channel.publish(post(text, key=f"d{n}"), f"d{n}")
     records = [call.body["record"] for call in fake.calls("com.atproto.repo.createRecord")]
     uris = [[f["features"][0]["uri"] for f in r.get("facets", [])] for r in records]
-    assert uris == [["https://unit.example.org/ur/films?utm_source=bluesky"],
-                    ["https://a.example/x", "https://b.example/y"], ["https://c.example/(z)"], []]
+    assert uris == [
+        ["https://unit.example.org/ur/films?utm_source=bluesky"],
+        ["https://a.example/x", "https://b.example/y"],
+        ["https://c.example/(z)"],
+        [],
+    ]
     assert "facets" not in records[3]
     for record in records:  # the fake checks each range too; here, independently of the adapter's arithmetic
         data = record["text"].encode("utf-8")
         for facet in record.get("facets", []):
-            assert data[facet["index"]["byteStart"]:facet["index"]["byteEnd"]].decode() == facet["features"][0]["uri"]
+            assert data[facet["index"]["byteStart"] : facet["index"]["byteEnd"]].decode() == facet["features"][0]["uri"]
     assert facets(URDU)[0]["index"]["byteStart"] > URDU.index("https")  # bytes, not characters
 
 
-@pytest.mark.parametrize("taken", [(500, ERROR_BODIES[500]),
-                                   (400, {"error": "InvalidSwap", "message": "Record already exists"}),
-                                   (400, {"error": "InvalidRequest", "message": "Record already exists: at://…"})],
-                         ids=["mst-error-500", "invalid-swap", "already-exists"])
-def test_publishing_again_collides_on_the_record_key_and_returns_the_first_post(make: Any, fake: FakeBluesky,
-                                                                                taken: tuple[int, dict[str, str]]) -> None:
+@pytest.mark.parametrize(
+    "taken",
+    [
+        (500, ERROR_BODIES[500]),
+        (400, {"error": "InvalidSwap", "message": "Record already exists"}),
+        (400, {"error": "InvalidRequest", "message": "Record already exists: at://…"}),
+    ],
+    ids=["mst-error-500", "invalid-swap", "already-exists"],
+)
+def test_publishing_again_collides_on_the_record_key_and_returns_the_first_post(
+    make: Any, fake: FakeBluesky, taken: tuple[int, dict[str, str]]
+) -> None:
     fake.taken = taken  # each way a PDS refuses a create under a taken key
     first = make().publish(post(), "d1")
     again = make().publish(post(), "d1")  # a new process, as after a crash: nothing in memory
@@ -120,8 +159,9 @@ def test_record_keys_are_tids_derived_from_the_delivery_and_never_change() -> No
     assert record_key("0123456789ab") == "2uk5uv62smpt5"
 
 
-def test_the_session_is_opened_once_refreshed_when_expired_and_reopened_when_refused(make: Any,
-                                                                                   fake: FakeBluesky) -> None:
+def test_the_session_is_opened_once_refreshed_when_expired_and_reopened_when_refused(
+    make: Any, fake: FakeBluesky
+) -> None:
     channel = make()
     for n in range(3):
         channel.publish(post(key=f"d{n}"), f"d{n}")
@@ -169,23 +209,45 @@ def test_the_length_is_300_graphemes_and_3000_bytes_checked_before_any_call(make
 
 
 def test_graphemes_are_counted_as_people_see_them() -> None:
-    hand_counted = {"abc": 3, "e\u0301": 1, "👨‍👩‍👧": 1, "🇬🇧🇵🇰": 2, "🇬🇧🇵": 2, "👍🏽": 1, "ہیں": 3,
-                    "بَچّے": 3, "\r\n": 1, "🏴󠁧󠁢󠁳󠁣󠁴󠁿": 1, "ਪੰਜਾਬੀ": 3, "": 0}
+    hand_counted = {
+        "abc": 3,
+        "e\u0301": 1,
+        "👨‍👩‍👧": 1,
+        "🇬🇧🇵🇰": 2,
+        "🇬🇧🇵": 2,
+        "👍🏽": 1,
+        "ہیں": 3,
+        "بَچّے": 3,
+        "\r\n": 1,
+        "🏴󠁧󠁢󠁳󠁣󠁴󠁿": 1,
+        "ਪੰਜਾਬੀ": 3,
+        "": 0,
+    }
     assert {text: graphemes(text) for text in hand_counted} == hand_counted
 
 
 def test_links_leave_the_sentences_punctuation_out() -> None:
     text = "(see https://en.wikipedia.org/wiki/Vaccine_(disambiguation)). And https://x.org/a۔ then https://y.org/b, ok"
-    assert [url for _, _, url in links(text)] == ["https://en.wikipedia.org/wiki/Vaccine_(disambiguation)",
-                                                  "https://x.org/a", "https://y.org/b"]
+    assert [url for _, _, url in links(text)] == [
+        "https://en.wikipedia.org/wiki/Vaccine_(disambiguation)",
+        "https://x.org/a",
+        "https://y.org/b",
+    ]
 
 
 def test_errors_are_mapped_with_the_xrpc_message_and_rate_limits_say_when(make: Any, fake: FakeBluesky) -> None:
     channel = make()
     channel.check()
-    fake.fail_on("POST /xrpc/com.atproto.repo.createRecord", 429, {
-        "RateLimit-Limit": "5000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW.timestamp()) + 600),
-        "RateLimit-Policy": "5000;w=3600"})
+    fake.fail_on(
+        "POST /xrpc/com.atproto.repo.createRecord",
+        429,
+        {
+            "RateLimit-Limit": "5000",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(int(NOW.timestamp()) + 600),
+            "RateLimit-Policy": "5000;w=3600",
+        },
+    )
     with pytest.raises(TransientError, match="429.*RateLimitExceeded: Rate Limit Exceeded") as limited:
         channel.publish(post(), "d1")
     assert limited.value.retry_after == 600
@@ -201,13 +263,15 @@ def test_errors_are_mapped_with_the_xrpc_message_and_rate_limits_say_when(make: 
     assert fake.items() == 0
 
 
-def test_a_wrong_password_is_permanent_named_by_check_and_never_shown(make: Any, fake: FakeBluesky,
-                                                                    monkeypatch: pytest.MonkeyPatch,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_a_wrong_password_is_permanent_named_by_check_and_never_shown(
+    make: Any, fake: FakeBluesky, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     assert make().check() == [] and make().publish(post(), "d0").remote_id
     monkeypatch.setenv("KM_TEST_BLUESKY_PASSWORD", "wrong-password-value")
-    refused_for_a_wrong_secret(make, post(), "wrong-password-value", "AuthenticationRequired: Invalid identifier or password")
+    refused_for_a_wrong_secret(
+        make, post(), "wrong-password-value", "AuthenticationRequired: Invalid identifier or password"
+    )
     fake.fail_on("POST /xrpc/com.atproto.server.createSession", 429, {"Retry-After": "45"})
     with pytest.raises(TransientError) as limited:
         make().publish(post(), "d1")
@@ -219,13 +283,23 @@ def test_a_wrong_password_is_permanent_named_by_check_and_never_shown(make: Any,
 
 
 def test_settings_refuse_what_cannot_work() -> None:
-    good = BlueskyOptions.model_validate({"adapter": "bluesky", "handle": "@unit.bsky.social",
-                                          "app_password": "${BLUESKY_APP_PASSWORD}"})
-    assert (good.handle, good.service, good.appview) == ("unit.bsky.social", "https://bsky.social",
-                                                          "https://public.api.bsky.app")
+    good = BlueskyOptions.model_validate(
+        {"adapter": "bluesky", "handle": "@unit.bsky.social", "app_password": "${BLUESKY_APP_PASSWORD}"}
+    )
+    assert (good.handle, good.service, good.appview) == (
+        "unit.bsky.social",
+        "https://bsky.social",
+        "https://public.api.bsky.app",
+    )
     assert "BLUESKY_APP_PASSWORD" not in repr(good)
     assert BlueskyOptions.model_validate({"adapter": "bluesky", "handle": "did:plc:abc123", "app_password": "x"})
-    for bad in [{"handle": "not a handle"}, {"handle": "nodot"}, {"service": "http://bsky.social"},
-                {"appview": "ftp://x"}, {"app_password": None}, {"password": "x"}]:
+    for bad in [
+        {"handle": "not a handle"},
+        {"handle": "nodot"},
+        {"service": "http://bsky.social"},
+        {"appview": "ftp://x"},
+        {"app_password": None},
+        {"password": "x"},
+    ]:
         with pytest.raises(ValidationError):
             BlueskyOptions.model_validate({"adapter": "bluesky", "handle": "u.bsky.social", "app_password": "x", **bad})

@@ -34,24 +34,23 @@ from sqlalchemy import Engine, delete, select
 from workspaces import write_translation
 
 import kmcomms
-from kmcomms.render.pdf import PdfError, SCRIPT_FONTS, briefing_pdf, check_fonts, script_of
 from kmcomms.campaign.load import load_paths
+from kmcomms.campaign.workspace import load_workspace
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.briefing import BriefingChannel, briefing_text, local_sender
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.channels.letters import message_id
 from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.smtp import SmtpOptions
-from kmcomms.channels.contacts import import_contacts
 from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients
-from kmcomms.channels.letters import message_id
-from kmcomms.plan.deliveries import Delivery, Window
+from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import Briefing
+from kmcomms.render.pdf import SCRIPT_FONTS, PdfError, briefing_pdf, check_fonts, script_of
 from kmcomms.render.renderer import Renderer
 from kmcomms.render.tracking import Tracker
-from kmcomms.campaign.workspace import load_workspace
-from kmcomms.plan.deliveries import plan_of
 
 GOLDEN_WORKSPACE = Path(__file__).resolve().parents[1] / "golden" / "workspace"
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -62,35 +61,47 @@ DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 #: test reads them back, elsewhere the English after a word of the language (its
 #: "translation" prefix), so Latin text sits inside the briefing's own script.
 TRANSLATIONS = {
-    "ur": ("ترجمہ ", {
-        "Free flu clinics this winter": "اس موسم سرما میں فلو کے مفت کلینک",
-        "Free school clinics reach children who miss their GP appointment.":
-            "مفت اسکول کلینک ان بچوں تک پہنچتے ہیں جو اپنے ڈاکٹر کی ملاقات سے رہ جاتے ہیں۔",
-        "Clinics run in every local school.": "ہر مقامی اسکول میں کلینک چلتے ہیں۔",
-        "The nasal spray takes a minute.": "ناک کا اسپرے ایک منٹ لیتا ہے۔",
-        "Fund clinics for three more years.": "مزید تین سال کے لیے کلینکوں کو فنڈ دیں۔",
-    }),
-    "pa": ("ਅਨੁਵਾਦ ", {
-        "Free flu clinics this winter": "ਇਸ ਸਰਦੀ ਵਿੱਚ ਮੁਫ਼ਤ ਫਲੂ ਕਲੀਨਿਕ",
-        "Free school clinics reach children who miss their GP appointment.":
-            "ਮੁਫ਼ਤ ਸਕੂਲ ਕਲੀਨਿਕ ਉਨ੍ਹਾਂ ਬੱਚਿਆਂ ਤੱਕ ਪਹੁੰਚਦੇ ਹਨ ਜਿਨ੍ਹਾਂ ਦੀ ਡਾਕਟਰ ਨਾਲ ਮੁਲਾਕਾਤ ਖੁੰਝ ਜਾਂਦੀ ਹੈ।",
-        "Clinics run in every local school.": "ਹਰ ਸਥਾਨਕ ਸਕੂਲ ਵਿੱਚ ਕਲੀਨਿਕ ਚੱਲਦੇ ਹਨ।",
-        "The nasal spray takes a minute.": "ਨੱਕ ਦੀ ਸਪਰੇਅ ਇੱਕ ਮਿੰਟ ਲੈਂਦੀ ਹੈ।",
-        "Fund clinics for three more years.": "ਤਿੰਨ ਹੋਰ ਸਾਲਾਂ ਲਈ ਕਲੀਨਿਕਾਂ ਨੂੰ ਫੰਡ ਦਿਓ।",
-    }),
-    "yi": ("איבערזעצונג ", {
-        "Free flu clinics this winter": "פֿרייע גריפּ־קליניקן דעם ווינטער",
-        "Free school clinics reach children who miss their GP appointment.":
-            "פֿרייע שול־קליניקן דערגרייכן קינדער וואָס פֿאַרפֿעלן זייער באַזוך בײַם דאָקטער.",
-        "Clinics run in every local school.": "קליניקן אַרבעטן אין יעדער אָרטיקער שול.",
-        "The nasal spray takes a minute.": "דער נאָז־שפּריץ דויערט אַ מינוט.",
-        "Fund clinics for three more years.": "פֿינאַנצירט די קליניקן נאָך דרײַ יאָר.",
-    }),
+    "ur": (
+        "ترجمہ ",
+        {
+            "Free flu clinics this winter": "اس موسم سرما میں فلو کے مفت کلینک",
+            "Free school clinics reach children who miss their GP appointment.": "مفت اسکول کلینک ان بچوں تک پہنچتے ہیں جو اپنے ڈاکٹر کی ملاقات سے رہ جاتے ہیں۔",
+            "Clinics run in every local school.": "ہر مقامی اسکول میں کلینک چلتے ہیں۔",
+            "The nasal spray takes a minute.": "ناک کا اسپرے ایک منٹ لیتا ہے۔",
+            "Fund clinics for three more years.": "مزید تین سال کے لیے کلینکوں کو فنڈ دیں۔",
+        },
+    ),
+    "pa": (
+        "ਅਨੁਵਾਦ ",
+        {
+            "Free flu clinics this winter": "ਇਸ ਸਰਦੀ ਵਿੱਚ ਮੁਫ਼ਤ ਫਲੂ ਕਲੀਨਿਕ",
+            "Free school clinics reach children who miss their GP appointment.": "ਮੁਫ਼ਤ ਸਕੂਲ ਕਲੀਨਿਕ ਉਨ੍ਹਾਂ ਬੱਚਿਆਂ ਤੱਕ ਪਹੁੰਚਦੇ ਹਨ ਜਿਨ੍ਹਾਂ ਦੀ ਡਾਕਟਰ ਨਾਲ ਮੁਲਾਕਾਤ ਖੁੰਝ ਜਾਂਦੀ ਹੈ।",
+            "Clinics run in every local school.": "ਹਰ ਸਥਾਨਕ ਸਕੂਲ ਵਿੱਚ ਕਲੀਨਿਕ ਚੱਲਦੇ ਹਨ।",
+            "The nasal spray takes a minute.": "ਨੱਕ ਦੀ ਸਪਰੇਅ ਇੱਕ ਮਿੰਟ ਲੈਂਦੀ ਹੈ।",
+            "Fund clinics for three more years.": "ਤਿੰਨ ਹੋਰ ਸਾਲਾਂ ਲਈ ਕਲੀਨਿਕਾਂ ਨੂੰ ਫੰਡ ਦਿਓ।",
+        },
+    ),
+    "yi": (
+        "איבערזעצונג ",
+        {
+            "Free flu clinics this winter": "פֿרייע גריפּ־קליניקן דעם ווינטער",
+            "Free school clinics reach children who miss their GP appointment.": "פֿרייע שול־קליניקן דערגרייכן קינדער וואָס פֿאַרפֿעלן זייער באַזוך בײַם דאָקטער.",
+            "Clinics run in every local school.": "קליניקן אַרבעטן אין יעדער אָרטיקער שול.",
+            "The nasal spray takes a minute.": "דער נאָז־שפּריץ דויערט אַ מינוט.",
+            "Fund clinics for three more years.": "פֿינאַנצירט די קליניקן נאָך דרײַ יאָר.",
+        },
+    ),
 }
 LANGUAGES = ["en", "pl", "ar", *TRANSLATIONS]
 #: The family each language is set in, as the PDF names its fonts.
-FONTS = {"en": "Noto-Sans", "pl": "Noto-Sans", "ar": "Noto-Naskh-Arabic", "ur": "Noto-Naskh-Arabic",
-         "pa": "Noto-Sans-Gurmukhi", "yi": "Noto-Sans-Hebrew"}
+FONTS = {
+    "en": "Noto-Sans",
+    "pl": "Noto-Sans",
+    "ar": "Noto-Naskh-Arabic",
+    "ur": "Noto-Naskh-Arabic",
+    "pa": "Noto-Sans-Gurmukhi",
+    "yi": "Noto-Sans-Hebrew",
+}
 
 
 # ============================================================================== workspaces
@@ -179,14 +190,16 @@ def page_texts(document: bytes) -> list[str]:
 
 def run(tool: str, document: bytes, *args: str) -> str:
     """What a Poppler tool (pdfinfo, pdftotext) says of `document`."""
-    done = subprocess.run([tool, *args, "-", *(["-"] if tool == "pdftotext" else [])], input=document,
-                          capture_output=True, check=True)
+    done = subprocess.run(
+        [tool, *args, "-", *(["-"] if tool == "pdftotext" else [])], input=document, capture_output=True, check=True
+    )
     return done.stdout.decode()
 
 
 def pdfinfo(document: bytes) -> dict[str, str]:
     return dict(line.split(":", 1) for line in run("pdfinfo", document).splitlines() if ":" in line) | {
-        "meta": run("pdfinfo", document, "-meta")}
+        "meta": run("pdfinfo", document, "-meta")
+    }
 
 
 def poppler_pages(document: bytes) -> list[str]:
@@ -196,12 +209,16 @@ def poppler_pages(document: bytes) -> list[str]:
 
 def fonts_of(document: bytes) -> set[str]:
     """The names of the fonts the pages use, without the subset prefix."""
-    return {str(font["/BaseFont"]).split("+")[-1] for page in read(document).pages
-            for font in page["/Resources"]["/Font"].values()}
+    return {
+        str(font["/BaseFont"]).split("+")[-1]
+        for page in read(document).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
 
 
 def structure(document: bytes) -> Iterator[str]:
     """The structure types of the PDF's tag tree, depth first ("H1", "P", "L", "LI", …)."""
+
     def walk(element: object) -> Iterator[str]:
         element = element.get_object() if hasattr(element, "get_object") else element
         if isinstance(element, DictionaryObject):
@@ -209,6 +226,7 @@ def structure(document: bytes) -> Iterator[str]:
                 yield str(element["/S"])[1:]
             kids = element.get("/K", [])
             yield from (tag for kid in (kids if isinstance(kids, list) else [kids]) for tag in walk(kid))
+
     yield from walk(read(document).trailer["/Root"]["/StructTreeRoot"])
 
 
@@ -249,15 +267,34 @@ def main_blocks(html: str) -> list[str]:
 
 
 def test_the_english_pdf_holds_every_part_of_the_briefing_in_post_note_order(
-        drafts: dict[str, Briefing], pdfs: dict[str, bytes]) -> None:
+    drafts: dict[str, Briefing], pdfs: dict[str, bytes]
+) -> None:
     draft = drafts["en"]
     [text] = poppler_pages(pdfs["en"])  # in the order of the page (pypdf reads list markers last)
-    assert_holds(text, "Policy briefing", UNIT, draft.title, "12 January 2027", "Summary", draft.summary,
-                 "Key points", *draft.key_points, "How strong is the evidence", draft.evidence,
-                 "What we do not know", draft.uncertainty, "Recommendations", *draft.recommendations,
-                 "Contacts", *draft.contacts, draft.acknowledgement)
-    order = [text.index(part) for part in ("Summary", "Key points", "How strong", "What we do not", "Recommendations",
-                                           "Contacts")]
+    assert_holds(
+        text,
+        "Policy briefing",
+        UNIT,
+        draft.title,
+        "12 January 2027",
+        "Summary",
+        draft.summary,
+        "Key points",
+        *draft.key_points,
+        "How strong is the evidence",
+        draft.evidence,
+        "What we do not know",
+        draft.uncertainty,
+        "Recommendations",
+        *draft.recommendations,
+        "Contacts",
+        *draft.contacts,
+        draft.acknowledgement,
+    )
+    order = [
+        text.index(part)
+        for part in ("Summary", "Key points", "How strong", "What we do not", "Recommendations", "Contacts")
+    ]
     assert order == sorted(order)
     # Key points bulleted, recommendations numbered, the message's body between them.
     assert "• Clinics run in every local school." in text
@@ -268,13 +305,17 @@ def test_the_english_pdf_holds_every_part_of_the_briefing_in_post_note_order(
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_the_pdf_is_tagged_pdf_ua_on_a4_with_its_language_title_and_author(
-        drafts: dict[str, Briefing], pdfs: dict[str, bytes], language: str) -> None:
+    drafts: dict[str, Briefing], pdfs: dict[str, bytes], language: str
+) -> None:
     info = pdfinfo(pdfs[language])
     assert info["Tagged"].strip() == "yes"
     assert info["Page size"].split()[:3] == ["595.276", "x", "841.89"]  # A4, in points
     assert re.search(r'pdfuaid:part(="|>)1\b', info["meta"]), info["meta"]
     assert (info["Title"].strip(), info["Author"].strip(), info["Creator"].strip()) == (
-        drafts[language].title, UNIT, "kmcomms")
+        drafts[language].title,
+        UNIT,
+        "kmcomms",
+    )
     assert read(pdfs[language]).trailer["/Root"]["/Lang"] == language
     # The tags are the page's structure: one title, a heading per part, lists, links.
     tags = list(structure(pdfs[language]))
@@ -284,7 +325,8 @@ def test_the_pdf_is_tagged_pdf_ua_on_a4_with_its_language_title_and_author(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_language_reads_back_in_its_own_words_and_font(
-        drafts: dict[str, Briefing], pdfs: dict[str, bytes], language: str) -> None:
+    drafts: dict[str, Briefing], pdfs: dict[str, bytes], language: str
+) -> None:
     draft, document = drafts[language], pdfs[language]
     parts = (draft.title, draft.summary, *draft.key_points, *draft.recommendations, draft.acknowledgement)
     # pdftotext breaks a Hebrew word where a point is raised above its letter (WeasyPrint
@@ -313,12 +355,17 @@ def test_right_to_left_briefings_run_from_the_right_margin(pdfs: dict[str, bytes
 def line_edges(document: bytes) -> list[tuple[float, float]]:
     """Where each line of the first page starts and ends (x, in points), top to bottom,
     from the words pdftotext finds there."""
-    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
-                       run("pdftotext", document, "-bbox", "-l", "1"))
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        run("pdftotext", document, "-bbox", "-l", "1"),
+    )
     # A word is on the line above when its middle is more than 5pt higher; a lone raised
     # point (pdftotext's word of a Hebrew mark) is no word.
-    words = sorted(((float(top) + float(bottom)) / 2, float(start), float(end))
-                   for start, top, end, bottom, word in found if letters(html.unescape(word)))
+    words = sorted(
+        ((float(top) + float(bottom)) / 2, float(start), float(end))
+        for start, top, end, bottom, word in found
+        if letters(html.unescape(word))
+    )
     lines: list[list[tuple[float, float, float]]] = []
     for word in words:
         if lines and word[0] - lines[-1][-1][0] <= 5:
@@ -354,8 +401,9 @@ def test_a_workspace_briefing_template_changes_the_page_and_the_pdf_alike(tmp_pa
     (root / "templates").mkdir()
     template = (Path(kmcomms.__file__).parent / "templates" / "briefing.html.j2").read_text(encoding="utf-8")
     note = "Read this first: the clinics close on Fridays."
-    (root / "templates" / "briefing.html.j2").write_text(template.replace("<main>", f"<main>\n<p>{note}</p>"),
-                                                         encoding="utf-8")
+    (root / "templates" / "briefing.html.j2").write_text(
+        template.replace("<main>", f"<main>\n<p>{note}</p>"), encoding="utf-8"
+    )
     [(_, draft)] = briefings(root).values()
     assert note in main_blocks(draft.html)
     assert_holds(page_texts(briefing_pdf(draft).data)[0], note)
@@ -368,17 +416,21 @@ def test_a_workspace_briefing_template_changes_the_page_and_the_pdf_alike(tmp_pa
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Makes a fontconfig setup in which only the given font files are installed, as
     WeasyPrint reads it (FONTCONFIG_FILE): a machine without the Noto fonts."""
+
     def install(*fonts: Path) -> None:
         setup = Path(tempfile.mkdtemp(prefix="fontconfig-", dir=tmp_path))
         (setup / "fonts").mkdir()
         for font in fonts:
             (setup / "fonts" / font.name).symlink_to(font)
         config = setup / "fonts.conf"
-        config.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-                          f"<fontconfig><dir>{setup / 'fonts'}</dir><cachedir>{setup / 'cache'}</cachedir>"
-                          "</fontconfig>\n",
-                          encoding="utf-8")
+        config.write_text(
+            '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+            f"<fontconfig><dir>{setup / 'fonts'}</dir><cachedir>{setup / 'cache'}</cachedir>"
+            "</fontconfig>\n",
+            encoding="utf-8",
+        )
         monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+
     return install
 
 
@@ -387,7 +439,8 @@ DEJAVU_SANS = (DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSans-Bold.ttf")
 
 
 def test_without_its_noto_font_an_arabic_briefing_is_set_in_another_with_a_warning(
-        drafts: dict[str, Briefing], installed: Callable[..., None]) -> None:
+    drafts: dict[str, Briefing], installed: Callable[..., None]
+) -> None:
     installed(*NOTO_SANS, *DEJAVU_SANS)  # DejaVu Sans has Arabic letters
     draft = drafts["ar"]
     pdf = briefing_pdf(draft)
@@ -400,7 +453,8 @@ def test_without_its_noto_font_an_arabic_briefing_is_set_in_another_with_a_warni
 
 
 def test_letters_no_installed_font_has_make_no_pdf_and_say_what_to_install(
-        drafts: dict[str, Briefing], installed: Callable[..., None]) -> None:
+    drafts: dict[str, Briefing], installed: Callable[..., None]
+) -> None:
     installed(*NOTO_SANS, *DEJAVU_SANS)  # neither has Gurmukhi
     with pytest.raises(PdfError) as raised:
         briefing_pdf(drafts["pa"])
@@ -411,8 +465,9 @@ def test_letters_no_installed_font_has_make_no_pdf_and_say_what_to_install(
     assert "put NotoSansGurmukhi-Regular.ttf in the folder the channel's `fonts` setting names" in message
 
 
-def test_the_fonts_folder_stands_in_for_installed_fonts(drafts: dict[str, Briefing], installed: Callable[..., None],
-                                                        tmp_path: Path) -> None:
+def test_the_fonts_folder_stands_in_for_installed_fonts(
+    drafts: dict[str, Briefing], installed: Callable[..., None], tmp_path: Path
+) -> None:
     installed(*NOTO_SANS)
     folder = tmp_path / "fonts"
     folder.mkdir()
@@ -424,54 +479,82 @@ def test_the_fonts_folder_stands_in_for_installed_fonts(drafts: dict[str, Briefi
     assert "Noto-Sans-Gurmukhi" in fonts_of(pdf.data)
     assert_holds(poppler_pages(pdf.data)[0], draft.title, *draft.key_points, *draft.recommendations)
     assert briefing_pdf(drafts["en"], fonts=tmp_path / "nowhere").warnings == (
-        f"the fonts folder {tmp_path / 'nowhere'} does not exist — create it or correct the channel's `fonts` setting",)
+        f"the fonts folder {tmp_path / 'nowhere'} does not exist — create it or correct the channel's `fonts` setting",
+    )
 
 
 def test_a_symbol_no_font_has_is_a_warning(drafts: dict[str, Briefing], installed: Callable[..., None]) -> None:
     installed(*NOTO_SANS)
     draft = drafts["en"]
     pdf = briefing_pdf(dataclasses.replace(draft, html=draft.html.replace("</h1>", " 🙂</h1>")))
-    assert pdf.warnings == ("no installed font has 🙂, so the PDF shows empty boxes there — install a font that has "
-                            "them, or leave them out",)
+    assert pdf.warnings == (
+        "no installed font has 🙂, so the PDF shows empty boxes there — install a font that has "
+        "them, or leave them out",
+    )
 
 
 def test_check_fonts_says_what_is_missing_before_any_briefing_is_made(installed: Callable[..., None]) -> None:
     assert check_fonts() == []
     installed(*DEJAVU_SANS)
     [problem] = check_fonts()
-    assert problem.startswith("no Noto Sans font for Latin (English): the PDF is set in DejaVu Sans instead — install "
-                              "fonts-noto-core")
+    assert problem.startswith(
+        "no Noto Sans font for Latin (English): the PDF is set in DejaVu Sans instead — install fonts-noto-core"
+    )
 
 
 def test_weasyprint_is_loaded_only_when_a_pdf_is_made() -> None:
     # Loading it (and Pango) takes most of a second: commands that make no PDF go without.
-    modules = "kmcomms.cli, kmcomms.daemon.service, kmcomms.daemon.demo, kmcomms.channels.registry, kmcomms.channels.briefing"
-    done = subprocess.run([sys.executable, "-c", f"import sys, {modules}; print(sorted(name for name in sys.modules "
-                           "if name.split('.')[0] in ('weasyprint', 'fontTools')))"],
-                          capture_output=True, text=True, check=True)
+    modules = (
+        "kmcomms.cli, kmcomms.daemon.service, kmcomms.daemon.demo, kmcomms.channels.registry, kmcomms.channels.briefing"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, {modules}; print(sorted(name for name in sys.modules "
+            "if name.split('.')[0] in ('weasyprint', 'fontTools')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout == "[]\n"
 
 
-@pytest.mark.parametrize(("language", "script", "family"), [
-    ("en", "Latn", "Noto Sans"), ("pl", "Latn", "Noto Sans"), ("ru", "Cyrl", "Noto Sans"),
-    ("ar", "Arab", "Noto Naskh Arabic"), ("ur", "Arab", "Noto Naskh Arabic"), ("pa", "Guru", "Noto Sans Gurmukhi"),
-    ("pa-Arab", "Arab", "Noto Naskh Arabic"), ("yi", "Hebr", "Noto Sans Hebrew"), ("so", "Latn", "Noto Sans"),
-])
+@pytest.mark.parametrize(
+    ("language", "script", "family"),
+    [
+        ("en", "Latn", "Noto Sans"),
+        ("pl", "Latn", "Noto Sans"),
+        ("ru", "Cyrl", "Noto Sans"),
+        ("ar", "Arab", "Noto Naskh Arabic"),
+        ("ur", "Arab", "Noto Naskh Arabic"),
+        ("pa", "Guru", "Noto Sans Gurmukhi"),
+        ("pa-Arab", "Arab", "Noto Naskh Arabic"),
+        ("yi", "Hebr", "Noto Sans Hebrew"),
+        ("so", "Latn", "Noto Sans"),
+    ],
+)
 def test_each_language_is_set_in_the_family_of_its_script(language: str, script: str, family: str) -> None:
     assert script_of(language) == script
     assert SCRIPT_FONTS[script].name == family
     assert (NOTO / SCRIPT_FONTS[script].file).is_file()  # the file of that name is what fonts-noto-core installs
 
+
 def test_the_mails_text_is_the_briefing_in_the_pages_order(drafts: dict[str, Briefing]) -> None:
     text = briefing_text(drafts["en"])
-    assert text.startswith("Free flu clinics this winter\n12 January 2027\n\nSummary\n\nFree school clinics reach "
-                           "children who miss their GP appointment.\n\nKey points\n\n• Clinics run in every local "
-                           "school.\n• The nasal spray takes a minute.\n\nEvery child from age two can have the free "
-                           "flu vaccine, as a quick nasal spray.\n\nRead the clinic times (https://example.org/clinics?"
-                           "area=north&utm_source=Leaflet&utm_medium=email&")
-    assert text.endswith("\n\nRecommendations\n\n1. Fund clinics for three more years.\n\nContacts\n\n• Dr A. Nurse, "
-                         "a.nurse@example.org\n\nThis work is funded by the National Institute for Health and Care "
-                         "Research (NIHR).\n")
+    assert text.startswith(
+        "Free flu clinics this winter\n12 January 2027\n\nSummary\n\nFree school clinics reach "
+        "children who miss their GP appointment.\n\nKey points\n\n• Clinics run in every local "
+        "school.\n• The nasal spray takes a minute.\n\nEvery child from age two can have the free "
+        "flu vaccine, as a quick nasal spray.\n\nRead the clinic times (https://example.org/clinics?"
+        "area=north&utm_source=Leaflet&utm_medium=email&"
+    )
+    assert text.endswith(
+        "\n\nRecommendations\n\n1. Fund clinics for three more years.\n\nContacts\n\n• Dr A. Nurse, "
+        "a.nurse@example.org\n\nThis work is funded by the National Institute for Health and Care "
+        "Research (NIHR).\n"
+    )
     arabic = briefing_text(drafts["ar"])
     assert "\n\nالتوصيات\n\n1. " in arabic and drafts["ar"].acknowledgement in arabic
 
@@ -515,9 +598,16 @@ def case(tmp_path: Path, inbox: Inbox) -> Case:
     in a SQLite ledger, the contacts imported, the channel made as `publish` makes it."""
     root = copy_golden(tmp_path / "unit", "en, pl, ar")
     settings = root / "kmcomms.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace('list = "policy-leads"', (
-        f'list = "policy-leads"\nhost = "127.0.0.1"\nport = {inbox.port}\nsender = "{SENDER}"\nrate = 0\n'
-        'path = "public"\nbase_url = "https://unit.example.org/"')), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            'list = "policy-leads"',
+            (
+                f'list = "policy-leads"\nhost = "127.0.0.1"\nport = {inbox.port}\nsender = "{SENDER}"\nrate = 0\n'
+                'path = "public"\nbase_url = "https://unit.example.org/"'
+            ),
+        ),
+        encoding="utf-8",
+    )
     deliveries = briefings(root)
     engine = open_store(f"sqlite:///{tmp_path / 'ledger.db'}", root)
     sync(engine, [delivery for delivery, _ in deliveries.values()], NOW)
@@ -564,9 +654,14 @@ def test_each_contact_gets_one_message_with_the_briefing_and_its_pdf(case: Case)
         document = attachment.get_content()
         assert document.startswith(b"%PDF-")
         assert read(document).metadata.title == draft.title
-        assert_holds("\n".join(page_texts(document)), draft.title, *draft.key_points, *draft.recommendations,
-                     draft.acknowledgement)
-    assert messages["bea@example.org"]["To"] == "\"Béa Ståhl, MP\" <bea@example.org>"
+        assert_holds(
+            "\n".join(page_texts(document)),
+            draft.title,
+            *draft.key_points,
+            *draft.recommendations,
+            draft.acknowledgement,
+        )
+    assert messages["bea@example.org"]["To"] == '"Béa Ståhl, MP" <bea@example.org>'
 
     # The page on the site, its PDF beside it (the same document), in the site's lists.
     [pdf_link] = re.findall(r'href="([^"]+\.pdf)"', page.read_text(encoding="utf-8"))
@@ -622,8 +717,9 @@ def test_a_list_without_readers_fails_and_a_sound_channel_checks_clean(case: Cas
     assert case.channel.check() == []
 
 
-def test_a_missing_font_is_a_warning_and_the_briefing_goes_out(case: Case, installed: Callable[..., None],
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_a_missing_font_is_a_warning_and_the_briefing_goes_out(
+    case: Case, installed: Callable[..., None], caplog: pytest.LogCaptureFixture
+) -> None:
     installed(*NOTO_SANS, *DEJAVU_SANS)  # no Noto Naskh Arabic, but DejaVu Sans has the letters
     caplog.set_level(logging.WARNING)
     delivery, draft = case.deliveries["ar"]
@@ -631,9 +727,10 @@ def test_a_missing_font_is_a_warning_and_the_briefing_goes_out(case: Case, insta
     [record] = [r for r in caplog.records if r.name == "kmcomms.channels.briefing"]
     assert record.levelno == logging.WARNING and record.getMessage().startswith(
         "[channels.briefing] no Noto Naskh Arabic font for Arabic (Arabic): the PDF is set in DejaVu Sans instead — "
-        "install fonts-noto-core")
+        "install fonts-noto-core"
+    )
     assert record.kmcomms_fields == {"delivery": delivery.id, "channel": "briefing", "language": "ar"}
-    [(address, message)] = case.messages().items()
+    [message] = case.messages().values()
     [attachment] = message.iter_attachments()
     assert "DejaVu-Sans" in fonts_of(attachment.get_content())
     assert_holds("\n".join(page_texts(attachment.get_content())), draft.title, *draft.key_points)
@@ -642,16 +739,21 @@ def test_a_missing_font_is_a_warning_and_the_briefing_goes_out(case: Case, insta
 
 def test_letters_no_font_has_fail_the_delivery_and_nothing_goes_out(case: Case, installed: Callable[..., None]) -> None:
     installed(*NOTO_SANS)  # no font with Arabic letters at all
-    with pytest.raises(PermanentError, match=r"^\[channels.briefing\] no installed font has the letters .* of this "
-                                             r"Arabic \(Arabic\) briefing.*apt install fonts-noto-core"):
+    with pytest.raises(
+        PermanentError,
+        match=r"^\[channels.briefing\] no installed font has the letters .* of this "
+        r"Arabic \(Arabic\) briefing.*apt install fonts-noto-core",
+    ):
         case.publish("ar")
     assert case.inbox.received == []
     assert not (case.root / "public" / "ar").exists()
     # Latin is fine on this machine: the channel's check finds nothing to say about fonts.
     assert case.channel.check() == []
     installed(*DEJAVU_SANS)
-    assert any(problem.startswith("[channels.briefing] no Noto Sans font for Latin (English)")
-               for problem in case.channel.check())
+    assert any(
+        problem.startswith("[channels.briefing] no Noto Sans font for Latin (English)")
+        for problem in case.channel.check()
+    )
 
 
 #: A workspace whose `[channels.briefing]` is the user-facing contract's
@@ -669,13 +771,19 @@ list = "policy-leads"                 # the decision makers who receive briefing
 
 
 def test_the_contracts_briefing_block_loads_mailing_through_this_machine_and_check_asks_for_a_sender(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     (tmp_path / "kmcomms.toml").write_text(CONTRACT_SETTINGS, encoding="utf-8")
     channel = open_channels(load_workspace(tmp_path))["briefing"]
     assert isinstance(channel, BriefingChannel)
     options = channel.options
     assert (options.host, options.port, options.list, options.starttls, options.password) == (
-        "127.0.0.1", 25, "policy-leads", None, None)
+        "127.0.0.1",
+        25,
+        "policy-leads",
+        None,
+        None,
+    )
     assert options.sender == local_sender() and options.sender_address.startswith("kmcomms@")
     [problem] = [p for p in channel.check() if "set sender" in p]
     assert problem.startswith("[channels.briefing] no sender is set") and options.sender in problem
@@ -687,14 +795,18 @@ def test_the_contracts_briefing_block_loads_mailing_through_this_machine_and_che
         SmtpOptions.model_validate({"adapter": "smtp", "list": "news"})
 
 
-@pytest.mark.parametrize(("name", "sender"), [
-    ("mail.unit.example.ac.uk", "kmcomms@mail.unit.example.ac.uk"),
-    ("VM", "kmcomms@vm.localdomain"),  # a name without a domain
-    ("localhost", "kmcomms@localhost.localdomain"),
-    ("under_score", "kmcomms@localhost.localdomain"),  # not a host name a mail address takes
-])
+@pytest.mark.parametrize(
+    ("name", "sender"),
+    [
+        ("mail.unit.example.ac.uk", "kmcomms@mail.unit.example.ac.uk"),
+        ("VM", "kmcomms@vm.localdomain"),  # a name without a domain
+        ("localhost", "kmcomms@localhost.localdomain"),
+        ("under_score", "kmcomms@localhost.localdomain"),  # not a host name a mail address takes
+    ],
+)
 def test_the_default_sender_is_an_address_whatever_the_machine_is_called(
-        monkeypatch: pytest.MonkeyPatch, name: str, sender: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, name: str, sender: str
+) -> None:
     monkeypatch.setattr("socket.getfqdn", lambda: name)
     local_sender.cache_clear()
     try:

@@ -14,17 +14,19 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from kmcomms.channels.contacts import import_contacts, read_contacts, recipients_for, summary
-from kmcomms.ledger.contacts import suppress
 from kmcomms.errors import InvalidInput
+from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, suppressions
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 HEADER = "email,name,language,audience,consent_date\n"
-GOOD = (HEADER
-        + "ada@example.org,Ada Lovelace,en,parents,2026-11-01\n"
-        + "Jan.Kowalski@Example.ORG,Jan Kowalski,pl,parents,2026-12-01\n"
-        + 'amina@example.org,"امینہ خان",ur,parents,2027-01-10\n')
+GOOD = (
+    HEADER
+    + "ada@example.org,Ada Lovelace,en,parents,2026-11-01\n"
+    + "Jan.Kowalski@Example.ORG,Jan Kowalski,pl,parents,2026-12-01\n"
+    + 'amina@example.org,"امینہ خان",ur,parents,2027-01-10\n'
+)
 
 
 @pytest.fixture
@@ -42,9 +44,19 @@ def write(tmp_path: Path, text: str | bytes, name: str = "people.csv") -> Path:
 
 def rows(engine: Engine) -> list[tuple]:
     with engine.connect() as db:
-        return [tuple(r) for r in db.execute(select(contacts.c.list, contacts.c.email, contacts.c.name, contacts.c.language,
-                                                    contacts.c.audience, contacts.c.consent_date)
-                                             .order_by(contacts.c.email))]
+        return [
+            tuple(r)
+            for r in db.execute(
+                select(
+                    contacts.c.list,
+                    contacts.c.email,
+                    contacts.c.name,
+                    contacts.c.language,
+                    contacts.c.audience,
+                    contacts.c.consent_date,
+                ).order_by(contacts.c.email)
+            )
+        ]
 
 
 def test_a_good_file_is_imported_and_a_second_import_updates(engine: Engine, tmp_path: Path) -> None:
@@ -70,11 +82,20 @@ def test_columns_in_any_order_and_an_excel_byte_order_mark_are_fine(tmp_path: Pa
     text = "\ufeffConsent_Date, Email ,name,audience,language\r\n2027-01-01,a@example.org,A,parents,en\r\n"
     [contact] = read_contacts(write(tmp_path, text), date(2027, 1, 10))
     assert (contact.email, contact.name, contact.language, contact.audience, contact.consent_date, contact.line) == (
-        "a@example.org", "A", "en", "parents", date(2027, 1, 1), 2)
+        "a@example.org",
+        "A",
+        "en",
+        "parents",
+        date(2027, 1, 1),
+        2,
+    )
 
 
 BAD_ROWS = [
-    ("not-an-address,A,en,parents,2027-01-01", 'email "not-an-address" is not an e-mail address: it has no name before an @'),
+    (
+        "not-an-address,A,en,parents,2027-01-01",
+        'email "not-an-address" is not an e-mail address: it has no name before an @',
+    ),
     ("a@b@example.org,A,en,parents,2027-01-01", "more than one @"),
     ("a@localhost,A,en,parents,2027-01-01", '"localhost" after the @ is not a domain name'),
     ("a b@example.org,A,en,parents,2027-01-01", "contains a space"),
@@ -96,9 +117,12 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize(("row", "expected"), BAD_ROWS, ids=[e for _, e in BAD_ROWS])
-def test_each_bad_row_is_named_with_its_line_and_nothing_is_stored(engine: Engine, tmp_path: Path, row: str,
-                                                                   expected: str) -> None:
-    text = HEADER + "ada@example.org,Ada,en,parents,2027-01-01\n" + row + "\nbob@example.org,Bob,en,parents,2027-01-01\n"
+def test_each_bad_row_is_named_with_its_line_and_nothing_is_stored(
+    engine: Engine, tmp_path: Path, row: str, expected: str
+) -> None:
+    text = (
+        HEADER + "ada@example.org,Ada,en,parents,2027-01-01\n" + row + "\nbob@example.org,Bob,en,parents,2027-01-01\n"
+    )
     path = write(tmp_path, text)
     with pytest.raises(InvalidInput) as caught:
         import_contacts(engine, path, "news", NOW)
@@ -109,12 +133,14 @@ def test_each_bad_row_is_named_with_its_line_and_nothing_is_stored(engine: Engin
 
 
 def test_every_bad_row_is_reported_once_with_all_its_problems(tmp_path: Path) -> None:
-    text = (HEADER
-            + 'a@example.org,"A multi-line\nname",en,parents,2027-01-01\n'  # lines 2-3
-            + "bad,B,xx-nope,Bad Audience,2027-13-01\n"                      # line 4: four problems
-            + "c@example.org,C,en,parents,2027-01-01\n"                      # line 5: fine
-            + "\n"                                                           # line 6: blank, skipped
-            + "d@,D,en,parents,2027-01-01\n")                               # line 7
+    text = (
+        HEADER
+        + 'a@example.org,"A multi-line\nname",en,parents,2027-01-01\n'  # lines 2-3
+        + "bad,B,xx-nope,Bad Audience,2027-13-01\n"  # line 4: four problems
+        + "c@example.org,C,en,parents,2027-01-01\n"  # line 5: fine
+        + "\n"  # line 6: blank, skipped
+        + "d@,D,en,parents,2027-01-01\n"
+    )  # line 7
     with pytest.raises(InvalidInput) as caught:
         read_contacts(write(tmp_path, text), date(2027, 1, 10))
     found = caught.value.diagnostics
@@ -123,13 +149,19 @@ def test_every_bad_row_is_reported_once_with_all_its_problems(tmp_path: Path) ->
     assert all(str(d).startswith(f"{tmp_path / 'people.csv'}:{d.line}:1: error: ") for d in found)
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("email,name,language,audience", "missing consent_date"),
-    ("email,name,language,audience,consent_date,phone,notes", "unexpected 'phone', 'notes'"),
-    ("email,name,language,audience,consent_date,email", "repeated email"),
-    ("email;name;language;audience;consent_date", "separated by ; or tabs"),
-    ("ada@example.org,Ada,en,parents,2027-01-01", "the first line must be exactly email,name,language,audience,consent_date"),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("email,name,language,audience", "missing consent_date"),
+        ("email,name,language,audience,consent_date,phone,notes", "unexpected 'phone', 'notes'"),
+        ("email,name,language,audience,consent_date,email", "repeated email"),
+        ("email;name;language;audience;consent_date", "separated by ; or tabs"),
+        (
+            "ada@example.org,Ada,en,parents,2027-01-01",
+            "the first line must be exactly email,name,language,audience,consent_date",
+        ),
+    ],
+)
 def test_a_wrong_header_is_one_clear_error(tmp_path: Path, header: str, expected: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_contacts(write(tmp_path, header + "\nb@example.org,B,en,parents,2027-01-01\n"), date(2027, 1, 10))
@@ -140,7 +172,9 @@ def test_a_wrong_header_is_one_clear_error(tmp_path: Path, header: str, expected
 def test_an_empty_file_and_a_file_that_is_not_utf8_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="the file is empty"):
         read_contacts(write(tmp_path, "\n\n"), date(2027, 1, 10))
-    latin1 = (HEADER + "a@example.org,A,en,parents,2027-01-01\nb@example.org,Jos\xe9,en,parents,2027-01-01\n").encode("latin-1")
+    latin1 = (HEADER + "a@example.org,A,en,parents,2027-01-01\nb@example.org,Jos\xe9,en,parents,2027-01-01\n").encode(
+        "latin-1"
+    )
     with pytest.raises(InvalidInput) as caught:
         read_contacts(write(tmp_path, latin1), date(2027, 1, 10))
     [finding] = caught.value.diagnostics
@@ -175,22 +209,28 @@ def test_suppressing_stamps_the_contact_on_every_list(engine: Engine, tmp_path: 
     import_contacts(engine, write(tmp_path, GOOD), "policy-leads", NOW)
     assert suppress(engine, "Jan.Kowalski@example.org", "bounced", "550 5.1.1 no such user", NOW)
     with engine.connect() as db:
-        stamps = db.execute(select(contacts.c.list, contacts.c.bounced_at, contacts.c.unsubscribed_at)
-                            .where(contacts.c.email == "jan.kowalski@example.org").order_by(contacts.c.list)).all()
+        stamps = db.execute(
+            select(contacts.c.list, contacts.c.bounced_at, contacts.c.unsubscribed_at)
+            .where(contacts.c.email == "jan.kowalski@example.org")
+            .order_by(contacts.c.list)
+        ).all()
     assert [tuple(s) for s in stamps] == [("news", NOW, None), ("policy-leads", NOW, None)]
     with pytest.raises(ValueError, match="reason must be one of"):
         suppress(engine, "a@example.org", "annoyed", None, NOW)
 
 
-def test_a_delivery_goes_to_its_audience_in_its_language_and_the_unreached_get_the_source(engine: Engine,
-                                                                                          tmp_path: Path) -> None:
-    text = (HEADER
-            + "en@example.org,,en,parents,2027-01-01\n"
-            + "pl@example.org,,pl,parents,2027-01-01\n"
-            + "de@example.org,,de,parents,2027-01-01\n"          # German: the audience is not reached in it
-            + "ur@example.org,,ur,parents,2027-01-01\n"
-            + "clinician@example.org,,en,clinicians,2027-01-01\n"
-            + "gone@example.org,,en,parents,2027-01-01\n")
+def test_a_delivery_goes_to_its_audience_in_its_language_and_the_unreached_get_the_source(
+    engine: Engine, tmp_path: Path
+) -> None:
+    text = (
+        HEADER
+        + "en@example.org,,en,parents,2027-01-01\n"
+        + "pl@example.org,,pl,parents,2027-01-01\n"
+        + "de@example.org,,de,parents,2027-01-01\n"  # German: the audience is not reached in it
+        + "ur@example.org,,ur,parents,2027-01-01\n"
+        + "clinician@example.org,,en,clinicians,2027-01-01\n"
+        + "gone@example.org,,en,parents,2027-01-01\n"
+    )
     import_contacts(engine, write(tmp_path, text), "news", NOW)
     import_contacts(engine, write(tmp_path, HEADER + "other@example.org,,en,parents,2027-01-01\n"), "other", NOW)
     suppress(engine, "gone@example.org", "bounced", None, NOW)
@@ -216,13 +256,20 @@ def test_a_list_name_must_be_an_id(engine: Engine, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- junk never crashes
 
-csv_ish = st.text(alphabet=st.sampled_from(list('abc@.,"\n\r;\t -_0123456789éامی\x00\ufeff')) | st.characters(), max_size=300)
+csv_ish = st.text(
+    alphabet=st.sampled_from(list('abc@.,"\n\r;\t -_0123456789éامی\x00\ufeff')) | st.characters(), max_size=300
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=csv_ish, header=st.sampled_from([HEADER, "", "email,name\n", "email,name,language,audience,consent_date,x\n"]),
-       raw=st.binary(max_size=200))
-def test_junk_gives_invalid_input_or_contacts_never_anything_else(tmp_path: Path, body: str, header: str, raw: bytes) -> None:
+@given(
+    body=csv_ish,
+    header=st.sampled_from([HEADER, "", "email,name\n", "email,name,language,audience,consent_date,x\n"]),
+    raw=st.binary(max_size=200),
+)
+def test_junk_gives_invalid_input_or_contacts_never_anything_else(
+    tmp_path: Path, body: str, header: str, raw: bytes
+) -> None:
     for data in ((header + body).encode("utf-8", "surrogatepass"), raw, header.encode() + raw):
         try:
             found = read_contacts(tmp_path / "junk.csv", date(2027, 1, 10), data)
@@ -251,10 +298,19 @@ def test_the_cli_imports_lists_and_suppresses(workspace: Path, kmcomms: RunCli, 
     code, out, _ = kmcomms("contacts", "list", "-w", workspace)
     assert code == 0 and "parents" in out and "ur" in out and "@" not in out  # no personal data by default
     code, out, _ = kmcomms("contacts", "list", "-w", workspace, "--format", "json")
-    assert json.loads(out)[0] == {"list": "news", "audience": "parents", "language": "en", "contacts": 1, "suppressed": 1}
+    assert json.loads(out)[0] == {
+        "list": "news",
+        "audience": "parents",
+        "language": "en",
+        "contacts": 1,
+        "suppressed": 1,
+    }
     code, out, _ = kmcomms("contacts", "list", "-w", workspace, "--show-addresses", "--format", "json")
     assert [(r["email"], r["suppressed"]) for r in json.loads(out)] == [
-        ("ada@example.org", "unsubscribed"), ("amina@example.org", None), ("jan.kowalski@example.org", None)]
+        ("ada@example.org", "unsubscribed"),
+        ("amina@example.org", None),
+        ("jan.kowalski@example.org", None),
+    ]
     code, out, _ = kmcomms("contacts", "list", "-w", workspace, "--list", "nobody")
     assert code == 0 and "no contacts on the list" in out
 
@@ -264,8 +320,10 @@ def test_the_cli_refuses_a_bad_file_whole_naming_each_line(workspace: Path, kmco
     code, out, err = kmcomms(*AT, "contacts", "import", path, "--list", "news", "-w", workspace)
     lines = err.splitlines()
     assert code == 1 and out == ""
-    assert lines[0].endswith(':5:1: error: email "bad" is not an e-mail address: it has no name before an @ — '
-                             "correct it or remove the row [contacts-row]")
+    assert lines[0].endswith(
+        ':5:1: error: email "bad" is not an e-mail address: it has no name before an @ — '
+        "correct it or remove the row [contacts-row]"
+    )
     assert ":6:1: error: consent_date 2099-01-01 is in the future" in lines[1]
     assert lines[2] == "✗ 2 problems; nothing was imported"
     engine = open_store("sqlite:///kmcomms.db", workspace)
@@ -276,8 +334,9 @@ def test_the_cli_refuses_a_bad_file_whole_naming_each_line(workspace: Path, kmco
     assert code == 1 and [d["line"] for d in json.loads(out)] == [5, 6]
 
 
-def test_the_cli_says_when_no_channel_sends_to_the_list_and_refuses_a_bad_address(workspace: Path, kmcomms: RunCli,
-                                                                                    tmp_path: Path) -> None:
+def test_the_cli_says_when_no_channel_sends_to_the_list_and_refuses_a_bad_address(
+    workspace: Path, kmcomms: RunCli, tmp_path: Path
+) -> None:
     code, _, err = kmcomms(*AT, "contacts", "import", write(tmp_path, GOOD), "--list", "newz", "-w", workspace)
     assert code == 0 and 'no channel in kmcomms.toml sends to the list "newz" (lists: news, policy-leads)' in err
     code, _, err = kmcomms("contacts", "suppress", "nobody", "--reason", "bounced", "-w", workspace)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import requests
+from fake_listmonk import FakeListmonk
 from sqlalchemy import insert
 
-from fake_listmonk import FakeListmonk
 from kmcomms.channels.base import PermanentError, Publication, TransientError
 from kmcomms.channels.listmonk import Listmonk, ListmonkOptions
 from kmcomms.ledger.store import open_store
@@ -37,9 +37,18 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
 @pytest.fixture
 def make(fake: FakeListmonk) -> Iterator[Callable[..., Listmonk]]:
     """`make(**settings)`: a channel on the fake listmonk."""
-    yield from makers(Listmonk, "newsletter", {"adapter": "listmonk", "url": fake.url, "user": "kmcomms",
-                                               "token": "${KM_TEST_LISTMONK_TOKEN}",
-                                               "lists": {"en": [3], "ur": 4, "parents/pl": [7]}}, Path("."))
+    yield from makers(
+        Listmonk,
+        "newsletter",
+        {
+            "adapter": "listmonk",
+            "url": fake.url,
+            "user": "kmcomms",
+            "token": "${KM_TEST_LISTMONK_TOKEN}",
+            "lists": {"en": [3], "ur": 4, "parents/pl": [7]},
+        },
+        Path("."),
+    )
 
 
 @pytest.fixture
@@ -79,12 +88,28 @@ def test_a_newsletter_becomes_one_started_campaign_as_documented(fake: FakeListm
 
 def test_other_braces_are_escaped_for_listmonks_template_engine(fake: FakeListmonk, channel: Listmonk) -> None:
     # The fake compiles the body as listmonk would: a raw "{{ price }}" is refused …
-    raw = requests.post(f"{fake.url}/api/campaigns", headers={"Authorization": f"token kmcomms:{TOKEN}"}, json={
-        "name": "n", "subject": "s", "lists": [3], "type": "regular", "content_type": "html", "body": "{{ price }}"})
+    raw = requests.post(
+        f"{fake.url}/api/campaigns",
+        headers={"Authorization": f"token kmcomms:{TOKEN}"},
+        json={
+            "name": "n",
+            "subject": "s",
+            "lists": [3],
+            "type": "regular",
+            "content_type": "html",
+            "body": "{{ price }}",
+        },
+    )
     assert raw.status_code == 400 and 'function "price" not defined' in raw.json()["message"]
     fake.problems.clear()
     # … and what the adapter sends prints it as written.
-    channel.publish(letter(html=NEWSLETTER_HTML.replace("Clinicians answer.", "Costs {{ price }} }} {{"), text="{{x}} {{unsubscribe_url}}"), KEY)
+    channel.publish(
+        letter(
+            html=NEWSLETTER_HTML.replace("Clinicians answer.", "Costs {{ price }} }} {{"),
+            text="{{x}} {{unsubscribe_url}}",
+        ),
+        KEY,
+    )
     sent = fake.campaigns[1]
     assert 'Costs {{ "{{" }} price }} }} {{ "{{" }}' in sent["body"]
     assert sent["altbody"] == '{{ "{{" }}x}} {{ UnsubscribeURL }}'
@@ -100,20 +125,41 @@ def test_settings_add_the_template_and_the_sender(fake: FakeListmonk, make: Call
 def test_each_audience_and_language_goes_to_its_lists(fake: FakeListmonk, channel: Listmonk) -> None:
     channel.publish(letter("0000000000a1", language="ur"), "0000000000a1")
     channel.publish(letter("0000000000a2", language="pl"), "0000000000a2")  # "parents/pl" wins
-    assert [c["lists"] for c in fake.campaigns.values()] == [[{"id": 4, "name": "List 4"}], [{"id": 7, "name": "List 7"}]]
-    with pytest.raises(PermanentError, match=r'no list for audience "clinicians" in pl — add `"clinicians/pl" = \[ID\]` or `pl = \[ID\]`'):
+    assert [c["lists"] for c in fake.campaigns.values()] == [
+        [{"id": 4, "name": "List 4"}],
+        [{"id": 7, "name": "List 7"}],
+    ]
+    with pytest.raises(
+        PermanentError,
+        match=r'no list for audience "clinicians" in pl — add `"clinicians/pl" = \[ID\]` or `pl = \[ID\]`',
+    ):
         channel.publish(letter("0000000000a3", language="pl", audiences=("clinicians",)), "0000000000a3")
     assert len(fake.campaigns) == 2
 
 
-def test_a_fallback_goes_to_the_readers_it_was_planned_for(fake: FakeListmonk, make: Callable[..., Listmonk],
-                                                          tmp_path: Path) -> None:
+def test_a_fallback_goes_to_the_readers_it_was_planned_for(
+    fake: FakeListmonk, make: Callable[..., Listmonk], tmp_path: Path
+) -> None:
     engine = open_store("sqlite:///ledger.db", tmp_path)
     now = datetime(2027, 1, 11, 9, tzinfo=UTC)
     with engine.begin() as db:
-        db.execute(insert(deliveries).values(id=KEY, campaign="vaccines", message="launch", occurrence="o", audiences="parents",
-                                             language="ur", channel="newsletter", due_at=now, timezone="Europe/London",
-                                             state="sending", attempts=1, planned_at=now, updated_at=now))
+        db.execute(
+            insert(deliveries).values(
+                id=KEY,
+                campaign="vaccines",
+                message="launch",
+                occurrence="o",
+                audiences="parents",
+                language="ur",
+                channel="newsletter",
+                due_at=now,
+                timezone="Europe/London",
+                state="sending",
+                attempts=1,
+                planned_at=now,
+                updated_at=now,
+            )
+        )
     fallback = letter(fallback=True)  # in English, for the Urdu readers
     without_ledger = make()
     with pytest.raises(PermanentError, match="cannot tell which readers"):
@@ -204,36 +250,53 @@ def test_reach_is_the_campaigns_counters(fake: FakeListmonk, channel: Listmonk) 
 # ---------------------------------------------------------------------------- check
 
 
-def test_check_asks_listmonk_about_the_credentials_lists_and_template(fake: FakeListmonk, make: Callable[..., Listmonk],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_asks_listmonk_about_the_credentials_lists_and_template(
+    fake: FakeListmonk, make: Callable[..., Listmonk], monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = make(template_id=5)
     assert good.check() == []
     assert fake.requested() == ["GET /api/lists", "GET /api/templates/5"]
     wrong = make(lists={"en": [3, 12]}, template_id=9)
-    assert wrong.check() == ['[channels.newsletter] lists: "en" names list 12, which listmonk does not have',
-                             "[channels.newsletter] template_id: listmonk has no template 9"]
+    assert wrong.check() == [
+        '[channels.newsletter] lists: "en" names list 12, which listmonk does not have',
+        "[channels.newsletter] template_id: listmonk has no template 9",
+    ]
     monkeypatch.setenv("KM_TEST_LISTMONK_TOKEN", "not-the-token")
     problems = good.check()
     assert len(problems) == 1 and "403" in problems[0] and "invalid API credentials" in problems[0]
     assert "not-the-token" not in problems[0]
     monkeypatch.delenv("KM_TEST_LISTMONK_TOKEN")
-    assert good.check() == ["[channels.newsletter] token: the environment variable KM_TEST_LISTMONK_TOKEN is not set "
-                            "— export it before running kmcomms"]
+    assert good.check() == [
+        "[channels.newsletter] token: the environment variable KM_TEST_LISTMONK_TOKEN is not set "
+        "— export it before running kmcomms"
+    ]
 
 
 def test_settings_are_checked_when_loaded(fake: FakeListmonk) -> None:
     def options(**changes: Any) -> ListmonkOptions:
-        return ListmonkOptions.model_validate({"adapter": "listmonk", "url": "https://lists.example.org/", "user": "u",
-                                              "token": "${T}", "lists": {"en": 3}, **changes})
+        return ListmonkOptions.model_validate(
+            {
+                "adapter": "listmonk",
+                "url": "https://lists.example.org/",
+                "user": "u",
+                "token": "${T}",
+                "lists": {"en": 3},
+                **changes,
+            }
+        )
 
     assert options().lists == {"en": [3]} and options().url == "https://lists.example.org"
     assert "${T}" not in repr(options())
-    for changes, words in [({"url": "http://lists.example.org"}, "only allowed on this machine"),
-                           ({"lists": {}}, "at least 1 item"), ({"lists": {"en": []}}, "one or more"),
-                           ({"lists": {"english": [3]}}, "not a language code"),
-                           ({"lists": {"Parents/en": [3]}}, "not a valid id"),
-                           ({"send": "later"}, "'now' or 'schedule'"), ({"delay_minutes": 0}, "greater than or equal to 1"),
-                           ({"password": "x"}, "Extra inputs")]:
+    for changes, words in [
+        ({"url": "http://lists.example.org"}, "only allowed on this machine"),
+        ({"lists": {}}, "at least 1 item"),
+        ({"lists": {"en": []}}, "one or more"),
+        ({"lists": {"english": [3]}}, "not a language code"),
+        ({"lists": {"Parents/en": [3]}}, "not a valid id"),
+        ({"send": "later"}, "'now' or 'schedule'"),
+        ({"delay_minutes": 0}, "greater than or equal to 1"),
+        ({"password": "x"}, "Extra inputs"),
+    ]:
         with pytest.raises(ValueError, match=words):
             options(**changes)
 
@@ -241,14 +304,28 @@ def test_settings_are_checked_when_loaded(fake: FakeListmonk) -> None:
 # ---------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize(("status", "kind"), [(400, PermanentError), (401, PermanentError), (403, PermanentError),
-                                              (404, PermanentError), (409, TransientError), (422, PermanentError),
-                                              (429, TransientError), (500, TransientError), (502, TransientError),
-                                              (503, TransientError)])
-def test_each_refusal_is_mapped_and_no_token_is_shown(fake: FakeListmonk, channel: Listmonk, status: int,
-                                                     kind: type[Exception], caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, PermanentError),
+        (401, PermanentError),
+        (403, PermanentError),
+        (404, PermanentError),
+        (409, TransientError),
+        (422, PermanentError),
+        (429, TransientError),
+        (500, TransientError),
+        (502, TransientError),
+        (503, TransientError),
+    ],
+)
+def test_each_refusal_is_mapped_and_no_token_is_shown(
+    fake: FakeListmonk, channel: Listmonk, status: int, kind: type[Exception], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    fake.fail_on("POST /api/campaigns", status, {"Retry-After": "30"} if status == 429 else {}, message="listmonk says no")
+    fake.fail_on(
+        "POST /api/campaigns", status, {"Retry-After": "30"} if status == 429 else {}, message="listmonk says no"
+    )
     with pytest.raises(kind) as caught:
         channel.publish(letter(), KEY)
     assert f"({status})" in str(caught.value) or f"answered {status}" in str(caught.value)

@@ -45,8 +45,13 @@ def fake() -> Iterator[FakeMastodon]:
 def make(fake: FakeMastodon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`make(**settings)`: a channel on the fake instance, its journal in tmp_path."""
     monkeypatch.setenv("KM_TEST_MASTODON_TOKEN", TOKEN)
-    yield from makers(Mastodon, "social", {"adapter": "mastodon", "url": fake.url, "token": "${KM_TEST_MASTODON_TOKEN}"},
-                      tmp_path, clock=lambda: NOW)
+    yield from makers(
+        Mastodon,
+        "social",
+        {"adapter": "mastodon", "url": fake.url, "token": "${KM_TEST_MASTODON_TOKEN}"},
+        tmp_path,
+        clock=lambda: NOW,
+    )
 
 
 class TestMastodonContract(ChannelContract):
@@ -61,8 +66,11 @@ class TestMastodonContract(ChannelContract):
 
 def lose_the_answer(channel: Mastodon, key: str) -> None:
     """As if the process died after the POST and before the status id was written down."""
-    (path,) = [p for p in channel.root.glob(".kmcomms/journal/social/*.json")
-               if json.loads(p.read_text(encoding="utf-8"))["key"] == key]
+    (path,) = [
+        p
+        for p in channel.root.glob(".kmcomms/journal/social/*.json")
+        if json.loads(p.read_text(encoding="utf-8"))["key"] == key
+    ]
     entry = json.loads(path.read_text(encoding="utf-8"))
     assert entry["id"]
     path.write_text(json.dumps({**entry, "id": None, "url": None}), encoding="utf-8")
@@ -82,8 +90,9 @@ def test_a_post_goes_out_with_the_idempotency_key_language_visibility_and_token(
     assert "Authorization" not in fake.seen[0].headers  # the instance's limits are public
 
 
-def test_a_retry_whose_first_answer_was_lost_gets_the_same_status_from_the_idempotency_key(make: Any,
-                                                                                        fake: FakeMastodon) -> None:
+def test_a_retry_whose_first_answer_was_lost_gets_the_same_status_from_the_idempotency_key(
+    make: Any, fake: FakeMastodon
+) -> None:
     channel = make()
     first = channel.publish(post(), "d1")
     lose_the_answer(channel, "d1")
@@ -93,8 +102,9 @@ def test_a_retry_whose_first_answer_was_lost_gets_the_same_status_from_the_idemp
     assert make().publish(post(), "d1") == first and len(fake.posts()) == 2  # now recorded: no POST at all
 
 
-def test_after_the_key_expired_a_retry_finds_the_status_by_its_text_and_posts_nothing(make: Any,
-                                                                                   fake: FakeMastodon) -> None:
+def test_after_the_key_expired_a_retry_finds_the_status_by_its_text_and_posts_nothing(
+    make: Any, fake: FakeMastodon
+) -> None:
     channel = make()
     other = channel.publish(post("Something else entirely", key="d0"), "d0")
     first = channel.publish(post(), "d1")
@@ -199,9 +209,9 @@ def test_refusals_carry_mastodons_message_and_rate_limits_say_when(make: Any, fa
     assert channel.publish(post(), "d1").remote_id and fake.items() == 1
 
 
-def test_a_bad_token_is_refused_named_by_check_and_never_shown(make: Any, fake: FakeMastodon,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_a_bad_token_is_refused_named_by_check_and_never_shown(
+    make: Any, fake: FakeMastodon, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     assert make().check() == [] and make().publish(post(), "d0").remote_id
     monkeypatch.setenv("KM_TEST_MASTODON_TOKEN", "revoked-token-value")
@@ -212,12 +222,18 @@ def test_a_bad_token_is_refused_named_by_check_and_never_shown(make: Any, fake: 
 
 
 def test_settings_refuse_what_cannot_work(tmp_path: Path) -> None:
-    good = MastodonOptions.model_validate({"adapter": "mastodon", "url": "https://mastodon.social/",
-                                           "token": "${MASTODON_TOKEN}"})
+    good = MastodonOptions.model_validate(
+        {"adapter": "mastodon", "url": "https://mastodon.social/", "token": "${MASTODON_TOKEN}"}
+    )
     assert good.url == "https://mastodon.social" and good.visibility == "public" and good.max_characters is None
     assert "MASTODON_TOKEN" not in repr(good)
-    for bad in [{"url": "http://mastodon.social"}, {"visibility": "followers"}, {"max_characters": 0},
-                {"token": None}, {"instance": "x"}]:
+    for bad in [
+        {"url": "http://mastodon.social"},
+        {"visibility": "followers"},
+        {"max_characters": 0},
+        {"token": None},
+        {"instance": "x"},
+    ]:
         with pytest.raises(ValidationError):
             MastodonOptions.model_validate({"adapter": "mastodon", "url": "https://m.example", "token": "${T}", **bad})
     channel = Mastodon("social", good, tmp_path)

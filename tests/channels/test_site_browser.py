@@ -73,16 +73,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> SiteCase:
     for delivery, draft in case.drafts:
         case.channels[delivery.channel].publish(draft, delivery.id)
     title = "קלינִיקן אין די שולן"
-    case.channels["blog"].site.add(Entry(
-        section="posts", key="yiddish", language="yi", direction="rtl", slug="clinics", title=title, summary="",
-        html=f'<article lang="yi" dir="rtl"><h1>{title}</h1><p>די קלינִיקן זײַנען אָפֿן.</p></article>',
-        published=datetime(2027, 2, 1, tzinfo=UTC), acknowledgement=""))
+    case.channels["blog"].site.add(
+        Entry(
+            section="posts",
+            key="yiddish",
+            language="yi",
+            direction="rtl",
+            slug="clinics",
+            title=title,
+            summary="",
+            html=f'<article lang="yi" dir="rtl"><h1>{title}</h1><p>די קלינִיקן זײַנען אָפֿן.</p></article>',
+            published=datetime(2027, 2, 1, tzinfo=UTC),
+            acknowledgement="",
+        )
+    )
     return case
 
 
 def pages(site: Path) -> list[str]:
     found = sorted(str(p.relative_to(site)) for p in site.rglob("*.html") if not p.name.endswith(".probe.html"))
-    assert len(found) >= 18, found  # the home page, 3 × (index, video library), 6 posts, 3 videos (en shared by two audiences), yi: index and post
+    assert len(found) >= 18, (
+        found
+    )  # the home page, 3 × (index, video library), 6 posts, 3 videos (en shared by two audiences), yi: index and post
     return found
 
 
@@ -93,17 +105,28 @@ def shot(path: str) -> Path:
 def test_a_broken_page_is_caught(tmp_path: Path) -> None:
     """The checks below can fail: a script error and bad markup are reported."""
     page = tmp_path / "broken.html"
-    page.write_text('<!DOCTYPE html><html><body><h1>One</h1><h3>Skipped</h3><h1>Two</h1><img src="x.png">'
-                    '<script>console.error("deliberately broken")</script></body></html>', encoding="utf-8")
+    page.write_text(
+        '<!DOCTYPE html><html><body><h1>One</h1><h3>Skipped</h3><h1>Two</h1><img src="x.png">'
+        '<script>console.error("deliberately broken")</script></body></html>',
+        encoding="utf-8",
+    )
     with serve_folder(tmp_path) as served:
         result = open_page(served.url("broken.html"))
     assert result.console_errors == [f"deliberately broken ({served.url('broken.html')}:1)"]
     assert "<h1>One</h1>" in result.dom
     assert ("x.png", 404) in [(path.lstrip("/"), status) for path, status in served.failures()]
     assert page_problems(result.dom) == [
-        "<html> has no lang", "<html> has no dir", 'no <meta name="viewport">', "2 <h1> elements, not one",
-        "heading level skipped: h1 then h3", "no <header> landmark", "no <nav> landmark", "no <main> landmark",
-        "no <footer> landmark", 'no <main id="content">', "the first link is not a skip link to #content",
+        "<html> has no lang",
+        "<html> has no dir",
+        'no <meta name="viewport">',
+        "2 <h1> elements, not one",
+        "heading level skipped: h1 then h3",
+        "no <header> landmark",
+        "no <nav> landmark",
+        "no <main> landmark",
+        "no <footer> landmark",
+        'no <main id="content">',
+        "the first link is not a skip link to #content",
         "<img src='x.png'> has no alt attribute",
     ]
 
@@ -168,11 +191,16 @@ def test_pages_lay_out_in_their_direction_with_readable_text(built: SiteCase) ->
             left, right = seen["site"]
             start_gap, end_gap = (seen["width"] - right, left) if rtl else (left, seen["width"] - right)
             if not start_gap < end_gap:
-                found.append(f"the site name is not at the {'right' if rtl else 'left'}: {seen['site']} of {seen['width']}")
+                found.append(
+                    f"the site name is not at the {'right' if rtl else 'left'}: {seen['site']} of {seen['width']}"
+                )
             if seen["first"] and seen["last"] != seen["first"] and (seen["first"][0] > seen["last"][0]) != rtl:
                 found.append(f"navigation runs the wrong way: first {seen['first']}, last {seen['last']}")
-            found += [f"contrast {contrast(fg, bg):.2f} for {tag} {text!r}" for tag, fg, bg, text in seen["text"]
-                      if contrast(fg, bg) < 4.5]
+            found += [
+                f"contrast {contrast(fg, bg):.2f} for {tag} {text!r}"
+                for tag, fg, bg, text in seen["text"]
+                if contrast(fg, bg) < 4.5
+            ]
             if found:
                 problems[path] = found
     assert problems == {}
@@ -180,7 +208,9 @@ def test_pages_lay_out_in_their_direction_with_readable_text(built: SiteCase) ->
 
 def test_a_local_video_is_served_from_the_site(tmp_path: Path) -> None:
     require_chromium()
-    case = make_site_case(tmp_path / "unit", video="      file: films/launch.mp4", files={"films/launch.mp4": b"\x00" * 2048})
+    case = make_site_case(
+        tmp_path / "unit", video="      file: films/launch.mp4", files={"films/launch.mp4": b"\x00" * 2048}
+    )
     [(delivery, draft)] = case.on("video", "ur")
     url = case.channels["video"].publish(draft, delivery.id).url
     path = url.split("/", 3)[3]

@@ -34,21 +34,20 @@ from workspaces import SENDER, audience, campaign_yaml, settings_toml, smtp_chan
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
+from kmcomms.channels.contacts import import_contacts
+from kmcomms.channels.letters import Composer, message_id
+from kmcomms.channels.mail import Mailer, Server
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions, _Commits
-from kmcomms.channels.contacts import import_contacts
-from kmcomms.ledger.contacts import suppress
 from kmcomms.daemon.demo import free_port
+from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import contacts, recipients, suppressions
-from kmcomms.channels.letters import Composer, message_id
-from kmcomms.channels.mail import Mailer, Server
-from kmcomms.plan.deliveries import Delivery, Window
+from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import BlogPost, Draft, Newsletter
 from kmcomms.render.renderer import Renderer
 from kmcomms.render.tracking import Tracker
-from kmcomms.plan.deliveries import plan_of
 from kmcomms.testing.drafts import letter
 
 NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
@@ -59,7 +58,8 @@ PASSWORD = "pa55-w0rd+secret"
 
 # ---------------------------------------------------------------------------- the workspace
 
-CAMPAIGN = campaign_yaml("""\
+CAMPAIGN = campaign_yaml(
+    """\
   - id: launch
     audiences: [parents]
     at: 2027-01-11 09:00
@@ -77,8 +77,13 @@ CAMPAIGN = campaign_yaml("""\
     at: 2027-01-25 09:00
     title: It is not too late
     body: Ask your school nurse or GP.
-""", title="HPV vaccine newsletter", audiences=audience(languages="en, pl, ur", channels="newsletter"), timezone="UTC",
-    starts="2027-01-10", metric="recipients")
+""",
+    title="HPV vaccine newsletter",
+    audiences=audience(languages="en, pl, ur", channels="newsletter"),
+    timezone="UTC",
+    starts="2027-01-10",
+    metric="recipients",
+)
 
 #: Who is on the list: English, Polish and Urdu readers of the audience, a German reader
 #: (the audience is not reached in German: gets English), a clinician (another audience)
@@ -94,8 +99,14 @@ dieter@example.org,Dieter,de,parents,2026-10-01
 doc@example.org,Dr Doc,en,clinicians,2026-10-01
 gone@example.org,Gone,en,parents,2026-10-01
 """
-LANGUAGE_OF = {"ada@example.org": "en", "bea@example.org": "en", "dieter@example.org": "en", "jan@example.org": "pl",
-               "zofia@example.org": "pl", "amina@example.org": "ur"}
+LANGUAGE_OF = {
+    "ada@example.org": "en",
+    "bea@example.org": "en",
+    "dieter@example.org": "en",
+    "jan@example.org": "pl",
+    "zofia@example.org": "pl",
+    "amina@example.org": "ur",
+}
 PREFIX = {"pl": "[pl] ", "ur": "اردو "}
 
 
@@ -131,8 +142,10 @@ class Newsroom:
 
     def rows(self, message: str = "launch", language: str = "en") -> dict[str, Any]:
         with self.engine.connect() as db:
-            return {r.email: r for r in db.execute(select(recipients).where(recipients.c.delivery_id
-                                                                            == self.key(message, language)))}
+            return {
+                r.email: r
+                for r in db.execute(select(recipients).where(recipients.c.delivery_id == self.key(message, language)))
+            }
 
 
 def open_newsroom(root: Path, url: str, port: int, extra: str = "", tracking: bool = True) -> Newsroom:
@@ -185,14 +198,21 @@ def parse_html(markup: str) -> _Hrefs:
 # ---------------------------------------------------------------------------- sending
 
 
-def test_each_recipient_gets_one_message_in_their_language_with_every_header_and_link(room: Newsroom,
-                                                                                       inbox: Inbox) -> None:
+def test_each_recipient_gets_one_message_in_their_language_with_every_header_and_link(
+    room: Newsroom, inbox: Inbox
+) -> None:
     publications = {language: room.publish("launch", language) for language in ("en", "pl", "ur")}
     got = inbox.messages()
     # Nobody outside the audience, nobody unsubscribed, nobody twice (messages() checks).
     assert set(got) == set(LANGUAGE_OF)
-    names = {"ada@example.org": "Ada Lovelace", "bea@example.org": "Béa Ståhl, Jr.", "jan@example.org": "Jan Kowalski",
-             "zofia@example.org": "Zofia Żółć", "amina@example.org": "امینہ خان", "dieter@example.org": "Dieter"}
+    names = {
+        "ada@example.org": "Ada Lovelace",
+        "bea@example.org": "Béa Ståhl, Jr.",
+        "jan@example.org": "Jan Kowalski",
+        "zofia@example.org": "Zofia Żółć",
+        "amina@example.org": "امینہ خان",
+        "dieter@example.org": "Dieter",
+    }
     for address, message in got.items():
         language = LANGUAGE_OF[address]
         draft = room.draft("launch", language)
@@ -203,8 +223,15 @@ def test_each_recipient_gets_one_message_in_their_language_with_every_header_and
         assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
         # Headers.
         assert message["From"] == SENDER and message["Subject"] == draft.subject
-        assert (message["To"].addresses[0].addr_spec, message["To"].addresses[0].display_name) == (address, names[address])
-        assert message["Message-ID"] == message_id(key, address, "unit.example.org") == room.rows("launch", language)[address].message_id
+        assert (message["To"].addresses[0].addr_spec, message["To"].addresses[0].display_name) == (
+            address,
+            names[address],
+        )
+        assert (
+            message["Message-ID"]
+            == message_id(key, address, "unit.example.org")
+            == room.rows("launch", language)[address].message_id
+        )
         assert message["Date"].datetime == NOW
         assert message["List-Id"] == "<news.unit.example.org>"
         assert message["Content-Language"] == language
@@ -229,20 +256,36 @@ def test_each_recipient_gets_one_message_in_their_language_with_every_header_and
         assert {r.state for r in settled.values()} == {"sent"} and all(r.sent_at == NOW for r in settled.values())
         assert publication.remote_id == f"{room.key('launch', language)}:{len(settled)}/{len(settled)}"
         assert room.channel.find(room.key("launch", language)) == publication
-        assert room.channel.collect(publication) == {"recipients": len(settled), "rejected": 0, "unknown": 0, "suppressed": 0}
+        assert room.channel.collect(publication) == {
+            "recipients": len(settled),
+            "rejected": 0,
+            "unknown": 0,
+            "suppressed": 0,
+        }
     # Mostly ASCII (markup, addresses) travels as quoted-printable, the shorter there.
     assert got["amina@example.org"].get_payload()[1]["Content-Transfer-Encoding"] == "quoted-printable"
 
 
 def test_a_text_mostly_in_another_script_travels_as_base64_and_names_are_encoded(room: Newsroom) -> None:
     urdu = "کیا آپ کے بچے کو ویکسین لگی ہے؟ " * 40
-    draft = dataclasses.replace(room.draft("launch", "ur"), text=f"{urdu}\n{{{{unsubscribe_url}}}}\n",
-                                html=f"<html><body><p>{urdu}</p><a href=\"{{{{unsubscribe_url}}}}\">x</a></body></html>")
-    composer = Composer(draft, sender=SENDER, list_id="<news.unit.example.org>", date=NOW, one_click=False,
-                        unsubscribe=lambda address: f"https://u.example.org/?a={address}&b=1")
+    draft = dataclasses.replace(
+        room.draft("launch", "ur"),
+        text=f"{urdu}\n{{{{unsubscribe_url}}}}\n",
+        html=f'<html><body><p>{urdu}</p><a href="{{{{unsubscribe_url}}}}">x</a></body></html>',
+    )
+    composer = Composer(
+        draft,
+        sender=SENDER,
+        list_id="<news.unit.example.org>",
+        date=NOW,
+        one_click=False,
+        unsubscribe=lambda address: f"https://u.example.org/?a={address}&b=1",
+    )
     letter = composer.compose("amina@example.org", "امینہ\r\nBcc: evil@example.org")
-    assert (letter.recipient, letter.message_id) == ("amina@example.org", message_id(draft.delivery, "amina@example.org",
-                                                                                     "unit.example.org"))
+    assert (letter.recipient, letter.message_id) == (
+        "amina@example.org",
+        message_id(draft.delivery, "amina@example.org", "unit.example.org"),
+    )
     message = email.message_from_bytes(letter.data, policy=email.policy.default)
     assert [p["Content-Transfer-Encoding"] for p in message.iter_parts()] == ["base64", "base64"]
     text, markup = (p.get_content() for p in message.iter_parts())
@@ -253,19 +296,28 @@ def test_a_text_mostly_in_another_script_travels_as_base64_and_names_are_encoded
     assert letter.data.isascii() and max(len(line) for line in letter.data.split(b"\r\n")) <= 998
 
 
-@pytest.mark.parametrize("subject", [
-    "Extra MMR clinics for Charedi families in Stamford Hill: how you can help",  # Python folds this whole
-    "The films are out",
-    "A subject so long that it has to be folded somewhere, at a space between two of its words, to keep lines short",
-    "ویکسین کے بارے میں آپ کے سوالات، ڈاکٹروں کے جوابات: ایچ پی وی ویکسین کے بارے میں",
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Extra MMR clinics for Charedi families in Stamford Hill: how you can help",  # Python folds this whole
+        "The films are out",
+        "A subject so long that it has to be folded somewhere, at a space between two of its words, to keep lines short",
+        "ویکسین کے بارے میں آپ کے سوالات، ڈاکٹروں کے جوابات: ایچ پی وی ویکسین کے بارے میں",
+    ],
+)
 def test_the_subject_starts_on_the_subject_line_and_reads_back_as_written(subject: str) -> None:
-    composer = Composer(letter(subject=subject), sender=SENDER, list_id="<news.unit.example.org>", date=NOW,
-                        one_click=False, unsubscribe=lambda address: f"mailto:news@unit.example.org?to={address}")
+    composer = Composer(
+        letter(subject=subject),
+        sender=SENDER,
+        list_id="<news.unit.example.org>",
+        date=NOW,
+        one_click=False,
+        unsubscribe=lambda address: f"mailto:news@unit.example.org?to={address}",
+    )
     data = composer.compose("ada@example.org", "Ada").data
     head = data.split(b"\r\n\r\n")[0].split(b"\r\n")
     start = next(i for i, line in enumerate(head) if line.startswith(b"Subject:"))
-    assert head[start].startswith(b"Subject: ") and head[start][len(b"Subject: "):].strip()  # not "Subject:" alone
+    assert head[start].startswith(b"Subject: ") and head[start][len(b"Subject: ") :].strip()  # not "Subject:" alone
     assert max(len(line) for line in head) <= 78
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert message["Subject"] == subject  # no leading space
@@ -281,7 +333,9 @@ def test_publishing_again_resends_nothing_and_find_answers_from_the_ledger(room:
 
 def test_a_contact_imported_after_the_send_started_does_not_join_it(room: Newsroom, inbox: Inbox) -> None:
     room.publish()
-    (room.root / "late.csv").write_text("email,name,language,audience,consent_date\nlate@example.org,,en,parents,2027-01-11\n")
+    (room.root / "late.csv").write_text(
+        "email,name,language,audience,consent_date\nlate@example.org,,en,parents,2027-01-11\n"
+    )
     import_contacts(room.engine, room.root / "late.csv", "news", NOW)
     room.publish()
     assert "late@example.org" not in inbox.by_recipient()
@@ -289,22 +343,30 @@ def test_a_contact_imported_after_the_send_started_does_not_join_it(room: Newsro
     assert inbox.by_recipient()["late@example.org"] == 1
 
 
-def test_a_550_user_unknown_rejects_and_suppresses_the_address_and_later_sends_skip_it(room: Newsroom,
-                                                                                         inbox: Inbox) -> None:
+def test_a_550_user_unknown_rejects_and_suppresses_the_address_and_later_sends_skip_it(
+    room: Newsroom, inbox: Inbox
+) -> None:
     inbox.refuse["bea@example.org"] = "550 5.1.1 <bea@example.org>: Recipient address rejected: User unknown"
     inbox.refuse["dieter@example.org"] = "550 5.7.1 Message rejected as spam"  # says nothing about the address
     publication = room.publish()
     assert set(inbox.by_recipient()) == {"ada@example.org"}
     rows = room.rows()
     assert (rows["bea@example.org"].state, rows["dieter@example.org"].state, rows["ada@example.org"].state) == (
-        "rejected", "rejected", "sent")
+        "rejected",
+        "rejected",
+        "sent",
+    )
     assert "5.1.1" in rows["bea@example.org"].error and "spam" in rows["dieter@example.org"].error
     assert publication.remote_id.endswith(":1/3")
     assert room.channel.collect(publication) == {"recipients": 1, "rejected": 2, "unknown": 0, "suppressed": 0}
     with room.engine.connect() as db:
         assert dict(db.execute(select(suppressions.c.email, suppressions.c.reason)).all()) == {
-            "gone@example.org": "unsubscribed", "bea@example.org": "bounced"}
-        assert db.execute(select(contacts.c.bounced_at).where(contacts.c.email == "bea@example.org")).scalars().all() == [NOW, NOW]
+            "gone@example.org": "unsubscribed",
+            "bea@example.org": "bounced",
+        }
+        assert db.execute(
+            select(contacts.c.bounced_at).where(contacts.c.email == "bea@example.org")
+        ).scalars().all() == [NOW, NOW]
     inbox.refuse.clear()
     room.publish("reminder", "en")
     assert "bea@example.org" not in room.rows("reminder", "en") and inbox.by_recipient()["dieter@example.org"] == 1
@@ -323,6 +385,7 @@ def refuse_once(stage: str, at: int, reply: str | Callable[[Any], None]) -> Hook
             reply(server)
             return "451 4.3.0 dropped"
         return reply
+
     return hook
 
 
@@ -347,7 +410,9 @@ def test_a_connection_dropped_before_data_is_reopened_and_nothing_is_lost(room: 
     assert inbox.by_recipient() == Counter({"ada@example.org": 1, "bea@example.org": 1, "dieter@example.org": 1})
 
 
-def test_a_connection_dropped_during_data_leaves_that_one_unknown_and_never_resent(room: Newsroom, inbox: Inbox) -> None:
+def test_a_connection_dropped_during_data_leaves_that_one_unknown_and_never_resent(
+    room: Newsroom, inbox: Inbox
+) -> None:
     inbox.hook = refuse_once("DATA", 2, drop)
     with pytest.raises(TransientError, match="may have it"):
         room.publish()
@@ -386,8 +451,9 @@ def test_two_workers_sending_one_delivery_at_once_never_send_one_recipient_twice
     # What happens when a lease expires during a long send and another daemon takes the
     # delivery too: each row is taken by a conditional update, so by one worker only.
     many = [f"reader{n:03d}@example.org" for n in range(150)]
-    (room.root / "many.csv").write_text("email,name,language,audience,consent_date\n"
-                                        + "".join(f"{a},,en,parents,2026-12-01\n" for a in many))
+    (room.root / "many.csv").write_text(
+        "email,name,language,audience,consent_date\n" + "".join(f"{a},,en,parents,2026-12-01\n" for a in many)
+    )
     import_contacts(room.engine, room.root / "many.csv", "news", NOW)
     [workspace] = load_paths([room.root]).workspaces
     second = open_channels(workspace, store=room.engine, tracker=TRACKER)["newsletter"]
@@ -406,7 +472,9 @@ def test_two_workers_sending_one_delivery_at_once_never_send_one_recipient_twice
     for worker in workers:
         worker.join()
     assert failures == []
-    assert inbox.by_recipient() == Counter({a: 1 for a in [*many, "ada@example.org", "bea@example.org", "dieter@example.org"]})
+    assert inbox.by_recipient() == Counter(
+        {a: 1 for a in [*many, "ada@example.org", "bea@example.org", "dieter@example.org"]}
+    )
     assert {r.state for r in room.rows().values()} == {"sent"}
 
 
@@ -421,8 +489,11 @@ def test_a_server_that_is_down_is_transient_and_nothing_is_marked_sent(tmp_path:
 def test_a_delivery_with_nobody_to_send_to_fails_and_says_how_to_fix_it(room: Newsroom, inbox: Inbox) -> None:
     with room.engine.begin() as db:
         db.execute(contacts.delete().where(contacts.c.language == "ur"))
-    with pytest.raises(PermanentError, match='nobody to send .* list "news" has no contact of audience "parents" '
-                                             "reading ur .*`kmcomms contacts import FILE --list news`"):
+    with pytest.raises(
+        PermanentError,
+        match='nobody to send .* list "news" has no contact of audience "parents" '
+        "reading ur .*`kmcomms contacts import FILE --list news`",
+    ):
         room.publish("launch", "ur")
     assert inbox.received == []
 
@@ -439,9 +510,11 @@ def test_a_channel_without_a_store_or_given_another_kind_of_draft_refuses(room: 
 
 
 def test_without_tracking_the_unsubscribe_is_a_mailto_and_check_says_one_click_needs_tracking(
-        tmp_path: Path, store_url: str, inbox: Inbox) -> None:
-    room = open_newsroom(tmp_path / "unit", store_url, inbox.port, extra='reply_to = "Comms <comms@unit.example.org>"',
-                         tracking=False)
+    tmp_path: Path, store_url: str, inbox: Inbox
+) -> None:
+    room = open_newsroom(
+        tmp_path / "unit", store_url, inbox.port, extra='reply_to = "Comms <comms@unit.example.org>"', tracking=False
+    )
     room.publish()
     message = inbox.messages()["ada@example.org"]
     mailto = "mailto:comms@unit.example.org?subject=unsubscribe%20news"
@@ -480,14 +553,18 @@ def test_the_rate_is_kept_between_messages(inbox: Inbox) -> None:
 
 
 def options(**changes: Any) -> SmtpOptions:
-    return SmtpOptions.model_validate({"adapter": "smtp", "host": "mail.example.org", "sender": SENDER, "list": "news",
-                                       **changes})
+    return SmtpOptions.model_validate(
+        {"adapter": "smtp", "host": "mail.example.org", "sender": SENDER, "list": "news", **changes}
+    )
 
 
 def test_settings_have_sensible_defaults_and_refuse_what_cannot_work() -> None:
     assert (options().port, options().use_starttls, options().use_ssl) == (25, False, False)
-    assert (options(port=587).use_starttls, options(port=465).use_ssl, options(port=587, starttls=False).use_starttls) == (
-        True, True, False)
+    assert (
+        options(port=587).use_starttls,
+        options(port=465).use_ssl,
+        options(port=587, starttls=False).use_starttls,
+    ) == (True, True, False)
     channel = Smtp("newsletter", options(password="${SMTP_TEST_PASSWORD}"), Path("."))
     os.environ["SMTP_TEST_PASSWORD"] = PASSWORD
     try:
@@ -496,10 +573,15 @@ def test_settings_have_sensible_defaults_and_refuse_what_cannot_work() -> None:
         del os.environ["SMTP_TEST_PASSWORD"]
     assert (server.username, server.password) == ("news@unit.example.org", PASSWORD) and PASSWORD not in repr(server)
     assert Smtp("n", options(), Path(".")).server().username is None  # no password: no AUTH
-    for bad, expected in ((dict(sender="news"), "is not a sender"), (dict(sender="News <a@b@c.org>"), "is not a sender"),
-                          (dict(port=465, starttls=True, ssl=True), "cannot both be on"),
-                          (dict(list_id="not a list id"), "is not a list id"), (dict(list="News Letter"), "not a valid id"),
-                          (dict(rate=-1), "greater than or equal to 0"), (dict(hostname="x"), "Extra inputs")):
+    for bad, expected in (
+        (dict(sender="news"), "is not a sender"),
+        (dict(sender="News <a@b@c.org>"), "is not a sender"),
+        (dict(port=465, starttls=True, ssl=True), "cannot both be on"),
+        (dict(list_id="not a list id"), "is not a list id"),
+        (dict(list="News Letter"), "not a valid id"),
+        (dict(rate=-1), "greater than or equal to 0"),
+        (dict(hostname="x"), "Extra inputs"),
+    ):
         with pytest.raises(ValueError, match=expected):
             options(**bad)
     assert Smtp("n", options(list_id="HPRU news <news.hpru.example>"), Path(".")).options.list_id
@@ -512,13 +594,20 @@ def test_check_names_an_unset_password_variable_and_a_password_in_clear_text() -
     clear = Smtp("newsletter", options(password="hunter2-literal"), Path("."), tracker=TRACKER).check()
     assert any("clear text" in p for p in clear) and any("not https" in p for p in clear)
     assert all("hunter2-literal" not in p for p in clear)
-    tls = Smtp("newsletter", options(port=587, password="x"), Path("."),
-               tracker=Tracker("https://t.example.org", "k" * 40)).check()
+    tls = Smtp(
+        "newsletter", options(port=587, password="x"), Path("."), tracker=Tracker("https://t.example.org", "k" * 40)
+    ).check()
     assert tls == []
 
 
-def run_with_auth(root: Path, store_url: str, password: str, monkeypatch: pytest.MonkeyPatch,
-                  caplog: pytest.LogCaptureFixture, **server_options: Any) -> tuple[Newsroom, Inbox, Exception | None]:
+def run_with_auth(
+    root: Path,
+    store_url: str,
+    password: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    **server_options: Any,
+) -> tuple[Newsroom, Inbox, Exception | None]:
     """Publish the English launch through a server that requires AUTH (and STARTTLS with
     `tls_context`), the channel's password being `password`. Runs on the same ledger
     again resume the same delivery. The caller disposes of the room's engine."""
@@ -544,9 +633,12 @@ def our_log(caplog: pytest.LogCaptureFixture) -> str:
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
 def test_a_refused_password_is_permanent_and_never_shown_and_the_right_one_sends(
-        tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     wrong = "wr0ng-s3cret-value"
-    room, server, caught = run_with_auth(tmp_path / "bad", store_url, wrong, monkeypatch, caplog, auth_require_tls=False)
+    room, server, caught = run_with_auth(
+        tmp_path / "bad", store_url, wrong, monkeypatch, caplog, auth_require_tls=False
+    )
     assert isinstance(caught, PermanentError) and server.received == []
     assert "refused the user name or password" in str(caught) and "535 5.7.8" in str(caught)
     assert "***" in str(caught)  # the server echoed the password: masked
@@ -554,8 +646,9 @@ def test_a_refused_password_is_permanent_and_never_shown_and_the_right_one_sends
     assert all(wrong not in text for text in shown)
     assert {r.state for r in room.rows().values()} == {"pending"}
     room.engine.dispose()
-    room, server, caught = run_with_auth(tmp_path / "good", store_url, PASSWORD, monkeypatch, caplog,
-                                         auth_require_tls=False)
+    room, server, caught = run_with_auth(
+        tmp_path / "good", store_url, PASSWORD, monkeypatch, caplog, auth_require_tls=False
+    )
     room.engine.dispose()
     assert caught is None and len(server.received) == 3 and set(server.logins) == {"news@unit.example.org"}
     assert PASSWORD not in our_log(caplog)
@@ -563,31 +656,55 @@ def test_a_refused_password_is_permanent_and_never_shown_and_the_right_one_sends
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
     return key, cert
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
 def test_an_untrusted_certificate_is_permanent_then_starttls_and_auth_send(
-        tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     key, cert = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    room, server, caught = run_with_auth(tmp_path / "bad", store_url, PASSWORD, monkeypatch, caplog,
-                                         tls_context=context, require_starttls=True)
+    room, server, caught = run_with_auth(
+        tmp_path / "bad", store_url, PASSWORD, monkeypatch, caplog, tls_context=context, require_starttls=True
+    )
     room.engine.dispose()
     assert isinstance(caught, PermanentError) and "certificate is not trusted" in str(caught) and server.received == []
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts it as its CA
-    room, server, caught = run_with_auth(tmp_path / "good", store_url, PASSWORD, monkeypatch, caplog,
-                                         tls_context=context, require_starttls=True)
+    room, server, caught = run_with_auth(
+        tmp_path / "good", store_url, PASSWORD, monkeypatch, caplog, tls_context=context, require_starttls=True
+    )
     room.engine.dispose()
     assert caught is None and len(server.received) == 3 and all(r.tls for r in server.received)
     assert server.logins == ["news@unit.example.org"]
 
 
-def test_on_sqlite_sends_commit_cheaply_make_the_record_durable_every_tenth_of_a_second_and_restore(tmp_path: Path) -> None:
+def test_on_sqlite_sends_commit_cheaply_make_the_record_durable_every_tenth_of_a_second_and_restore(
+    tmp_path: Path,
+) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
     now = [0.0]
     full, normal = 2, 1  # PRAGMA synchronous values
@@ -596,8 +713,15 @@ def test_on_sqlite_sends_commit_cheaply_make_the_record_durable_every_tenth_of_a
         db.commit()
         modes = []
         with _Commits(db, clock=lambda: now[0]) as commits:
-            for moment, durable in ((0.0, False), (0.05, False), (0.09, False), (0.1, False), (0.15, False),
-                                    (0.25, False), (0.26, True)):
+            for moment, durable in (
+                (0.0, False),
+                (0.05, False),
+                (0.09, False),
+                (0.1, False),
+                (0.15, False),
+                (0.25, False),
+                (0.26, True),
+            ):
                 now[0] = moment
                 with db.begin():
                     commits.next_commit(durable)

@@ -42,8 +42,8 @@ from typing import Any
 
 from conftest import run_cli, wait_for
 from daemons import DaemonProcess, daemons_fixture, stamp  # noqa: F401 - a fixture
-from sqlalchemy import select
 from smtp_inbox import Inbox, start
+from sqlalchemy import select
 from workspaces import audience, campaign_yaml, settings_toml, smtp_channel
 
 from kmcomms.ledger.store import open_store
@@ -57,14 +57,21 @@ NOW = datetime(2027, 1, 11, 9, 1, tzinfo=UTC)
 
 def newsletter(at: datetime) -> str:
     """The campaign: one newsletter to parents at `at` (UTC, to the second)."""
-    return campaign_yaml(f"""\
+    return campaign_yaml(
+        f"""\
   - id: launch
     audiences: [parents]
     at: {stamp(at)}
     title: Your questions answered
     body: Read [the guide](https://example.org/guide).
-""", title="Newsletter", audiences=audience(channels="newsletter"), timezone="UTC", starts=(at - timedelta(days=1)).date(),
-        ends=(at + timedelta(days=60)).date(), metric="recipients")
+""",
+        title="Newsletter",
+        audiences=audience(channels="newsletter"),
+        timezone="UTC",
+        starts=(at - timedelta(days=1)).date(),
+        ends=(at + timedelta(days=60)).date(),
+        metric="recipients",
+    )
 
 
 def unit(root: Path, store_url: str, settings: str, at: datetime, recipients: int, now: datetime) -> list[str]:
@@ -74,9 +81,13 @@ def unit(root: Path, store_url: str, settings: str, at: datetime, recipients: in
     (root / "kmcomms.toml").write_text(settings, encoding="utf-8")
     (root / "campaigns" / "news" / "campaign.yaml").write_text(newsletter(at), encoding="utf-8")
     people = [f"reader{n:03d}@example.org" for n in range(recipients)]
-    (root / "people.csv").write_text("email,name,language,audience,consent_date\n"
-                                     + "".join(f"{p},Reader {n},en,parents,2026-01-01\n" for n, p in enumerate(people)))
-    code, _, err = run_cli("--now", now.isoformat(), "contacts", "import", root / "people.csv", "--list", "news", "-w", root)
+    (root / "people.csv").write_text(
+        "email,name,language,audience,consent_date\n"
+        + "".join(f"{p},Reader {n},en,parents,2026-01-01\n" for n, p in enumerate(people))
+    )
+    code, _, err = run_cli(
+        "--now", now.isoformat(), "contacts", "import", root / "people.csv", "--list", "news", "-w", root
+    )
     assert code == 0, err
     return people
 
@@ -86,16 +97,23 @@ def ledger(store_url: str, root: Path) -> tuple[list[Any], dict[str, Any], list[
     engine = open_store(store_url, root)
     try:
         with engine.connect() as db:
-            return (db.execute(select(deliveries)).all(), {r.email: r for r in db.execute(select(recipients))},
-                    db.execute(select(publications)).all())
+            return (
+                db.execute(select(deliveries)).all(),
+                {r.email: r for r in db.execute(select(recipients))},
+                db.execute(select(publications)).all(),
+            )
     finally:
         engine.dispose()
 
 
 def publish_due(root: Path, now: str, inbox: Inbox) -> int:
     """`kmcomms --now NOW publish --due` in a process of its own, which `inbox` may kill."""
-    process = subprocess.Popen([sys.executable, "-m", "kmcomms", "--now", now, "publish", "--due", "-w", str(root)],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kmcomms", "--now", now, "publish", "--due", "-w", str(root)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     inbox.victim = process.pid  # type: ignore[attr-defined]
     out, err = process.communicate(timeout=300)
     if process.returncode not in (0, -signal.SIGKILL):
@@ -112,6 +130,7 @@ def kill_at(stage: str, at: int) -> Any:
             done.append(True)
             os.kill(server.event_handler.victim, signal.SIGKILL)
         return None
+
     return hook
 
 
@@ -180,7 +199,8 @@ class Conversation:
 
 
 def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
-        tmp_path: Path, store_url: str, daemons: Callable[..., DaemonProcess]) -> None:
+    tmp_path: Path, store_url: str, daemons: Callable[..., DaemonProcess]
+) -> None:
     inbox, conversation = Inbox(), Conversation()
     inbox.hook = conversation
     controller = start(inbox)
@@ -195,8 +215,13 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
         assert conversation.held.wait(60), first.text()
         worker = first.wait_event("started")["worker"]
         # A second worker on this host while the daemon is alive in the middle of the list.
-        second = subprocess.run([sys.executable, "-m", "kmcomms", "publish", "--due", "--format", "json", "-w", str(root)],
-                                cwd=REPO, capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "kmcomms", "publish", "--due", "--format", "json", "-w", str(root)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert second.returncode == 0 and json.loads(second.stdout)["outcomes"] == {}, second.stdout + second.stderr
         [held], _, _ = ledger(store_url, root)
         assert (held.state, held.lease_owner) == ("sending", worker)
@@ -218,10 +243,14 @@ def test_a_daemon_killed_mid_newsletter_resumes_within_seconds_of_its_restart(
         controller.stop()
 
     resumed = (conversation.kept[KILLED_AT + 1] - restarted).total_seconds()
-    loaded = (conversation.kept[KILLED_AT + 1] - datetime.fromisoformat(again.named("started")[0]["time"])).total_seconds()
-    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] killed after message {KILLED_AT} of {SUBSCRIBERS}; restarted, "
-          f"it sent the next {resumed:.2f} s after its start ({loaded:.2f} s after it logged `started`); the lease it "
-          f"took back had {unexpired.total_seconds():.0f} s to run")
+    loaded = (
+        conversation.kept[KILLED_AT + 1] - datetime.fromisoformat(again.named("started")[0]["time"])
+    ).total_seconds()
+    print(
+        f"\n[{store_url.partition(':')[0].partition('+')[0]}] killed after message {KILLED_AT} of {SUBSCRIBERS}; restarted, "
+        f"it sent the next {resumed:.2f} s after its start ({loaded:.2f} s after it logged `started`); the lease it "
+        f"took back had {unexpired.total_seconds():.0f} s to run"
+    )
     # Sooner than the old lease would have let it, and within seconds.
     assert conversation.kept[KILLED_AT + 1] < left.lease_until and loaded < RESUMES_WITHIN and resumed < RESTARTS_WITHIN
     assert [e.get("requeued") for e in again.named("pass")][:1] == [1]  # at its first pass

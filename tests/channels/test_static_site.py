@@ -34,12 +34,12 @@ from site_fixtures import (
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, Publication
-from kmcomms.channels.static_site import StaticSite
-from kmcomms.cli.serve import site_folder
-from kmcomms.render.drafts import BlogPost
 from kmcomms.channels.site.about import About
 from kmcomms.channels.site.entry import Entry, SiteError
 from kmcomms.channels.site.site import Site
+from kmcomms.channels.static_site import StaticSite
+from kmcomms.cli.serve import site_folder
+from kmcomms.render.drafts import BlogPost
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -88,9 +88,16 @@ def escaped(text: str) -> str:
 
 def entry(key: str, *, language: str = "en", published: datetime = T0, slug: str = "post", **changes: object) -> Entry:
     fields: dict[str, object] = {
-        "section": "posts", "key": key, "language": language, "direction": "rtl" if language in ("ur", "ar") else "ltr",
-        "slug": slug, "title": f"Title {key}", "summary": f"Summary of {key}", "html": f"<article><h1>Title {key}</h1></article>",
-        "published": published, "acknowledgement": "Funded by the NIHR.",
+        "section": "posts",
+        "key": key,
+        "language": language,
+        "direction": "rtl" if language in ("ur", "ar") else "ltr",
+        "slug": slug,
+        "title": f"Title {key}",
+        "summary": f"Summary of {key}",
+        "html": f"<article><h1>Title {key}</h1></article>",
+        "published": published,
+        "acknowledgement": "Funded by the NIHR.",
     }
     return Entry(**{**fields, **changes})  # type: ignore[arg-type]
 
@@ -131,8 +138,11 @@ def test_the_chooser_links_each_language_in_its_own_words(case: SiteCase) -> Non
     home = read(case.site / "index.html")
     assert html_attrs(home) == ("en", "ltr"), "written in the language most entries are in (on a tie, the campaigns')"
     links = re.findall(r'<a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)" dir="([^"]+)">([^<]+)</a>', home)
-    assert links == [("en/index.html", "en", "en", "ltr", "English"), ("ar/index.html", "ar", "ar", "rtl", "العربية"),
-                     ("ur/index.html", "ur", "ur", "rtl", "اردو")], "the page's own language first"
+    assert links == [
+        ("en/index.html", "en", "en", "ltr", "English"),
+        ("ar/index.html", "ar", "ar", "rtl", "العربية"),
+        ("ur/index.html", "ur", "ur", "rtl", "اردو"),
+    ], "the page's own language first"
     for href, *_ in links:
         assert (case.site / href).is_file()
     assert page_problems(home) == []
@@ -142,7 +152,9 @@ def test_language_index_lists_its_posts_only_and_links_the_videos(case: SiteCase
     published = publish_posts(case)
     ur_index = read(case.site / "ur" / "index.html")
     assert html_attrs(ur_index) == ("ur", "rtl")
-    assert sorted(list_titles(ur_index)) == sorted(escaped(d.title) for d, _ in published.values() if d.language == "ur")
+    assert sorted(list_titles(ur_index)) == sorted(
+        escaped(d.title) for d, _ in published.values() if d.language == "ur"
+    )
     assert "videos/index.html" not in ur_index, "no video library link before there are videos"
     assert "مواد پر جائیں" in ur_index, "the skip link is in Urdu"
     [(delivery, video)] = case.on("video", "ur")
@@ -160,8 +172,22 @@ def pages_of(site: Path) -> dict[str, str]:
 
 
 #: The words of the site's templates in English: none may be left on a page in another language.
-ENGLISH = ("Posts", "Videos", "Briefings", "Languages", "Atom feed", "All posts", "All videos", "Skip to content",
-           "Published on", "Watch on", "Watch the video", "Transcript", "Nothing is loaded", "Read more")
+ENGLISH = (
+    "Posts",
+    "Videos",
+    "Briefings",
+    "Languages",
+    "Atom feed",
+    "All posts",
+    "All videos",
+    "Skip to content",
+    "Published on",
+    "Watch on",
+    "Watch the video",
+    "Transcript",
+    "Nothing is loaded",
+    "Read more",
+)
 
 
 @pytest.mark.parametrize("language", ["ur", "ar"])
@@ -170,7 +196,12 @@ def test_every_fixed_word_is_in_the_pages_language(case: SiteCase, language: str
     found = {}
     for path, page in pages_of(case.site).items():
         if path.startswith(f"{language}/"):
-            english = [text for text in Reading(page).texts for word in ENGLISH if word in text and "Watch the films" not in text]
+            english = [
+                text
+                for text in Reading(page).texts
+                for word in ENGLISH
+                if word in text and "Watch the films" not in text
+            ]
             if english:
                 found[path] = english
     assert found == {}
@@ -188,8 +219,10 @@ def test_the_acknowledgement_is_said_once_on_every_page_in_the_pages_language(ca
         # in a paragraph that keeps the page's direction.
         assert said[text] == ("ur" if language == "ur" else "en"), path
         if language == "ar":
-            assert f'<p><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page or \
-                f'<p class="km-acknowledgement"><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page, path
+            assert (
+                f'<p><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page
+                or f'<p class="km-acknowledgement"><span lang="en" dir="ltr">{escaped(text)}</span></p>' in page
+            ), path
 
 
 def test_the_home_page_shows_the_unit_and_each_languages_newest_entries(case: SiteCase) -> None:
@@ -197,7 +230,9 @@ def test_the_home_page_shows_the_unit_and_each_languages_newest_entries(case: Si
     home = read(case.site / "index.html")
     assert html_attrs(home) == ("en", "ltr")
     assert f"<h1>{UNIT}</h1>" in home and f'<p class="km-purpose">{PURPOSE}</p>' in home
-    sections = dict(re.findall(r'<section class="km-language" lang="([a-z]+)" dir="[a-z]+"[^>]*>(.*?)</section>', home, re.DOTALL))
+    sections = dict(
+        re.findall(r'<section class="km-language" lang="([a-z]+)" dir="[a-z]+"[^>]*>(.*?)</section>', home, re.DOTALL)
+    )
     assert sorted(sections) == ["ar", "en", "ur"]
     for language, section in sections.items():
         links = Reading(section).links
@@ -205,15 +240,23 @@ def test_the_home_page_shows_the_unit_and_each_languages_newest_entries(case: Si
         # At most three of each section: every post and video here (English has three posts).
         assert sorted(shown) == sorted(draft.title for _, draft in case.drafts if draft.language == language), language
         headings = re.findall(r"<h3>([^<]+)</h3>", section)
-        assert headings == {"en": ["Posts", "Videos"], "ur": ["تحریریں", "ویڈیوز"], "ar": ["المقالات", "الفيديوهات"]}[language]
+        assert (
+            headings
+            == {"en": ["Posts", "Videos"], "ur": ["تحریریں", "ویڈیوز"], "ar": ["المقالات", "الفيديوهات"]}[language]
+        )
         for href, _ in links:
             assert (case.site / href).is_file(), href
         assert (f"{language}/feed.xml", {"en": "Atom feed", "ur": "ایٹم فیڈ", "ar": "موجز Atom"}[language]) in links
-        assert (f"{language}/videos/index.html", {"en": "All videos", "ur": "تمام ویڈیوز", "ar": "كل الفيديوهات"}[language]) in links
+        assert (
+            f"{language}/videos/index.html",
+            {"en": "All videos", "ur": "تمام ویڈیوز", "ar": "كل الفيديوهات"}[language],
+        ) in links
     assert '<link rel="alternate" type="application/atom+xml" hreflang="ur" href="ur/feed.xml"' in home
     ur_home = read(case.site / "ur" / "index.html")
     assert f'<p class="km-purpose">{PURPOSE_UR}</p>' in ur_home, "each language's home says the purpose in it"
-    assert f'<p class="km-purpose"><span lang="en" dir="ltr">{PURPOSE}</span></p>' in read(case.site / "ar" / "index.html")
+    assert f'<p class="km-purpose"><span lang="en" dir="ltr">{PURPOSE}</span></p>' in read(
+        case.site / "ar" / "index.html"
+    )
     assert page_problems(home) == []
 
 
@@ -222,7 +265,11 @@ def test_the_home_page_lists_only_the_newest_three_of_a_section(tmp_path: Path) 
     for day in range(5):
         site.add(entry(f"k{day}", slug=f"p{day}", published=T0 + timedelta(days=day)))
     home = read(tmp_path / "site" / "index.html")
-    assert [words for href, words in Reading(home).links if href.startswith("en/p")] == ["Title k4", "Title k3", "Title k2"]
+    assert [words for href, words in Reading(home).links if href.startswith("en/p")] == [
+        "Title k4",
+        "Title k3",
+        "Title k2",
+    ]
     assert ("en/index.html", "All posts") in Reading(home).links
 
 
@@ -237,7 +284,9 @@ def test_no_link_shows_an_address_and_every_link_has_words(tmp_path: Path) -> No
         if problems:
             found[path] = problems
     assert found == {}
-    assert any("127.0.0.1:8750/r/" in page for page in pages_of(case.site).values()), "links go through the tracking server"
+    assert any("127.0.0.1:8750/r/" in page for page in pages_of(case.site).values()), (
+        "links go through the tracking server"
+    )
 
 
 def test_a_site_without_the_units_settings_says_the_entries_acknowledgement(tmp_path: Path) -> None:
@@ -258,7 +307,12 @@ def test_index_is_newest_first_whatever_order_entries_came_in(tmp_path: Path) ->
     index = read(tmp_path / "site" / "en" / "index.html")
     assert list_titles(index) == ["Title d", "Title b", "Title c", "Title a"]
     feed = ElementTree.parse(tmp_path / "site" / "en" / "feed.xml").getroot()
-    assert [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")] == ["Title d", "Title b", "Title c", "Title a"]
+    assert [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")] == [
+        "Title d",
+        "Title b",
+        "Title c",
+        "Title a",
+    ]
 
 
 # ============================================================================ feeds, sitemap
@@ -292,8 +346,11 @@ def test_sitemap_lists_every_page(case: SiteCase) -> None:
     published = publish_posts(case)
     root = ElementTree.parse(case.site / "sitemap.xml").getroot()
     locations = [url.findtext(f"{SITEMAP}loc") for url in root.findall(f"{SITEMAP}url")]
-    expected = {p.url for _, p in published.values()} | {f"{BASE_URL}/index.html"} | {
-        f"{BASE_URL}/{lang}/index.html" for lang in ("en", "ur", "ar")}
+    expected = (
+        {p.url for _, p in published.values()}
+        | {f"{BASE_URL}/index.html"}
+        | {f"{BASE_URL}/{lang}/index.html" for lang in ("en", "ur", "ar")}
+    )
     assert sorted(locations) == sorted(expected)
     for url in root.findall(f"{SITEMAP}url"):
         assert datetime.fromisoformat(url.findtext(f"{SITEMAP}lastmod")).tzinfo is not None
@@ -325,7 +382,9 @@ def test_update_replaces_the_page_and_keeps_its_address_and_first_date(case: Sit
         return next(e for e in feed.iter(f"{ATOM}entry") if e.find(f"{ATOM}link").get("href") == publication.url)
 
     first = feed_entry()
-    edited = dataclasses.replace(draft, title="بالعربية عنوان جديد", html=draft.html.replace(draft.title, "بالعربية عنوان جديد"))
+    edited = dataclasses.replace(
+        draft, title="بالعربية عنوان جديد", html=draft.html.replace(draft.title, "بالعربية عنوان جديد")
+    )
     assert case.channels["blog"].update(publication, edited) == publication
     page = read(local(case, publication.url))
     assert "عنوان جديد" in page and escaped(draft.title) not in page
@@ -402,11 +461,17 @@ def test_files_beside_the_page_shared_only_when_equal(tmp_path: Path) -> None:
     assert not pdf.exists() and not site.remove("b")
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"key": "../escape", "slug": "x"}, "key"), ({"language": "en/../x"}, "language"), ({"direction": "up"}, "direction"),
-    ({"section": "pages"}, "section"), ({"files": {"../x.pdf": b""}}, "file name"),
-    ({"published": datetime(2027, 1, 1)}, "aware"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"key": "../escape", "slug": "x"}, "key"),
+        ({"language": "en/../x"}, "language"),
+        ({"direction": "up"}, "direction"),
+        ({"section": "pages"}, "section"),
+        ({"files": {"../x.pdf": b""}}, "file name"),
+        ({"published": datetime(2027, 1, 1)}, "aware"),
+    ],
+)
 def test_entries_that_would_break_the_site_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
     site = Site(tmp_path / "site", BASE_URL, "Unit")
     with pytest.raises(SiteError, match=message):
@@ -451,8 +516,10 @@ WRITER = textwrap.dedent("""\
 
 def test_two_processes_publishing_at_once_lose_nothing(tmp_path: Path) -> None:
     count = 20
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "site"), name, str(count)])
-               for name in ("a", "b")]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "site"), name, str(count)])
+        for name in ("a", "b")
+    ]
     assert [w.wait(timeout=300) for w in writers] == [0, 0]
     keys = {f"{name}{i:03d}" for name in "ab" for i in range(count)}
     index = read(tmp_path / "site" / "en" / "index.html")
@@ -467,10 +534,15 @@ def test_two_processes_publishing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 # ============================================================================ kmcomms serve
 
+
 def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> None:
     publish_posts(case)
-    server = subprocess.Popen([sys.executable, "-u", "-m", "kmcomms", "serve", "--port", "0", "-w", str(case.root)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "kmcomms", "serve", "--port", "0", "-w", str(case.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = server.stdout.readline()
         match = re.search(r"at (http://127\.0\.0\.1:\d+/) ", line)
@@ -484,8 +556,11 @@ def test_serve_shows_the_site_and_stops_cleanly_on_ctrl_c(case: SiteCase) -> Non
             with urllib.request.urlopen(match[1] + path) as response:
                 types[path] = response.headers["Content-Type"]
                 assert response.read()
-        assert types == {"ur/feed.xml": "application/atom+xml", "sitemap.xml": "application/xml",
-                         "assets/site.css": "text/css; charset=utf-8"}
+        assert types == {
+            "ur/feed.xml": "application/atom+xml",
+            "sitemap.xml": "application/xml",
+            "assets/site.css": "text/css; charset=utf-8",
+        }
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(match[1] + "_data/built.json")
         assert missing.value.code == 404, "records are not served"
@@ -504,8 +579,9 @@ def test_serve_says_what_is_wrong_in_one_line(case: SiteCase, tmp_path: Path) ->
     assert (done.returncode, done.stderr) == (1, expected)
     done = subprocess.run([*run, "--channel", "nope"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "site channels: blog (" in done.stderr and "video (" in done.stderr
-    (case.root / "kmcomms.toml").write_text(read(case.root / "kmcomms.toml").replace('path = "site"\nbase_url',
-                                                                                   'path = "other"\nbase_url', 1))
+    (case.root / "kmcomms.toml").write_text(
+        read(case.root / "kmcomms.toml").replace('path = "site"\nbase_url', 'path = "other"\nbase_url', 1)
+    )
     done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "several sites" in done.stderr and "--channel" in done.stderr
     assert "Traceback" not in done.stderr

@@ -84,8 +84,9 @@ def test_a_youtube_video_is_a_picture_linking_to_it_and_the_page_loads_nothing_f
         assert address == "https://www.youtube.com/watch?v=M7lc1UVf-VE"
         assert draft.title.replace("&", "&amp;") in words and "YouTube" in words
         assert draft.transcript and draft.transcript.startswith("https://example.org/transcripts/launch?")
-        assert re.search(rf'<a href="{re.escape(draft.transcript.replace("&", "&amp;"))}">[^<>h]+</a>', page), \
+        assert re.search(rf'<a href="{re.escape(draft.transcript.replace("&", "&amp;"))}">[^<>h]+</a>', page), (
             "the transcript link has words, not its address"
+        )
         assert "Watch the films &amp; tell a friend." in page, "the body, escaped"
         assert page_problems(page) == []
     ur_page = local(case, next(url for d, url in published if d.language == "ur")).read_text(encoding="utf-8")
@@ -114,7 +115,9 @@ def test_the_library_lists_each_languages_videos(tmp_path: Path) -> None:
 
 def test_a_peertube_video_links_to_its_instance_which_must_be_set(tmp_path: Path) -> None:
     video = "      peertube_id: 9c9de5e8-0a1e-484a-b099-e80766180a6d"
-    case = make_site_case(tmp_path / "with", video=video, video_settings='peertube_url = "https://peertube.example.org/"')
+    case = make_site_case(
+        tmp_path / "with", video=video, video_settings='peertube_url = "https://peertube.example.org/"'
+    )
     [(draft, url), *_] = publish_videos(case, "en")
     page = local(case, url).read_text(encoding="utf-8")
     address, words = facade(page)
@@ -130,19 +133,26 @@ def test_a_peertube_video_links_to_its_instance_which_must_be_set(tmp_path: Path
 
 
 def test_a_poster_is_copied_into_the_site_and_shown_in_the_picture(tmp_path: Path) -> None:
-    case = make_site_case(tmp_path / "unit", video="      youtube_id: M7lc1UVf-VE\n      poster: films/launch.png",
-                          files={"films/launch.png": POSTER})
+    case = make_site_case(
+        tmp_path / "unit",
+        video="      youtube_id: M7lc1UVf-VE\n      poster: films/launch.png",
+        files={"films/launch.png": POSTER},
+    )
     [(_, url)] = publish_videos(case, "ar")
     page = local(case, url).read_text(encoding="utf-8")
     assert (case.site / "ar" / "videos" / "hpv-films-launch.png").read_bytes() == POSTER
-    assert '<img src="hpv-films-launch.png" alt="">' in page, "a picture inside a link that has words: no alt of its own"
+    assert '<img src="hpv-films-launch.png" alt="">' in page, (
+        "a picture inside a link that has words: no alt of its own"
+    )
     assert fetched_from_elsewhere(page) == []
 
 
 def test_validate_refuses_a_poster_outside_the_campaign_folder(tmp_path: Path) -> None:
     case = make_site_case(tmp_path / "unit", video="      youtube_id: M7lc1UVf-VE\n      poster: films/launch.png")
     campaign = case.root / "campaigns" / "hpv" / "campaign.yaml"
-    campaign.write_text(campaign.read_text(encoding="utf-8").replace("films/launch.png", "../../still.png"), encoding="utf-8")
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace("films/launch.png", "../../still.png"), encoding="utf-8"
+    )
     code, out, _ = run_cli("validate", case.root)
     line = campaign.read_text(encoding="utf-8").splitlines().index("      poster: ../../still.png") + 1
     assert code == 1
@@ -151,15 +161,19 @@ def test_validate_refuses_a_poster_outside_the_campaign_folder(tmp_path: Path) -
 
 
 def test_local_file_is_copied_once_and_played_with_the_video_element(tmp_path: Path) -> None:
-    case = make_site_case(tmp_path / "unit", video="      file: films/launch.mp4\n      poster: films/launch.png",
-                          files={"films/launch.mp4": FILM, "films/launch.png": POSTER})
+    case = make_site_case(
+        tmp_path / "unit",
+        video="      file: films/launch.mp4\n      poster: films/launch.png",
+        files={"films/launch.mp4": FILM, "films/launch.png": POSTER},
+    )
     published = publish_videos(case)
     en = [(d, url) for d, url in published if d.language == "en"]
     assert len(en) == 1
     copy = case.site / "en" / "videos" / "hpv-films-launch.mp4"
     assert copy.read_bytes() == FILM
     assert sorted(p.name for p in (case.site / "en" / "videos").iterdir()) == sorted(
-        ["index.html", "hpv-films-launch.mp4", "hpv-films-launch.png", *(url.rsplit("/", 1)[1] for _, url in en)])
+        ["index.html", "hpv-films-launch.mp4", "hpv-films-launch.png", *(url.rsplit("/", 1)[1] for _, url in en)]
+    )
     for _, url in en:
         page = local(case, url).read_text(encoding="utf-8")
         assert '<video controls preload="metadata" src="hpv-films-launch.mp4" poster="hpv-films-launch.png">' in page
@@ -181,9 +195,12 @@ def test_a_missing_file_or_no_video_at_all_is_refused(tmp_path: Path) -> None:
     [(delivery, draft), *_] = case.on("video")
     with pytest.raises(PermanentError, match="missing.mp4 is missing"):
         case.channels["video"].publish(draft, delivery.id)
-    with pytest.raises(PermanentError, match=r"the poster image .*still.png is missing — put it there or fix video.poster"):
-        case.channels["video"].publish(dataclasses.replace(draft, file=None, youtube_id="M7lc1UVf-VE",
-                                                           poster="still.png"), delivery.id)
+    with pytest.raises(
+        PermanentError, match=r"the poster image .*still.png is missing — put it there or fix video.poster"
+    ):
+        case.channels["video"].publish(
+            dataclasses.replace(draft, file=None, youtube_id="M7lc1UVf-VE", poster="still.png"), delivery.id
+        )
     bare = dataclasses.replace(draft, file=None)
     with pytest.raises(PermanentError, match="the message has no video"):
         case.channels["video"].publish(bare, delivery.id)

@@ -59,11 +59,25 @@ class Site:
     password: str
     http: requests.Session = field(default_factory=requests.Session, repr=False)
 
-    def call(self, method: str, route: str, *, ok: tuple[int, ...] = (200, 201), auth: tuple[str, str] | None = None,
-             **params: Any) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        route: str,
+        *,
+        ok: tuple[int, ...] = (200, 201),
+        auth: tuple[str, str] | None = None,
+        **params: Any,
+    ) -> requests.Response:
         body = params.pop("json", None)
-        response = self.http.request(method, self.url + "/", params={"rest_route": route, **params}, json=body,
-                                     auth=auth or (self.user, self.password), timeout=30, allow_redirects=False)
+        response = self.http.request(
+            method,
+            self.url + "/",
+            params={"rest_route": route, **params},
+            json=body,
+            auth=auth or (self.user, self.password),
+            timeout=30,
+            allow_redirects=False,
+        )
         assert response.status_code in ok, (method, route, response.status_code, response.text[:300])
         return response
 
@@ -78,7 +92,11 @@ class Site:
         return int(self.call("GET", "/wp/v2/posts", status="any", per_page=1).headers["X-WP-Total"])
 
     def names(self, taxonomy: str, ids: list[int]) -> list[str]:
-        return sorted(term["name"] for term in self.get(f"/wp/v2/{taxonomy}", include=",".join(map(str, ids)))) if ids else []
+        return (
+            sorted(term["name"] for term in self.get(f"/wp/v2/{taxonomy}", include=",".join(map(str, ids))))
+            if ids
+            else []
+        )
 
     def empty(self) -> None:
         while posts := self.get("/wp/v2/posts", status=STATUSES, per_page=100, _fields="id"):
@@ -93,8 +111,13 @@ def _site_or_skip() -> Site:
     except (OSError, KeyError, ValueError) as exc:
         _skip(f"cannot read {ENV_FILE} ({type(exc).__name__})")
     try:
-        response = site.http.get(site.url + "/", params={"rest_route": "/wp/v2/users/me"}, auth=(site.user, site.password),
-                                 timeout=10, allow_redirects=False)
+        response = site.http.get(
+            site.url + "/",
+            params={"rest_route": "/wp/v2/users/me"},
+            auth=(site.user, site.password),
+            timeout=10,
+            allow_redirects=False,
+        )
     except requests.RequestException as exc:
         site.http.close()
         _skip(f"{site.url} is unreachable ({type(exc).__name__})")
@@ -131,8 +154,15 @@ def make(site: Site, tmp_path: Path) -> Iterator[Callable[..., WordPress]]:
     made: list[WordPress] = []
 
     def make(**settings: Any) -> WordPress:
-        made.append(configured(WordPress, "blog", {"adapter": "wordpress", "url": site.url, "user": site.user,
-                                                   "password": site.password, **settings}, tmp_path, requests.Session()))
+        made.append(
+            configured(
+                WordPress,
+                "blog",
+                {"adapter": "wordpress", "url": site.url, "user": site.user, "password": site.password, **settings},
+                tmp_path,
+                requests.Session(),
+            )
+        )
         return made[-1]
 
     yield make
@@ -143,7 +173,9 @@ def make(site: Site, tmp_path: Path) -> Iterator[Callable[..., WordPress]]:
 # ---------------------------------------------------------------------------- the proxy
 
 
-def wordpress_error(status: int, code: str = "kmcomms_test_error", message: str = "refused for the test") -> dict[str, Any]:
+def wordpress_error(
+    status: int, code: str = "kmcomms_test_error", message: str = "refused for the test"
+) -> dict[str, Any]:
     """WordPress's error body (WP_REST_Response from a WP_Error)."""
     return {"code": code, "message": message, "data": {"status": status}}
 
@@ -235,8 +267,12 @@ class Proxy:
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "connection")}
             connection.request(request.command, request.path, body=body or None, headers=headers)
             response = connection.getresponse()
-            keep = {k: v for k, v in response.getheaders()
-                    if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length", "date", "server")}
+            keep = {
+                k: v
+                for k, v in response.getheaders()
+                if k.lower()
+                not in ("connection", "keep-alive", "transfer-encoding", "content-length", "date", "server")
+            }
             return response.status, keep, response.read()
         finally:
             connection.close()
@@ -245,9 +281,13 @@ class Proxy:
         # As Jetpack's WPCOM_REST_API_V2_Endpoint_Blog_Stats: `edit_posts` needed, post_id numeric.
         expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
         if seen.headers.get("Authorization") != expected:
-            return self.answer(request, 401, {}, wordpress_error(401, "rest_forbidden", "Sorry, you are not allowed to do that."))
+            return self.answer(
+                request, 401, {}, wordpress_error(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+            )
         if not seen.params.get("post_id", "").isdigit():
-            return self.answer(request, 400, {}, wordpress_error(400, "rest_invalid_param", "Invalid parameter(s): post_id"))
+            return self.answer(
+                request, 400, {}, wordpress_error(400, "rest_invalid_param", "Invalid parameter(s): post_id")
+            )
         self.answer(request, 200, {}, {"post-views": self.jetpack_views, "blog-visitors": 3, "blog-views": 40})
 
     @staticmethod
@@ -278,8 +318,9 @@ class TestWordPressContract(ChannelContract):
     @pytest.fixture
     def harness(self, site: Site, proxy: Proxy, make: Callable[..., WordPress]) -> Harness:
         channel = make(url=proxy.url, categories=["Research news"])
-        return Harness(channel=channel, draft=draft(), items=site.count, fail_next=proxy.fail_next,
-                       secrets=(site.password,))
+        return Harness(
+            channel=channel, draft=draft(), items=site.count, fail_next=proxy.fail_next, secrets=(site.password,)
+        )
 
 
 # ---------------------------------------------------------------------------- settings
@@ -288,13 +329,21 @@ class TestWordPressContract(ChannelContract):
 def test_settings_are_checked_and_the_password_is_held_as_a_secret() -> None:
     base = {"adapter": "wordpress", "url": "https://blog.example.org/", "user": "kmcomms", "password": "${WP_PASSWORD}"}
     good = WordPressOptions.model_validate(base)
-    assert (good.url, good.status, good.categories, good.featured_image) == ("https://blog.example.org", "publish", (), None)
+    assert (good.url, good.status, good.categories, good.featured_image) == (
+        "https://blog.example.org",
+        "publish",
+        (),
+        None,
+    )
     assert "WP_PASSWORD" not in repr(good)
-    for change, words in [({"url": "http://blog.example.org"}, "only allowed on this machine"),
-                          ({"url": "https://blog.example.org/?p=1"}, r"no \?query"),
-                          ({"status": "live"}, "'publish', 'draft', 'pending' or 'private'"),
-                          ({"kind": "newsletter"}, "publishes blog posts"), ({"user": ""}, "at least 1 character"),
-                          ({"colour": "red"}, "Extra inputs are not permitted")]:
+    for change, words in [
+        ({"url": "http://blog.example.org"}, "only allowed on this machine"),
+        ({"url": "https://blog.example.org/?p=1"}, r"no \?query"),
+        ({"status": "live"}, "'publish', 'draft', 'pending' or 'private'"),
+        ({"kind": "newsletter"}, "publishes blog posts"),
+        ({"user": ""}, "at least 1 character"),
+        ({"colour": "red"}, "Extra inputs are not permitted"),
+    ]:
         with pytest.raises(ValidationError, match=words):
             WordPressOptions.model_validate({**base, **change})
 
@@ -303,7 +352,8 @@ def test_settings_are_checked_and_the_password_is_held_as_a_secret() -> None:
 
 
 def test_a_post_is_the_drafts_title_html_excerpt_and_terms_under_its_delivery_slug(
-        site: Site, make: Callable[..., WordPress]) -> None:
+    site: Site, make: Callable[..., WordPress]
+) -> None:
     channel = make(categories=["Research news", "Vaccines"])
     post = draft()
     before = datetime.now(UTC).replace(microsecond=0)
@@ -326,7 +376,8 @@ def test_a_post_is_the_drafts_title_html_excerpt_and_terms_under_its_delivery_sl
 
 
 def test_a_scheduled_post_waits_for_its_utc_time_and_publish_when_due_releases_it(
-        site: Site, make: Callable[..., WordPress]) -> None:
+    site: Site, make: Callable[..., WordPress]
+) -> None:
     channel = make()
     post = draft()
     when = datetime(2031, 7, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))  # 08:00 UTC; 13:30 on the site (Asia/Kolkata)
@@ -344,11 +395,14 @@ def test_a_scheduled_post_waits_for_its_utc_time_and_publish_when_due_releases_i
 
 
 def test_update_replaces_what_the_post_says_and_keeps_its_address_status_and_key(
-        site: Site, make: Callable[..., WordPress]) -> None:
+    site: Site, make: Callable[..., WordPress]
+) -> None:
     channel = make(status="draft")
     post = draft()
     publication = channel.publish(post, post.delivery)
-    edited = dataclasses.replace(post, title="Corrected", html="<article><p>Corrected body</p></article>", tags=("vaccines",))
+    edited = dataclasses.replace(
+        post, title="Corrected", html="<article><p>Corrected body</p></article>", tags=("vaccines",)
+    )
     assert channel.update(publication, edited).remote_id == publication.remote_id
     made = site.post(publication.remote_id)
     assert made["title"]["raw"] == "Corrected" and made["content"]["raw"].startswith("<article><p>Corrected body</p>")
@@ -361,7 +415,8 @@ def test_update_replaces_what_the_post_says_and_keeps_its_address_status_and_key
 
 
 def test_withdraw_moves_the_post_to_the_trash_once_and_it_is_found_no_more(
-        site: Site, make: Callable[..., WordPress]) -> None:
+    site: Site, make: Callable[..., WordPress]
+) -> None:
     channel = make()
     post = draft()
     publication = channel.publish(post, post.delivery)
@@ -377,7 +432,8 @@ def test_withdraw_moves_the_post_to_the_trash_once_and_it_is_found_no_more(
 
 
 def test_publishing_again_after_a_crash_finds_the_post_instead_of_making_a_second(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress]) -> None:
+    site: Site, proxy: Proxy, make: Callable[..., WordPress]
+) -> None:
     post = draft()
     # The ledger write after a publish was lost: the retry finds the post.
     first = make().publish(post, post.delivery)
@@ -394,13 +450,17 @@ def test_publishing_again_after_a_crash_finds_the_post_instead_of_making_a_secon
     # What went over the wire: JSON with the fields WordPress documents, signed in, named.
     sent = json.loads(create.body)
     assert sorted(sent) == ["categories", "content", "excerpt", "slug", "status", "tags", "title"]
-    assert sent["status"] == "publish" and all(isinstance(tag, int) for tag in sent["tags"]) and sent["categories"] == []
+    assert (
+        sent["status"] == "publish" and all(isinstance(tag, int) for tag in sent["tags"]) and sent["categories"] == []
+    )
     assert create.headers["Content-Type"] == "application/json" and create.headers["User-Agent"].startswith("kmcomms/")
     signed = "Basic " + base64.b64encode(f"{site.user}:{site.password}".encode()).decode()
     assert {seen.headers.get("Authorization") for seen in proxy.seen} == {signed}
 
 
-def test_a_key_is_found_only_by_itself_not_by_a_longer_key_it_begins(site: Site, make: Callable[..., WordPress]) -> None:
+def test_a_key_is_found_only_by_itself_not_by_a_longer_key_it_begins(
+    site: Site, make: Callable[..., WordPress]
+) -> None:
     channel = make()
     longer = channel.publish(draft(delivery="prefix-10"), "prefix-10")
     assert channel.find("prefix-1") is None  # WordPress's search matches "prefix-1" inside "prefix-10"
@@ -409,7 +469,8 @@ def test_a_key_is_found_only_by_itself_not_by_a_longer_key_it_begins(site: Site,
 
 
 def test_a_publisher_racing_another_keeps_the_older_post_and_deletes_its_own(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress]) -> None:
+    site: Site, proxy: Proxy, make: Callable[..., WordPress]
+) -> None:
     post = draft()
     rival: list[Publication] = []
     # Between this publisher's look-up and its create, another makes the post.
@@ -423,7 +484,8 @@ def test_a_publisher_racing_another_keeps_the_older_post_and_deletes_its_own(
 
 @pytest.mark.parametrize("same_instance", [True, False], ids=["threads", "processes"])
 def test_concurrent_publishes_of_one_delivery_leave_one_post(
-        site: Site, make: Callable[..., WordPress], same_instance: bool) -> None:
+    site: Site, make: Callable[..., WordPress], same_instance: bool
+) -> None:
     post = draft()
     shared = make()
     channels = [shared if same_instance else make() for _ in range(4)]
@@ -447,10 +509,15 @@ def test_concurrent_publishes_of_one_delivery_leave_one_post(
 
 
 def test_a_category_made_by_someone_else_meanwhile_is_used_not_refused(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress]) -> None:
+    site: Site, proxy: Proxy, make: Callable[..., WordPress]
+) -> None:
     name = f"Made meanwhile {uuid.uuid4().hex[:6]}"
     made: list[int] = []
-    proxy.on("POST", "/wp/v2/categories", lambda: made.append(site.call("POST", "/wp/v2/categories", json={"name": name}).json()["id"]))
+    proxy.on(
+        "POST",
+        "/wp/v2/categories",
+        lambda: made.append(site.call("POST", "/wp/v2/categories", json={"name": name}).json()["id"]),
+    )
     post = draft()
     publication = make(url=proxy.url, categories=[name]).publish(post, post.delivery)
     assert site.post(publication.remote_id)["categories"] == made  # from WordPress's 400 term_exists
@@ -459,14 +526,22 @@ def test_a_category_made_by_someone_else_meanwhile_is_used_not_refused(
 
 def png(seed: bytes) -> bytes:
     """A 1x1 PNG that WordPress accepts as an image; `seed` makes its bytes unique."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"tEXt", b"Comment\x00" + seed) + chunk(b"IDAT", zlib.compress(b"\x00\x1e\x5a\x8c")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00" + seed)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x1e\x5a\x8c"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_the_featured_image_is_uploaded_once_and_set_on_every_post(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress], tmp_path: Path) -> None:
+    site: Site, proxy: Proxy, make: Callable[..., WordPress], tmp_path: Path
+) -> None:
     data = png(uuid.uuid4().hex.encode())
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "card.png").write_bytes(data)
@@ -495,14 +570,18 @@ def test_the_featured_image_is_uploaded_once_and_set_on_every_post(
 
 
 def test_collect_counts_approved_comments_and_jetpacks_views_where_the_site_has_them(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress]) -> None:
+    site: Site, proxy: Proxy, make: Callable[..., WordPress]
+) -> None:
     channel = make(url=proxy.url)
     post = draft()
     publication = channel.publish(post, post.delivery)
     assert channel.collect(publication) == {"comments": 0}  # this site has no Jetpack: WordPress says rest_no_route
     for number, status in enumerate(("approved", "approved", "hold")):
-        site.call("POST", "/wp/v2/comments", json={"post": int(publication.remote_id), "content": f"Thank you ({number})",
-                                                   "status": status})
+        site.call(
+            "POST",
+            "/wp/v2/comments",
+            json={"post": int(publication.remote_id), "content": f"Thank you ({number})", "status": status},
+        )
     assert channel.collect(publication) == {"comments": 2}  # the one held for moderation is not reach
     assert len(proxy.requests_to("GET", "/wpcom/v2/blog-stats")) == 1  # looked for once per instance
     proxy.jetpack_views = 12
@@ -516,7 +595,8 @@ def test_collect_counts_approved_comments_and_jetpacks_views_where_the_site_has_
 
 
 def test_check_passes_for_a_user_who_may_do_everything_the_settings_ask(
-        site: Site, make: Callable[..., WordPress], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site: Site, make: Callable[..., WordPress], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "card.png").write_bytes(png(b"check"))
     monkeypatch.setenv("KMCOMMS_TEST_WP_PASSWORD", site.password)
     channel = make(password="${KMCOMMS_TEST_WP_PASSWORD}", featured_image="card.png", categories=["Never made yet"])
@@ -526,7 +606,8 @@ def test_check_passes_for_a_user_who_may_do_everything_the_settings_ask(
 
 
 def test_a_wrong_password_is_a_permanent_error_that_never_shows_the_password(
-        site: Site, make: Callable[..., WordPress], caplog: pytest.LogCaptureFixture) -> None:
+    site: Site, make: Callable[..., WordPress], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "abcd EFGH ijkl MNOP qrst UVWX"
     channel = make(password=wrong)
@@ -534,8 +615,16 @@ def test_a_wrong_password_is_a_permanent_error_that_never_shows_the_password(
     assert len(problems) == 1 and "refused (401)" in problems[0] and "application password" in problems[0]
     with pytest.raises(PermanentError, match="did not sign user 'admin' in — check `user` and `password`") as caught:
         channel.publish(draft(), "wrong-password")
-    text = " ".join([str(caught.value), repr(caught.value), repr(caught.value.__cause__), repr(caught.value.__context__),
-                     *problems, caplog.text])
+    text = " ".join(
+        [
+            str(caught.value),
+            repr(caught.value),
+            repr(caught.value.__cause__),
+            repr(caught.value.__context__),
+            *problems,
+            caplog.text,
+        ]
+    )
     assert wrong not in text and wrong.replace(" ", "") not in text and site.password not in text
     assert caplog.records and site.count() == 0
 
@@ -545,20 +634,37 @@ def contributor(site: Site) -> tuple[str, str]:
     """A Contributor (may write, not publish or upload) and a fresh application password of theirs."""
     name = "kmcomms-contributor"
     found = [u for u in site.get("/wp/v2/users", search=name, context="edit") if u["username"] == name]
-    user_id = found[0]["id"] if found else site.call("POST", "/wp/v2/users", json={
-        "username": name, "email": "contributor@example.org", "password": uuid.uuid4().hex, "roles": ["contributor"]}).json()["id"]
+    user_id = (
+        found[0]["id"]
+        if found
+        else site.call(
+            "POST",
+            "/wp/v2/users",
+            json={
+                "username": name,
+                "email": "contributor@example.org",
+                "password": uuid.uuid4().hex,
+                "roles": ["contributor"],
+            },
+        ).json()["id"]
+    )
     site.call("DELETE", f"/wp/v2/users/{user_id}/application-passwords")
     made = site.call("POST", f"/wp/v2/users/{user_id}/application-passwords", json={"name": "kmcomms-tests"}).json()
     return name, made["password"]
 
 
 def test_check_names_what_a_contributor_may_not_do_and_publishing_says_it_too(
-        site: Site, make: Callable[..., WordPress], contributor: tuple[str, str], tmp_path: Path) -> None:
+    site: Site, make: Callable[..., WordPress], contributor: tuple[str, str], tmp_path: Path
+) -> None:
     user, password = contributor
     (tmp_path / "card.png").write_bytes(png(b"contributor"))
     channel = make(user=user, password=password, featured_image="card.png", categories=[f"New {uuid.uuid4().hex[:6]}"])
     problems = channel.check()
-    assert [p.split(" (no ")[1].split(" ")[0] for p in problems] == ["publish_posts", "upload_files", "manage_categories"]
+    assert [p.split(" (no ")[1].split(" ")[0] for p in problems] == [
+        "publish_posts",
+        "upload_files",
+        "manage_categories",
+    ]
     assert "give them the Author role or above" in problems[0] and password not in " ".join(problems)
     with pytest.raises(PermanentError, match=r"refused \(403\).*rest_cannot_publish.*Author role"):
         make(user=user, password=password).publish(draft(), "contributor-1")
@@ -569,19 +675,48 @@ def test_check_names_what_a_contributor_may_not_do_and_publishing_says_it_too(
     assert site.post(pending.publish(post, post.delivery).remote_id)["status"] == "pending"
 
 
-@pytest.mark.parametrize(("answer", "error", "words"), [
-    ((404, {}, wordpress_error(404, "rest_no_route", "No route was found matching the URL and request method.")),
-     PermanentError, r"refused \(404\).*rest_no_route.*is `url` the address of the WordPress site"),
-    ((503, {"Retry-After": "120", "Content-Type": "text/html"}, b"<h1>Briefly unavailable for scheduled maintenance</h1>"),
-     TransientError, "answered 503: .*Briefly unavailable"),
-    ((301, {"Location": "https://blog.example.org/"}, b""), PermanentError, "redirect to https://blog.example.org/"),
-    ((200, {"Content-Type": "text/html"}, b"<html>Welcome to our hosting</html>"), PermanentError, "not JSON"),
-    ((500, {}, wordpress_error(500, "internal_server_error", "There has been a critical error on this website.")),
-     TransientError, "500: There has been a critical error"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        (
+            (404, {}, wordpress_error(404, "rest_no_route", "No route was found matching the URL and request method.")),
+            PermanentError,
+            r"refused \(404\).*rest_no_route.*is `url` the address of the WordPress site",
+        ),
+        (
+            (
+                503,
+                {"Retry-After": "120", "Content-Type": "text/html"},
+                b"<h1>Briefly unavailable for scheduled maintenance</h1>",
+            ),
+            TransientError,
+            "answered 503: .*Briefly unavailable",
+        ),
+        (
+            (301, {"Location": "https://blog.example.org/"}, b""),
+            PermanentError,
+            "redirect to https://blog.example.org/",
+        ),
+        ((200, {"Content-Type": "text/html"}, b"<html>Welcome to our hosting</html>"), PermanentError, "not JSON"),
+        (
+            (
+                500,
+                {},
+                wordpress_error(500, "internal_server_error", "There has been a critical error on this website."),
+            ),
+            TransientError,
+            "500: There has been a critical error",
+        ),
+    ],
+)
 def test_answers_that_are_not_a_post_become_errors_that_say_what_to_do(
-        site: Site, proxy: Proxy, make: Callable[..., WordPress], answer: tuple[int, dict[str, str], Any],
-        error: type[Exception], words: str) -> None:
+    site: Site,
+    proxy: Proxy,
+    make: Callable[..., WordPress],
+    answer: tuple[int, dict[str, str], Any],
+    error: type[Exception],
+    words: str,
+) -> None:
     proxy.on(None, "/wp/v2/posts", answer)
     with pytest.raises(error, match=words) as caught:
         make(url=proxy.url).publish(draft(), "errors-1")

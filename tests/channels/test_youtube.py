@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock
 import requests
+from conftest import Clock
 from fake_youtube import Discovery, FakeYouTube
 from pydantic import ValidationError
 
@@ -33,8 +33,6 @@ TEXT = {
 }
 
 
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(NOW)
@@ -52,23 +50,56 @@ def fake(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeYouTube]
 
 
 def youtube(fake: FakeYouTube, clock: Clock, **settings: Any) -> YouTube:
-    return configured(YouTube, "video", {
-        "adapter": "youtube", "client_id": fake.client_id, "client_secret": "${YT_CLIENT_SECRET}",
-        "refresh_token": "${YT_REFRESH_TOKEN}", "token_url": fake.token_url, "api_url": fake.api_url, **settings},
-        Path("."), requests.Session(), clock=clock)
+    return configured(
+        YouTube,
+        "video",
+        {
+            "adapter": "youtube",
+            "client_id": fake.client_id,
+            "client_secret": "${YT_CLIENT_SECRET}",
+            "refresh_token": "${YT_REFRESH_TOKEN}",
+            "token_url": fake.token_url,
+            "api_url": fake.api_url,
+            **settings,
+        },
+        Path("."),
+        requests.Session(),
+        clock=clock,
+    )
 
 
 def common(language: str) -> dict[str, Any]:
     """What every draft has, for a delivery of the films campaign in `language`."""
-    return {"delivery": f"delivery-{language}", "campaign": "films", "message": "launch", "audiences": ("parents",),
-            "channel": "video", "language": language, "direction": "rtl" if language == "ur" else "ltr",
-            "fallback": False, "title": TEXT[language][0], "acknowledgement": ACK, "links": (), "source_language": "en",
-            "audience_languages": ("en", "ur", "pl")}
+    return {
+        "delivery": f"delivery-{language}",
+        "campaign": "films",
+        "message": "launch",
+        "audiences": ("parents",),
+        "channel": "video",
+        "language": language,
+        "direction": "rtl" if language == "ur" else "ltr",
+        "fallback": False,
+        "title": TEXT[language][0],
+        "acknowledgement": ACK,
+        "links": (),
+        "source_language": "en",
+        "audience_languages": ("en", "ur", "pl"),
+    }
 
 
 def listing(language: str = "en", **changes: Any) -> VideoListing:
-    return VideoListing(**{**common(language), "description": TEXT[language][1], "tags": ("films", "parents"),
-                           "youtube_id": VIDEO, "peertube_id": None, "file": None, "transcript": None, **changes})
+    return VideoListing(
+        **{
+            **common(language),
+            "description": TEXT[language][1],
+            "tags": ("films", "parents"),
+            "youtube_id": VIDEO,
+            "peertube_id": None,
+            "file": None,
+            "transcript": None,
+            **changes,
+        }
+    )
 
 
 def publish(channel: YouTube, *languages: str) -> list[Publication]:
@@ -79,23 +110,34 @@ def publish(channel: YouTube, *languages: str) -> list[Publication]:
 
 
 UPDATE = Discovery().method("PUT", "youtube/v3/videos")
-GOOD_BODY = {"id": VIDEO, "snippet": {"title": "A title", "categoryId": "27", "tags": ["a"], "defaultLanguage": "en"},
-             "status": {"privacyStatus": "private", "publishAt": "2027-02-01T09:00:00Z"},
-             "localizations": {"ur": {"title": "عنوان", "description": "تفصیل"}}}
+GOOD_BODY = {
+    "id": VIDEO,
+    "snippet": {"title": "A title", "categoryId": "27", "tags": ["a"], "defaultLanguage": "en"},
+    "status": {"privacyStatus": "private", "publishAt": "2027-02-01T09:00:00Z"},
+    "localizations": {"ur": {"title": "عنوان", "description": "تفصیل"}},
+}
 
 
-@pytest.mark.parametrize(("change", "complaint"), [
-    ({"snippet": {**GOOD_BODY["snippet"], "colour": "red"}}, 'Unknown name "colour" at \'resource.snippet\''),
-    ({"snippet": {**GOOD_BODY["snippet"], "categoryId": 27}}, "'resource.snippet.categoryId' (string), 27"),
-    ({"snippet": {**GOOD_BODY["snippet"], "tags": "a,b"}}, "'resource.snippet.tags' (array)"),
-    ({"status": {"privacyStatus": "secret"}}, "'resource.status.privacyStatus' (string)"),
-    ({"status": {"privacyStatus": "private", "publishAt": "next Monday"}}, "'resource.status.publishAt'"),
-    ({"status": {"embeddable": "yes"}}, "'resource.status.embeddable' (boolean)"),
-    ({"localizations": {"ur": {"title": "t", "subtitle": "s"}}}, 'Unknown name "subtitle" at \'resource.localizations["ur"]\''),
-    ({"localizations": ["ur"]}, "'resource.localizations' (object)"),
-    ({"id": None}, "'resource.id' (string)"),
-])
-def test_the_validator_refuses_what_the_discovery_document_does_not_allow(change: dict[str, Any], complaint: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"snippet": {**GOOD_BODY["snippet"], "colour": "red"}}, "Unknown name \"colour\" at 'resource.snippet'"),
+        ({"snippet": {**GOOD_BODY["snippet"], "categoryId": 27}}, "'resource.snippet.categoryId' (string), 27"),
+        ({"snippet": {**GOOD_BODY["snippet"], "tags": "a,b"}}, "'resource.snippet.tags' (array)"),
+        ({"status": {"privacyStatus": "secret"}}, "'resource.status.privacyStatus' (string)"),
+        ({"status": {"privacyStatus": "private", "publishAt": "next Monday"}}, "'resource.status.publishAt'"),
+        ({"status": {"embeddable": "yes"}}, "'resource.status.embeddable' (boolean)"),
+        (
+            {"localizations": {"ur": {"title": "t", "subtitle": "s"}}},
+            'Unknown name "subtitle" at \'resource.localizations["ur"]\'',
+        ),
+        ({"localizations": ["ur"]}, "'resource.localizations' (object)"),
+        ({"id": None}, "'resource.id' (string)"),
+    ],
+)
+def test_the_validator_refuses_what_the_discovery_document_does_not_allow(
+    change: dict[str, Any], complaint: str
+) -> None:
     discovery = Discovery()
     assert discovery.body(UPDATE, GOOD_BODY) == []
     problems = discovery.body(UPDATE, {**GOOD_BODY, **change})
@@ -107,7 +149,9 @@ def test_the_validator_knows_required_fields_parameters_and_parts() -> None:
     assert "'resource.id' is required" in discovery.body(UPDATE, {"snippet": GOOD_BODY["snippet"]})
     insert = discovery.method("POST", "youtube/v3/playlistItems")
     assert insert is not None
-    assert discovery.body(insert, {"snippet": {"playlistId": PLAYLIST}}) == ["'resource.snippet.resourceId' is required"]
+    assert discovery.body(insert, {"snippet": {"playlistId": PLAYLIST}}) == [
+        "'resource.snippet.resourceId' is required"
+    ]
     assert discovery.parameters(UPDATE, {}) == ["Required parameter: part"]
     assert discovery.parameters(UPDATE, {"part": ["snippet,colour"]}) == ["'colour' is not a valid value for part"]
     assert discovery.parameters(UPDATE, {"part": ["snippet"], "id": [VIDEO]})[0].startswith("Invalid JSON payload")
@@ -118,37 +162,61 @@ def test_the_validator_knows_required_fields_parameters_and_parts() -> None:
 
 
 def _token(fake: FakeYouTube) -> str:
-    answer = requests.post(fake.token_url, data={"grant_type": "refresh_token", "client_id": fake.client_id,
-                                                 "client_secret": fake.client_secret, "refresh_token": fake.refresh_token},
-                           timeout=10)
+    answer = requests.post(
+        fake.token_url,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "refresh_token": fake.refresh_token,
+        },
+        timeout=10,
+    )
     assert answer.status_code == 200
     return str(answer.json()["access_token"])
 
 
-@pytest.mark.parametrize(("snippet", "status", "localizations", "reason"), [
-    ({"title": "x" * 101}, None, None, "invalidTitle"),
-    ({"title": "Films <b>out</b>"}, None, None, "invalidTitle"),
-    ({"description": "ł" * 2501}, None, None, "invalidDescription"),  # 5002 bytes in 2501 characters
-    ({"tags": [f"tag number {i}" for i in range(40)]}, None, None, "invalidTags"),  # 40 × 15 characters with quotes
-    ({"categoryId": "999"}, None, None, "invalidCategoryId"),
-    ({}, {"privacyStatus": "public", "publishAt": "2027-02-01T09:00:00Z"}, None, "invalidPublishAt"),
-    ({}, {"privacyStatus": "private", "publishAt": "2027-01-01T09:00:00Z"}, None, "invalidPublishAt"),
-    ({"defaultLanguage": None}, None, {"ur": {"title": "t", "description": "d"}}, "defaultLanguageNotSet"),
-    ({}, None, {"ur": {"title": "y" * 101, "description": "d"}}, "invalidTitle"),
-])
-def test_the_fake_holds_requests_to_the_documented_limits(fake: FakeYouTube, snippet: dict[str, Any],
-                                                         status: dict[str, Any] | None,
-                                                         localizations: dict[str, Any] | None, reason: str) -> None:
-    body: dict[str, Any] = {"id": VIDEO, "snippet": {k: v for k, v in {"title": "Fine", "categoryId": "27",
-                                                                       "defaultLanguage": "en", **snippet}.items()
-                                                     if v is not None}}
+@pytest.mark.parametrize(
+    ("snippet", "status", "localizations", "reason"),
+    [
+        ({"title": "x" * 101}, None, None, "invalidTitle"),
+        ({"title": "Films <b>out</b>"}, None, None, "invalidTitle"),
+        ({"description": "ł" * 2501}, None, None, "invalidDescription"),  # 5002 bytes in 2501 characters
+        ({"tags": [f"tag number {i}" for i in range(40)]}, None, None, "invalidTags"),  # 40 × 15 characters with quotes
+        ({"categoryId": "999"}, None, None, "invalidCategoryId"),
+        ({}, {"privacyStatus": "public", "publishAt": "2027-02-01T09:00:00Z"}, None, "invalidPublishAt"),
+        ({}, {"privacyStatus": "private", "publishAt": "2027-01-01T09:00:00Z"}, None, "invalidPublishAt"),
+        ({"defaultLanguage": None}, None, {"ur": {"title": "t", "description": "d"}}, "defaultLanguageNotSet"),
+        ({}, None, {"ur": {"title": "y" * 101, "description": "d"}}, "invalidTitle"),
+    ],
+)
+def test_the_fake_holds_requests_to_the_documented_limits(
+    fake: FakeYouTube,
+    snippet: dict[str, Any],
+    status: dict[str, Any] | None,
+    localizations: dict[str, Any] | None,
+    reason: str,
+) -> None:
+    body: dict[str, Any] = {
+        "id": VIDEO,
+        "snippet": {
+            k: v
+            for k, v in {"title": "Fine", "categoryId": "27", "defaultLanguage": "en", **snippet}.items()
+            if v is not None
+        },
+    }
     parts = ["snippet"]
     for part, value in (("status", status), ("localizations", localizations)):
         if value is not None:
             body[part] = value
             parts.append(part)
-    answer = requests.put(f"{fake.api_url}/videos", params={"part": ",".join(parts)}, json=body, timeout=10,
-                          headers={"Authorization": f"Bearer {_token(fake)}"})
+    answer = requests.put(
+        f"{fake.api_url}/videos",
+        params={"part": ",".join(parts)},
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {_token(fake)}"},
+    )
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == 400 and error["errors"][0]["reason"] == reason and error["message"]
@@ -157,9 +225,13 @@ def test_the_fake_holds_requests_to_the_documented_limits(fake: FakeYouTube, sni
 
 
 def test_the_fake_refuses_a_part_the_body_has_but_part_does_not_list(fake: FakeYouTube) -> None:
-    answer = requests.put(f"{fake.api_url}/videos", params={"part": "snippet"}, timeout=10,
-                          json={"id": VIDEO, "snippet": {"title": "t", "categoryId": "27"}, "status": {"privacyStatus": "public"}},
-                          headers={"Authorization": f"Bearer {_token(fake)}"})
+    answer = requests.put(
+        f"{fake.api_url}/videos",
+        params={"part": "snippet"},
+        timeout=10,
+        json={"id": VIDEO, "snippet": {"title": "t", "categoryId": "27"}, "status": {"privacyStatus": "public"}},
+        headers={"Authorization": f"Bearer {_token(fake)}"},
+    )
     assert answer.status_code == 400 and fake.problems
 
 
@@ -180,8 +252,12 @@ def test_publishing_sets_the_listing_in_the_default_language(fake: FakeYouTube, 
     assert video["localizations"] == {}
     # read first; the status is not touched without a privacy setting
     calls = [(c.method, c.path.rsplit("/", 1)[1], c.params.get("part")) for c in fake.api_calls()]
-    assert calls == [("GET", "videos", "snippet,localizations,status"), ("PUT", "videos", "snippet,localizations"),
-                     ("GET", "playlistItems", "id"), ("POST", "playlistItems", "snippet")]
+    assert calls == [
+        ("GET", "videos", "snippet,localizations,status"),
+        ("PUT", "videos", "snippet,localizations"),
+        ("GET", "playlistItems", "id"),
+        ("POST", "playlistItems", "snippet"),
+    ]
     assert fake.problems == []
     assert fake.quota_used == 1 + 50 + 1 + 50
 
@@ -192,7 +268,9 @@ def test_each_language_adds_its_localization_without_clobbering_the_others(fake:
     video = fake.videos[VIDEO]
     assert (video["snippet"]["title"], video["snippet"]["description"]) == TEXT["en"]
     assert video["snippet"]["defaultLanguage"] == "en" and video["snippet"]["categoryId"] == "27"
-    assert video["localizations"] == {lang: {"title": TEXT[lang][0], "description": TEXT[lang][1]} for lang in ("ur", "pl")}
+    assert video["localizations"] == {
+        lang: {"title": TEXT[lang][0], "description": TEXT[lang][1]} for lang in ("ur", "pl")
+    }
     # Urdu edited later: only its localization changes
     channel.update(Publication(VIDEO), listing("ur", title="فلمیں اب دیکھیں"))
     assert video["localizations"]["ur"]["title"] == "فلمیں اب دیکھیں"
@@ -211,7 +289,8 @@ def test_the_first_delivery_in_another_language_keeps_the_uploaders_title(fake: 
 
 
 def test_a_video_whose_uploader_chose_another_default_language_gets_english_as_a_localization(
-        fake: FakeYouTube, clock: Clock) -> None:
+    fake: FakeYouTube, clock: Clock
+) -> None:
     fake.add_video("plVideo0001", title="Filmy", defaultLanguage="pl")
     youtube(fake, clock).publish(listing("en", youtube_id="plVideo0001"), "delivery-en")
     video = fake.videos["plVideo0001"]
@@ -261,9 +340,13 @@ def test_the_playlist_gets_each_video_once(fake: FakeYouTube, clock: Clock) -> N
     assert len(fake.api_calls("POST", "playlistItems")) == 1
     fake.add_video("otherVideo1")
     fake.add_playlist("PLpeople")
-    requests.post(f"{fake.api_url}/playlistItems", params={"part": "snippet"}, timeout=10,
-                  headers={"Authorization": f"Bearer {_token(fake)}"},
-                  json={"snippet": {"playlistId": "PLpeople", "resourceId": {"kind": "youtube#video", "videoId": "otherVideo1"}}})
+    requests.post(
+        f"{fake.api_url}/playlistItems",
+        params={"part": "snippet"},
+        timeout=10,
+        headers={"Authorization": f"Bearer {_token(fake)}"},
+        json={"snippet": {"playlistId": "PLpeople", "resourceId": {"kind": "youtube#video", "videoId": "otherVideo1"}}},
+    )
     youtube(fake, clock, playlist_id="PLpeople").publish(listing("en", youtube_id="otherVideo1"), "d-other")
     assert fake.playlist_items("PLpeople") == ["otherVideo1"]  # a person had added it: not again
 
@@ -317,16 +400,18 @@ def test_a_revoked_refresh_token_says_to_authorise_again(fake: FakeYouTube, cloc
     assert fake.api_calls() == []
 
 
-def test_a_wrong_client_secret_is_permanent_and_not_shown(fake: FakeYouTube, clock: Clock,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_client_secret_is_permanent_and_not_shown(
+    fake: FakeYouTube, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("YT_CLIENT_SECRET", "GOCSPX-wrong-secret")
     with pytest.raises(PermanentError, match="check client_id and client_secret") as caught:
         youtube(fake, clock).publish(listing("en"), "delivery-en")
     assert "GOCSPX" not in f"{caught.value} {caught.value!r}"
 
 
-def test_an_unset_secret_names_its_variable_and_sends_nothing(fake: FakeYouTube, clock: Clock,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unset_secret_names_its_variable_and_sends_nothing(
+    fake: FakeYouTube, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("YT_REFRESH_TOKEN")
     with pytest.raises(PermanentError, match="refresh_token: the environment variable YT_REFRESH_TOKEN is not set"):
         youtube(fake, clock).publish(listing("en"), "delivery-en")
@@ -345,12 +430,15 @@ def test_token_endpoint_outages_are_transient(fake: FakeYouTube, clock: Clock) -
 # ---------------------------------------------------------------------------- errors and limits
 
 
-@pytest.mark.parametrize(("when", "hours"), [
-    (NOW, 23),  # 01:00 PST
-    (datetime(2027, 7, 1, 12, 0, tzinfo=UTC), 19),  # 05:00 PDT
-    (datetime(2027, 3, 14, 7, 30, tzinfo=UTC), 0.5),  # 23:30 PST the night before clocks go forward
-    (datetime(2027, 3, 14, 9, 0, tzinfo=UTC), 22),  # 01:00 PST on a day of 23 hours
-])
+@pytest.mark.parametrize(
+    ("when", "hours"),
+    [
+        (NOW, 23),  # 01:00 PST
+        (datetime(2027, 7, 1, 12, 0, tzinfo=UTC), 19),  # 05:00 PDT
+        (datetime(2027, 3, 14, 7, 30, tzinfo=UTC), 0.5),  # 23:30 PST the night before clocks go forward
+        (datetime(2027, 3, 14, 9, 0, tzinfo=UTC), 22),  # 01:00 PST on a day of 23 hours
+    ],
+)
 def test_quotas_reset_at_midnight_pacific_time(when: datetime, hours: float) -> None:
     assert until_quota_reset(when) == hours * 3600
 
@@ -374,16 +462,20 @@ def test_the_quota_as_the_fake_counts_it(fake: FakeYouTube, clock: Clock) -> Non
     assert fake.videos[VIDEO]["localizations"] == {}
 
 
-@pytest.mark.parametrize(("status", "reason", "headers", "wait"), [
-    (403, "rateLimitExceeded", {"Retry-After": "30"}, 30),
-    (403, "userRateLimitExceeded", {}, None),
-    (429, None, {"Retry-After": "45"}, 45),
-    (500, None, {}, None),
-    (502, None, {}, None),  # Google's front end says it in HTML
-    (503, None, {"Retry-After": "120"}, 120),
-])
-def test_rate_limits_and_outages_are_transient(fake: FakeYouTube, clock: Clock, status: int, reason: str | None,
-                                               headers: dict[str, str], wait: float | None) -> None:
+@pytest.mark.parametrize(
+    ("status", "reason", "headers", "wait"),
+    [
+        (403, "rateLimitExceeded", {"Retry-After": "30"}, 30),
+        (403, "userRateLimitExceeded", {}, None),
+        (429, None, {"Retry-After": "45"}, 45),
+        (500, None, {}, None),
+        (502, None, {}, None),  # Google's front end says it in HTML
+        (503, None, {"Retry-After": "120"}, 120),
+    ],
+)
+def test_rate_limits_and_outages_are_transient(
+    fake: FakeYouTube, clock: Clock, status: int, reason: str | None, headers: dict[str, str], wait: float | None
+) -> None:
     fake.fail_next(status, headers, reason)
     with pytest.raises(TransientError) as caught:
         youtube(fake, clock).publish(listing("en"), "delivery-en")
@@ -391,14 +483,22 @@ def test_rate_limits_and_outages_are_transient(fake: FakeYouTube, clock: Clock, 
     assert len(str(caught.value)) < 400
 
 
-@pytest.mark.parametrize(("prepare", "message"), [
-    (lambda fake: None, "YouTube has no video aaaaaaaaaaa that this account can see — check video.youtube_id"),
-    (lambda fake: fake.add_video("aaaaaaaaaaa", owner="UCsomeoneElse"), "must own the video"),
-    (lambda fake: fake.add_video("aaaaaaaaaaa", status={"uploadStatus": "rejected", "rejectionReason": "copyright"}),
-     r"is rejected on YouTube \(copyright\) — upload it again"),
-])
-def test_a_video_that_cannot_be_listed_is_a_permanent_failure(fake: FakeYouTube, clock: Clock, prepare: Any,
-                                                              message: str) -> None:
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda fake: None, "YouTube has no video aaaaaaaaaaa that this account can see — check video.youtube_id"),
+        (lambda fake: fake.add_video("aaaaaaaaaaa", owner="UCsomeoneElse"), "must own the video"),
+        (
+            lambda fake: fake.add_video(
+                "aaaaaaaaaaa", status={"uploadStatus": "rejected", "rejectionReason": "copyright"}
+            ),
+            r"is rejected on YouTube \(copyright\) — upload it again",
+        ),
+    ],
+)
+def test_a_video_that_cannot_be_listed_is_a_permanent_failure(
+    fake: FakeYouTube, clock: Clock, prepare: Any, message: str
+) -> None:
     prepare(fake)
     with pytest.raises(PermanentError, match=message):
         youtube(fake, clock).publish(listing("en", youtube_id="aaaaaaaaaaa"), "delivery-en")
@@ -418,12 +518,16 @@ def test_the_documented_refusals_are_permanent_and_say_what_to_do(fake: FakeYouT
         channel.publish(listing("en"), "delivery-en")
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"youtube_id": None}, "has no video.youtube_id"),
-    ({"youtube_id": "https://youtu.be/dQw4w9WgXcQ"}, "is not a YouTube video id"),
-])
-def test_a_message_without_a_usable_video_id_fails_before_any_request(fake: FakeYouTube, clock: Clock,
-                                                                      changes: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"youtube_id": None}, "has no video.youtube_id"),
+        ({"youtube_id": "https://youtu.be/dQw4w9WgXcQ"}, "is not a YouTube video id"),
+    ],
+)
+def test_a_message_without_a_usable_video_id_fails_before_any_request(
+    fake: FakeYouTube, clock: Clock, changes: dict[str, Any], message: str
+) -> None:
     with pytest.raises(PermanentError, match=message):
         youtube(fake, clock).publish(listing("en", **changes), "delivery-en")
     with pytest.raises(PermanentError, match="publishes video listings, not blog drafts"):
@@ -431,8 +535,9 @@ def test_a_message_without_a_usable_video_id_fails_before_any_request(fake: Fake
     assert fake.seen == []
 
 
-def test_no_secret_reaches_a_message_a_log_or_an_address(fake: FakeYouTube, clock: Clock,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_reaches_a_message_a_log_or_an_address(
+    fake: FakeYouTube, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     secrets = (fake.client_secret, fake.refresh_token)
     channel = youtube(fake, clock, playlist_id=PLAYLIST)
@@ -457,7 +562,12 @@ def test_no_secret_reaches_a_message_a_log_or_an_address(fake: FakeYouTube, cloc
 
 
 def test_collect_reads_the_video_statistics(fake: FakeYouTube, clock: Clock) -> None:
-    fake.videos[VIDEO]["statistics"] = {"viewCount": "1234", "likeCount": "56", "favoriteCount": "0", "commentCount": "7"}
+    fake.videos[VIDEO]["statistics"] = {
+        "viewCount": "1234",
+        "likeCount": "56",
+        "favoriteCount": "0",
+        "commentCount": "7",
+    }
     assert youtube(fake, clock).collect(Publication(VIDEO)) == {"views": 1234.0, "likes": 56.0, "comments": 7.0}
     fake.videos[VIDEO]["statistics"] = {"viewCount": "1300", "commentCount": "7"}  # likes hidden by the owner
     assert youtube(fake, clock).collect(Publication(VIDEO)) == {"views": 1300.0, "comments": 7.0}
@@ -467,7 +577,8 @@ def test_collect_reads_the_video_statistics(fake: FakeYouTube, clock: Clock) -> 
 def test_check_says_what_is_wrong(fake: FakeYouTube, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     assert youtube(fake, clock, playlist_id=PLAYLIST).check() == []
     assert youtube(fake, clock, playlist_id="PLmissing").check() == [
-        "[channels.video] playlist_id: YouTube has no playlist PLmissing"]
+        "[channels.video] playlist_id: YouTube has no playlist PLmissing"
+    ]
     fake.add_playlist("PLtheirs", owner="UCsomeoneElse")
     assert "belongs to another channel" in youtube(fake, clock, playlist_id="PLtheirs").check()[0]
     fake.has_channel = False
@@ -476,10 +587,13 @@ def test_check_says_what_is_wrong(fake: FakeYouTube, clock: Clock, monkeypatch: 
     [problem] = youtube(fake, clock).check()
     assert problem.startswith("[channels.video] Google refused the refresh token") and "1//" not in problem
     [problem] = youtube(fake, clock, token_url="http://127.0.0.1:9/token").check()
-    assert problem.startswith("[channels.video] POST http://127.0.0.1:9/token (getting an access token): connection failed")
+    assert problem.startswith(
+        "[channels.video] POST http://127.0.0.1:9/token (getting an access token): connection failed"
+    )
     monkeypatch.delenv("YT_CLIENT_SECRET")
     assert youtube(fake, clock).check() == [
-        "[channels.video] client_secret: the environment variable YT_CLIENT_SECRET is not set — export it before running kmcomms"]
+        "[channels.video] client_secret: the environment variable YT_CLIENT_SECRET is not set — export it before running kmcomms"
+    ]
 
 
 def test_settings_are_checked() -> None:
@@ -487,8 +601,13 @@ def test_settings_are_checked() -> None:
     options = YouTubeOptions.model_validate({**base, "category_id": 28})
     assert options.category_id == "28" and options.api_url == "https://www.googleapis.com/youtube/v3"
     assert options.token_url == "https://oauth2.googleapis.com/token" and options.privacy is None
-    for bad in ({"category_id": "Education"}, {"privacy": "secret"}, {"api_url": "http://youtube.example.org/v3"},
-                {"token_url": "https://user:pw@oauth2.googleapis.com/token"}, {"playlist": "PL"}):
+    for bad in (
+        {"category_id": "Education"},
+        {"privacy": "secret"},
+        {"api_url": "http://youtube.example.org/v3"},
+        {"token_url": "https://user:pw@oauth2.googleapis.com/token"},
+        {"playlist": "PL"},
+    ):
         with pytest.raises(ValidationError):
             YouTubeOptions.model_validate({**base, **bad})
     assert "hunter2" not in repr(YouTubeOptions.model_validate({**base, "client_secret": "hunter2-value"}))
@@ -505,6 +624,10 @@ class TestYouTubeContract(ChannelContract):
 
     @pytest.fixture
     def harness(self, fake: FakeYouTube, clock: Clock) -> Harness:
-        return Harness(channel=youtube(fake, clock, playlist_id=PLAYLIST), draft=listing("en"),
-                       items=lambda: len(fake.playlist_items(PLAYLIST)), fail_next=fake.fail_next,
-                       secrets=(fake.client_secret, fake.refresh_token, "ya29."))
+        return Harness(
+            channel=youtube(fake, clock, playlist_id=PLAYLIST),
+            draft=listing("en"),
+            items=lambda: len(fake.playlist_items(PLAYLIST)),
+            fail_next=fake.fail_next,
+            secrets=(fake.client_secret, fake.refresh_token, "ya29."),
+        )

@@ -20,9 +20,9 @@ from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
 
-from kmcomms.channels import registry
 from kmcomms.campaign import adapters
 from kmcomms.campaign.adapters import GROUP
+from kmcomms.channels import registry
 from kmcomms.testing.contract import ChannelContract
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -48,7 +48,8 @@ def contract_adapters() -> dict[str, list[str]]:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, ChannelContract) and value is not ChannelContract:
                 found.setdefault(getattr(value, "adapter", "(no adapter attribute)"), []).append(
-                    f"{path.name}::{value.__name__}")
+                    f"{path.name}::{value.__name__}"
+                )
     return found
 
 
@@ -60,10 +61,12 @@ def missing_contracts(names: list[str]) -> list[str]:
 def test_every_registered_remote_adapter_runs_the_contract() -> None:
     registered = sorted({ep.name for ep in entry_points(group=GROUP)})
     missing = missing_contracts(registered)
-    assert not missing, (f"registered remote adapters with no ChannelContract subclass (class attribute "
-                         f"adapter = \"<name>\") in tests/*/test_*.py: {', '.join(missing)}")
+    assert not missing, (
+        f"registered remote adapters with no ChannelContract subclass (class attribute "
+        f'adapter = "<name>") in tests/*/test_*.py: {", ".join(missing)}'
+    )
     unnamed = contract_adapters().get("(no adapter attribute)")
-    assert not unnamed, f"contract classes that do not say which adapter they hold (adapter = \"<name>\"): {unnamed}"
+    assert not unnamed, f'contract classes that do not say which adapter they hold (adapter = "<name>"): {unnamed}'
 
 
 def test_the_contract_scan_finds_contract_classes_and_reports_the_missing() -> None:
@@ -81,9 +84,11 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """mastodon and bluesky installed (as the lead's pyproject lines will), and a third-party
     adapter whose package is broken."""
     real = adapters.entry_points
-    extra = [EntryPoint("mastodon", "kmcomms.channels.mastodon:Mastodon", GROUP),
-             EntryPoint("bluesky", "kmcomms.channels.bluesky:Bluesky", GROUP),
-             EntryPoint("broken", "kmcomms_no_such_package.channel:Broken", GROUP)]
+    extra = [
+        EntryPoint("mastodon", "kmcomms.channels.mastodon:Mastodon", GROUP),
+        EntryPoint("bluesky", "kmcomms.channels.bluesky:Bluesky", GROUP),
+        EntryPoint("broken", "kmcomms_no_such_package.channel:Broken", GROUP),
+    ]
 
     def entry_points_with_extra(*, group: str) -> list[EntryPoint]:
         found = list(real(group=group))
@@ -103,8 +108,9 @@ def servers() -> Iterator[tuple[FakeMastodon, FakeBluesky]]:
 
 
 @pytest.fixture
-def social(workspace: Path, servers: tuple[FakeMastodon, FakeBluesky], installed: None,
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def social(
+    workspace: Path, servers: tuple[FakeMastodon, FakeBluesky], installed: None, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """The `kmcomms init` workspace with a Mastodon and a Bluesky channel on the fakes."""
     mastodon, bluesky = servers
     monkeypatch.setenv("KM_CLI_MASTODON_TOKEN", MASTODON_TOKEN)
@@ -131,8 +137,9 @@ def add_channel(workspace: Path, text: str) -> None:
         settings.write(text)
 
 
-def test_list_outside_a_workspace_shows_the_installed_adapters(kmcomms: RunCli, installed: None, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_outside_a_workspace_shows_the_installed_adapters(
+    kmcomms: RunCli, installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = kmcomms("channels", "list", "--format", "json")
     assert code == 0, err
@@ -140,8 +147,13 @@ def test_list_outside_a_workspace_shows_the_installed_adapters(kmcomms: RunCli, 
     adapters = {a["name"]: a for a in report["adapters"]}
     assert report["channels"] is None
     assert {"folder", "static-site", "smtp", "webhook", "mastodon", "bluesky", "broken"} <= set(adapters)
-    assert adapters["mastodon"] == {"name": "mastodon", "kind": "social", "loads": True, "problem": None,
-                                    "capabilities": ["find", "update", "withdraw"]}
+    assert adapters["mastodon"] == {
+        "name": "mastodon",
+        "kind": "social",
+        "loads": True,
+        "problem": None,
+        "capabilities": ["find", "update", "withdraw"],
+    }
     assert adapters["smtp"]["kind"] == "newsletter" and adapters["webhook"]["kind"].startswith("any")
     assert not adapters["broken"]["loads"] and "ModuleNotFoundError" in adapters["broken"]["problem"]
     code, out, _ = kmcomms("channels", "list")
@@ -150,10 +162,13 @@ def test_list_outside_a_workspace_shows_the_installed_adapters(kmcomms: RunCli, 
     assert code == 1 and "no kmcomms.toml" in err and "Traceback" not in err
 
 
-def test_list_in_a_workspace_says_which_channels_are_usable_and_why_not(kmcomms: RunCli, social: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_in_a_workspace_says_which_channels_are_usable_and_why_not(
+    kmcomms: RunCli, social: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KM_CLI_BLUESKY_PASSWORD")
-    add_channel(social, '''
+    add_channel(
+        social,
+        """
 [channels.far]
 adapter = "mastodon"
 url = "http://mastodon.example.org"
@@ -164,7 +179,8 @@ adapter = "mastodn"
 
 [channels.plugin]
 adapter = "broken"
-''')
+""",
+    )
     code, out, err = kmcomms("channels", "list", "-w", social, "--format", "json")
     assert code == 0, err
     rows = {c["name"]: c for c in json.loads(out)["channels"]}
@@ -179,16 +195,25 @@ adapter = "broken"
         return f"{settings}:{lines.index(text) + 1}:1: "
 
     assert rows["sky"]["usable"] is False
-    assert rows["sky"]["problems"] == [at('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + "warning: channels.sky.app_password "
-                                       "reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set — the channel cannot be used "
-                                       "until it is [env-unset]"]
+    assert rows["sky"]["problems"] == [
+        at('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + "warning: channels.sky.app_password "
+        "reads ${KM_CLI_BLUESKY_PASSWORD}, which is not set — the channel cannot be used "
+        "until it is [env-unset]"
+    ]
     (far,) = rows["far"]["problems"]
-    assert far.startswith(at('url = "http://mastodon.example.org"') + "error: url: ") and "only allowed on this machine" in far
+    assert (
+        far.startswith(at('url = "http://mastodon.example.org"') + "error: url: ")
+        and "only allowed on this machine" in far
+    )
     installed = ", ".join(registry.adapter_names())
-    assert rows["typo"]["problems"] == [at('adapter = "mastodn"') + 'error: no channel adapter "mastodn" (did you mean '
-                                        f'"mastodon"?) — installed: {installed} [unknown-adapter]']
+    assert rows["typo"]["problems"] == [
+        at('adapter = "mastodn"') + 'error: no channel adapter "mastodn" (did you mean '
+        f'"mastodon"?) — installed: {installed} [unknown-adapter]'
+    ]
     (plugin,) = rows["plugin"]["problems"]
-    assert plugin.startswith(at('adapter = "broken"') + 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError')
+    assert plugin.startswith(
+        at('adapter = "broken"') + 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError'
+    )
     code, out, err = kmcomms("channels", "list", "-w", social)
     assert code == 0, err
     far_row = next(line for line in out.splitlines() if line.startswith("│ far "))
@@ -203,12 +228,14 @@ adapter = "broken"
         (lines.index('app_password = "${KM_CLI_BLUESKY_PASSWORD}"') + 1, "env-unset"),
         (lines.index('url = "http://mastodon.example.org"') + 1, "bad-value"),
         (lines.index('adapter = "mastodn"') + 1, "unknown-adapter"),
-        (lines.index('adapter = "broken"') + 1, "adapter-broken")}
+        (lines.index('adapter = "broken"') + 1, "adapter-broken"),
+    }
     assert [f for f in found if f["path"] != str(settings) and f["severity"] == "error"] == []
 
 
-def test_check_calls_each_platform_and_passes_when_all_is_well(kmcomms: RunCli, social: Path,
-                                                              servers: tuple[FakeMastodon, FakeBluesky]) -> None:
+def test_check_calls_each_platform_and_passes_when_all_is_well(
+    kmcomms: RunCli, social: Path, servers: tuple[FakeMastodon, FakeBluesky]
+) -> None:
     mastodon, bluesky = servers
     code, out, err = kmcomms("channels", "check", "toots", "-w", social)
     assert (code, out) == (0, "✓ toots (mastodon): ready\n"), err
@@ -218,19 +245,26 @@ def test_check_calls_each_platform_and_passes_when_all_is_well(kmcomms: RunCli, 
     assert json.loads(out) == [{"name": "sky", "ok": True, "problems": []}] and bluesky.sessions == 1
 
 
-def test_check_names_every_problem_and_exits_1_without_showing_a_secret(kmcomms: RunCli, social: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_names_every_problem_and_exits_1_without_showing_a_secret(
+    kmcomms: RunCli, social: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KM_CLI_MASTODON_TOKEN", "a-revoked-token")
     monkeypatch.setenv("KM_CLI_BLUESKY_PASSWORD", "a-wrong-password")
     add_channel(social, '\n[channels.typo]\nadapter = "mastodn"\n\n[channels.plugin]\nadapter = "broken"\n')
     code, out, err = kmcomms("channels", "check", "-w", social)
     assert code == 1, err
     assert "✓ blog (static-site): ready" in out and "✓ newsletter (smtp): ready" in out  # a mail catcher here
-    assert "✗ toots (mastodon):\n  - [channels.toots] checking the token: refused (401): The access token is invalid" in out
+    assert (
+        "✗ toots (mastodon):\n  - [channels.toots] checking the token: refused (401): The access token is invalid"
+        in out
+    )
     assert "✗ sky (bluesky):\n  - [channels.sky] logging in to" in out and "Invalid identifier or password" in out
     settings = social / "kmcomms.toml"
     assert f"✗ typo (mastodn):\n  - {settings}:" in out and ': error: no channel adapter "mastodn"' in out
-    assert f"✗ plugin (broken):\n  - {settings}:" in out and 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError' in out
+    assert (
+        f"✗ plugin (broken):\n  - {settings}:" in out
+        and 'error: the adapter "broken" cannot be loaded (ModuleNotFoundError' in out
+    )
     assert "a-revoked-token" not in out + err and "a-wrong-password" not in out + err
 
 
@@ -240,9 +274,9 @@ def test_every_adapter_refuses_a_setting_it_does_not_know() -> None:
         assert registry.adapter_class(name).Settings.model_config.get("extra") == "forbid", name
 
 
-def test_check_of_an_unknown_channel_or_outside_a_workspace_is_one_line(kmcomms: RunCli, social: Path,
-                                                                        tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_of_an_unknown_channel_or_outside_a_workspace_is_one_line(
+    kmcomms: RunCli, social: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = kmcomms("channels", "check", "tots", "-w", social)
     assert code == 2 and 'no channel "tots" (did you mean "toots"?)' in err and err.count("\n") == 1
     monkeypatch.chdir(tmp_path)

@@ -38,8 +38,9 @@ def test_init_makes_a_workspace_that_validates(tmp_path: Path, capsys: pytest.Ca
     assert code == 0 and "0 errors" in err
 
 
-def test_a_fresh_workspace_passes_its_own_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fresh_workspace_passes_its_own_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # What `kmcomms init` writes, as it stands, is what a new user checks first.
     run(capsys, "init", str(tmp_path / "unit"))
     monkeypatch.chdir(tmp_path / "unit")
@@ -47,8 +48,15 @@ def test_a_fresh_workspace_passes_its_own_checks(tmp_path: Path, capsys: pytest.
     assert (code, out) == (0, ""), out + err
     code, out, err = run(capsys, "channels", "check")
     assert code == 0, out + err
-    assert out.splitlines() == [f"✓ {name} ({adapter}): ready" for name, adapter in (
-        ("blog", "static-site"), ("newsletter", "smtp"), ("video", "video-page"), ("briefing", "briefing"))]
+    assert out.splitlines() == [
+        f"✓ {name} ({adapter}): ready"
+        for name, adapter in (
+            ("blog", "static-site"),
+            ("newsletter", "smtp"),
+            ("video", "video-page"),
+            ("briefing", "briefing"),
+        )
+    ]
     code, out, err = run(capsys, "publish", "--due", "--dry-run")
     assert (code, out, err) == (0, "", "0 due; nothing was changed (--dry-run)\n")
 
@@ -61,7 +69,7 @@ def test_init_refuses_an_existing_workspace(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_the_repository_is_a_valid_workspace(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "validate", str(REPO), "--format", "json")
+    code, out, _ = run(capsys, "validate", str(REPO), "--format", "json")
     findings = json.loads(out)
     assert code == 0, findings
     assert [f for f in findings if f["severity"] == "error"] == []
@@ -165,18 +173,29 @@ def test_debug_shows_the_traceback_and_default_does_not(tmp_path: Path, capsys: 
     assert code == 2 and "Traceback" in err
 
 
-@pytest.mark.parametrize("line", [["init", "{folder}", "--debug"], ["--debug", "init", "{folder}"],
-                                  ["channels", "check", "nosuch", "--debug", "-w", "{folder}"]])
-def test_debug_may_come_anywhere_on_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], line: list[str]) -> None:
+@pytest.mark.parametrize(
+    "line",
+    [
+        ["init", "{folder}", "--debug"],
+        ["--debug", "init", "{folder}"],
+        ["channels", "check", "nosuch", "--debug", "-w", "{folder}"],
+    ],
+)
+def test_debug_may_come_anywhere_on_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: list[str]
+) -> None:
     # Added to the line that failed: after the subcommand is where a person types it.
     run(capsys, "init", str(tmp_path))
     code, _, err = run(capsys, *(part.format(folder=tmp_path) for part in line))
     assert code in (1, 2) and "Traceback" in err and "no such option" not in err
 
 
-@pytest.mark.parametrize(("value", "traceback"), [("1", True), ("yes", True), ("0", False), ("false", False), ("", False)])
-def test_kmcomms_debug_in_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch, value: str, traceback: bool) -> None:
+@pytest.mark.parametrize(
+    ("value", "traceback"), [("1", True), ("yes", True), ("0", False), ("false", False), ("", False)]
+)
+def test_kmcomms_debug_in_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, value: str, traceback: bool
+) -> None:
     run(capsys, "init", str(tmp_path))
     monkeypatch.setenv("KMCOMMS_DEBUG", value)
     code, _, err = run(capsys, "init", str(tmp_path))

@@ -16,8 +16,15 @@ import kmcomms.cli
 from kmcomms.cli import COMMANDS, cli
 
 #: What `kmcomms --help` may import of kmcomms: the foundation, the group and its options.
-MAY_LOAD = {"kmcomms", "kmcomms.errors", "kmcomms.files", "kmcomms.logs", "kmcomms.__main__", "kmcomms.cli",
-            "kmcomms.cli.options"}
+MAY_LOAD = {
+    "kmcomms",
+    "kmcomms.errors",
+    "kmcomms.files",
+    "kmcomms.logs",
+    "kmcomms.__main__",
+    "kmcomms.cli",
+    "kmcomms.cli.options",
+}
 #: Libraries that take a tenth of a second or more to import, for commands that use them.
 HEAVY = {"sqlalchemy", "pydantic", "jinja2", "requests"}
 
@@ -28,9 +35,14 @@ def defined_commands() -> set[tuple[str, str]]:
     found = set()
     for info in pkgutil.iter_modules(kmcomms.cli.__path__):
         module = importlib.import_module(f"kmcomms.cli.{info.name}")
-        commands = {name: value for name, value in vars(module).items()
-                    if isinstance(value, click.Command) and value.callback.__module__ == module.__name__}
-        nested = {id(sub) for value in commands.values() if isinstance(value, click.Group) for sub in value.commands.values()}
+        commands = {
+            name: value
+            for name, value in vars(module).items()
+            if isinstance(value, click.Command) and value.callback.__module__ == module.__name__
+        }
+        nested = {
+            id(sub) for value in commands.values() if isinstance(value, click.Group) for sub in value.commands.values()
+        }
         found |= {(info.name, name) for name, value in commands.items() if id(value) not in nested}
     return found
 
@@ -45,8 +57,9 @@ def test_every_command_defined_in_kmcomms_cli_is_in_the_table() -> None:
 def test_the_short_help_in_the_table_is_the_commands_own(name: str) -> None:
     command = cli.get_command(click.Context(cli), name)
     assert command is not None and command.name == name
-    assert COMMANDS[name][2] == command.get_short_help_str(limit=sys.maxsize), \
+    assert COMMANDS[name][2] == command.get_short_help_str(limit=sys.maxsize), (
         f"copy the first sentence of `kmcomms {name}`'s help into kmcomms.cli.COMMANDS"
+    )
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])
@@ -60,8 +73,9 @@ def test_the_list_is_what_click_prints_with_every_command_loaded(width: str) -> 
 
 
 def test_kmcomms_help_loads_no_command_and_no_heavy_library() -> None:
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "kmcomms", "--help"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kmcomms", "--help"], capture_output=True, text=True, check=True
+    )
     assert "Commands:" in done.stdout
     imported = {row.rpartition("|")[2].strip() for row in done.stderr.splitlines() if row.startswith("import time:")}
     assert {name for name in imported if name.split(".")[0] in HEAVY} == set()

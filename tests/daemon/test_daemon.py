@@ -35,19 +35,18 @@ from daemons import daemons_fixture, make_workspace, message  # noqa: F401 - a f
 from sqlalchemy import select, update
 
 from kmcomms.campaign.load import load_paths
+from kmcomms.campaign.workspace import load_workspace, secrets_of
 from kmcomms.channels.base import Publication
 from kmcomms.channels.registry import open_channels
 from kmcomms.daemon.service import Daemon, fingerprint
-from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.ledger.ledger import State, claim, counts
+from kmcomms.ledger.notifications import forget, pending
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, notifications, publications, reach_samples
-from kmcomms.campaign.workspace import secrets_of
 from kmcomms.logs import MASK, Redactor, event, setup, teardown
-from kmcomms.ledger.notifications import forget, pending
+from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.publish.notify import Notifier
 from kmcomms.testing.recording import RecordingChannel
-from kmcomms.campaign.workspace import load_workspace
 
 SENTINEL = "s3ntinel-Pa55word-7f3a"
 
@@ -71,7 +70,9 @@ def test_the_daemon_publishes_on_time_once_reloads_on_sighup_and_stops_on_sigter
     # SIGHUP can make a pass.
     now = datetime.now(UTC)
     soon = (now + timedelta(seconds=7)).replace(microsecond=0)
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("past", now - timedelta(seconds=30)) + message("soon", soon))
+    root = make_workspace(
+        tmp_path, "sqlite:///kmcomms.db", message("past", now - timedelta(seconds=30)) + message("soon", soon)
+    )
     d = daemons(root, "--sweep", "3600")
     d.wait_event("started")
     d.wait_event("published", where=lambda e: e["message"] == "past")
@@ -105,7 +106,8 @@ def test_the_daemon_publishes_on_time_once_reloads_on_sighup_and_stops_on_sigter
 
 
 def test_a_delivery_a_stopped_daemon_on_another_host_left_is_taken_over_as_its_lease_ends(
-        tmp_path: Path, daemons, store_url: str) -> None:
+    tmp_path: Path, daemons, store_url: str
+) -> None:
     """A delivery `sending` under the lease of a daemon on another host (its host id in
     the lease) that renews it no more. The sweep is an hour: the daemon arms a wake-up at
     the lease's end and publishes it then; not before (that daemon could be at work)."""
@@ -124,10 +126,13 @@ def test_a_delivery_a_stopped_daemon_on_another_host_left_is_taken_over_as_its_l
     assert datetime.fromisoformat(armed["time"]) < row.lease_until  # its first pass left it alone
     published = d.wait_event("published", timeout=20)
     at = datetime.fromisoformat(published["time"])
-    print(f"\n[{store_url.partition(':')[0].partition('+')[0]}] published {(at - row.lease_until).total_seconds():.2f} s "
-          "after the lease of the stopped daemon elsewhere ended")
-    assert published["delivery"] == row.id and row.lease_until <= at < row.lease_until + timedelta(seconds=2.5), \
+    print(
+        f"\n[{store_url.partition(':')[0].partition('+')[0]}] published {(at - row.lease_until).total_seconds():.2f} s "
+        "after the lease of the stopped daemon elsewhere ended"
+    )
+    assert published["delivery"] == row.id and row.lease_until <= at < row.lease_until + timedelta(seconds=2.5), (
         f"lease until {row.lease_until}, published {at}"
+    )
     assert d.wait_event("pass")["requeued"] == 1
     assert d.stop()[0] == 0
 
@@ -195,7 +200,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_daemon_reloads_changed_files_notifies_failures_once_and_never_logs_a_secret(tmp_path: Path, daemons, smtp) -> None:
+def test_the_daemon_reloads_changed_files_notifies_failures_once_and_never_logs_a_secret(
+    tmp_path: Path, daemons, smtp
+) -> None:
     now = datetime.now(UTC)
     (tmp_path / "not-a-folder").write_text("a file where the broken channel wants a folder")
     # Notices go by email (the SMTP recorder) and to a webhook whose address holds a secret
@@ -212,8 +219,13 @@ smtp_port = {smtp.server_address[1]}
 webhook = "http://127.0.0.1:{closed_port()}/hooks/${{TEST_SECRET}}"
 timeout = 5
 """
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("launch", now - timedelta(seconds=30)),
-                          extra=extra, channels="blog, broken")
+    root = make_workspace(
+        tmp_path,
+        "sqlite:///kmcomms.db",
+        message("launch", now - timedelta(seconds=30)),
+        extra=extra,
+        channels="blog, broken",
+    )
     d = daemons(root, "--sweep", "1", env={"TEST_SECRET": SENTINEL})
     failed = d.wait_event("failed")
     assert failed["channel"] == "broken" and "cannot write" in failed["reason"]
@@ -228,9 +240,13 @@ timeout = 5
     # edited one is updated where it was published, and a broken campaign beside them is
     # reported and left out.
     campaign = root / "campaigns" / "trial" / "campaign.yaml"
-    campaign.write_text(campaign.read_text().replace("channels: [blog, broken]", "channels: [blog]")
-                        .replace("title: Launch\n", "title: Launch, revised\n")
-                        + message("more", now - timedelta(seconds=5)), encoding="utf-8")
+    campaign.write_text(
+        campaign.read_text()
+        .replace("channels: [blog, broken]", "channels: [blog]")
+        .replace("title: Launch\n", "title: Launch, revised\n")
+        + message("more", now - timedelta(seconds=5)),
+        encoding="utf-8",
+    )
     (root / "campaigns" / "bad").mkdir()
     (root / "campaigns" / "bad" / "campaign.yaml").write_text("title: [unclosed\n")
     d.wait_event("loaded", where=lambda e: e["why"] == "files changed")
@@ -250,8 +266,9 @@ timeout = 5
 
 
 def test_a_workspace_that_cannot_start_is_one_line_and_exit_1(tmp_path: Path, kmcomms) -> None:
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("x", datetime.now(UTC)), adapter="no-such-adapter",
-                          blog="")
+    root = make_workspace(
+        tmp_path, "sqlite:///kmcomms.db", message("x", datetime.now(UTC)), adapter="no-such-adapter", blog=""
+    )
     code, _, err = kmcomms("daemon", "-w", root)
     assert code == 1 and 'no channel adapter "no-such-adapter"' in err and "Traceback" not in err
     assert err.splitlines()[-1].startswith("kmcomms: error:")
@@ -277,8 +294,13 @@ class Gate(RecordingChannel):
 
 def test_stop_finishes_the_publication_in_flight_and_gives_back_the_rest(tmp_path: Path) -> None:
     now = datetime.now(UTC)
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", "".join(message(f"m{i}", now - timedelta(seconds=30 - i))
-                                                                     for i in range(3)), adapter="gate", blog="")
+    root = make_workspace(
+        tmp_path,
+        "sqlite:///kmcomms.db",
+        "".join(message(f"m{i}", now - timedelta(seconds=30 - i)) for i in range(3)),
+        adapter="gate",
+        blog="",
+    )
     Gate.started.clear()
     Gate.release.clear()
     daemon = Daemon(root, sweep=3600, registry={"gate": Gate})
@@ -332,8 +354,12 @@ def test_a_stop_while_a_pass_arms_its_wake_ups_waits_for_it_and_returns(tmp_path
 
 def test_wake_ups_are_armed_from_the_ledger_within_the_horizon(tmp_path: Path) -> None:
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
-    messages = (message("due", now - timedelta(minutes=1)) + message("later", now + timedelta(minutes=10))
-                + message("twin", now + timedelta(minutes=10)) + message("far", now + timedelta(hours=3)))
+    messages = (
+        message("due", now - timedelta(minutes=1))
+        + message("later", now + timedelta(minutes=10))
+        + message("twin", now + timedelta(minutes=10))
+        + message("far", now + timedelta(hours=3))
+    )
     root = make_workspace(tmp_path, "sqlite:///kmcomms.db", messages, now=now)
     daemon = Daemon(root, sweep=30, clock=lambda: now)
     daemon._load("test")
@@ -342,8 +368,11 @@ def test_wake_ups_are_armed_from_the_ledger_within_the_horizon(tmp_path: Path) -
         daemon.runtime.dispatcher.sync(now)
         engine = daemon.runtime.engine
         with engine.begin() as db:  # one delivery waiting to retry at a moment with a fraction of a second
-            db.execute(update(deliveries).where(deliveries.c.message == "due").values(
-                state=State.RETRYING, not_before=now + timedelta(minutes=5, microseconds=300)))
+            db.execute(
+                update(deliveries)
+                .where(deliveries.c.message == "due")
+                .values(state=State.RETRYING, not_before=now + timedelta(minutes=5, microseconds=300))
+            )
         daemon.scheduler.add_job(daemon.tick, "date", run_date=now + timedelta(minutes=50), id="wake:20300501T125000Z")
         daemon._arm(now)
         jobs = {job.id: job for job in daemon.scheduler.get_jobs() if job.id.startswith("wake:")}
@@ -380,12 +409,15 @@ def test_a_campaign_with_errors_keeps_its_deliveries_and_the_others_go_out(tmp_p
     root = make_workspace(tmp_path, store_url, message("launch", now + timedelta(minutes=5)), now=now)
     other = root / "campaigns" / "other" / "campaign.yaml"
     other.parent.mkdir()
-    other.write_text((root / "campaigns" / "trial" / "campaign.yaml").read_text().replace("title: Trial", "title: Other"))
+    other.write_text(
+        (root / "campaigns" / "trial" / "campaign.yaml").read_text().replace("title: Trial", "title: Other")
+    )
 
     def dispatcher() -> Dispatcher:
         loaded = load_paths([root])
-        d = Dispatcher(open_store(store_url, root), loaded.workspaces[0], loaded, open_channels(loaded.workspaces[0]),
-                       worker="w")
+        d = Dispatcher(
+            open_store(store_url, root), loaded.workspaces[0], loaded, open_channels(loaded.workspaces[0]), worker="w"
+        )
         engines.append(d.engine)
         return d
 
@@ -419,8 +451,13 @@ def test_the_redacting_filter_masks_secrets_in_messages_fields_and_tracebacks() 
     redactor = setup("json", Redactor(["hunter2!", "p@ss word"]), stream=stream)
     logger = logging.getLogger("kmcomms.test")
     try:
-        event(logger, "connect", "cannot log in as bob with hunter2!", url="https://bob:p%40ss%20word@example.org",
-              nested={"tries": ["hunter2!"]})
+        event(
+            logger,
+            "connect",
+            "cannot log in as bob with hunter2!",
+            url="https://bob:p%40ss%20word@example.org",
+            nested={"tries": ["hunter2!"]},
+        )
         try:
             raise ValueError("bad password hunter2!")
         except ValueError:
@@ -435,15 +472,18 @@ def test_the_redacting_filter_masks_secrets_in_messages_fields_and_tracebacks() 
     assert len(lines) == 4
     for secret in ("hunter2!", "p@ss word", "p%40ss%20word", SENTINEL):
         assert secret not in text
-    assert lines[0]["msg"] == f"cannot log in as bob with {MASK}" and lines[0]["url"] == f"https://bob:{MASK}@example.org"
+    assert (
+        lines[0]["msg"] == f"cannot log in as bob with {MASK}" and lines[0]["url"] == f"https://bob:{MASK}@example.org"
+    )
     assert lines[0]["nested"] == {"tries": [MASK]}
     assert lines[1]["error"] == f"ValueError: bad password {MASK}" and "Traceback" in lines[1]["traceback"]
     assert lines[2]["logger"] == "somebody.else" and lines[2]["msg"] == MASK
     assert lines[3]["msg"] == f"learnt later: {MASK}"
 
 
-def test_secrets_of_the_settings_are_environment_values_credentials_and_the_store_password(tmp_path: Path,
-                                                                                      monkeypatch) -> None:
+def test_secrets_of_the_settings_are_environment_values_credentials_and_the_store_password(
+    tmp_path: Path, monkeypatch
+) -> None:
     (tmp_path / "kmcomms.toml").write_text("""\
 [unit]
 id = "u"
@@ -499,8 +539,9 @@ def webhook() -> Iterator[WebhookRecorder]:
     yield from serving(WebhookRecorder())
 
 
-def test_notices_go_once_per_delivery_to_email_and_webhook(tmp_path: Path, store_url: str, smtp, webhook,
-                                                           monkeypatch) -> None:
+def test_notices_go_once_per_delivery_to_email_and_webhook(
+    tmp_path: Path, store_url: str, smtp, webhook, monkeypatch
+) -> None:
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     monkeypatch.setenv("HOOK_TOKEN", "tok-abc")
     extra = f"""grace_minutes = 60
@@ -510,8 +551,9 @@ email = ["comms@example.org", "lead@example.org"]
 smtp_port = {smtp.server_address[1]}
 webhook = "http://127.0.0.1:{webhook.server_address[1]}/notify/${{HOOK_TOKEN}}"
 """
-    root = make_workspace(tmp_path, store_url, message("old", now - timedelta(hours=2)) + message("new", now), extra=extra,
-                          now=now)
+    root = make_workspace(
+        tmp_path, store_url, message("old", now - timedelta(hours=2)) + message("new", now), extra=extra, now=now
+    )
     loaded = load_paths([root])
     workspace = loaded.workspaces[0]
     engine = open_store(store_url, root)
@@ -545,7 +587,9 @@ webhook = "http://127.0.0.1:{webhook.server_address[1]}/notify/${{HOOK_TOKEN}}"
 def test_a_notice_that_cannot_be_sent_is_logged_given_back_and_tried_later(tmp_path: Path, webhook, caplog) -> None:
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     extra = f'grace_minutes = 60\n\n[notify]\nwebhook = "http://127.0.0.1:{webhook.server_address[1]}/hook"\n'
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("old", now - timedelta(hours=2)), extra=extra, now=now)
+    root = make_workspace(
+        tmp_path, "sqlite:///kmcomms.db", message("old", now - timedelta(hours=2)), extra=extra, now=now
+    )
     loaded = load_paths([root])
     workspace = loaded.workspaces[0]
     engine = open_store("sqlite:///kmcomms.db", root)
@@ -570,7 +614,6 @@ def test_a_notice_that_cannot_be_sent_is_logged_given_back_and_tried_later(tmp_p
         engine.dispose()
 
 
-
 OPEN_AT_THE_SIGNAL = """
 import sys, time
 from pathlib import Path
@@ -588,8 +631,14 @@ def test_daemons_starting_together_on_a_new_postgresql_store_migrate_it_once(tmp
     # several hosts do. Without the migration lock they collide on alembic_version or
     # deadlock on the DDL; lock_timeout turns a deadlock into an error, not a hung test.
     url = postgres_url.replace("?options=", "?options=-clock_timeout%3D15000%20")
-    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_THE_SIGNAL, str(tmp_path), url, str(i)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_THE_SIGNAL, str(tmp_path), url, str(i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(4)
+    ]
     try:
         wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 4, "the processes to start", 30)
         (tmp_path / "go").touch()
@@ -612,8 +661,13 @@ def test_reach_is_collected_per_channel_on_its_own_interval(tmp_path: Path) -> N
     """A collection job per channel instance, every `collect_minutes`; running it appends
     the channel's running totals as reach samples of each publication."""
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
-    root = make_workspace(tmp_path, "sqlite:///kmcomms.db", message("due", now - timedelta(minutes=1)),
-                          blog="collect_minutes = 15", now=now)
+    root = make_workspace(
+        tmp_path,
+        "sqlite:///kmcomms.db",
+        message("due", now - timedelta(minutes=1)),
+        blog="collect_minutes = 15",
+        now=now,
+    )
 
     class Counting(RecordingChannel):
         def collect(self, publication: Publication) -> dict[str, float]:

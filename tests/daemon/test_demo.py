@@ -34,8 +34,15 @@ def test_the_demo_publishes_the_first_wave_and_says_where_to_look(tmp_path: Path
     environ = {**os.environ, "HOME": str(home), "COLUMNS": "200", "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "kmcomms", "demo", "--dir", str(target)], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "kmcomms", "demo", "--dir", str(target)],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     log.warning("kmcomms demo took %.1f s:\n%s", time.monotonic() - started, done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -52,7 +59,9 @@ def test_the_demo_publishes_the_first_wave_and_says_where_to_look(tmp_path: Path
     assert not [p for p in pages if re.search(r"-[0-9a-f]{12}\.html$", p.name)]
 
     # The emails the newsletter and briefing channels sent, caught on loopback.
-    mails = [email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in sorted((target / "mail").glob("*.eml"))]
+    mails = [
+        email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in sorted((target / "mail").glob("*.eml"))
+    ]
     assert mails and all(m["To"].addresses[0].domain == "example.org" for m in mails)
     newsletters = [m for m in mails if m["List-Unsubscribe"]]
     assert newsletters and all(m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in newsletters)
@@ -68,8 +77,11 @@ def test_the_demo_publishes_the_first_wave_and_says_where_to_look(tmp_path: Path
     try:
         with engine.connect() as db:
             wave = db.execute(select(func.min(deliveries.c.due_at))).scalar()
-            open_in_wave = db.execute(select(func.count()).where(
-                deliveries.c.due_at <= wave, deliveries.c.state.in_(("planned", "sending", "retrying")))).scalar()
+            open_in_wave = db.execute(
+                select(func.count()).where(
+                    deliveries.c.due_at <= wave, deliveries.c.state.in_(("planned", "sending", "retrying"))
+                )
+            ).scalar()
             published = db.execute(select(func.count()).select_from(publications)).scalar()
     finally:
         engine.dispose()
@@ -78,4 +90,6 @@ def test_the_demo_publishes_the_first_wave_and_says_where_to_look(tmp_path: Path
 
     # The tracking links it prints are the tracking server's, signed.
     clicks = re.findall(r"http://127\.0\.0\.1:\d+/r/[\w.-]+", done.stdout)
-    assert clicks and all(re.fullmatch(r"http://127\.0\.0\.1:\d+/r/[0-9a-f]{12}\.[0-9a-f]+\.[\w-]{22}", c) for c in clicks)
+    assert clicks and all(
+        re.fullmatch(r"http://127\.0\.0\.1:\d+/r/[0-9a-f]{12}\.[0-9a-f]+\.[\w-]{22}", c) for c in clicks
+    )

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from kmcomms.evaluate.model import CoverageGap, DeliveryRow, EvidenceRow, RateCell, ReachCell, Sample, Status
-from kmcomms.evaluate.compute import evaluate
+from kmcomms.campaign.models import Campaign
+from kmcomms.evaluate.compute import evaluate, reduce_samples
 from kmcomms.evaluate.ledger import ledger_view
-from kmcomms.evaluate.compute import reduce_samples
+from kmcomms.evaluate.model import CoverageGap, DeliveryRow, EvidenceRow, RateCell, ReachCell, Sample, Status
 from kmcomms.ledger import tables
 from kmcomms.ledger.store import open_store
-from kmcomms.campaign.models import Campaign
 
 AS_OF = datetime(2027, 2, 1, tzinfo=UTC)
 MACHINE = "opens include machine opens"
@@ -29,44 +28,98 @@ def at(day: int, hour: int = 0, month: int = 1) -> datetime:
     return datetime(2027, month, day, hour, tzinfo=UTC)
 
 
+LAUNCH = at(11, 9)
+
+
 def indicator(id: str, metric: str, target: float, by: str, level: str = "output", **filters: object) -> dict:
     return {"id": id, "metric": metric, "level": level, "target": target, "by": by, **filters}
 
 
 def campaign(objectives: list[dict], audiences: dict | None = None) -> Campaign:
-    return Campaign.model_validate({
-        "id": "c", "title": "Vaccines explained", "owner": "comms@example.org", "timezone": "Europe/London",
-        "language": "en", "starts": "2027-01-01", "ends": "2027-03-31",
-        "aims": [{"id": "uptake", "statement": "More children vaccinated", "objectives": objectives}],
-        "audiences": audiences or {
-            "parents": {"name": "Parents", "kind": "public", "languages": ["en", "ur", "pl", "so"], "intent": "act",
-                        "channels": ["newsletter", "blog"]},
-            "gps": {"name": "GPs", "kind": "clinicians", "languages": ["en"], "intent": "act", "channels": ["briefing"]},
-            "council": {"name": "Council", "kind": "policy", "languages": ["en"], "intent": "act", "channels": ["briefing"]},
-        },
-        "messages": [{"id": "launch", "audiences": ["parents"], "at": "2027-01-11 09:00", "title": "Out", "body": "Hi"}],
-    })
+    return Campaign.model_validate(
+        {
+            "id": "c",
+            "title": "Vaccines explained",
+            "owner": "comms@example.org",
+            "timezone": "Europe/London",
+            "language": "en",
+            "starts": "2027-01-01",
+            "ends": "2027-03-31",
+            "aims": [{"id": "uptake", "statement": "More children vaccinated", "objectives": objectives}],
+            "audiences": audiences
+            or {
+                "parents": {
+                    "name": "Parents",
+                    "kind": "public",
+                    "languages": ["en", "ur", "pl", "so"],
+                    "intent": "act",
+                    "channels": ["newsletter", "blog"],
+                },
+                "gps": {
+                    "name": "GPs",
+                    "kind": "clinicians",
+                    "languages": ["en"],
+                    "intent": "act",
+                    "channels": ["briefing"],
+                },
+                "council": {
+                    "name": "Council",
+                    "kind": "policy",
+                    "languages": ["en"],
+                    "intent": "act",
+                    "channels": ["briefing"],
+                },
+            },
+            "messages": [
+                {"id": "launch", "audiences": ["parents"], "at": "2027-01-11 09:00", "title": "Out", "body": "Hi"}
+            ],
+        }
+    )
 
 
 #: Deadline 2027-03-01 ends at 2027-03-02 00:00 GMT: 60 days after the start; at AS_OF
 #: 31 days have passed, so a value v (baseline 0) projects to v × 60 / 31.
-CAMPAIGN = campaign([
-    {"id": "parents-hear", "statement": "Parents hear", "audiences": ["parents"], "indicators": [
-        indicator("views", "views", 100, "2027-03-01"),
-        indicator("leaflets", "leaflets", 1000, "2027-03-31"),
-    ]},
-    {"id": "parents-click", "statement": "Parents click", "audiences": ["parents"], "indicators": [
-        indicator("clicks", "clicks", 50, "2027-01-20", level="outtake"),
-        indicator("views-ur", "views", 100, "2027-03-01", languages=["ur"]),
-    ]},
-    {"id": "gps-act", "statement": "GPs download", "audiences": ["gps"], "indicators": [
-        indicator("downloads", "downloads", 10, "2027-03-31", level="outcome"),
-    ]},
-])
+CAMPAIGN = campaign(
+    [
+        {
+            "id": "parents-hear",
+            "statement": "Parents hear",
+            "audiences": ["parents"],
+            "indicators": [
+                indicator("views", "views", 100, "2027-03-01"),
+                indicator("leaflets", "leaflets", 1000, "2027-03-31"),
+            ],
+        },
+        {
+            "id": "parents-click",
+            "statement": "Parents click",
+            "audiences": ["parents"],
+            "indicators": [
+                indicator("clicks", "clicks", 50, "2027-01-20", level="outtake"),
+                indicator("views-ur", "views", 100, "2027-03-01", languages=["ur"]),
+            ],
+        },
+        {
+            "id": "gps-act",
+            "statement": "GPs download",
+            "audiences": ["gps"],
+            "indicators": [
+                indicator("downloads", "downloads", 10, "2027-03-31", level="outcome"),
+            ],
+        },
+    ]
+)
 
 
-def delivery(id: str, language: str, channel: str, state: str = "published", audience: str = "parents",
-             due: datetime = at(11, 9), campaign_id: str = "c") -> DeliveryRow:
+def delivery(
+    id: str,
+    language: str,
+    channel: str,
+    state: str = "published",
+    audience: str = "parents",
+    due: datetime = LAUNCH,
+    campaign_id: str = "c",
+) -> DeliveryRow:
     return DeliveryRow(id, campaign_id, "launch", (audience,), language, channel, due, state)
 
 
@@ -84,28 +137,44 @@ DELIVERIES = [
 ]
 
 
-def sample(delivery_id: str | None, metric: str, value: float, when: datetime, source: str = "api",
-           quality: str | None = None, campaign_id: str = "c") -> Sample:
+def sample(
+    delivery_id: str | None,
+    metric: str,
+    value: float,
+    when: datetime,
+    source: str = "api",
+    quality: str | None = None,
+    campaign_id: str = "c",
+) -> Sample:
     return Sample(campaign_id, metric, value, when, source, delivery_id, quality)
 
 
 SAMPLES = [
     # d3's views, running totals from the channel: the latest up to AS_OF is 55
-    sample("d3", "views", 10, at(10)), sample("d3", "views", 40, at(20)), sample("d3", "views", 40, at(20)),
-    sample("d3", "views", 55, at(25)), sample("d3", "views", 500, at(5, month=2)),  # late: ignored
-    sample("d4", "views", 5, at(12)), sample("d4", "views", 20, at(22)),
+    sample("d3", "views", 10, at(10)),
+    sample("d3", "views", 40, at(20)),
+    sample("d3", "views", 40, at(20)),
+    sample("d3", "views", 55, at(25)),
+    sample("d3", "views", 500, at(5, month=2)),  # late: ignored
+    sample("d4", "views", 5, at(12)),
+    sample("d4", "views", 20, at(22)),
     # clicks on d1: tracking events add up (2, the duplicate once) and the channel's
     # running total takes its latest (4): 6; on d2, 3 tracking events
-    sample("d1", "clicks", 1, at(12, 10), "tracking"), sample("d1", "clicks", 1, at(12, 10), "tracking"),
+    sample("d1", "clicks", 1, at(12, 10), "tracking"),
+    sample("d1", "clicks", 1, at(12, 10), "tracking"),
     sample("d1", "clicks", 1, at(13), "tracking"),
-    sample("d1", "clicks", 3, at(14)), sample("d1", "clicks", 4, at(15)),
-    sample("d2", "clicks", 1, at(14), "tracking"), sample("d2", "clicks", 1, at(15), "tracking"),
+    sample("d1", "clicks", 3, at(14)),
+    sample("d1", "clicks", 4, at(15)),
+    sample("d2", "clicks", 1, at(14), "tracking"),
+    sample("d2", "clicks", 1, at(15), "tracking"),
     sample("d2", "clicks", 1, at(16), "tracking"),
     sample("d1", "opens", 1, at(12), "tracking", MACHINE),
     sample("d1", "recipients", 40, at(11)),
-    sample("d2", "recipients", 10, at(11)), sample("d2", "recipients", 12, at(12)),
+    sample("d2", "recipients", 10, at(11)),
+    sample("d2", "recipients", 12, at(12)),
     # manual records for the whole campaign add up: 600 + 500 (the CSV imported twice)
-    sample(None, "leaflets", 600, at(15), "manual"), sample(None, "leaflets", 500, at(20), "manual"),
+    sample(None, "leaflets", 600, at(15), "manual"),
+    sample(None, "leaflets", 500, at(20), "manual"),
     sample(None, "leaflets", 500, at(20), "manual"),
     sample(None, "leaflets", 9000, at(2, month=2), "manual"),  # late: ignored
     sample("x1", "views", 777, at(20), campaign_id="other"),
@@ -191,16 +260,25 @@ def test_reach_by_audience_language_and_channel(result):
 
 def test_coverage_gaps(result):
     assert result.gaps == (
-        CoverageGap("parents", "pl", "no reach", 1),        # d9 published, never seen
+        CoverageGap("parents", "pl", "no reach", 1),  # d9 published, never seen
         CoverageGap("parents", "so", "no deliveries", 0),
-        CoverageGap("gps", None, "no reach", 1),            # d5: its channel has no data
+        CoverageGap("gps", None, "no reach", 1),  # d5: its channel has no data
         CoverageGap("council", None, "no deliveries", 0),
     )
 
 
 def test_delivery_health(result):
-    assert result.health == {"published": 6, "planned": 1, "blocked": 0, "sending": 0, "retrying": 0, "failed": 1,
-                             "unknown": 0, "missed": 0, "cancelled": 1}
+    assert result.health == {
+        "published": 6,
+        "planned": 1,
+        "blocked": 0,
+        "sending": 0,
+        "retrying": 0,
+        "failed": 1,
+        "unknown": 0,
+        "missed": 0,
+        "cancelled": 1,
+    }
     assert result.health_by_channel["newsletter"] == {"failed": 1, "planned": 1, "published": 2}
 
 
@@ -208,7 +286,8 @@ def test_rates_show_their_denominators_and_flag_small_numbers(result):
     rates = {(r.rate, r.dimension, r.group): r for r in result.rates}
     # clicks per recipient: d1 6 of 40, d2 3 of 12
     assert rates["clicks per recipient", "channel", "newsletter"] == RateCell(
-        "clicks per recipient", "clicks", "recipients", "channel", "newsletter", 9, 52, 9 / 52, 2, False)
+        "clicks per recipient", "clicks", "recipients", "channel", "newsletter", 9, 52, 9 / 52, 2, False
+    )
     assert rates["clicks per recipient", "language", "en"].value == 6 / 40
     assert not rates["clicks per recipient", "language", "en"].small_numbers  # 40 ≥ 30
     assert rates["clicks per recipient", "language", "ur"].value == 3 / 12
@@ -224,7 +303,9 @@ def test_rates_show_their_denominators_and_flag_small_numbers(result):
 
 def test_evidence_by_kind_and_methods(result):
     assert {k: [e.title for e in v] for k, v in result.evidence.items()} == {
-        "media-coverage": ["Local radio"], "policy-citation": ["Cited by the council", "Cited by the JCVI"]}
+        "media-coverage": ["Local radio"],
+        "policy-citation": ["Cited by the council", "Cited by the JCVI"],
+    }
     # samples counted: api the latest of d3 and d4 views, d1 clicks, d1 and d2 recipients;
     # tracking 2 + 3 clicks, 1 open; manual 600 and 500
     assert result.sources == {"api": 5, "manual": 2, "tracking": 6}
@@ -235,8 +316,16 @@ def test_evidence_by_kind_and_methods(result):
 def test_decreasing_indicator_and_status_before_any_time_passed():
     # a target below the baseline: success is going down; 40 after 31 of 60 days
     # projects to 100 + (40 − 100) × 60 / 31 = −16.1 ≤ 30: on track; 80 projects to 61.3: at risk
-    c = campaign([{"id": "fewer", "statement": "Fewer", "audiences": ["parents"], "indicators": [
-        indicator("complaints", "complaints", 30, "2027-03-01", baseline=100)]}])
+    c = campaign(
+        [
+            {
+                "id": "fewer",
+                "statement": "Fewer",
+                "audiences": ["parents"],
+                "indicators": [indicator("complaints", "complaints", 30, "2027-03-01", baseline=100)],
+            }
+        ]
+    )
     rows = [delivery("d1", "en", "blog")]
     for value, status in ((40, Status.ON_TRACK), (80, Status.AT_RISK), (30, Status.MET)):
         [r] = evaluate(c, rows, [sample("d1", "complaints", value, at(20))], [], AS_OF).objectives[0].indicators
@@ -247,8 +336,16 @@ def test_decreasing_indicator_and_status_before_any_time_passed():
 #: campaign starts 2027-01-01 00:00 UTC, so its time is 89 days 23 hours; a quarter of it
 #: (22 days 11 h 45 min) is longer than 14 days, so a trend is first projected at
 #: 2027-01-23 11:45 UTC.
-ATTENDEES = campaign([{"id": "come", "statement": "Families come", "audiences": ["parents"], "indicators": [
-    indicator("attendees", "attendees", 400, "2027-03-31", level="outcome")]}])
+ATTENDEES = campaign(
+    [
+        {
+            "id": "come",
+            "statement": "Families come",
+            "audiences": ["parents"],
+            "indicators": [indicator("attendees", "attendees", 400, "2027-03-31", level="outcome")],
+        }
+    ]
+)
 FIRST_PROJECTION = datetime(2027, 1, 23, 11, 45, tzinfo=UTC)
 
 
@@ -278,8 +375,16 @@ def test_one_day_of_data_is_too_early_to_project():
 def test_a_short_indicator_waits_the_minimum_days():
     # 50 clicks by 20 January (deadline 21 January 00:00 UTC, 20 days): a quarter is 5
     # days, less than the 14 that must pass first
-    c = campaign([{"id": "click", "statement": "Click", "audiences": ["parents"], "indicators": [
-        indicator("clicks", "clicks", 50, "2027-01-20")]}])
+    c = campaign(
+        [
+            {
+                "id": "click",
+                "statement": "Click",
+                "audiences": ["parents"],
+                "indicators": [indicator("clicks", "clicks", 50, "2027-01-20")],
+            }
+        ]
+    )
     for as_of, status in ((at(14, 23), Status.TOO_EARLY), (at(15), Status.AT_RISK)):
         [r] = evaluate(c, [], [sample(None, "clicks", 10, at(2), "manual")], [], as_of).objectives[0].indicators
         assert r.status is status
@@ -288,15 +393,38 @@ def test_a_short_indicator_waits_the_minimum_days():
 
 def test_too_early_ranks_between_no_data_and_on_track():
     assert [s.value for s in sorted(Status, key=lambda s: s.rank)] == [
-        "missed", "at risk", "no data", "too early", "on track", "met"]
-    c = campaign([
-        {"id": "measured", "statement": "One met, one too early", "audiences": ["parents"], "indicators": [
-            indicator("views", "views", 10, "2027-03-31"), indicator("clicks", "clicks", 100, "2027-03-31")]},
-        {"id": "half", "statement": "One too early, one not measured", "audiences": ["parents"], "indicators": [
-            indicator("opens", "opens", 100, "2027-03-31"), indicator("shares", "shares", 100, "2027-03-31")]},
-    ])
-    samples = [sample(None, metric, value, at(2), "manual") for metric, value in (("views", 10), ("clicks", 5),
-                                                                                  ("opens", 5))]
+        "missed",
+        "at risk",
+        "no data",
+        "too early",
+        "on track",
+        "met",
+    ]
+    c = campaign(
+        [
+            {
+                "id": "measured",
+                "statement": "One met, one too early",
+                "audiences": ["parents"],
+                "indicators": [
+                    indicator("views", "views", 10, "2027-03-31"),
+                    indicator("clicks", "clicks", 100, "2027-03-31"),
+                ],
+            },
+            {
+                "id": "half",
+                "statement": "One too early, one not measured",
+                "audiences": ["parents"],
+                "indicators": [
+                    indicator("opens", "opens", 100, "2027-03-31"),
+                    indicator("shares", "shares", 100, "2027-03-31"),
+                ],
+            },
+        ]
+    )
+    samples = [
+        sample(None, metric, value, at(2), "manual") for metric, value in (("views", 10), ("clicks", 5), ("opens", 5))
+    ]
     statuses = {o.id: o.status for o in evaluate(c, [], samples, [], at(3)).objectives}
     assert statuses == {"measured": Status.TOO_EARLY, "half": Status.NO_DATA}
 
@@ -312,17 +440,57 @@ def test_naive_as_of_is_refused():
 def _store(url: str, tmp_path: Path):
     engine = open_store(url, tmp_path)
     with engine.begin() as db:
-        db.execute(insert(tables.deliveries), [
-            {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": "2027-01-11T09:00",
-             "audiences": " ".join(d.audiences), "language": d.language, "channel": d.channel, "due_at": d.due_at,
-             "timezone": "Europe/London", "state": d.state, "attempts": 0, "planned_at": at(1), "updated_at": at(1)}
-            for d in DELIVERIES])
-        db.execute(insert(tables.reach_samples), [
-            {"delivery_id": s.delivery_id, "campaign": s.campaign, "metric": s.metric, "value": s.value,
-             "observed_at": s.observed_at, "source": s.source, "quality": s.quality} for s in SAMPLES])
-        db.execute(insert(tables.evidence), [
-            {"campaign": e.campaign, "kind": e.kind, "title": e.title, "happened_on": e.happened_on,
-             "source": e.source, "url": e.url, "notes": e.notes} for e in EVIDENCE])
+        db.execute(
+            insert(tables.deliveries),
+            [
+                {
+                    "id": d.id,
+                    "campaign": d.campaign,
+                    "message": d.message,
+                    "occurrence": "2027-01-11T09:00",
+                    "audiences": " ".join(d.audiences),
+                    "language": d.language,
+                    "channel": d.channel,
+                    "due_at": d.due_at,
+                    "timezone": "Europe/London",
+                    "state": d.state,
+                    "attempts": 0,
+                    "planned_at": at(1),
+                    "updated_at": at(1),
+                }
+                for d in DELIVERIES
+            ],
+        )
+        db.execute(
+            insert(tables.reach_samples),
+            [
+                {
+                    "delivery_id": s.delivery_id,
+                    "campaign": s.campaign,
+                    "metric": s.metric,
+                    "value": s.value,
+                    "observed_at": s.observed_at,
+                    "source": s.source,
+                    "quality": s.quality,
+                }
+                for s in SAMPLES
+            ],
+        )
+        db.execute(
+            insert(tables.evidence),
+            [
+                {
+                    "campaign": e.campaign,
+                    "kind": e.kind,
+                    "title": e.title,
+                    "happened_on": e.happened_on,
+                    "source": e.source,
+                    "url": e.url,
+                    "notes": e.notes,
+                }
+                for e in EVIDENCE
+            ],
+        )
     return engine
 
 
@@ -363,26 +531,60 @@ def test_ledger_view_from_a_start(store_url: str, tmp_path: Path) -> None:
 #: record names exactly one delivery, so none is linked) and once on the newsletter (p3).
 #: The records keep the audience, language and channel they name.
 NAMED_CAMPAIGN = campaign(
-    [{"id": "hand-out", "statement": "Leaflets reach parents and GPs", "audiences": ["parents", "gps"], "indicators": [
-        indicator("parents", "leaflets", 1000, "2027-03-31", audiences=["parents"]),
-        indicator("gps", "leaflets", 1000, "2027-03-31", audiences=["gps"]),
-        indicator("print", "leaflets", 1000, "2027-03-31", channels=["print"]),
-        indicator("en", "leaflets", 1000, "2027-03-31", languages=["en"]),
-        indicator("all", "leaflets", 1000, "2027-03-31"),
-    ]}],
+    [
+        {
+            "id": "hand-out",
+            "statement": "Leaflets reach parents and GPs",
+            "audiences": ["parents", "gps"],
+            "indicators": [
+                indicator("parents", "leaflets", 1000, "2027-03-31", audiences=["parents"]),
+                indicator("gps", "leaflets", 1000, "2027-03-31", audiences=["gps"]),
+                indicator("print", "leaflets", 1000, "2027-03-31", channels=["print"]),
+                indicator("en", "leaflets", 1000, "2027-03-31", languages=["en"]),
+                indicator("all", "leaflets", 1000, "2027-03-31"),
+            ],
+        }
+    ],
     audiences={
-        "parents": {"name": "Parents", "kind": "public", "languages": ["en"], "intent": "act",
-                    "channels": ["print", "newsletter"]},
+        "parents": {
+            "name": "Parents",
+            "kind": "public",
+            "languages": ["en"],
+            "intent": "act",
+            "channels": ["print", "newsletter"],
+        },
         "gps": {"name": "GPs", "kind": "clinicians", "languages": ["en"], "intent": "act", "channels": ["print"]},
-    })
-NAMED_DELIVERIES = [delivery("p1", "en", "print"), delivery("p2", "en", "print", due=at(18, 9)),
-                    delivery("p3", "en", "newsletter")]
+    },
+)
+NAMED_DELIVERIES = [
+    delivery("p1", "en", "print"),
+    delivery("p2", "en", "print", due=at(18, 9)),
+    delivery("p3", "en", "newsletter"),
+]
 
 
-def named(value: float, when: datetime, audience: str | None, language: str | None, channel: str | None,
-          delivery_id: str | None = None) -> Sample:
-    return Sample("c", "leaflets", value, when, "manual", delivery_id, None, 1, "launch" if audience else None,
-                  audience, language, channel)
+def named(
+    value: float,
+    when: datetime,
+    audience: str | None,
+    language: str | None,
+    channel: str | None,
+    delivery_id: str | None = None,
+) -> Sample:
+    return Sample(
+        "c",
+        "leaflets",
+        value,
+        when,
+        "manual",
+        delivery_id,
+        None,
+        1,
+        "launch" if audience else None,
+        audience,
+        language,
+        channel,
+    )
 
 
 NAMED_SAMPLES = [
@@ -398,11 +600,13 @@ NAMED_SAMPLES = [
 def test_a_campaign_wide_record_counts_where_it_names() -> None:
     result = evaluate(NAMED_CAMPAIGN, NAMED_DELIVERIES, NAMED_SAMPLES, [], AS_OF)
     values = {i.id: i.value for i in indicators(result).values()}
-    assert values == {"parents": 300 + 15,  # the gps records are not the parents'
-                      "gps": 300 + 50,
-                      "print": 300 + 300,  # the record naming no channel counts for no channel filter
-                      "en": 300 + 300 + 15,  # nor the one naming no language for a language filter
-                      "all": 300 + 300 + 50 + 15}
+    assert values == {
+        "parents": 300 + 15,  # the gps records are not the parents'
+        "gps": 300 + 50,
+        "print": 300 + 300,  # the record naming no channel counts for no channel filter
+        "en": 300 + 300 + 15,  # nor the one naming no language for a language filter
+        "all": 300 + 300 + 50 + 15,
+    }
     assert indicators(result)["parents"].observations == 1 + 2
     assert result.reach == (
         ReachCell("gps", "en", "print", "leaflets", 300, 0),
@@ -417,7 +621,12 @@ def test_a_campaign_wide_record_counts_where_it_names() -> None:
 def test_a_record_naming_nothing_still_counts_only_without_filters() -> None:
     result = evaluate(NAMED_CAMPAIGN, NAMED_DELIVERIES, [named(7, at(15), None, None, None)], [], AS_OF)
     assert {i.id: i.value for i in indicators(result).values()} == {
-        "parents": None, "gps": None, "print": None, "en": None, "all": 7}
+        "parents": None,
+        "gps": None,
+        "print": None,
+        "en": None,
+        "all": 7,
+    }
     assert result.reach == (ReachCell(None, None, None, "leaflets", 7, 0),)
 
 
@@ -429,14 +638,46 @@ def test_ledger_view_groups_campaign_wide_records_by_what_they_name(store_url: s
     engine = open_store(store_url, tmp_path)
     try:
         with engine.begin() as db:
-            db.execute(insert(tables.deliveries), [
-                {"id": d.id, "campaign": d.campaign, "message": d.message, "occurrence": d.id, "audiences": " ".join(d.audiences),
-                 "language": d.language, "channel": d.channel, "due_at": d.due_at, "timezone": "Europe/London",
-                 "state": d.state, "attempts": 0, "planned_at": at(1), "updated_at": at(1)} for d in NAMED_DELIVERIES])
-            db.execute(insert(tables.reach_samples), [
-                {"delivery_id": s.delivery_id, "campaign": s.campaign, "metric": s.metric, "value": s.value,
-                 "observed_at": s.observed_at, "source": s.source, "quality": s.quality, "message": s.message,
-                 "audience": s.audience, "language": s.language, "channel": s.channel} for s in NAMED_SAMPLES])
+            db.execute(
+                insert(tables.deliveries),
+                [
+                    {
+                        "id": d.id,
+                        "campaign": d.campaign,
+                        "message": d.message,
+                        "occurrence": d.id,
+                        "audiences": " ".join(d.audiences),
+                        "language": d.language,
+                        "channel": d.channel,
+                        "due_at": d.due_at,
+                        "timezone": "Europe/London",
+                        "state": d.state,
+                        "attempts": 0,
+                        "planned_at": at(1),
+                        "updated_at": at(1),
+                    }
+                    for d in NAMED_DELIVERIES
+                ],
+            )
+            db.execute(
+                insert(tables.reach_samples),
+                [
+                    {
+                        "delivery_id": s.delivery_id,
+                        "campaign": s.campaign,
+                        "metric": s.metric,
+                        "value": s.value,
+                        "observed_at": s.observed_at,
+                        "source": s.source,
+                        "quality": s.quality,
+                        "message": s.message,
+                        "audience": s.audience,
+                        "language": s.language,
+                        "channel": s.channel,
+                    }
+                    for s in NAMED_SAMPLES
+                ],
+            )
         deliveries, samples, _ = ledger_view(engine, ["c"], end=AS_OF)
     finally:
         engine.dispose()
@@ -444,4 +685,5 @@ def test_ledger_view_groups_campaign_wide_records_by_what_they_name(store_url: s
     assert len(expected) == 4  # parents/en/print, gps/en/print, gps, p3 (its two records in one row)
     assert sorted(samples, key=_attributed_key) == sorted(expected, key=_attributed_key)
     assert evaluate(NAMED_CAMPAIGN, deliveries, samples, [], AS_OF) == evaluate(
-        NAMED_CAMPAIGN, NAMED_DELIVERIES, NAMED_SAMPLES, [], AS_OF)
+        NAMED_CAMPAIGN, NAMED_DELIVERIES, NAMED_SAMPLES, [], AS_OF
+    )

@@ -21,12 +21,12 @@ from workspaces import FOLDER_CHANNELS, audience, campaign_yaml, settings_toml
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
-from kmcomms.publish.dispatch import Dispatcher, LEASE
 from kmcomms.ledger.ledger import claim, counts, renew
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
-from kmcomms.testing.recording import RecordingChannel
+from kmcomms.publish.dispatch import LEASE, Dispatcher
 from kmcomms.publish.workers import worker_name
+from kmcomms.testing.recording import RecordingChannel
 
 CHANNELS = FOLDER_CHANNELS + "grace_minutes = 120\n"
 
@@ -47,8 +47,9 @@ MESSAGES = """\
 
 def trial(languages: str = "en") -> str:
     """The campaign: a launch on the blog and the newsletter, then the newsletter weekly."""
-    return campaign_yaml(MESSAGES, audiences=audience(languages=languages, channels="blog, news"), starts="2027-01-04",
-                         ends="2027-06-30")
+    return campaign_yaml(
+        MESSAGES, audiences=audience(languages=languages, channels="blog, news"), starts="2027-01-04", ends="2027-06-30"
+    )
 
 
 LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
@@ -61,7 +62,6 @@ def make(root: Path, url: str, *, languages: str = "en", approval: str = "false"
     text = campaign if campaign is not None else trial(languages)
     (root / "campaigns" / "trial" / "campaign.yaml").write_text(text, encoding="utf-8")
     return root
-
 
 
 ENGINES: list[Engine] = []
@@ -121,7 +121,9 @@ def test_due_deliveries_are_published_once(tmp_path: Path, store_url: str) -> No
     report = d.publish_due()
     # The Mondays more than the newsletter's 2 h grace ago are missed, never sent late.
     assert report.outcomes["missed"] == 7 and report.outcomes["published"] == 0
-    draft = json.loads((root / "out" / "blog" / files(root)[0].name).read_text()) if (root / "out/blog").exists() else {}
+    draft = (
+        json.loads((root / "out" / "blog" / files(root)[0].name).read_text()) if (root / "out/blog").exists() else {}
+    )
     assert draft.get("title") == "Launch"
     with d.engine.connect() as db:
         assert len(db.execute(select(publications)).all()) == 2
@@ -189,8 +191,9 @@ def test_permanent_errors_fail_and_attempts_run_out(tmp_path: Path, store_url: s
     clock.now += timedelta(minutes=30)
     assert d.publish_due().outcomes == {"failed": 1}
     with d.engine.connect() as db:
-        reasons = dict(db.execute(select(deliveries.c.channel, deliveries.c.reason).where(
-            deliveries.c.message == "launch")).all())
+        reasons = dict(
+            db.execute(select(deliveries.c.channel, deliveries.c.reason).where(deliveries.c.message == "launch")).all()
+        )
     assert "title is too long" in reasons["blog"] and "gave up after 2 attempts" in reasons["news"]
 
 
@@ -205,7 +208,8 @@ def test_embargo_blocks_until_it_lifts(tmp_path: Path, store_url: str) -> None:
     assert d.publish_due().outcomes == {"blocked": 2}
     with d.engine.connect() as db:
         assert {r.reason for r in db.execute(select(deliveries).where(deliveries.c.state == "blocked"))} == {
-            "embargoed until 2027-01-11 09:30 UTC"}
+            "embargoed until 2027-01-11 09:30 UTC"
+        }
         assert {r.attempts for r in db.execute(select(deliveries).where(deliveries.c.state == "blocked"))} == {0}
     assert d.publish_due().outcomes == {}  # looked at again from the next pass, not in a loop
     clock.now = LAUNCH + timedelta(minutes=31)
@@ -220,8 +224,9 @@ def test_a_language_without_translation_is_blocked(tmp_path: Path, store_url: st
     assert d.publish_due().outcomes == {"published": 2, "blocked": 2}
     with d.engine.connect() as db:
         blocked = db.execute(select(deliveries).where(deliveries.c.state == "blocked")).all()
-    assert {r.language for r in blocked} == {"ur"} and all("not translated" in r.reason or "no translation" in r.reason
-                                                           for r in blocked)
+    assert {r.language for r in blocked} == {"ur"} and all(
+        "not translated" in r.reason or "no translation" in r.reason for r in blocked
+    )
 
 
 def test_approval_gate(tmp_path: Path, store_url: str) -> None:
@@ -236,14 +241,15 @@ def test_approval_gate(tmp_path: Path, store_url: str) -> None:
     clock.now += timedelta(seconds=1)
     assert d.publish_due().outcomes == {"published": 2}
     # An edit after approval needs a new approval.
-    make(root, store_url, approval="true", campaign=trial().replace(
-        "body: Again.", "body: Again, changed."))
+    make(root, store_url, approval="true", campaign=trial().replace("body: Again.", "body: Again, changed."))
     d2 = dispatcher(root, Clock(datetime(2027, 1, 18, 10, 0, 1, tzinfo=UTC)))
     d2.sync(d2.clock())
     assert d2.publish_due().outcomes["blocked"] == 1  # the changed weekly message waits for a new approval
 
 
-def test_an_expired_lease_is_retried_on_an_idempotent_channel_and_reconciled_otherwise(tmp_path: Path, store_url: str) -> None:
+def test_an_expired_lease_is_retried_on_an_idempotent_channel_and_reconciled_otherwise(
+    tmp_path: Path, store_url: str
+) -> None:
     root = make(tmp_path, store_url)
     clock = Clock(LAUNCH + timedelta(minutes=1))
     d = dispatcher(root, clock)
@@ -353,7 +359,9 @@ class Unkeyed(RecordingChannel):
 def leases(d: Dispatcher) -> dict[str, str | None]:
     """delivery id → lease owner, of the deliveries being sent."""
     with d.engine.connect() as db:
-        return dict(db.execute(select(deliveries.c.id, deliveries.c.lease_owner).where(deliveries.c.state == "sending")).all())
+        return dict(
+            db.execute(select(deliveries.c.id, deliveries.c.lease_owner).where(deliveries.c.state == "sending")).all()
+        )
 
 
 HOLDER = """
@@ -371,8 +379,9 @@ sys.stdin.read()
 """
 
 
-def test_a_live_process_of_this_host_keeps_its_leases_and_a_dead_one_loses_them_at_once(tmp_path: Path,
-                                                                                      store_url: str) -> None:
+def test_a_live_process_of_this_host_keeps_its_leases_and_a_dead_one_loses_them_at_once(
+    tmp_path: Path, store_url: str
+) -> None:
     """Another process on this host claims both due deliveries with ten-minute leases. While
     it lives, a pass here takes nothing; once it is killed, the next pass (at the same
     moment: ten minutes of lease left) settles its claims as it would expired ones."""
@@ -381,8 +390,12 @@ def test_a_live_process_of_this_host_keeps_its_leases_and_a_dead_one_loses_them_
     d = dispatcher(root, clock, worker=worker_name())  # this test's process: another worker on this host
     d.channels["news"] = news = Unkeyed("news", d.channels["news"].settings, root)
     d.sync(clock.now)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, store_url, str(root), clock.now.isoformat()],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, store_url, str(root), clock.now.isoformat()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None
         owner, claimed = holder.stdout.readline().split()
@@ -409,7 +422,7 @@ def test_a_lease_from_another_host_is_taken_only_when_it_runs_out_unrenewed(tmp_
     clock = Clock(LAUNCH + timedelta(minutes=1))
     d = dispatcher(root, clock)
     d.sync(clock.now)
-    ended = subprocess.Popen(["true"])  # noqa: S607 - its PID: one that no process here has now
+    ended = subprocess.Popen(["true"])
     ended.wait()
     elsewhere = f"db-2.example.org:{ended.pid}/1234@00112233445566ff"
     assert not d.worker.endswith("@00112233445566ff")
@@ -438,11 +451,15 @@ def test_a_claim_late_in_a_long_pass_gets_a_whole_lease(tmp_path: Path, store_ur
 
         def publish(self, draft, key):  # type: ignore[no-untyped-def]
             with d.engine.connect() as db:
-                left.append(db.execute(select(deliveries.c.lease_until).where(deliveries.c.id == key)).scalar_one() - clock())
+                left.append(
+                    db.execute(select(deliveries.c.lease_until).where(deliveries.c.id == key)).scalar_one() - clock()
+                )
             return super().publish(draft, key)
 
     workspace = load_paths([root]).workspaces[0]
-    d = dispatcher(root, Clock(LAUNCH), channels={n: Watched(n, c.settings, root) for n, c in open_channels(workspace).items()})
+    d = dispatcher(
+        root, Clock(LAUNCH), channels={n: Watched(n, c.settings, root) for n, c in open_channels(workspace).items()}
+    )
     d.clock, d.lease = clock, timedelta(seconds=1)
     d.sync(clock())
     assert d.publish_due(limit=1).outcomes == {"published": 2}
@@ -467,6 +484,8 @@ def test_a_worker_whose_leases_ran_out_unrenewed_publishes_no_more(tmp_path: Pat
     d.sync(clock.now)
     assert d.publish_due().outcomes == {"published": 1}
     with d.engine.connect() as db:
-        left = db.execute(select(deliveries).where(deliveries.c.due_at == LAUNCH, deliveries.c.state != "published")).one()
+        left = db.execute(
+            select(deliveries).where(deliveries.c.due_at == LAUNCH, deliveries.c.state != "published")
+        ).one()
     assert (left.state, left.lease_owner, left.attempts) == ("planned", None, 0)
     assert sum(len(c.calls) for c in d.channels.values()) == 1  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import kmcomms.ledger.resolve  # noqa: F401 - its operations' moves are registered on import
+import kmcomms.ledger.resolve
 from kmcomms.ledger.ledger import MOVES, TRANSITIONS, Outcome, State, claim, finish, moving, sync
 from kmcomms.ledger.resolve import RESOLVABLE, resolve
 from kmcomms.ledger.store import open_store
@@ -54,8 +54,13 @@ def test_a_move_the_diagram_does_not_draw_cannot_be_built() -> None:
 
 
 def _conditions(module: ast.Module) -> dict[str, ast.AST]:
-    return {t.id: node.value for node in module.body if isinstance(node, ast.Assign)
-            for t in node.targets if isinstance(t, ast.Name)}
+    return {
+        t.id: node.value
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
 
 
 def _from_diagram(node: ast.AST, names: dict[str, ast.AST], seen: frozenset[str] = frozenset()) -> bool:
@@ -63,9 +68,13 @@ def _from_diagram(node: ast.AST, names: dict[str, ast.AST], seen: frozenset[str]
     for inner in ast.walk(node):
         if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "moving":
             return True
-        if isinstance(inner, ast.Name) and inner.id in names and inner.id not in seen:
-            if _from_diagram(names[inner.id], names, seen | {inner.id}):
-                return True
+        if (
+            isinstance(inner, ast.Name)
+            and inner.id in names
+            and inner.id not in seen
+            and _from_diagram(names[inner.id], names, seen | {inner.id})
+        ):
+            return True
     return False
 
 
@@ -75,7 +84,9 @@ def _sets_state(values: ast.Call, names: dict[str, ast.AST]) -> bool:
         return True
     for arg in values.args:
         given = names.get(arg.id) if isinstance(arg, ast.Name) else arg
-        if not isinstance(given, ast.Dict) or any(isinstance(k, ast.Constant) and k.value == "state" for k in given.keys):
+        if not isinstance(given, ast.Dict) or any(
+            isinstance(k, ast.Constant) and k.value == "state" for k in given.keys
+        ):
             return True  # a dict built elsewhere: it may
     return False
 
@@ -100,16 +111,23 @@ def test_every_update_of_a_delivery_state_is_conditional_on_the_diagram() -> Non
                 continue
             checked += 1
             assert any(_from_diagram(w, names) for w in wheres), (
-                f"{path.name}:{node.lineno}: an update of deliveries.state whose WHERE does not come from `moving`")
+                f"{path.name}:{node.lineno}: an update of deliveries.state whose WHERE does not come from `moving`"
+            )
     assert checked >= 10  # claim, finish, release, reap ×2, mark_missed, sync ×2, reconcile ×2, resolve
 
 
 def _published_delivery(url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     engine = open_store(url, tmp_path)
-    sync(engine, [Delivery("d1", "trial", "launch", "2027-01-11T09:00", ("parents",), "en", "blog", NOW,
-                           "Europe/London")], NOW)
+    sync(
+        engine,
+        [Delivery("d1", "trial", "launch", "2027-01-11T09:00", ("parents",), "en", "blog", NOW, "Europe/London")],
+        NOW,
+    )
     [row] = claim(engine, "w1", NOW, timedelta(minutes=1))
-    assert finish(engine, "w1", [Outcome(row.id, S.PUBLISHED, NOW, url="https://example.org/p", content_hash="h")]) == set()
+    assert (
+        finish(engine, "w1", [Outcome(row.id, S.PUBLISHED, NOW, url="https://example.org/p", content_hash="h")])
+        == set()
+    )
     return engine
 
 
@@ -131,8 +149,11 @@ def test_a_published_delivery_cannot_be_resolved_again(store_url: str, tmp_path:
 def test_finish_refuses_an_outcome_the_diagram_does_not_draw(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
     try:
-        sync(engine, [Delivery("d1", "trial", "launch", "2027-01-11T09:00", ("parents",), "en", "blog", NOW,
-                               "Europe/London")], NOW)
+        sync(
+            engine,
+            [Delivery("d1", "trial", "launch", "2027-01-11T09:00", ("parents",), "en", "blog", NOW, "Europe/London")],
+            NOW,
+        )
         [row] = claim(engine, "w1", NOW, timedelta(minutes=1))
         for wrong in (S.CANCELLED, S.MISSED, S.PLANNED, S.SENDING):
             with pytest.raises(ValueError, match=f"cannot become {wrong}"):

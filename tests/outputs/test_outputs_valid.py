@@ -53,6 +53,7 @@ mmr-charedi-community,leaflet-extra-clinics,families,en,print,leaflets,600,2027-
 policy-briefing-uptake,,commissioners,,,meetings,3,2027-04-01,
 """
 
+
 @dataclass
 class Outputs:
     """The workspace at `root` after a season of use, and what it wrote, by kind."""
@@ -78,7 +79,8 @@ def copy_examples(root: Path, smtp_port: int, tracking_port: int) -> None:
         shutil.copytree(REPO / folder, root / folder)
     settings = (REPO / "kmcomms.toml").read_text(encoding="utf-8")
     settings = settings.replace("port = 8025", f"port = {smtp_port}").replace(
-        "http://127.0.0.1:8750", f"http://127.0.0.1:{tracking_port}")
+        "http://127.0.0.1:8750", f"http://127.0.0.1:{tracking_port}"
+    )
     settings = re.sub(r"^(adapter = .*)$", r"\1\ngrace_minutes = 1000000", settings, flags=re.MULTILINE)
     (root / "kmcomms.toml").write_text(settings, encoding="utf-8")
 
@@ -110,10 +112,10 @@ def tracking_pages(root: Path, inbox: Inbox, folder: Path) -> list[Path]:
     assert server is not None
     try:
         pages = [folder / "unsubscribe.html", folder / "unsubscribed.html"]
-        with urllib.request.urlopen(address, timeout=10) as asked:  # noqa: S310 - a loopback address
+        with urllib.request.urlopen(address, timeout=10) as asked:
             pages[0].write_bytes(asked.read())
         request = urllib.request.Request(address, data=b"List-Unsubscribe=One-Click", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as done:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as done:
             pages[1].write_bytes(done.read())
     finally:
         server.shutdown()
@@ -138,8 +140,20 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outputs]:
         controller.stop()
     (base / "reach.csv").write_text(REACH, encoding="utf-8")
     cli("reach", "import", base / "reach.csv", "-w", root)
-    cli("evidence", "add", "--campaign", "policy-briefing-uptake", "--kind", "policy-citation", "--title",
-        "Local vaccination strategy 2027", "--date", "2027-05-10", "-w", root)
+    cli(
+        "evidence",
+        "add",
+        "--campaign",
+        "policy-briefing-uptake",
+        "--kind",
+        "policy-citation",
+        "--title",
+        "Local vaccination strategy 2027",
+        "--date",
+        "2027-05-10",
+        "-w",
+        root,
+    )
 
     found = Outputs(root)
     site = root / "site"
@@ -186,7 +200,7 @@ def _rtl(page: Path) -> bool:
 def site_shape(page: Path) -> Hashable:
     """A site page's place ("posts", "videos", "briefings"), whether it is the list of
     its section, and its direction."""
-    parts = page.parts[page.parts.index("site") + 1:]
+    parts = page.parts[page.parts.index("site") + 1 :]
     return len(parts), parts[1] if len(parts) > 2 else "posts", parts[-1] == "index.html", _rtl(page)
 
 
@@ -222,16 +236,29 @@ def axe(outputs: Outputs) -> Iterator[Callable[[str], list[str]]]:
         yield check
 
 
-HTML_KINDS = ("site", "previews", "campaign reports", "unit report", "newsletter emails", "briefing emails",
-              "tracking pages")
+HTML_KINDS = (
+    "site",
+    "previews",
+    "campaign reports",
+    "unit report",
+    "newsletter emails",
+    "briefing emails",
+    "tracking pages",
+)
 PAGE_KINDS = ("site", "previews", "campaign reports", "unit report", "tracking pages")
 
 
 def test_every_kind_of_html_is_made(outputs: Outputs) -> None:
     assert set(outputs.html) == set(HTML_KINDS)
     site = {str(p.relative_to(outputs.root / "site")) for p in outputs.html["site"]}
-    assert {"index.html", "en/index.html", "ur/launch.html", "ar/launch.html", "ar/videos/index.html",
-            "en/briefings/commissioner-brief.html"} <= site, sorted(site)
+    assert {
+        "index.html",
+        "en/index.html",
+        "ur/launch.html",
+        "ar/launch.html",
+        "ar/videos/index.html",
+        "en/briefings/commissioner-brief.html",
+    } <= site, sorted(site)
 
 
 @pytest.mark.parametrize("kind", HTML_KINDS)
@@ -269,10 +296,14 @@ def test_every_translation_catalog_passes_msgfmt(outputs: Outputs) -> None:
     shipped = sorted((REPO / "kmcomms" / "locale").glob("*/LC_MESSAGES/*.po"))
     workspace = sorted((outputs.root / "translations").glob("*/LC_MESSAGES/*.po"))
     assert len(shipped) >= 7 and len(workspace) >= 7
-    problems = [line for po in shipped + workspace for line in msgfmt_problems(po)
-                # A catalog nobody has translated yet keeps the header `translations update`
-                # gives a new one (as `pybabel init` does) until a translator's editor fills it.
-                if _translated(po) or "still has the initial default value" not in line]
+    problems = [
+        line
+        for po in shipped + workspace
+        for line in msgfmt_problems(po)
+        # A catalog nobody has translated yet keeps the header `translations update`
+        # gives a new one (as `pybabel init` does) until a translator's editor fills it.
+        if _translated(po) or "still has the initial default value" not in line
+    ]
     assert problems == []
 
 

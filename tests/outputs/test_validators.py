@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from browser import serve_folder
-from weasyprint import HTML
 from validators import (
     axe_checker,
     axe_violations,
@@ -19,6 +18,7 @@ from validators import (
     nu_errors_in,
     pdf_info,
 )
+from weasyprint import HTML
 
 GOOD_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Good</title></head>
@@ -73,7 +73,9 @@ def test_axe_finds_missing_alt_text_low_contrast_and_no_language(tmp_path: Path)
 
 
 def test_axe_looks_inside_frames(tmp_path: Path) -> None:
-    framed = GOOD_PAGE.replace("</main>", f'<iframe title="The email" srcdoc="{html.escape(BAD_PAGE)}"></iframe></main>')
+    framed = GOOD_PAGE.replace(
+        "</main>", f'<iframe title="The email" srcdoc="{html.escape(BAD_PAGE)}"></iframe></main>'
+    )
     (tmp_path / "framed.html").write_text(framed, encoding="utf-8")
     with axe_checker() as check, serve_folder(tmp_path) as served:
         found = check(served.url("framed.html"))
@@ -98,12 +100,15 @@ GOOD_FEED = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-@pytest.mark.parametrize(("feed", "problem"), [
-    (GOOD_FEED.replace("</feed>", ""), "not a well-formed feed"),
-    (GOOD_FEED.replace(' xml:lang="ur"', ""), "names no language"),
-    (GOOD_FEED.replace("https://unit.example.org/ur/launch.html", "launch.html"), "not a web address"),
-    (GOOD_FEED.replace("<title>Launch</title>", ""), "entry 1 has no title"),
-])
+@pytest.mark.parametrize(
+    ("feed", "problem"),
+    [
+        (GOOD_FEED.replace("</feed>", ""), "not a well-formed feed"),
+        (GOOD_FEED.replace(' xml:lang="ur"', ""), "names no language"),
+        (GOOD_FEED.replace("https://unit.example.org/ur/launch.html", "launch.html"), "not a web address"),
+        (GOOD_FEED.replace("<title>Launch</title>", ""), "entry 1 has no title"),
+    ],
+)
 def test_feedparser_rejects_a_broken_feed(tmp_path: Path, feed: str, problem: str) -> None:
     (tmp_path / "good.xml").write_text(GOOD_FEED, encoding="utf-8")
     (tmp_path / "bad.xml").write_text(feed, encoding="utf-8")
@@ -111,16 +116,21 @@ def test_feedparser_rejects_a_broken_feed(tmp_path: Path, feed: str, problem: st
     assert any(problem in line for line in feed_problems(tmp_path / "bad.xml")), feed_problems(tmp_path / "bad.xml")
 
 
-GOOD_CALENDAR = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:a1b2c3\r\n"
-                 "DTSTAMP:20270101T000000Z\r\nDTSTART:20270111T090000Z\r\nSUMMARY:Launch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+GOOD_CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:a1b2c3\r\n"
+    "DTSTAMP:20270101T000000Z\r\nDTSTART:20270111T090000Z\r\nSUMMARY:Launch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
 
 
-@pytest.mark.parametrize(("calendar", "problem"), [
-    ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "not an iCalendar text"),
-    (GOOD_CALENDAR.replace("PRODID:-//test//EN\r\n", ""), "VCALENDAR has no PRODID"),
-    (GOOD_CALENDAR.replace("DTSTART:20270111T090000Z\r\n", ""), "event a1b2c3 has no DTSTART"),
-    (GOOD_CALENDAR.replace("20270111T090000Z", "tomorrow"), "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("calendar", "problem"),
+    [
+        ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "not an iCalendar text"),
+        (GOOD_CALENDAR.replace("PRODID:-//test//EN\r\n", ""), "VCALENDAR has no PRODID"),
+        (GOOD_CALENDAR.replace("DTSTART:20270111T090000Z\r\n", ""), "event a1b2c3 has no DTSTART"),
+        (GOOD_CALENDAR.replace("20270111T090000Z", "tomorrow"), "cannot read"),
+    ],
+)
 def test_icalendar_rejects_a_broken_calendar(calendar: str, problem: str) -> None:
     assert ics_problems(GOOD_CALENDAR) == []
     assert any(problem in line for line in ics_problems(calendar)), ics_problems(calendar)
@@ -146,8 +156,9 @@ msgstr "{count} messages"
 
 def test_msgfmt_rejects_a_translation_that_loses_a_placeholder(tmp_path: Path) -> None:
     (tmp_path / "good.po").write_text(GOOD_PO, encoding="utf-8")
-    (tmp_path / "bad.po").write_text(GOOD_PO.replace('msgstr "{count} messages"', 'msgstr "{nombre} messages"'),
-                                     encoding="utf-8")
+    (tmp_path / "bad.po").write_text(
+        GOOD_PO.replace('msgstr "{count} messages"', 'msgstr "{nombre} messages"'), encoding="utf-8"
+    )
     assert msgfmt_problems(tmp_path / "good.po") == []
     problems = msgfmt_problems(tmp_path / "bad.po")
     assert any("bad.po:15" in line for line in problems), problems

@@ -22,12 +22,28 @@ BASE = {
     "language": "en",
     "starts": "2027-01-04",
     "ends": "2027-12-31",
-    "aims": [{"id": "a", "statement": "s", "objectives": [
-        {"id": "o", "statement": "s", "audiences": ["parents"],
-         "indicators": [{"id": "i", "metric": "views", "level": "output", "target": 10, "by": "2027-12-31"}]}]}],
+    "aims": [
+        {
+            "id": "a",
+            "statement": "s",
+            "objectives": [
+                {
+                    "id": "o",
+                    "statement": "s",
+                    "audiences": ["parents"],
+                    "indicators": [{"id": "i", "metric": "views", "level": "output", "target": 10, "by": "2027-12-31"}],
+                }
+            ],
+        }
+    ],
     "audiences": {
-        "parents": {"name": "Parents", "kind": "public", "languages": ["en", "ur"], "intent": "act",
-                    "channels": ["blog", "newsletter"]},
+        "parents": {
+            "name": "Parents",
+            "kind": "public",
+            "languages": ["en", "ur"],
+            "intent": "act",
+            "channels": ["blog", "newsletter"],
+        },
     },
     "messages": [{"id": "launch", "audiences": ["parents"], "at": "2027-01-11 09:00", "title": "T", "body": "B"}],
 }
@@ -85,8 +101,14 @@ def test_ambiguous_time_takes_the_first_occurrence() -> None:
 
 def test_audience_time_zone_overrides_the_campaign_zone() -> None:
     audiences = copy.deepcopy(BASE["audiences"])
-    audiences["nyc"] = {"name": "NYC clinicians", "kind": "clinicians", "languages": ["en"], "intent": "understand",
-                        "timezone": "America/New_York", "channels": ["blog"]}
+    audiences["nyc"] = {
+        "name": "NYC clinicians",
+        "kind": "clinicians",
+        "languages": ["en"],
+        "intent": "understand",
+        "timezone": "America/New_York",
+        "channels": ["blog"],
+    }
     c = campaign(audiences=audiences, messages=[message(audiences=["parents", "nyc"], at="2027-01-11 09:00")])
     due = {d.audiences: d.due for d in plan([c], EVERYTHING, NOW).deliveries}
     assert due == {("parents",): datetime(2027, 1, 11, 9, tzinfo=UTC), ("nyc",): datetime(2027, 1, 11, 14, tzinfo=UTC)}
@@ -96,20 +118,55 @@ def test_audience_time_zone_overrides_the_campaign_zone() -> None:
 
 
 def test_fortnightly_repeat_keeps_local_time_across_the_clock_change() -> None:
-    c = campaign(messages=[message(repeat={"every": "2 weeks", "on": ["tuesday"], "at": "18:30",
-                                           "starts": "2027-03-01", "until": "2027-04-30"})])
+    c = campaign(
+        messages=[
+            message(
+                repeat={
+                    "every": "2 weeks",
+                    "on": ["tuesday"],
+                    "at": "18:30",
+                    "starts": "2027-03-01",
+                    "until": "2027-04-30",
+                }
+            )
+        ]
+    )
     walls = list(occurrences(c, c.messages[0]))
-    assert [w.date() for w in walls] == [date(2027, 3, 2), date(2027, 3, 16), date(2027, 3, 30), date(2027, 4, 13), date(2027, 4, 27)]
+    assert [w.date() for w in walls] == [
+        date(2027, 3, 2),
+        date(2027, 3, 16),
+        date(2027, 3, 30),
+        date(2027, 4, 13),
+        date(2027, 4, 27),
+    ]
     dues = sorted({d.due for d in plan([c], EVERYTHING, NOW).deliveries})
     assert dues[0] == datetime(2027, 3, 2, 18, 30, tzinfo=UTC)  # GMT
     assert dues[2] == datetime(2027, 3, 30, 17, 30, tzinfo=UTC)  # BST: same wall time, an hour earlier in UTC
 
 
 def test_weekly_repeat_on_several_days_and_default_weekday() -> None:
-    c = campaign(messages=[message(repeat={"every": "1 week", "on": ["friday", "monday"], "at": "08:00",
-                                           "starts": "2027-01-06", "until": "2027-01-20"})])
-    assert [w.date() for w in occurrences(c, c.messages[0])] == [date(2027, 1, 8), date(2027, 1, 11), date(2027, 1, 15), date(2027, 1, 18)]
-    c = campaign(messages=[message(repeat={"every": "week", "at": "08:00", "starts": "2027-01-06", "until": "2027-01-20"})])
+    c = campaign(
+        messages=[
+            message(
+                repeat={
+                    "every": "1 week",
+                    "on": ["friday", "monday"],
+                    "at": "08:00",
+                    "starts": "2027-01-06",
+                    "until": "2027-01-20",
+                }
+            )
+        ]
+    )
+    assert [w.date() for w in occurrences(c, c.messages[0])] == [
+        date(2027, 1, 8),
+        date(2027, 1, 11),
+        date(2027, 1, 15),
+        date(2027, 1, 18),
+    ]
+    c = campaign(
+        messages=[message(repeat={"every": "week", "at": "08:00", "starts": "2027-01-06", "until": "2027-01-20"})]
+    )
     assert [w.date() for w in occurrences(c, c.messages[0])] == [date(2027, 1, 6), date(2027, 1, 13), date(2027, 1, 20)]
 
 
@@ -124,7 +181,9 @@ def test_message_channels_are_limited_to_the_audiences_channels() -> None:
 
 
 def test_window_defaults_to_now_and_end_is_exclusive() -> None:
-    c = campaign(messages=[message(repeat={"every": "1 day", "at": "09:00", "starts": "2027-01-04", "until": "2027-01-08"})])
+    c = campaign(
+        messages=[message(repeat={"every": "1 day", "at": "09:00", "starts": "2027-01-04", "until": "2027-01-08"})]
+    )
     later = datetime(2027, 1, 6, 12, tzinfo=UTC)
     assert {d.due.day for d in plan([c], Window(), later).deliveries} == {7, 8}
     window = Window(start=datetime(2027, 1, 5, 9, tzinfo=UTC), end=datetime(2027, 1, 7, 9, tzinfo=UTC))

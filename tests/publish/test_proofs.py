@@ -56,17 +56,15 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
-from conftest import Clock
 import sqlalchemy
+from conftest import Clock
 from sqlalchemy import Engine, create_engine, event, insert, select
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, Publication, TransientError
-from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.http import retry_after
+from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.webhook import Webhook, WebhookOptions
-from kmcomms.publish.dispatch import Dispatcher, LEASE
-from kmcomms.plan.deliveries import ALL_TIME, plan_of
 from kmcomms.ledger import store
 from kmcomms.ledger.ledger import OPEN, claim, counts
 from kmcomms.ledger.tables import (
@@ -78,6 +76,8 @@ from kmcomms.ledger.tables import (
     publications,
     reach_samples,
 )
+from kmcomms.plan.deliveries import ALL_TIME, plan_of
+from kmcomms.publish.dispatch import LEASE, Dispatcher
 from kmcomms.render.drafts import BlogPost
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -105,8 +105,16 @@ def _toml_value(value: object) -> str:
     return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
 
 
-def write_workspace(root: Path, url: str, channels: dict[str, dict[str, object]], *, messages: int,
-                    languages: list[str], due: Callable[[int], datetime], zone: str = "UTC") -> Path:
+def write_workspace(
+    root: Path,
+    url: str,
+    channels: dict[str, dict[str, object]],
+    *,
+    messages: int,
+    languages: list[str],
+    due: Callable[[int], datetime],
+    zone: str = "UTC",
+) -> Path:
     """A workspace with one campaign: `messages` one-off messages to one audience reached
     in `languages` through every channel, message i at local wall time `due(i)`: so
     messages × languages × channels deliveries. Languages other than English go out in
@@ -119,19 +127,37 @@ def write_workspace(root: Path, url: str, channels: dict[str, dict[str, object]]
     times = [due(i) for i in range(messages)]
     first, last = min(times).date() - timedelta(days=1), max(times).date() + timedelta(days=1)
     lines = [
-        "title: Proofs", "owner: comms@example.org", f"timezone: {zone}", "language: en",
-        f"starts: {first}", f"ends: {last}",
-        "aims:", "  - id: a", "    statement: Prove it", "    objectives:", "      - id: o",
-        "        statement: Everything goes out once", "        audiences: [people]",
+        "title: Proofs",
+        "owner: comms@example.org",
+        f"timezone: {zone}",
+        "language: en",
+        f"starts: {first}",
+        f"ends: {last}",
+        "aims:",
+        "  - id: a",
+        "    statement: Prove it",
+        "    objectives:",
+        "      - id: o",
+        "        statement: Everything goes out once",
+        "        audiences: [people]",
         f"        indicators: [{{id: i, metric: views, level: output, target: 10, by: {last}}}]",
-        "audiences:", "  people:", "    name: People", "    kind: researchers",
-        f"    languages: [{', '.join(languages)}]", "    intent: aware",
+        "audiences:",
+        "  people:",
+        "    name: People",
+        "    kind: researchers",
+        f"    languages: [{', '.join(languages)}]",
+        "    intent: aware",
         f"    channels: [{', '.join(channels)}]",
         "messages:",
     ]
     for i, when in enumerate(times):
-        lines += [f"  - id: m{i}", "    audiences: [people]", f"    at: {when:%Y-%m-%d %H:%M}",
-                  f"    title: Finding number {i}", f"    body: What we found, part {i}."]
+        lines += [
+            f"  - id: m{i}",
+            "    audiences: [people]",
+            f"    at: {when:%Y-%m-%d %H:%M}",
+            f"    title: Finding number {i}",
+            f"    body: What we found, part {i}.",
+        ]
     folder = root / "campaigns" / "proofs"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "campaign.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -153,8 +179,13 @@ def env() -> dict[str, str]:
 
 
 def kmcomms(*args: object, **kwargs: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "kmcomms", *map(str, args)], env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kmcomms", *map(str, args)],
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float = 60) -> tuple[int, str, str]:
@@ -221,7 +252,7 @@ class Outbox:
             with self._lock:
                 while offset < len(data):
                     _wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-                    name = data[offset + _EVENT.size: offset + _EVENT.size + length].rstrip(b"\0").decode()
+                    name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0").decode()
                     offset += _EVENT.size + length
                     if mask & IN_Q_OVERFLOW:
                         self.overflowed = True
@@ -316,9 +347,23 @@ def webhook(url: str, **settings: Any) -> Webhook:
 
 
 def draft(key: str = "d1") -> BlogPost:
-    return BlogPost(delivery=key, campaign="c", message="m", audiences=("a",), channel="hook", language="en",
-                    direction="ltr", fallback=False, title="T", acknowledgement="Funded.", links=(),
-                    slug="t", excerpt="E", tags=("x",), html="<p>Hi</p>")
+    return BlogPost(
+        delivery=key,
+        campaign="c",
+        message="m",
+        audiences=("a",),
+        channel="hook",
+        language="en",
+        direction="ltr",
+        fallback=False,
+        title="T",
+        acknowledgement="Funded.",
+        links=(),
+        slug="t",
+        excerpt="E",
+        tags=("x",),
+        html="<p>Hi</p>",
+    )
 
 
 def scripted(*replies: tuple[int, object, dict[str, str]] | str) -> tuple[Server, list[Handler]]:
@@ -342,8 +387,12 @@ def test_the_webhook_adapter_is_registered_and_checks_its_settings(monkeypatch: 
     good = webhook("https://hooks.example.org/km/", token="${PROOFS_TOKEN}")
     assert good.options.url == "https://hooks.example.org/km" and good.timeout == 10 and good.kind == "blog"
     assert "PROOFS_TOKEN" not in repr(good.options) and "**" in repr(good.options.token)
-    for url, words in [("http://hooks.example.org/km", "only allowed on this machine"), ("ftp://x/y", "https://"),
-                       ("https://user:pw@example.org/", "user or password"), ("https://example.org/?a=1", "query")]:
+    for url, words in [
+        ("http://hooks.example.org/km", "only allowed on this machine"),
+        ("ftp://x/y", "https://"),
+        ("https://user:pw@example.org/", "user or password"),
+        ("https://example.org/?a=1", "query"),
+    ]:
         with pytest.raises(ValueError, match=words):
             webhook(url)
     for local in ["http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"]:
@@ -374,8 +423,11 @@ def test_the_webhook_maps_every_answer(monkeypatch: pytest.MonkeyPatch, caplog: 
         (200, b"", {}),
         (500, {"message": "database down"}, {}),
         (503, b"<html>maintenance</html>", {"Retry-After": "30", "Content-Type": "text/html"}),
-        (429, {"error": "slow down"}, {"Retry-After": email.utils.format_datetime(
-            datetime.now(UTC) + timedelta(seconds=60), usegmt=True)}),
+        (
+            429,
+            {"error": "slow down"},
+            {"Retry-After": email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)},
+        ),
         "drop",
         (422, long_error, {}),
         (401, {"errors": [{"message": "bad token"}]}, {}),
@@ -509,8 +561,12 @@ class ByDaemon(Publisher):
     def start(self) -> subprocess.Popen[bytes]:
         self.runs += 1
         with self.log.open("ab") as sink:
-            return subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(self.root), "--sweep", SWEEP],
-                                    env=env(), stdout=sink, stderr=sink)
+            return subprocess.Popen(
+                [sys.executable, "-m", "kmcomms", "daemon", "-w", str(self.root), "--sweep", SWEEP],
+                env=env(),
+                stdout=sink,
+                stderr=sink,
+            )
 
     def to_the_end(self, db: Path, total: int) -> dict[str, int]:
         proc = self.start()
@@ -522,7 +578,7 @@ class ByDaemon(Publisher):
         code, _, _ = finish(proc)
         assert code == 0, self.log.read_text()[-3000:]
         lines = [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
-        last = lines[lines.index(next(line for line in reversed(lines) if line["event"] == "started")):]
+        last = lines[lines.index(next(line for line in reversed(lines) if line["event"] == "started")) :]
         assert last[-1]["event"] == "stopped", last[-3:]
         assert not [line for line in last if line["level"] == "error"], last
         outcomes: Counter[str] = Counter()
@@ -533,7 +589,9 @@ class ByDaemon(Publisher):
 
 
 @pytest.mark.parametrize("kind", [pytest.param(ByDaemon, id="daemon"), pytest.param(ByPublishDue, id="publish-due")])
-def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(tmp_path: Path, kind: type[Publisher]) -> None:
+def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
+    tmp_path: Path, kind: type[Publisher]
+) -> None:
     """A real kmcomms process over 500 due deliveries (50 messages × 2 languages × 5
     channels, due in the last half hour of the real clock), SIGKILLed at random moments
     at least 30 times and restarted, then run to the end. A third of the kills come at a
@@ -545,10 +603,22 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
     rng = random.Random(int(os.environ.get("KMCOMMS_PROOFS_SEED", "20270328")))
     root = tmp_path / "ws"
     channels: dict[str, dict[str, object]] = {
-        f"c{i}": {"adapter": "proofs-paced-folder", "kind": "blog", "path": "out", "pace_ms": PACE_MS,
-                  "grace_minutes": 100_000} for i in range(4)}
-    channels["unkeyed"] = {"adapter": "proofs-unkeyed-folder", "kind": "blog", "path": "out", "pace_ms": PACE_MS,
-                           "grace_minutes": 100_000}
+        f"c{i}": {
+            "adapter": "proofs-paced-folder",
+            "kind": "blog",
+            "path": "out",
+            "pace_ms": PACE_MS,
+            "grace_minutes": 100_000,
+        }
+        for i in range(4)
+    }
+    channels["unkeyed"] = {
+        "adapter": "proofs-unkeyed-folder",
+        "kind": "blog",
+        "path": "out",
+        "pace_ms": PACE_MS,
+        "grace_minutes": 100_000,
+    }
     write_workspace(root, "sqlite:///ledger.db", channels, messages=50, languages=["en", "pl"], due=recent())
     out, db = root / "out", root / "ledger.db"
     out.mkdir()
@@ -575,8 +645,10 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
                 code, _, _ = finish(proc)
                 assert code == -signal.SIGKILL
                 kills += 1
-                with contextlib.closing(sqlite3.connect(db, timeout=30)) as con, \
-                        contextlib.suppress(sqlite3.OperationalError):  # killed before the ledger was made
+                with (
+                    contextlib.closing(sqlite3.connect(db, timeout=30)) as con,
+                    contextlib.suppress(sqlite3.OperationalError),
+                ):  # killed before the ledger was made
                     held = con.execute("SELECT id, channel FROM deliveries WHERE state = 'sending'").fetchall()
                     interrupted += bool(held)
                     stranded.update(i for i, channel in held if channel == "unkeyed")
@@ -595,16 +667,31 @@ def test_a_publisher_killed_at_random_moments_publishes_everything_exactly_once(
         with engine.connect() as con:
             published = {r.delivery_id: r for r in con.execute(select(publications))}
             ids = set(con.execute(select(deliveries.c.id)).scalars())
-            found_again = set(con.execute(select(deliveries.c.id).where(deliveries.c.reason == "found on the channel")).scalars())
+            found_again = set(
+                con.execute(select(deliveries.c.id).where(deliveries.c.reason == "found on the channel")).scalars()
+            )
     finally:
         engine.dispose()
     files = {p.stem: p for p in out.glob("*.json")}
     duplicates = {k: n for k, n in outbox.writes.items() if n > 1}
-    log.warning("crash proof (%s): %d runs, %d SIGKILLs (%d with claims held), %d clean exits; before the final run %s, "
-                "which did %s; %d deliveries, %d files, %d written twice; %d deliveries left unknown by kills, "
-                "%d of them found on the channel by find(); %.1f s", kind.__name__, publisher.runs, kills, interrupted,
-                clean, dict(progress), outcomes, len(ids), len(files), len(duplicates), len(stranded), len(found_again),
-                elapsed)
+    log.warning(
+        "crash proof (%s): %d runs, %d SIGKILLs (%d with claims held), %d clean exits; before the final run %s, "
+        "which did %s; %d deliveries, %d files, %d written twice; %d deliveries left unknown by kills, "
+        "%d of them found on the channel by find(); %.1f s",
+        kind.__name__,
+        publisher.runs,
+        kills,
+        interrupted,
+        clean,
+        dict(progress),
+        outcomes,
+        len(ids),
+        len(files),
+        len(duplicates),
+        len(stranded),
+        len(found_again),
+        elapsed,
+    )
 
     assert kills >= KILLS and interrupted >= KILLS // 3  # the kills did land in the middle of the work
     assert stranded and found_again <= stranded  # deliveries did become `unknown` (and were settled: see states)
@@ -633,9 +720,14 @@ def _dead_claim(root: Path, url: str, ago: timedelta) -> str:
 
 
 def test_publish_due_exits_0_when_it_settled_every_unknown_it_found(tmp_path: Path) -> None:
-    root = write_workspace(tmp_path / "ws", "sqlite:///ledger.db",
-                           {"unkeyed": {"adapter": "proofs-unkeyed-folder", "kind": "blog", "path": "out"}},
-                           messages=1, languages=["en"], due=lambda i: datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=30))
+    root = write_workspace(
+        tmp_path / "ws",
+        "sqlite:///ledger.db",
+        {"unkeyed": {"adapter": "proofs-unkeyed-folder", "kind": "blog", "path": "out"}},
+        messages=1,
+        languages=["en"],
+        due=lambda i: datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=30),
+    )
     key = _dead_claim(root, "sqlite:///ledger.db", LEASE + timedelta(minutes=1))
     code, stdout, stderr = finish(kmcomms("publish", "--due", "--format", "json", "-w", root))
     assert json.loads(stdout)["outcomes"] == {"unknown": 1, "reconciled-unsent": 1, "published": 1}, stderr
@@ -654,16 +746,24 @@ def test_two_daemons_on_one_postgresql_publish_each_delivery_once(tmp_path: Path
     total = 2000
     channels: dict[str, dict[str, object]] = {
         f"c{i}": {"adapter": "proofs-counting", "kind": "blog", "log": "calls.log", "grace_minutes": 100_000}
-        for i in range(5)}
-    root = write_workspace(tmp_path / "ws", postgres_url, channels, messages=100, languages=["en", "pl", "ro", "ur"],
-                           due=recent())
+        for i in range(5)
+    }
+    root = write_workspace(
+        tmp_path / "ws", postgres_url, channels, messages=100, languages=["en", "pl", "ro", "ur"], due=recent()
+    )
     started = time.monotonic()
     logs = [root / f"daemon{i}.log" for i in range(2)]
     procs = []
     for path in logs:
         with path.open("ab") as sink:
-            procs.append(subprocess.Popen([sys.executable, "-m", "kmcomms", "daemon", "-w", str(root), "--sweep", SWEEP],
-                                          env=env(), stdout=sink, stderr=sink))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "kmcomms", "daemon", "-w", str(root), "--sweep", SWEEP],
+                    env=env(),
+                    stdout=sink,
+                    stderr=sink,
+                )
+            )
     engine = store.open_store(postgres_url, root, upgrade=False)
     try:
         deadline = time.monotonic() + 120
@@ -689,9 +789,17 @@ def test_two_daemons_on_one_postgresql_publish_each_delivery_once(tmp_path: Path
     per_pid = Counter(pid for _, pid in calls)
     switches = sum(1 for a, b in itertools.pairwise(calls) if a[1] != b[1])
     duplicates = {k: n for k, n in per_key.items() if n > 1}
-    log.warning("two daemons: %d deliveries, %d publish calls, %d duplicates, calls per daemon %s (the log switches "
-                "daemon %d times), %s; %.1f s", len(ids), len(calls), len(duplicates), dict(per_pid), switches,
-                {k: v for k, v in final.items() if v}, elapsed)
+    log.warning(
+        "two daemons: %d deliveries, %d publish calls, %d duplicates, calls per daemon %s (the log switches "
+        "daemon %d times), %s; %.1f s",
+        len(ids),
+        len(calls),
+        len(duplicates),
+        dict(per_pid),
+        switches,
+        {k: v for k, v in final.items() if v},
+        elapsed,
+    )
 
     assert codes == [0, 0], [p.read_text()[-2000:] for p in logs]
     assert len(ids) == total and final["published"] == total  # none lost
@@ -758,8 +866,11 @@ class Endpoint:
             request.answer(500, {"error": "internal error"})
         elif fate == "429":
             assert wait is not None
-            header = str(int(wait)) if wait == 90 else email.utils.format_datetime(
-                datetime.now(UTC) + timedelta(seconds=wait), usegmt=True)
+            header = (
+                str(int(wait))
+                if wait == 90
+                else email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=wait), usegmt=True)
+            )
             request.answer(429, {"error": "rate limited"}, {"Retry-After": header})
         elif fate == "drop":
             request.drop()
@@ -783,7 +894,8 @@ class Endpoint:
 
 
 def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at_random(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The dispatcher, on a fake clock moved past each retry time, drives 40 deliveries
     (10 messages × 2 languages × 2 webhook channels) into the hostile `Endpoint` until none
     is left: all published, each publication made once on the remote side, Retry-After
@@ -794,14 +906,25 @@ def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at
     clock = Clock(datetime(2027, 1, 11, 9, 0, tzinfo=UTC))
     endpoint = Endpoint(seed=11, clock=clock, token=token, slow=0.5)
     with Server(endpoint) as server:
-        common = {"adapter": "webhook", "token": "${PROOFS_WEBHOOK_TOKEN}", "timeout": 0.2, "max_attempts": 40,
-                  "grace_minutes": 100_000}
+        common = {
+            "adapter": "webhook",
+            "token": "${PROOFS_WEBHOOK_TOKEN}",
+            "timeout": 0.2,
+            "max_attempts": 40,
+            "grace_minutes": 100_000,
+        }
         channels: dict[str, dict[str, object]] = {
             "site": {**common, "url": f"{server.url}/hooks/site", "kind": "blog"},
             "news": {**common, "url": f"{server.url}/hooks/news", "kind": "newsletter"},
         }
-        root = write_workspace(tmp_path / "ws", f"sqlite:///{tmp_path / 'ledger.db'}", channels, messages=10,
-                               languages=["en", "pl"], due=lambda i: datetime(2027, 1, 11, 9, 0))
+        root = write_workspace(
+            tmp_path / "ws",
+            f"sqlite:///{tmp_path / 'ledger.db'}",
+            channels,
+            messages=10,
+            languages=["en", "pl"],
+            due=lambda i: datetime(2027, 1, 11, 9, 0),
+        )
         loaded = load_paths([root])
         loaded.raise_for_errors()
         workspace = loaded.workspaces[0]
@@ -817,7 +940,9 @@ def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at
                 outcomes.update(d.publish_due().outcomes)
                 passes += 1
                 with engine.connect() as con:
-                    waiting = con.execute(select(deliveries.c.not_before).where(deliveries.c.state.in_(OPEN))).scalars().all()
+                    waiting = (
+                        con.execute(select(deliveries.c.not_before).where(deliveries.c.state.in_(OPEN))).scalars().all()
+                    )
                 if not waiting:
                     break
                 assert passes < 400, outcomes
@@ -833,10 +958,17 @@ def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at
     fates = Counter(fate for _, fate, _, _ in endpoint.log)
     requests_per_key = Counter(key for key, _, _, _ in endpoint.log)
     replays = sum(n - 1 for n in endpoint.would_have_made.values())
-    log.warning("webhook proof: %d requests %s over %d passes (fake time +%s); dispatcher %s; %d publications made, "
-                "%d requests replayed that would have published again without the key", len(endpoint.log), dict(fates),
-                passes, clock.now - datetime(2027, 1, 11, 9, 0, tzinfo=UTC), dict(outcomes), sum(endpoint.made.values()),
-                replays)
+    log.warning(
+        "webhook proof: %d requests %s over %d passes (fake time +%s); dispatcher %s; %d publications made, "
+        "%d requests replayed that would have published again without the key",
+        len(endpoint.log),
+        dict(fates),
+        passes,
+        clock.now - datetime(2027, 1, 11, 9, 0, tzinfo=UTC),
+        dict(outcomes),
+        sum(endpoint.made.values()),
+        replays,
+    )
 
     assert endpoint.refused == []  # the contract was kept on every request
     assert states == {"published": 40}  # everything went out
@@ -847,7 +979,7 @@ def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at
     # Retry-After was honoured: no request for a key came before the time the 429 asked for.
     for index, (key, fate, at, wait) in enumerate(endpoint.log):
         if fate == "429":
-            later = [t for k, _, t, _ in endpoint.log[index + 1:] if k == key]
+            later = [t for k, _, t, _ in endpoint.log[index + 1 :] if k == key]
             assert later and later[0] >= at + timedelta(seconds=wait - 2), (key, at, wait, later[:1])
     assert "no answer within 0.2 s" in reasons and "connection failed" in reasons and "429" in reasons
     assert token not in caplog.text and token not in reasons
@@ -859,7 +991,9 @@ def test_the_webhook_publishes_everything_once_through_an_endpoint_that_fails_at
 def _rows(engine: Engine, table: sqlalchemy.Table, columns: list[str]) -> list[tuple[Any, ...]]:
     """The `columns` of every row of `table`, in primary-key order. The columns are named
     as they were at the revision the rows were written (0006 renamed `audience`)."""
-    old = sqlalchemy.table(table.name, *(sqlalchemy.column(c, table.c[c].type if c in table.c else None) for c in columns))
+    old = sqlalchemy.table(
+        table.name, *(sqlalchemy.column(c, table.c[c].type if c in table.c else None) for c in columns)
+    )
     keys = [old.c[c.name] for c in table.primary_key.columns]
     with engine.connect() as con:
         return [tuple(r) for r in con.execute(select(*old.c).order_by(*keys))]
@@ -875,38 +1009,134 @@ def test_a_ledger_made_at_0001_upgrades_with_every_row_intact(tmp_path: Path, st
     t = datetime(2027, 1, 11, 9, 0, 30, 123000, tzinfo=UTC)
     data: dict[sqlalchemy.Table, list[dict[str, Any]]] = {
         deliveries: [
-            {"id": f"d{i}", "campaign": "trial", "message": "launch", "occurrence": "2027-01-11T09:00", "audience": "parents",
-             "language": lang, "channel": "blog", "due_at": t + timedelta(hours=i), "timezone": "Europe/London",
-             "state": state, "reason": reason, "attempts": i, "lease_owner": owner, "lease_until": until,
-             "planned_at": t, "updated_at": t + timedelta(minutes=i)}
-            for i, (lang, state, reason, owner, until) in enumerate([
-                ("en", "published", None, None, None), ("ur", "blocked", "no translation into ur — add ur/trial.po", None, None),
-                ("pl", "sending", None, "host:42", t + timedelta(minutes=10)), ("cy", "failed", "400 «title» too long", None, None)])
+            {
+                "id": f"d{i}",
+                "campaign": "trial",
+                "message": "launch",
+                "occurrence": "2027-01-11T09:00",
+                "audience": "parents",
+                "language": lang,
+                "channel": "blog",
+                "due_at": t + timedelta(hours=i),
+                "timezone": "Europe/London",
+                "state": state,
+                "reason": reason,
+                "attempts": i,
+                "lease_owner": owner,
+                "lease_until": until,
+                "planned_at": t,
+                "updated_at": t + timedelta(minutes=i),
+            }
+            for i, (lang, state, reason, owner, until) in enumerate(
+                [
+                    ("en", "published", None, None, None),
+                    ("ur", "blocked", "no translation into ur — add ur/trial.po", None, None),
+                    ("pl", "sending", None, "host:42", t + timedelta(minutes=10)),
+                    ("cy", "failed", "400 «title» too long", None, None),
+                ]
+            )
         ],
-        attempts: [{"id": 7, "delivery_id": "d0", "worker": "host:41", "started_at": t, "finished_at": t + timedelta(seconds=1),
-                    "outcome": "published", "error": None, "duration_ms": 1000},
-                   {"id": 9, "delivery_id": "d3", "worker": "host:41", "started_at": t, "finished_at": t, "outcome": "permanent",
-                    "error": "400 «title» too long", "duration_ms": 0}],
-        publications: [{"delivery_id": "d0", "remote_id": "42", "url": "https://example.org/p/42",
-                        "published_at": t + timedelta(seconds=1), "content_hash": "ab" * 32}],
-        approvals: [{"id": 3, "campaign": "trial", "message": "launch", "content_hash": "cd" * 32, "approved_by": "A. Lead",
-                     "approved_at": t}],
-        reach_samples: [{"id": 1, "delivery_id": "d0", "campaign": "trial", "metric": "views", "value": 12.5, "observed_at": t,
-                         "source": "channel", "quality": None},
-                        {"id": 2, "delivery_id": None, "campaign": "trial", "metric": "attendees", "value": 30.0,
-                         "observed_at": t, "source": "manual", "quality": "counted at the door"}],
-        evidence: [{"id": 5, "campaign": "trial", "kind": "policy-citation", "title": "Cited in a NICE guideline",
-                    "happened_on": t, "source": "NICE", "url": "https://example.org/nice", "notes": "p. 12"}],
-        contacts: [{"id": 4, "list": "parents", "email": "a@example.org", "name": "Ã Ñame", "language": "ur", "audience": "parents",
-                    "consent_date": t, "unsubscribed_at": None, "bounced_at": t + timedelta(days=3)}],
+        attempts: [
+            {
+                "id": 7,
+                "delivery_id": "d0",
+                "worker": "host:41",
+                "started_at": t,
+                "finished_at": t + timedelta(seconds=1),
+                "outcome": "published",
+                "error": None,
+                "duration_ms": 1000,
+            },
+            {
+                "id": 9,
+                "delivery_id": "d3",
+                "worker": "host:41",
+                "started_at": t,
+                "finished_at": t,
+                "outcome": "permanent",
+                "error": "400 «title» too long",
+                "duration_ms": 0,
+            },
+        ],
+        publications: [
+            {
+                "delivery_id": "d0",
+                "remote_id": "42",
+                "url": "https://example.org/p/42",
+                "published_at": t + timedelta(seconds=1),
+                "content_hash": "ab" * 32,
+            }
+        ],
+        approvals: [
+            {
+                "id": 3,
+                "campaign": "trial",
+                "message": "launch",
+                "content_hash": "cd" * 32,
+                "approved_by": "A. Lead",
+                "approved_at": t,
+            }
+        ],
+        reach_samples: [
+            {
+                "id": 1,
+                "delivery_id": "d0",
+                "campaign": "trial",
+                "metric": "views",
+                "value": 12.5,
+                "observed_at": t,
+                "source": "channel",
+                "quality": None,
+            },
+            {
+                "id": 2,
+                "delivery_id": None,
+                "campaign": "trial",
+                "metric": "attendees",
+                "value": 30.0,
+                "observed_at": t,
+                "source": "manual",
+                "quality": "counted at the door",
+            },
+        ],
+        evidence: [
+            {
+                "id": 5,
+                "campaign": "trial",
+                "kind": "policy-citation",
+                "title": "Cited in a NICE guideline",
+                "happened_on": t,
+                "source": "NICE",
+                "url": "https://example.org/nice",
+                "notes": "p. 12",
+            }
+        ],
+        contacts: [
+            {
+                "id": 4,
+                "list": "parents",
+                "email": "a@example.org",
+                "name": "Ã Ñame",
+                "language": "ur",
+                "audience": "parents",
+                "consent_date": t,
+                "unsubscribed_at": None,
+                "bounced_at": t + timedelta(days=3),
+            }
+        ],
     }
     columns = {table: list(rows[0]) for table, rows in data.items()}
     with old.begin() as con:
         for table, rows in data.items():
             for row in rows:
                 # Only the columns revision 0001 has (today's tables may have more, or rename one).
-                con.execute(insert(sqlalchemy.table(table.name, *(sqlalchemy.column(c, table.c[c].type if c in table.c
-                                                                                  else None) for c in row))).values(row))
+                con.execute(
+                    insert(
+                        sqlalchemy.table(
+                            table.name, *(sqlalchemy.column(c, table.c[c].type if c in table.c else None) for c in row)
+                        )
+                    ).values(row)
+                )
     before = {table: _rows(old, table, columns[table]) for table in data}
     old.dispose()
     assert all(len(before[table]) == len(rows) for table, rows in data.items())
@@ -921,8 +1151,17 @@ def test_a_ledger_made_at_0001_upgrades_with_every_row_intact(tmp_path: Path, st
         assert after[deliveries][0][columns[deliveries].index("due_at")] == t  # aware UTC, to the millisecond
         with engine.connect() as con:
             assert con.execute(select(deliveries.c.not_before)).scalars().all() == [None] * 4  # 0002's column, empty
-            assert con.execute(select(reach_samples.c.message, reach_samples.c.audience, reach_samples.c.language,
-                                      reach_samples.c.channel)).all() == [(None,) * 4] * 2  # 0005's columns, empty
+            assert (
+                con.execute(
+                    select(
+                        reach_samples.c.message,
+                        reach_samples.c.audience,
+                        reach_samples.c.language,
+                        reach_samples.c.channel,
+                    )
+                ).all()
+                == [(None,) * 4] * 2
+            )  # 0005's columns, empty
         assert counts(engine)["published"] == 1 and counts(engine)["sending"] == 1
     finally:
         engine.dispose()
@@ -931,23 +1170,28 @@ def test_a_ledger_made_at_0001_upgrades_with_every_row_intact(tmp_path: Path, st
 # ---------------------------------------------------------------------------- DST
 
 
-
 def test_deliveries_across_the_2027_clock_changes_go_out_at_the_right_instants(tmp_path: Path) -> None:
     """Europe/London, 2027: clocks go forward at 01:00 GMT on 28 March (01:00-02:00 local
     does not exist) and back at 02:00 BST on 31 October (01:00-02:00 local happens twice).
     The instants are written out by hand, not computed with zoneinfo."""
     expected = {
-        datetime(2027, 3, 28, 0, 30): datetime(2027, 3, 28, 0, 30, tzinfo=UTC),    # GMT
-        datetime(2027, 3, 28, 1, 30): datetime(2027, 3, 28, 1, 0, tzinfo=UTC),     # in the gap: at the change, 02:00 BST
-        datetime(2027, 3, 28, 2, 30): datetime(2027, 3, 28, 1, 30, tzinfo=UTC),    # BST
+        datetime(2027, 3, 28, 0, 30): datetime(2027, 3, 28, 0, 30, tzinfo=UTC),  # GMT
+        datetime(2027, 3, 28, 1, 30): datetime(2027, 3, 28, 1, 0, tzinfo=UTC),  # in the gap: at the change, 02:00 BST
+        datetime(2027, 3, 28, 2, 30): datetime(2027, 3, 28, 1, 30, tzinfo=UTC),  # BST
         datetime(2027, 10, 31, 0, 30): datetime(2027, 10, 30, 23, 30, tzinfo=UTC),  # BST
-        datetime(2027, 10, 31, 1, 30): datetime(2027, 10, 31, 0, 30, tzinfo=UTC),   # twice: the first, BST
-        datetime(2027, 10, 31, 2, 30): datetime(2027, 10, 31, 2, 30, tzinfo=UTC),   # GMT
+        datetime(2027, 10, 31, 1, 30): datetime(2027, 10, 31, 0, 30, tzinfo=UTC),  # twice: the first, BST
+        datetime(2027, 10, 31, 2, 30): datetime(2027, 10, 31, 2, 30, tzinfo=UTC),  # GMT
     }
     walls = sorted(expected)
-    root = write_workspace(tmp_path / "ws", f"sqlite:///{tmp_path / 'ledger.db'}",
-                           {"blog": {"adapter": "folder", "path": "out"}}, messages=len(walls), languages=["en"],
-                           due=lambda i: walls[i], zone="Europe/London")
+    root = write_workspace(
+        tmp_path / "ws",
+        f"sqlite:///{tmp_path / 'ledger.db'}",
+        {"blog": {"adapter": "folder", "path": "out"}},
+        messages=len(walls),
+        languages=["en"],
+        due=lambda i: walls[i],
+        zone="Europe/London",
+    )
     clock = Clock(datetime(2027, 3, 1, tzinfo=UTC))
     loaded = load_paths([root])
     loaded.raise_for_errors()
@@ -959,8 +1203,10 @@ def test_deliveries_across_the_2027_clock_changes_go_out_at_the_right_instants(t
     try:
         d.sync(clock.now)
         with engine.connect() as con:
-            due = {datetime.fromisoformat(r.occurrence): (r.id, r.due_at)
-                   for r in con.execute(select(deliveries.c.id, deliveries.c.occurrence, deliveries.c.due_at))}
+            due = {
+                datetime.fromisoformat(r.occurrence): (r.id, r.due_at)
+                for r in con.execute(select(deliveries.c.id, deliveries.c.occurrence, deliveries.c.due_at))
+            }
         assert {wall: at for wall, (_, at) in due.items()} == expected
         for wall in walls:
             key, instant = due[wall][0], expected[wall]
@@ -984,7 +1230,9 @@ open_store(sys.argv[1], Path(".")).dispose()
 """
 
 
-def test_processes_opening_a_new_postgresql_store_at_once_take_turns_to_migrate(postgres_url: str, tmp_path: Path) -> None:
+def test_processes_opening_a_new_postgresql_store_at_once_take_turns_to_migrate(
+    postgres_url: str, tmp_path: Path
+) -> None:
     """Daemons started together on a new PostgreSQL store (or on one a new kmcomms must
     upgrade) all find it behind and all migrate. Found by the two-daemon proof: the
     second daemon died with "duplicate key value violates unique constraint
@@ -992,13 +1240,23 @@ def test_processes_opening_a_new_postgresql_store_at_once_take_turns_to_migrate(
     fresh store at the same instant, three times over: each must get a store at head."""
     for _ in range(3):
         at = time.time() + 1.5  # all four have imported kmcomms by then
-        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, postgres_url, str(at)], env=env(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT, postgres_url, str(at)],
+                env=env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(4)
+        ]
         results = [finish(p) for p in procs]
         engine = create_engine(postgres_url)
         try:
-            failures = [next((line for line in reversed(err.splitlines()) if "Error" in line), err[-300:])
-                        for code, _, err in results if code != 0]
+            failures = [
+                next((line for line in reversed(err.splitlines()) if "Error" in line), err[-300:])
+                for code, _, err in results
+                if code != 0
+            ]
             assert failures == [] and store.current_revision(engine) == store.head_revision()
             found = sqlalchemy.MetaData()
             found.reflect(engine)

@@ -104,16 +104,20 @@ def test_approve_lets_blocked_deliveries_go_out(tmp_path: Path, store_url: str, 
     blocked = json.loads(out)["blocked"]
     assert len(blocked) == 2 and all("awaiting approval" in row["reason"] for row in blocked)
 
-    code, out, err = kmcomms("--now", "2027-01-11T09:02Z", "approve", "trial", "--message", "launch", "--by", "A. Lead",
-                             "-w", root)
+    code, out, err = kmcomms(
+        "--now", "2027-01-11T09:02Z", "approve", "trial", "--message", "launch", "--by", "A. Lead", "-w", root
+    )
     assert code == 0, err
-    assert out.startswith('approved trial/launch "Launch" as it renders now (en; content ') and out.endswith("by A. Lead\n")
+    assert out.startswith('approved trial/launch "Launch" as it renders now (en; content ') and out.endswith(
+        "by A. Lead\n"
+    )
     assert "require_approval" not in err
     code, out, err = kmcomms("--now", "2027-01-11T09:03Z", "publish", "--due", "-w", root)
     assert code == 0 and "2 published" in out, err
 
-    code, out, _ = kmcomms("--now", "2027-01-11T09:04Z", "approve", "trial", "--by", "B. Deputy", "--format", "json",
-                           "-w", root)
+    code, out, _ = kmcomms(
+        "--now", "2027-01-11T09:04Z", "approve", "trial", "--by", "B. Deputy", "--format", "json", "-w", root
+    )
     rows = json.loads(out)
     assert [r["message"] for r in rows] == ["launch", "weekly"] and {r["by"] for r in rows} == {"B. Deputy"}
     engine = open_store(store_url, root)
@@ -122,7 +126,11 @@ def test_approve_lets_blocked_deliveries_go_out(tmp_path: Path, store_url: str, 
             recorded = db.execute(select(approvals.c.message, approvals.c.approved_by, approvals.c.content_hash)).all()
     finally:
         engine.dispose()
-    assert sorted((m, b) for m, b, _ in recorded) == [("launch", "A. Lead"), ("launch", "B. Deputy"), ("weekly", "B. Deputy")]
+    assert sorted((m, b) for m, b, _ in recorded) == [
+        ("launch", "A. Lead"),
+        ("launch", "B. Deputy"),
+        ("weekly", "B. Deputy"),
+    ]
     assert {h for m, _, h in recorded if m == "launch"} == {rows[0]["content_hash"]}  # same content, same hash
 
 

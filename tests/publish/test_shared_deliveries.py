@@ -13,20 +13,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from sqlalchemy import Engine, insert, select
 from conftest import Clock, run_cli
+from sqlalchemy import Engine, insert, select
 from workspaces import FOLDER_CHANNELS, audience, campaign_yaml, settings_toml
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.registry import open_channels
-from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.evaluate.compute import evaluate
 from kmcomms.evaluate.ledger import ledger_view
 from kmcomms.ledger import store
 from kmcomms.ledger.tables import deliveries, metadata, publications, reach_samples
-from kmcomms.plan.deliveries import ALL_TIME, delivery_id
+from kmcomms.plan.deliveries import ALL_TIME, delivery_id, plan_of
+from kmcomms.publish.dispatch import Dispatcher
 from kmcomms.reach.records import ReachRecord, store_reach
-from kmcomms.plan.deliveries import plan_of
 
 LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # 09:00 in London in winter
 LATER = datetime(2027, 1, 18, 9, 0, tzinfo=UTC)
@@ -53,13 +52,14 @@ def write(root: Path, url: str, audiences: str = "parents, nurses") -> Path:
     (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
     policy = '[policy]\nmissing_translation = "source"\n'
     (root / "kmcomms.toml").write_text(settings_toml(url, policy=policy, channels=FOLDER_CHANNELS), encoding="utf-8")
-    people = (audience(languages="en, ur", channels="blog, news")
-              + audience("nurses", name="School nurses", kind="clinicians", channels="blog, news"))
+    people = audience(languages="en, ur", channels="blog, news") + audience(
+        "nurses", name="School nurses", kind="clinicians", channels="blog, news"
+    )
     (root / "campaigns" / "trial" / "campaign.yaml").write_text(
         campaign_yaml(messages(audiences), audiences=people, reached="parents, nurses", starts="2027-01-04"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return root
-
 
 
 @pytest.fixture
@@ -82,8 +82,9 @@ def dispatcher(root: Path, clock: Clock, engines: list[Engine]) -> Dispatcher:
 def rows(engine: Engine) -> dict[tuple[str, str, str, str], tuple[str, str]]:
     """(message, audiences, language, channel) → (id, state) of every delivery."""
     with engine.connect() as db:
-        return {(r.message, r.audiences, r.language, r.channel): (r.id, r.state)
-                for r in db.execute(select(deliveries))}
+        return {
+            (r.message, r.audiences, r.language, r.channel): (r.id, r.state) for r in db.execute(select(deliveries))
+        }
 
 
 def test_a_message_for_two_audiences_is_one_post_and_two_newsletters(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_a_message_for_two_audiences_is_one_post_and_two_newsletters(tmp_path: P
     assert sorted((d.channel, d.language, d.audiences) for d in launch) == [
         ("blog", "en", ("parents", "nurses")),  # one post both audiences read
         ("blog", "ur", ("parents",)),
-        ("news", "en", ("nurses",)),            # each audience its own recipients
+        ("news", "en", ("nurses",)),  # each audience its own recipients
         ("news", "en", ("parents",)),
         ("news", "ur", ("parents",)),
     ]
@@ -101,8 +102,9 @@ def test_a_message_for_two_audiences_is_one_post_and_two_newsletters(tmp_path: P
     assert shared.id == delivery_id("trial", "launch", LAUNCH, "", "en", "blog")
 
 
-def test_a_shared_post_goes_out_once_and_keeps_its_id_when_an_audience_is_added(tmp_path: Path, store_url: str,
-                                                                                engines: list[Engine]) -> None:
+def test_a_shared_post_goes_out_once_and_keeps_its_id_when_an_audience_is_added(
+    tmp_path: Path, store_url: str, engines: list[Engine]
+) -> None:
     root = write(tmp_path, store_url, audiences="parents")
     clock = Clock(LAUNCH + timedelta(seconds=5))
     d = dispatcher(root, clock, engines)
@@ -121,7 +123,8 @@ def test_a_shared_post_goes_out_once_and_keeps_its_id_when_an_audience_is_added(
     assert after[("follow-up", "parents nurses", "en", "blog")] == before[("follow-up", "parents", "en", "blog")]
     assert d.publish_due().outcomes["published"] == 1  # only the nurses' newsletter
     assert sorted(p.name for p in (root / "out" / "blog").iterdir()) == sorted(
-        f"{after[key][0]}.json" for key in after if key[0] == "launch" and key[3] == "blog")
+        f"{after[key][0]}.json" for key in after if key[0] == "launch" and key[3] == "blog"
+    )
     clock.now = LATER + timedelta(seconds=5)
     assert d.publish_due().outcomes == {"published": 2}  # the follow-up: en shared, ur for parents
     assert len(list((root / "out" / "blog").iterdir())) == 4
@@ -135,8 +138,9 @@ def _insert_as_at_0005(engine: Engine, table: str, values: list[dict[str, object
         db.execute(insert(old), values)
 
 
-def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(tmp_path: Path, store_url: str,
-                                                                                engines: list[Engine]) -> None:
+def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(
+    tmp_path: Path, store_url: str, engines: list[Engine]
+) -> None:
     """Before 0006 a message for parents and nurses made two identical posts. A ledger
     where the launch went out that way (twice) and the follow-up is still planned per
     audience upgrades: the two launch posts keep their rows, publications and reach; no
@@ -152,37 +156,85 @@ def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(t
     for message, due, state in (("launch", LAUNCH, "published"), ("follow-up", LATER, "planned")):
         for who in ("parents", "nurses"):
             legacy[(message, who)] = key = delivery_id("trial", message, due, who, "en", "blog")
-            values.append({"id": key, "campaign": "trial", "message": message, "occurrence": f"{due:%Y-%m-%d}T09:00",
-                           "audience": who, "language": "en", "channel": "blog", "due_at": due,
-                           "timezone": "Europe/London", "state": state, "attempts": int(state == "published"),
-                           "planned_at": t, "updated_at": t})
+            values.append(
+                {
+                    "id": key,
+                    "campaign": "trial",
+                    "message": message,
+                    "occurrence": f"{due:%Y-%m-%d}T09:00",
+                    "audience": who,
+                    "language": "en",
+                    "channel": "blog",
+                    "due_at": due,
+                    "timezone": "Europe/London",
+                    "state": state,
+                    "attempts": int(state == "published"),
+                    "planned_at": t,
+                    "updated_at": t,
+                }
+            )
     _insert_as_at_0005(old, "deliveries", values)
     launched = [legacy[("launch", who)] for who in ("parents", "nurses")]
-    _insert_as_at_0005(old, "publications", [
-        {"delivery_id": key, "remote_id": key, "url": f"https://example.org/{key}", "published_at": LAUNCH,
-         "content_hash": "ab" * 32} for key in launched])
-    _insert_as_at_0005(old, "reach_samples", [
-        {"delivery_id": key, "campaign": "trial", "metric": "views", "value": 10.0 + i, "observed_at": LAUNCH + timedelta(days=1),
-         "source": "channel:folder", "quality": None} for i, key in enumerate(launched)])
+    _insert_as_at_0005(
+        old,
+        "publications",
+        [
+            {
+                "delivery_id": key,
+                "remote_id": key,
+                "url": f"https://example.org/{key}",
+                "published_at": LAUNCH,
+                "content_hash": "ab" * 32,
+            }
+            for key in launched
+        ],
+    )
+    _insert_as_at_0005(
+        old,
+        "reach_samples",
+        [
+            {
+                "delivery_id": key,
+                "campaign": "trial",
+                "metric": "views",
+                "value": 10.0 + i,
+                "observed_at": LAUNCH + timedelta(days=1),
+                "source": "channel:folder",
+                "quality": None,
+            }
+            for i, key in enumerate(launched)
+        ],
+    )
     old.dispose()
 
     clock = Clock(LAUNCH + timedelta(minutes=1))
     d = dispatcher(root, clock, engines)  # opening the store upgrades it to head
     assert store.current_revision(d.engine) == store.head_revision()
     shared_launch = delivery_id("trial", "launch", LAUNCH, "", "en", "blog")
-    code, out, err = run_cli("--now", f"{clock.now:%Y-%m-%dT%H:%M:%SZ}", "publish", "--due", "--dry-run", "--format", "json",
-                             "-w", root)
+    code, out, err = run_cli(
+        "--now", f"{clock.now:%Y-%m-%dT%H:%M:%SZ}", "publish", "--due", "--dry-run", "--format", "json", "-w", root
+    )
     assert code == 0, err
     would = {row["id"]: row["would"] for row in json.loads(out)}
     assert shared_launch not in would and len(would) == 4, "the dry run says what the pass does"
     d.sync(clock.now)
     assert d.publish_due().outcomes.get("published", 0) == 4  # launch: blog ur, news × 3 — never the English post
     with d.engine.connect() as db:
-        kept = {r.id: (r.audiences, r.state) for r in db.execute(select(deliveries).where(deliveries.c.id.in_(launched)))}
-        assert kept == {legacy[("launch", "parents")]: ("parents", "published"),
-                        legacy[("launch", "nurses")]: ("nurses", "published")}
-        assert db.execute(select(sqlalchemy.func.count()).select_from(publications)
-                          .where(publications.c.delivery_id.in_(launched))).scalar() == 2
+        kept = {
+            r.id: (r.audiences, r.state) for r in db.execute(select(deliveries).where(deliveries.c.id.in_(launched)))
+        }
+        assert kept == {
+            legacy[("launch", "parents")]: ("parents", "published"),
+            legacy[("launch", "nurses")]: ("nurses", "published"),
+        }
+        assert (
+            db.execute(
+                select(sqlalchemy.func.count())
+                .select_from(publications)
+                .where(publications.c.delivery_id.in_(launched))
+            ).scalar()
+            == 2
+        )
         assert sorted(db.execute(select(reach_samples.c.value)).scalars()) == [10.0, 11.0]
     assert shared_launch not in {key for key, _ in rows(d.engine).values()}
     assert not (root / "out" / "blog" / f"{shared_launch}.json").exists()
@@ -196,8 +248,9 @@ def test_a_ledger_planned_per_audience_upgrades_without_posting_anything_again(t
     assert d.sync(clock.now).added == 0, "settled: the next sync changes nothing"
 
 
-def test_reports_count_a_shared_post_once_and_show_it_under_each_audience(tmp_path: Path, store_url: str,
-                                                                          engines: list[Engine]) -> None:
+def test_reports_count_a_shared_post_once_and_show_it_under_each_audience(
+    tmp_path: Path, store_url: str, engines: list[Engine]
+) -> None:
     root = write(tmp_path, store_url)
     clock = Clock(LAUNCH + timedelta(seconds=5))
     d = dispatcher(root, clock, engines)
@@ -205,12 +258,25 @@ def test_reports_count_a_shared_post_once_and_show_it_under_each_audience(tmp_pa
     d.publish_due()
     [(shared, _)] = [v for k, v in rows(d.engine).items() if k == ("launch", "parents nurses", "en", "blog")]
     with d.engine.begin() as db:
-        db.execute(insert(reach_samples), [{"delivery_id": shared, "campaign": "trial", "metric": "views", "value": 120.0,
-                                            "observed_at": LAUNCH + timedelta(days=2), "source": "channel:folder"}])
+        db.execute(
+            insert(reach_samples),
+            [
+                {
+                    "delivery_id": shared,
+                    "campaign": "trial",
+                    "metric": "views",
+                    "value": 120.0,
+                    "observed_at": LAUNCH + timedelta(days=2),
+                    "source": "channel:folder",
+                }
+            ],
+        )
     # A manual count naming the shared post's message, language and channel (no audience) is placed on it.
     [loaded] = d.loaded.campaigns
-    stored = store_reach(d.engine, [ReachRecord("trial", "views", 30.0, (LAUNCH + timedelta(days=3)).date(), "launch",
-                                                None, "en", "blog")])
+    stored = store_reach(
+        d.engine,
+        [ReachRecord("trial", "views", 30.0, (LAUNCH + timedelta(days=3)).date(), "launch", None, "en", "blog")],
+    )
     assert stored.linked == 1
     rows_, samples, evidence = ledger_view(d.engine, ["trial"])
     result = evaluate(loaded.campaign, rows_, samples, evidence, LAUNCH + timedelta(days=10))
@@ -229,5 +295,7 @@ def test_reports_count_a_shared_post_once_and_show_it_under_each_audience(tmp_pa
     tables = {t["key"]: t for t in reach["tables"]}
     assert tables["reach-totals"]["rows"] == [["views", 150.0]]
     assert [r for r in tables["reach"]["rows"] if r[3] == "views"] == [
-        ["nurses", "en", "blog", "views", 150.0, 1], ["parents", "en", "blog", "views", 150.0, 1]]
+        ["nurses", "en", "blog", "views", 150.0, 1],
+        ["parents", "en", "blog", "views", 150.0, 1],
+    ]
     assert any("the totals count it once" in p for p in reach["paragraphs"])

@@ -20,7 +20,9 @@ from conftest import wait_for
 from kmcomms.publish.workers import gone, worker_name
 
 NAME = re.compile(r"(?P<host>[^:]+):(?P<pid>\d+)/(?P<start>\d+)@(?P<id>[0-9a-f]{16})")
-CHILD = "import sys; from kmcomms.publish.workers import worker_name; print(worker_name(), flush=True); sys.stdin.read()"
+CHILD = (
+    "import sys; from kmcomms.publish.workers import worker_name; print(worker_name(), flush=True); sys.stdin.read()"
+)
 
 
 class Child:
@@ -28,8 +30,13 @@ class Child:
     lives until its stdin closes or it is killed."""
 
     def __init__(self, *prefix: str) -> None:
-        self.process = subprocess.Popen([*prefix, sys.executable, "-c", CHILD], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [*prefix, sys.executable, "-c", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         self.name = self.process.stdout.readline().strip()
 

@@ -16,7 +16,9 @@ from kmcomms.reach.records import KINDS, list_evidence
 
 NOW = datetime(2027, 2, 15, 12, 0, tzinfo=UTC)
 AT = ("--now", NOW.isoformat())
-WITH_AWARDS = VALID_CAMPAIGN.replace("aims:", "outputs:\n  - award: NIHR200929\n  - doi: 10.1234/x\n  - award: NIHR300001\naims:", 1)
+WITH_AWARDS = VALID_CAMPAIGN.replace(
+    "aims:", "outputs:\n  - award: NIHR200929\n  - doi: 10.1234/x\n  - award: NIHR300001\naims:", 1
+)
 
 
 @pytest.fixture
@@ -24,7 +26,9 @@ def unit(workspace: Path, store_url: str) -> Path:
     settings_path = workspace / "kmcomms.toml"
     settings_path.write_text(settings_path.read_text().replace('url = "sqlite:///kmcomms.db"', f'url = "{store_url}"'))
     write_campaign(workspace, WITH_AWARDS)
-    write_campaign(workspace, VALID_CAMPAIGN.replace("title: Conversations", "id: other\ntitle: Conversations"), name="other")
+    write_campaign(
+        workspace, VALID_CAMPAIGN.replace("title: Conversations", "id: other\ntitle: Conversations"), name="other"
+    )
     return workspace
 
 
@@ -40,28 +44,96 @@ def add(kmcomms: RunCli, root: Path, *args: str) -> tuple[int, str, str]:
     return kmcomms(*AT, "evidence", "add", "-w", root, *args)
 
 
-CITATION = ("--campaign", "example", "--kind", "policy-citation", "--title", "UKHSA guidance on school vaccination",
-            "--date", "2027-02-01", "--source", "UKHSA", "--url", "https://www.gov.uk/guidance/x",
-            "--notes", "Cites the trial's uptake figures")
+CITATION = (
+    "--campaign",
+    "example",
+    "--kind",
+    "policy-citation",
+    "--title",
+    "UKHSA guidance on school vaccination",
+    "--date",
+    "2027-02-01",
+    "--source",
+    "UKHSA",
+    "--url",
+    "https://www.gov.uk/guidance/x",
+    "--notes",
+    "Cites the trial's uptake figures",
+)
 
 
-def test_evidence_is_added_listed_and_exported_for_researchfish(unit: Path, store_url: str, kmcomms: RunCli,
-                                                                tmp_path: Path) -> None:
-    assert add(kmcomms, unit, *CITATION) == (0, "stored evidence 1: Citation in other policy documents, 2027-02-01\n", "")
-    code, out, _ = add(kmcomms, unit, "--campaign", "example", "--kind", "media-coverage", "--title", "BBC Radio Leeds",
-                       "--date", "2027-01-20", "--format", "json")
+def test_evidence_is_added_listed_and_exported_for_researchfish(
+    unit: Path, store_url: str, kmcomms: RunCli, tmp_path: Path
+) -> None:
+    assert add(kmcomms, unit, *CITATION) == (
+        0,
+        "stored evidence 1: Citation in other policy documents, 2027-02-01\n",
+        "",
+    )
+    code, out, _ = add(
+        kmcomms,
+        unit,
+        "--campaign",
+        "example",
+        "--kind",
+        "media-coverage",
+        "--title",
+        "BBC Radio Leeds",
+        "--date",
+        "2027-01-20",
+        "--format",
+        "json",
+    )
     assert (code, json.loads(out)) == (0, {"id": 2})
-    assert add(kmcomms, unit, "--campaign", "other", "--kind", "advisory-committee", "--title", "JCVI subcommittee",
-               "--date", "2027-02-15")[0] == 0  # today is not the future
+    assert (
+        add(
+            kmcomms,
+            unit,
+            "--campaign",
+            "other",
+            "--kind",
+            "advisory-committee",
+            "--title",
+            "JCVI subcommittee",
+            "--date",
+            "2027-02-15",
+        )[0]
+        == 0
+    )  # today is not the future
     assert records(unit, store_url) == [
-        {"id": 2, "campaign": "example", "kind": "media-coverage", "researchfish": KINDS["media-coverage"].researchfish,
-         "title": "BBC Radio Leeds", "date": "2027-01-20", "source": None, "url": None, "notes": None},
-        {"id": 1, "campaign": "example", "kind": "policy-citation", "researchfish": "Citation in other policy documents",
-         "title": "UKHSA guidance on school vaccination", "date": "2027-02-01", "source": "UKHSA",
-         "url": "https://www.gov.uk/guidance/x", "notes": "Cites the trial's uptake figures"},
-        {"id": 3, "campaign": "other", "kind": "advisory-committee",
-         "researchfish": "Participation in a guidance/advisory committee", "title": "JCVI subcommittee", "date": "2027-02-15",
-         "source": None, "url": None, "notes": None},
+        {
+            "id": 2,
+            "campaign": "example",
+            "kind": "media-coverage",
+            "researchfish": KINDS["media-coverage"].researchfish,
+            "title": "BBC Radio Leeds",
+            "date": "2027-01-20",
+            "source": None,
+            "url": None,
+            "notes": None,
+        },
+        {
+            "id": 1,
+            "campaign": "example",
+            "kind": "policy-citation",
+            "researchfish": "Citation in other policy documents",
+            "title": "UKHSA guidance on school vaccination",
+            "date": "2027-02-01",
+            "source": "UKHSA",
+            "url": "https://www.gov.uk/guidance/x",
+            "notes": "Cites the trial's uptake figures",
+        },
+        {
+            "id": 3,
+            "campaign": "other",
+            "kind": "advisory-committee",
+            "researchfish": "Participation in a guidance/advisory committee",
+            "title": "JCVI subcommittee",
+            "date": "2027-02-15",
+            "source": None,
+            "url": None,
+            "notes": None,
+        },
     ]
 
     code, out, err = kmcomms("evidence", "list", "-w", unit, "--campaign", "other", "--format", "json")
@@ -77,28 +149,70 @@ def test_evidence_is_added_listed_and_exported_for_researchfish(unit: Path, stor
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows == [
-        ["Award reference", "Type", "Description", "Impact", "Geographic reach", "Year", "Date", "URL", "Source", "Campaign",
-         "kmcomms id"],
-        ["NIHR200929; NIHR300001", "Citation in other policy documents", "UKHSA guidance on school vaccination",
-         "Cites the trial's uptake figures", "", "2027", "2027-02-01", "https://www.gov.uk/guidance/x", "UKHSA", "example",
-         "1"],
-        ["", "Participation in a guidance/advisory committee", "JCVI subcommittee", "", "", "2027", "2027-02-15", "", "",
-         "other", "3"],
+        [
+            "Award reference",
+            "Type",
+            "Description",
+            "Impact",
+            "Geographic reach",
+            "Year",
+            "Date",
+            "URL",
+            "Source",
+            "Campaign",
+            "kmcomms id",
+        ],
+        [
+            "NIHR200929; NIHR300001",
+            "Citation in other policy documents",
+            "UKHSA guidance on school vaccination",
+            "Cites the trial's uptake figures",
+            "",
+            "2027",
+            "2027-02-01",
+            "https://www.gov.uk/guidance/x",
+            "UKHSA",
+            "example",
+            "1",
+        ],
+        [
+            "",
+            "Participation in a guidance/advisory committee",
+            "JCVI subcommittee",
+            "",
+            "",
+            "2027",
+            "2027-02-15",
+            "",
+            "",
+            "other",
+            "3",
+        ],
     ]
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (("--kind", "policy-citaton"), 'kind "policy-citaton" is not one of the evidence kinds (did you mean "policy-citation"?)'),
-    (("--campaign", "exampel"), 'campaign "exampel" is not a campaign of this workspace (did you mean "example"?)'),
-    (("--date", "2027-02-16"), "date 2027-02-16 is in the future (today is 2027-02-15) — record what has happened"),
-    (("--date", "1 Feb 2027"), 'date "1 Feb 2027" is not a date — write YYYY-MM-DD'),
-    (("--url", "ftp://example.org/x"), 'url "ftp://example.org/x" is not a web address — give an http:// or https:// address'),
-    (("--url", "javascript:alert(1)"), 'url "javascript:alert(1)" is not a web address'),
-    (("--title", "  "), "title is empty"),
-    (("--notes", "two\nlines"), "notes has a line break or control character"),
-])
-def test_a_bad_record_is_one_line_and_nothing_is_stored(unit: Path, store_url: str, kmcomms: RunCli,
-                                                        change: tuple[str, str], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("--kind", "policy-citaton"),
+            'kind "policy-citaton" is not one of the evidence kinds (did you mean "policy-citation"?)',
+        ),
+        (("--campaign", "exampel"), 'campaign "exampel" is not a campaign of this workspace (did you mean "example"?)'),
+        (("--date", "2027-02-16"), "date 2027-02-16 is in the future (today is 2027-02-15) — record what has happened"),
+        (("--date", "1 Feb 2027"), 'date "1 Feb 2027" is not a date — write YYYY-MM-DD'),
+        (
+            ("--url", "ftp://example.org/x"),
+            'url "ftp://example.org/x" is not a web address — give an http:// or https:// address',
+        ),
+        (("--url", "javascript:alert(1)"), 'url "javascript:alert(1)" is not a web address'),
+        (("--title", "  "), "title is empty"),
+        (("--notes", "two\nlines"), "notes has a line break or control character"),
+    ],
+)
+def test_a_bad_record_is_one_line_and_nothing_is_stored(
+    unit: Path, store_url: str, kmcomms: RunCli, change: tuple[str, str], expected: str
+) -> None:
     args = list(CITATION)
     args[args.index(change[0]) + 1] = change[1]
     code, out, err = add(kmcomms, unit, *args)
@@ -111,7 +225,9 @@ def test_a_bad_record_is_one_line_and_nothing_is_stored(unit: Path, store_url: s
 
 
 def test_every_kind_has_researchfish_wording_and_a_section() -> None:
-    assert all(k.slug == slug and k.researchfish and k.section in ("influence", "engagement") for slug, k in KINDS.items())
+    assert all(
+        k.slug == slug and k.researchfish and k.section in ("influence", "engagement") for slug, k in KINDS.items()
+    )
     assert len({k.researchfish for k in KINDS.values()}) == len(KINDS)
 
 

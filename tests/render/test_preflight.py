@@ -10,21 +10,25 @@ from conftest import RunCli, WriteCampaign
 from workspaces import audience, campaign_yaml, write_translation
 
 from kmcomms.campaign.load import load_paths
-from kmcomms.errors import Severity
 from kmcomms.campaign.models import Audience
 from kmcomms.channels.youtube import YouTube, tags_length
-from kmcomms.render.preflight import Problem, check_draft, flesch_kincaid_grade, preflight, reading_age
+from kmcomms.errors import Severity
 from kmcomms.render.drafts import Blocked, BlogPost, Newsletter, SocialPost, VideoListing
+from kmcomms.render.preflight import Problem, check_draft, flesch_kincaid_grade, preflight, reading_age
 
 ACK = "Funded by the NIHR."
 
-SIMPLE = ("The HPV vaccine helps protect against some cancers. It is offered to children in Year 8 at school. "
-          "Most young people only need one dose. If your child missed it, ask the school nurse or your GP about a catch-up dose.")
-ABSTRACT = ("This qualitative study explored the determinants of vaccine hesitancy among parents from minority ethnic "
-            "communities in England. Semi-structured interviews were conducted and analysed thematically. Participants "
-            "expressed considerable uncertainty regarding vaccine safety, frequently contextualised by institutional "
-            "mistrust and previous negative experiences of healthcare services. Interventions co-produced with community "
-            "organisations may improve acceptability and uptake.")
+SIMPLE = (
+    "The HPV vaccine helps protect against some cancers. It is offered to children in Year 8 at school. "
+    "Most young people only need one dose. If your child missed it, ask the school nurse or your GP about a catch-up dose."
+)
+ABSTRACT = (
+    "This qualitative study explored the determinants of vaccine hesitancy among parents from minority ethnic "
+    "communities in England. Semi-structured interviews were conducted and analysed thematically. Participants "
+    "expressed considerable uncertainty regarding vaccine safety, frequently contextualised by institutional "
+    "mistrust and previous negative experiences of healthcare services. Interventions co-produced with community "
+    "organisations may improve acceptability and uptake."
+)
 
 #: The messages of a campaign, the second with fields the tests fill in; clean as it stands.
 MESSAGES = """\
@@ -48,11 +52,23 @@ MESSAGES = """\
 """
 
 
-def crafted(*, body: str = SIMPLE, title: str = "The films are out", channels: str = "blog, newsletter, video",
-            kind: str = "public", languages: str = "en", schedule: str = "    at: 2027-01-11 09:00") -> str:
-    parents = audience(kind=kind, languages=languages, channels="blog, newsletter, video, social", more="    reading_age: 11\n")
-    return campaign_yaml(MESSAGES.format(body=body, title=title, channels=channels, schedule=schedule), title="Pre-flight",
-                         audiences=parents)
+def crafted(
+    *,
+    body: str = SIMPLE,
+    title: str = "The films are out",
+    channels: str = "blog, newsletter, video",
+    kind: str = "public",
+    languages: str = "en",
+    schedule: str = "    at: 2027-01-11 09:00",
+) -> str:
+    parents = audience(
+        kind=kind, languages=languages, channels="blog, newsletter, video, social", more="    reading_age: 11\n"
+    )
+    return campaign_yaml(
+        MESSAGES.format(body=body, title=title, channels=channels, schedule=schedule),
+        title="Pre-flight",
+        audiences=parents,
+    )
 
 
 def add_settings(workspace: Path, text: str) -> None:
@@ -64,8 +80,11 @@ def add_settings(workspace: Path, text: str) -> None:
 def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The test workspace with a Mastodon channel named "social" (its token in the environment)."""
     monkeypatch.setenv("KM_TEST_PREFLIGHT_TOKEN", "not-a-real-token")
-    add_settings(workspace, '[channels.social]\nadapter = "mastodon"\nurl = "https://mastodon.example.org"\n'
-                            'token = "${KM_TEST_PREFLIGHT_TOKEN}"\n')
+    add_settings(
+        workspace,
+        '[channels.social]\nadapter = "mastodon"\nurl = "https://mastodon.example.org"\n'
+        'token = "${KM_TEST_PREFLIGHT_TOKEN}"\n',
+    )
     return workspace
 
 
@@ -103,12 +122,15 @@ def syllables_per_word(sentence: str) -> float:
     return (flesch_kincaid_grade(sentence) - 0.39 * words + 15.59) / 11.8
 
 
-@pytest.mark.parametrize(("sentence", "syllables"), [
-    ("People wanted tables.", 6),  # pyphen's default margins count each as one
-    ("Many are very easy.", 7),  # hyphenation leaves ma-ny, ve-ry and ea-sy whole
-    ("Your video about the area.", 10),  # a first y is no vowel; vi-de-o, ar-e-a
-    ("Makes places asked agreed.", 6),  # silent -es and -ed, but pla-ces and a-greed
-])
+@pytest.mark.parametrize(
+    ("sentence", "syllables"),
+    [
+        ("People wanted tables.", 6),  # pyphen's default margins count each as one
+        ("Many are very easy.", 7),  # hyphenation leaves ma-ny, ve-ry and ea-sy whole
+        ("Your video about the area.", 10),  # a first y is no vowel; vi-de-o, ar-e-a
+        ("Makes places asked agreed.", 6),  # silent -es and -ed, but pla-ces and a-greed
+    ],
+)
 def test_syllables(sentence: str, syllables: int) -> None:
     assert syllables_per_word(sentence) * len(sentence.split()) == pytest.approx(syllables)
 
@@ -120,23 +142,40 @@ def test_initialisms_are_spelled_out() -> None:
 
 def test_reading_age_of_known_texts() -> None:
     assert 8 <= reading_age(SIMPLE) <= 10
-    assert 8 <= reading_age("Measles spreads very easily. It can make children very ill. "
-                            "Two doses of the vaccine keep your child safe.") <= 10
+    assert (
+        8
+        <= reading_age(
+            "Measles spreads very easily. It can make children very ill. Two doses of the vaccine keep your child safe."
+        )
+        <= 10
+    )
     assert reading_age(ABSTRACT) > 16
 
 
 def test_blank_lines_end_sentences_and_addresses_are_not_words() -> None:
     heading = "Key points\n\nThe cat sat on the mat."
     assert flesch_kincaid_grade(heading) == pytest.approx(0.39 * 4 + 11.8 * 8 / 8 - 15.59)  # 2 sentences, 8 words
-    assert reading_age("The cat sat on the mat. https://example.org/a-very-long-address?utm_source=x") == pytest.approx(3.55)
+    assert reading_age("The cat sat on the mat. https://example.org/a-very-long-address?utm_source=x") == pytest.approx(
+        3.55
+    )
     assert reading_age("") == 5.0
 
 
 # --- check_draft on its own --------------------------------------------------------------
 
-COMMON = {"delivery": "0123456789ab", "campaign": "c", "message": "launch", "audiences": ("parents",), "channel": "x",
-          "language": "en", "direction": "ltr", "fallback": False, "title": "The films are out",
-          "acknowledgement": ACK, "links": ()}
+COMMON = {
+    "delivery": "0123456789ab",
+    "campaign": "c",
+    "message": "launch",
+    "audiences": ("parents",),
+    "channel": "x",
+    "language": "en",
+    "direction": "ltr",
+    "fallback": False,
+    "title": "The films are out",
+    "acknowledgement": ACK,
+    "links": (),
+}
 PUBLIC = Audience(name="Parents", kind="public", languages=["en"], intent="act", reading_age=11, channels=["x"])
 
 
@@ -145,14 +184,28 @@ YOUTUBE = YouTube.draft_problems
 
 
 def video(**changes: object) -> VideoListing:
-    fields = {**COMMON, "description": f"Watch the films.\n\n{ACK}", "tags": ("c", "parents"), "youtube_id": None,
-              "peertube_id": None, "file": None, "transcript": None, **changes}
+    fields = {
+        **COMMON,
+        "description": f"Watch the films.\n\n{ACK}",
+        "tags": ("c", "parents"),
+        "youtube_id": None,
+        "peertube_id": None,
+        "file": None,
+        "transcript": None,
+        **changes,
+    }
     return VideoListing(**fields)  # type: ignore[arg-type]
 
 
 def blog(html: str, **changes: object) -> BlogPost:
-    fields = {**COMMON, "slug": "launch", "excerpt": "", "tags": (), **changes,
-              "html": f"<article><h1>The films are out</h1>{html}<footer><p>{ACK}</p></footer></article>"}
+    fields = {
+        **COMMON,
+        "slug": "launch",
+        "excerpt": "",
+        "tags": (),
+        **changes,
+        "html": f"<article><h1>The films are out</h1>{html}<footer><p>{ACK}</p></footer></article>",
+    }
     return BlogPost(**fields)  # type: ignore[arg-type]
 
 
@@ -187,8 +240,15 @@ def test_social_post_over_its_limit() -> None:
 
 
 def test_newsletter_acknowledgement_is_checked_in_both_parts() -> None:
-    letter = Newsletter(**{**COMMON, "subject": "Hello", "preheader": "", "html": f"<p>Hi</p><p>{ACK}</p>",  # type: ignore[arg-type]
-                           "text": "Hi"})
+    letter = Newsletter(
+        **{
+            **COMMON,
+            "subject": "Hello",
+            "preheader": "",
+            "html": f"<p>Hi</p><p>{ACK}</p>",  # type: ignore[arg-type]
+            "text": "Hi",
+        }
+    )
     problems = check_draft(letter, PUBLIC, ACK)
     assert [p.code for p in problems] == ["acknowledgement-missing"]
     assert "plain-text part" in problems[0].message and "newsletter.txt.j2" in problems[0].message
@@ -231,13 +291,19 @@ def test_reading_age_above_the_audience_target(kmcomms: RunCli, ws: Path, campai
 
 
 @pytest.mark.parametrize("kind", ["clinicians", "policy", "researchers"])
-def test_reading_age_is_only_for_the_public_and_patients(kmcomms: RunCli, ws: Path, campaign: WriteCampaign, kind: str) -> None:
+def test_reading_age_is_only_for_the_public_and_patients(
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign, kind: str
+) -> None:
     campaign(crafted(body=ABSTRACT, channels="blog", kind=kind))
     assert findings(kmcomms, ws) == (0, [])
 
 
 def test_reading_age_is_only_for_english(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
-    campaign(crafted(body=ABSTRACT, channels="blog").replace("language: en", "language: fr").replace("languages: [en]", "languages: [fr]"))
+    campaign(
+        crafted(body=ABSTRACT, channels="blog")
+        .replace("language: en", "language: fr")
+        .replace("languages: [en]", "languages: [fr]")
+    )
     assert findings(kmcomms, ws) == (0, [])
 
 
@@ -246,8 +312,12 @@ def test_patients_get_the_reading_age_check(kmcomms: RunCli, ws: Path, campaign:
     assert codes(findings(kmcomms, ws)[1]) == ["reading-age"]
 
 
-def test_long_video_title_is_an_error_and_long_subject_a_warning(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
-    title = "Your questions about the HPV vaccine, answered by the nurses and doctors who give it in schools and clinics"
+def test_long_video_title_is_an_error_and_long_subject_a_warning(
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign
+) -> None:
+    title = (
+        "Your questions about the HPV vaccine, answered by the nurses and doctors who give it in schools and clinics"
+    )
     assert len(title) > 100
     campaign(crafted(title=f'"{title}"', channels="video, newsletter"))
     code, found = findings(kmcomms, ws)
@@ -286,7 +356,7 @@ def test_image_with_alt_text_passes(kmcomms: RunCli, ws: Path, campaign: WriteCa
 
 def test_http_link_is_a_warning_once_per_message(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
     body = f"{SIMPLE} Read [the study](http://example.org/study) or [write to us](mailto:team@example.org)."
-    schedule = "    repeat:\n      every: 2 weeks\n      at: \"09:00\""
+    schedule = '    repeat:\n      every: 2 weeks\n      at: "09:00"'
     campaign(crafted(body=body, channels="blog, newsletter", schedule=schedule))
     code, found = findings(kmcomms, ws)
     assert code == 0
@@ -301,17 +371,20 @@ def test_http_link_is_a_warning_once_per_message(kmcomms: RunCli, ws: Path, camp
 def test_template_dropping_the_acknowledgement(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
     (ws / "templates").mkdir()
     (ws / "templates" / "blog.html.j2").write_text(
-        '<article><h1>{{ title }}</h1>{{ body_html | safe }}<p><a href="http://unit.example.org/">Our unit</a></p></article>\n')
+        '<article><h1>{{ title }}</h1>{{ body_html | safe }}<p><a href="http://unit.example.org/">Our unit</a></p></article>\n'
+    )
     path = campaign(crafted(channels="blog, newsletter"))
     code, found = findings(kmcomms, ws)
     assert code == 1
     # Both messages go to the blog; the newsletter keeps its acknowledgement.
-    assert sorted((f["code"], f["line"]) for f in found) == sorted([
-        ("acknowledgement-missing", message_position(path, "other")[0]),
-        ("acknowledgement-missing", message_position(path)[0]),
-        ("insecure-link", message_position(path, "other")[0]),
-        ("insecure-link", message_position(path)[0]),
-    ])
+    assert sorted((f["code"], f["line"]) for f in found) == sorted(
+        [
+            ("acknowledgement-missing", message_position(path, "other")[0]),
+            ("acknowledgement-missing", message_position(path)[0]),
+            ("insecure-link", message_position(path, "other")[0]),
+            ("insecure-link", message_position(path)[0]),
+        ]
+    )
     assert all(", blog (delivery " in str(f["message"]) for f in found)
     assert any("templates/blog.html.j2" in str(f["message"]) for f in found if f["code"] == "acknowledgement-missing")
 
@@ -325,7 +398,9 @@ def test_an_untranslated_language_is_blocked(kmcomms: RunCli, ws: Path, campaign
     assert all(", ur, blog (delivery " in str(f["message"]) for f in found)
 
 
-def test_under_the_source_policy_an_untranslated_language_falls_back(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
+def test_under_the_source_policy_an_untranslated_language_falls_back(
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign
+) -> None:
     settings = ws / "kmcomms.toml"
     settings.write_text(settings.read_text().replace('missing_translation = "block"', 'missing_translation = "source"'))
     campaign(crafted(languages="en, ur", channels="blog"))
@@ -339,7 +414,9 @@ def write_urdu(workspace: Path, fuzzy: str | None = None) -> None:
     write_translation(workspace, "ur", lambda text: f"ترجمہ {text}", fuzzy=fuzzy)
 
 
-def test_a_complete_translation_passes_and_a_stale_one_is_blocked(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
+def test_a_complete_translation_passes_and_a_stale_one_is_blocked(
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign
+) -> None:
     campaign(crafted(languages="en, ur", channels="blog"))
     write_urdu(ws)
     assert findings(kmcomms, ws) == (0, [])
@@ -352,12 +429,17 @@ def test_a_complete_translation_passes_and_a_stale_one_is_blocked(kmcomms: RunCl
 
 
 def test_a_channel_whose_adapter_is_unknown_is_one_error_in_kmcomms_toml_not_one_per_message(
-        kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign
+) -> None:
     add_settings(ws, '[channels.print]\nadapter = "carrier-pigeon"\npath = "print"\n')
-    campaign(crafted(channels="print").replace("channels: [blog, newsletter, video, social]", "channels: [blog, print]"))
+    campaign(
+        crafted(channels="print").replace("channels: [blog, newsletter, video, social]", "channels: [blog, print]")
+    )
     code, found = findings(kmcomms, ws)
     assert (code, codes(found)) == (1, ["unknown-adapter"])  # its messages cannot render, and are not blamed for it
-    assert str(found[0]["path"]).endswith("kmcomms.toml") and 'no channel adapter "carrier-pigeon"' in str(found[0]["message"])
+    assert str(found[0]["path"]).endswith("kmcomms.toml") and 'no channel adapter "carrier-pigeon"' in str(
+        found[0]["message"]
+    )
 
 
 def test_text_output_names_the_message_line(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
@@ -381,7 +463,10 @@ def test_a_campaign_with_load_errors_is_not_rendered(kmcomms: RunCli, ws: Path, 
     campaign(crafted(channels="blog").replace("Watch the films.", "messages/missing.md"), name="broken")
     code, found = findings(kmcomms, ws)
     assert code == 1
-    assert sorted((Path(str(f["path"])).parent.name, f["code"]) for f in found) == [("broken", "missing-body"), ("good", "image-alt")]
+    assert sorted((Path(str(f["path"])).parent.name, f["code"]) for f in found) == [
+        ("broken", "missing-body"),
+        ("good", "image-alt"),
+    ]
 
 
 def test_preflight_returns_positioned_diagnostics(ws: Path, campaign: WriteCampaign) -> None:
@@ -395,7 +480,9 @@ def test_preflight_returns_positioned_diagnostics(ws: Path, campaign: WriteCampa
     assert "http://example.org/x" in diagnostic.message
 
 
-def test_a_broken_workspace_template_is_an_error_not_a_crash(kmcomms: RunCli, ws: Path, campaign: WriteCampaign) -> None:
+def test_a_broken_workspace_template_is_an_error_not_a_crash(
+    kmcomms: RunCli, ws: Path, campaign: WriteCampaign
+) -> None:
     (ws / "templates").mkdir()
     (ws / "templates" / "blog.html.j2").write_text("<article>{{ title }</article>\n")
     campaign(crafted(channels="blog, newsletter"))
@@ -408,10 +495,19 @@ def test_a_broken_workspace_template_is_an_error_not_a_crash(kmcomms: RunCli, ws
 def test_an_escaped_or_rewrapped_acknowledgement_counts() -> None:
     acknowledgement = "Funded by the NIHR's <Programme> & partners."
     escaped = "Funded by the NIHR&#39;s &lt;Programme&gt; &amp; partners."
-    post = BlogPost(**{**COMMON, "slug": "s", "excerpt": "", "tags": (), "html": f"<p>Hi.</p><footer><p>{escaped}</p></footer>"})  # type: ignore[arg-type]
+    post = BlogPost(
+        **{**COMMON, "slug": "s", "excerpt": "", "tags": (), "html": f"<p>Hi.</p><footer><p>{escaped}</p></footer>"}
+    )  # type: ignore[arg-type]
     assert check_draft(post, PUBLIC, acknowledgement) == []
-    letter = Newsletter(**{**COMMON, "subject": "Hi", "preheader": "", "html": f"<p>{escaped}</p>",  # type: ignore[arg-type]
-                           "text": "Hi.\n\n--\nFunded by the NIHR's <Programme>\n& partners."})
+    letter = Newsletter(
+        **{
+            **COMMON,
+            "subject": "Hi",
+            "preheader": "",
+            "html": f"<p>{escaped}</p>",  # type: ignore[arg-type]
+            "text": "Hi.\n\n--\nFunded by the NIHR's <Programme>\n& partners.",
+        }
+    )
     assert check_draft(letter, PUBLIC, acknowledgement) == []
     listing = video(description="Watch.\n\nFunded by the NIHR's ‹Programme› & partners.")
     assert check_draft(listing, PUBLIC, acknowledgement) == []

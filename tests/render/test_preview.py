@@ -24,8 +24,16 @@ def _tree(folder: Path) -> dict[str, float]:
 
 
 def test_preview_prints_one_delivery_as_its_channel_gets_it(kmcomms: RunCli) -> None:
-    code, out, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "launch",
-                             "--language", "en", "--channel", "blog")
+    code, out, err = kmcomms(
+        "preview",
+        REPO / "campaigns" / "hpv-conversations",
+        "--message",
+        "launch",
+        "--language",
+        "en",
+        "--channel",
+        "blog",
+    )
     assert code == 0, err
     assert "kind: blog" in out and "language: en" in out
     assert "<article" in out and "utm_campaign=hpv-conversations" in out
@@ -33,8 +41,16 @@ def test_preview_prints_one_delivery_as_its_channel_gets_it(kmcomms: RunCli) -> 
 
 
 def test_preview_json_carries_the_draft_fields(kmcomms: RunCli) -> None:
-    code, out, _ = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder",
-                           "--language", "en", "--format", "json")
+    code, out, _ = kmcomms(
+        "preview",
+        REPO / "campaigns" / "hpv-conversations",
+        "--message",
+        "reminder",
+        "--language",
+        "en",
+        "--format",
+        "json",
+    )
     draft = json.loads(out)
     assert code == 0 and draft["kind"] == "newsletter"
     assert draft["subject"] and draft["html"].startswith("<!DOCTYPE html>") and "Unsubscribe" in draft["text"]
@@ -49,7 +65,7 @@ def test_preview_with_no_match_is_wrong_usage(kmcomms: RunCli) -> None:
 def test_preview_site_links_every_delivery_and_touches_nothing_else(tmp_path: Path, kmcomms: RunCli) -> None:
     before = _tree(REPO)
     out_dir = tmp_path / "site"
-    code, out, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--out", out_dir)
+    code, _, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--out", out_dir)
     assert code == 0, err
     _, plan_out, _ = kmcomms("plan", REPO / "campaigns" / "hpv-conversations", "--all", "--format", "json")
     ids = {d["id"] for d in json.loads(plan_out)}
@@ -62,21 +78,32 @@ def test_preview_site_links_every_delivery_and_touches_nothing_else(tmp_path: Pa
 
 
 def test_a_newsletter_preview_shows_an_example_unsubscribe_address_and_says_so(tmp_path: Path, kmcomms: RunCli) -> None:
-    code, _, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder", "--language", "en",
-                           "--out", tmp_path)
+    code, _, err = kmcomms(
+        "preview",
+        REPO / "campaigns" / "hpv-conversations",
+        "--message",
+        "reminder",
+        "--language",
+        "en",
+        "--out",
+        tmp_path,
+    )
     assert code == 0, err
     pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "d").glob("*.html")]
     assert pages and all(UNSUBSCRIBE_PLACEHOLDER not in page for page in pages)
     for page in pages:
         assert "Each recipient gets their own unsubscribe link" in page
         # The email in a frame of the preview page, its link to the example address.
-        frame = re.search(r'<main id="content">.*<iframe [^>]*title="The newsletter as sent" srcdoc="([^"]*)"', page,
-                          re.DOTALL)
+        frame = re.search(
+            r'<main id="content">.*<iframe [^>]*title="The newsletter as sent" srcdoc="([^"]*)"', page, re.DOTALL
+        )
         assert frame and f'href="{EXAMPLE_UNSUBSCRIBE}"' in html.unescape(frame[1])
     assert '<main id="content">' in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
 def test_the_text_preview_says_what_the_unsubscribe_placeholder_stands_for(kmcomms: RunCli) -> None:
-    code, out, err = kmcomms("preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder", "--language", "en")
+    code, out, err = kmcomms(
+        "preview", REPO / "campaigns" / "hpv-conversations", "--message", "reminder", "--language", "en"
+    )
     assert code == 0 and UNSUBSCRIBE_PLACEHOLDER in out  # exactly as the channel gets it
     assert f"{UNSUBSCRIBE_PLACEHOLDER} stands for each recipient's own unsubscribe address" in err

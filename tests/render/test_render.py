@@ -26,14 +26,13 @@ import pytest
 from conftest import WriteCampaign
 from workspaces import audience, campaign_yaml, write_translation
 
-from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.adapters import Kind
-from kmcomms.plan.deliveries import Delivery, Window
-from kmcomms.render.preview import draft_json
+from kmcomms.campaign.load import load_paths
+from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import Blocked, BlogPost, Briefing, Draft, Newsletter, SocialPost, VideoListing
+from kmcomms.render.preview import draft_json
 from kmcomms.render.renderer import Renderer
 from kmcomms.translations.words import words
-from kmcomms.plan.deliveries import plan_of
 
 TESTS = Path(__file__).resolve().parents[1]
 GOLDEN = TESTS / "golden"
@@ -150,8 +149,12 @@ def test_golden_drafts_are_in_their_own_language(golden_drafts: dict[tuple[Kind,
 ARABIC_WORDS = {
     Kind.BLOG: [("Published on {date}", "نُشر في")],
     Kind.NEWSLETTER: [("Unsubscribe", "إلغاء الاشتراك")],
-    Kind.BRIEFING: [("Summary", "ملخص"), ("Key points", "النقاط الرئيسية"), ("Recommendations", "التوصيات"),
-                    ("Policy briefing", "موجز سياسات")],
+    Kind.BRIEFING: [
+        ("Summary", "ملخص"),
+        ("Key points", "النقاط الرئيسية"),
+        ("Recommendations", "التوصيات"),
+        ("Policy briefing", "موجز سياسات"),
+    ],
     Kind.VIDEO: [("Transcript", "النص المكتوب")],
 }
 
@@ -161,7 +164,8 @@ def _document(draft: Draft) -> str:
 
 
 def test_the_right_to_left_drafts_are_marked_and_use_arabic_template_words(
-        golden_drafts: dict[tuple[Kind, str], Draft]) -> None:
+    golden_drafts: dict[tuple[Kind, str], Draft],
+) -> None:
     for kind in (Kind.BLOG, Kind.NEWSLETTER, Kind.BRIEFING):
         assert 'dir="rtl"' in golden_drafts[(kind, "ar")].html and 'lang="ar"' in golden_drafts[(kind, "ar")].html
         assert 'dir="rtl"' not in golden_drafts[(kind, "en")].html and 'dir="ltr"' in golden_drafts[(kind, "en")].html
@@ -213,10 +217,16 @@ adapter = "mastodon"
 
 
 def link_campaign(languages: str = "en", title: str = "Free clinics", summary: str = "Nurses run free clinics.") -> str:
-    message = LINK_MESSAGE.format(title=json.dumps(title, ensure_ascii=False), summary=json.dumps(summary, ensure_ascii=False))
+    message = LINK_MESSAGE.format(
+        title=json.dumps(title, ensure_ascii=False), summary=json.dumps(summary, ensure_ascii=False)
+    )
     # A named owner: no tag on any link may carry their name or address.
-    return campaign_yaml(message, title="Links", owner="owner.person@example.org",
-                         audiences=audience(languages=languages, channels="blog, newsletter, video, briefing, social"))
+    return campaign_yaml(
+        message,
+        title="Links",
+        owner="owner.person@example.org",
+        audiences=audience(languages=languages, channels="blog, newsletter, video, briefing, social"),
+    )
 
 
 def add_settings(root: Path, text: str) -> None:
@@ -235,11 +245,18 @@ def set_policy(root: Path, policy: str) -> None:
     settings = root / "kmcomms.toml"
     text = settings.read_text(encoding="utf-8")
     assert 'missing_translation = "block"' in text
-    settings.write_text(text.replace('missing_translation = "block"', f'missing_translation = "{policy}"'), encoding="utf-8")
+    settings.write_text(
+        text.replace('missing_translation = "block"', f'missing_translation = "{policy}"'), encoding="utf-8"
+    )
 
 
-MEDIUM = {Kind.BLOG: "referral", Kind.NEWSLETTER: "email", Kind.VIDEO: "video", Kind.BRIEFING: "email",
-          Kind.SOCIAL: "social"}
+MEDIUM = {
+    Kind.BLOG: "referral",
+    Kind.NEWSLETTER: "email",
+    Kind.VIDEO: "video",
+    Kind.BRIEFING: "email",
+    Kind.SOCIAL: "social",
+}
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_id")
 
 
@@ -277,8 +294,13 @@ def test_the_authors_own_utm_tags_are_kept(ws: Path, campaign: WriteCampaign) ->
     [tagged] = [a for a in hrefs(blog.html) if "/tagged" in a]
     query = parse_qsl(urlsplit(tagged).query)
     assert [k for k, _ in query] == ["utm_source", "utm_campaign", "utm_medium", "utm_content", "utm_id"]
-    assert dict(query) == {"utm_source": "Partner", "utm_campaign": "Spring", "utm_medium": "referral",
-                           "utm_content": "parents-en", "utm_id": blog.delivery}
+    assert dict(query) == {
+        "utm_source": "Partner",
+        "utm_campaign": "Spring",
+        "utm_medium": "referral",
+        "utm_content": "parents-en",
+        "utm_id": blog.delivery,
+    }
 
 
 def test_an_address_keeps_its_fragment_after_the_tags(ws: Path, campaign: WriteCampaign) -> None:
@@ -306,8 +328,11 @@ def test_utm_tags_are_lowercase(ws: Path, campaign: WriteCampaign) -> None:
     assert newsletter.fallback
     [book] = [a for a in hrefs(newsletter.html) if "/book" in a]
     assert parse_qs(urlsplit(book).query)["utm_content"] == ["parents-pt-br"]
-    assert all(link.url.split("?", 1)[1] == link.url.split("?", 1)[1].lower()
-               for link in newsletter.links if "utm_source=Partner" not in link.url)
+    assert all(
+        link.url.split("?", 1)[1] == link.url.split("?", 1)[1].lower()
+        for link in newsletter.links
+        if "utm_source=Partner" not in link.url
+    )
 
 
 def test_link_ids_are_stable_per_delivery_and_address(ws: Path, campaign: WriteCampaign) -> None:
@@ -325,8 +350,9 @@ def test_link_ids_are_stable_per_delivery_and_address(ws: Path, campaign: WriteC
     assert re.fullmatch(r"[0-9a-f]{10}", ids["https://example.org/guide"])
     # Rendering again (a new renderer, as a later run would) gives the same ids.
     again = by_channel(ws)
-    assert [(link.id, link.original, link.url) for link in again["blog"].links] == \
-           [(link.id, link.original, link.url) for link in blog.links]
+    assert [(link.id, link.original, link.url) for link in again["blog"].links] == [
+        (link.id, link.original, link.url) for link in blog.links
+    ]
     # Another delivery of the same message gives the same address another id.
     newsletter_ids = {link.original: link.id for link in first["newsletter"].links}
     assert newsletter_ids["https://example.org/guide"] != ids["https://example.org/guide"]
@@ -362,8 +388,10 @@ def test_an_autolink_is_tagged_in_html(ws: Path, campaign: WriteCampaign) -> Non
     drafts = by_channel(ws)
     for channel in ("blog", "newsletter", "briefing"):
         [link] = [link for link in drafts[channel].links if link.original == "https://example.org/auto"]
-        assert f'<a href="{link.url.replace("&", "&amp;")}" rel="noopener noreferrer">https://example.org/auto</a>' \
+        assert (
+            f'<a href="{link.url.replace("&", "&amp;")}" rel="noopener noreferrer">https://example.org/auto</a>'
             in drafts[channel].html
+        )
         assert f"utm_id={drafts[channel].delivery}" in link.url
 
 
@@ -380,8 +408,10 @@ def test_an_autolink_is_written_once_and_tagged_in_text_parts(ws: Path, campaign
 
 def test_video_listings_have_no_angle_brackets(ws: Path, campaign: WriteCampaign) -> None:
     body = "Children <5 years & parents > 30 can ask.\n\n`if a < b` and &lt;b&gt;bold&lt;/b&gt;.\n"
-    campaign(link_campaign(title="Vaccines <for> parents & carers", summary="Ages <5 and >11"),
-             files={"messages/launch.md": body})
+    campaign(
+        link_campaign(title="Vaccines <for> parents & carers", summary="Ages <5 and >11"),
+        files={"messages/launch.md": body},
+    )
     drafts = by_channel(ws)
     video = drafts["video"]
     assert isinstance(video, VideoListing)
@@ -401,10 +431,13 @@ LONG_SUMMARY = " ".join(["Nurses answer the questions parents ask most about the
 
 @pytest.mark.parametrize(("adapter", "limit"), [("mastodon", 500), ("bluesky", 300)])
 def test_a_long_social_post_is_shortened_but_keeps_its_title_and_link(
-        workspace: Path, campaign: WriteCampaign, adapter: str, limit: int) -> None:
+    workspace: Path, campaign: WriteCampaign, adapter: str, limit: int
+) -> None:
     add_settings(workspace, f'\n[channels.social]\nadapter = "{adapter}"\n')
-    campaign(link_campaign(title="Free flu clinics for every child this winter", summary=LONG_SUMMARY),
-             files={"messages/launch.md": LINK_BODY})
+    campaign(
+        link_campaign(title="Free flu clinics for every child this winter", summary=LONG_SUMMARY),
+        files={"messages/launch.md": LINK_BODY},
+    )
     post = by_channel(workspace)["social"]
     assert isinstance(post, SocialPost)
     assert post.limit == limit
@@ -427,8 +460,9 @@ def test_a_short_social_post_is_sent_whole(ws: Path, campaign: WriteCampaign) ->
 # ============================================================================ translations
 
 
-def write_po(root: Path, language: str, *, fuzzy: str | None = None, missing: str | None = None,
-             prefix: str = "ترجمة") -> None:
+def write_po(
+    root: Path, language: str, *, fuzzy: str | None = None, missing: str | None = None, prefix: str = "ترجمة"
+) -> None:
     """Translate every string of the campaign into `language` ("<prefix> <source>"),
     with the entry of context `fuzzy` marked fuzzy and that of `missing` left empty."""
     write_translation(root, language, lambda text: f"{prefix} {text}", fuzzy=fuzzy, missing=missing)
@@ -444,12 +478,16 @@ def test_a_language_without_a_catalog_is_blocked(ws: Path, campaign: WriteCampai
     assert all(isinstance(d, Draft) for d in by_channel(ws, language="en").values())
 
 
-@pytest.mark.parametrize(("fuzzy", "missing", "why"), [
-    ("launch/title", None, "1 fuzzy"),
-    (None, "launch/call_to_action", "1 missing"),
-])
-def test_a_fuzzy_or_missing_entry_blocks_the_language(ws: Path, campaign: WriteCampaign,
-                                                      fuzzy: str | None, missing: str | None, why: str) -> None:
+@pytest.mark.parametrize(
+    ("fuzzy", "missing", "why"),
+    [
+        ("launch/title", None, "1 fuzzy"),
+        (None, "launch/call_to_action", "1 missing"),
+    ],
+)
+def test_a_fuzzy_or_missing_entry_blocks_the_language(
+    ws: Path, campaign: WriteCampaign, fuzzy: str | None, missing: str | None, why: str
+) -> None:
     campaign(link_campaign(languages="en, ar"), files={"messages/launch.md": LINK_BODY})
     write_po(ws, "ar", fuzzy=fuzzy, missing=missing)
     for draft in by_channel(ws, language="ar").values():
@@ -463,7 +501,12 @@ def test_a_complete_catalog_is_used(ws: Path, campaign: WriteCampaign) -> None:
     drafts = by_channel(ws, language="ar")
     for draft in drafts.values():
         assert isinstance(draft, Draft)
-        assert (draft.language, draft.direction, draft.fallback, draft.title) == ("ar", "rtl", False, "ترجمة Free clinics")
+        assert (draft.language, draft.direction, draft.fallback, draft.title) == (
+            "ar",
+            "rtl",
+            False,
+            "ترجمة Free clinics",
+        )
     assert "ترجمة Read" in drafts["blog"].html and SOURCE_NOTE not in drafts["blog"].html
 
 
@@ -478,7 +521,12 @@ def test_under_the_source_policy_the_source_text_goes_out_with_a_note(ws: Path, 
         # Nothing of the stale catalog ("ترجمة <source>") is used.
         assert not re.search(r"ترجمة [A-Za-z]", json.dumps(draft_json(draft), ensure_ascii=False)), draft.channel
     # The note is for the reader, so it is in the reader's language.
-    for document in (drafts["blog"].html, drafts["newsletter"].html, drafts["newsletter"].text, drafts["briefing"].html):
+    for document in (
+        drafts["blog"].html,
+        drafts["newsletter"].html,
+        drafts["newsletter"].text,
+        drafts["briefing"].html,
+    ):
         assert words("ar").gettext(SOURCE_NOTE) in document and SOURCE_NOTE not in document
     # The delivery keeps its own language in its tags: it is the Arabic readers' copy.
     assert all("utm_content=parents-ar" in link.url for link in drafts["blog"].links)
@@ -531,7 +579,9 @@ def test_an_indented_code_block_stays_a_code_block(ws: Path, campaign: WriteCamp
 
 
 def test_a_fenced_code_block_stays_a_code_block(ws: Path, campaign: WriteCampaign) -> None:
-    campaign(link_campaign(), files={"messages/launch.md": "Intro.\n\n```\ncode line 1\n\ncode line 3\n```\n\nAfter.\n"})
+    campaign(
+        link_campaign(), files={"messages/launch.md": "Intro.\n\n```\ncode line 1\n\ncode line 3\n```\n\nAfter.\n"}
+    )
     assert "<pre><code>code line 1\n\ncode line 3\n</code></pre>" in by_channel(ws)["blog"].html
 
 
@@ -544,7 +594,9 @@ def test_a_workspace_template_overrides_the_built_in_one(ws: Path, campaign: Wri
     (ws / "templates").mkdir()
     (ws / "templates" / "blog.html.j2").write_text(
         '<article class="unit-post" dir="{{ direction }}"><h1>{{ title }}</h1>{{ body_html | safe }}'
-        "<footer>{{ acknowledgement }}</footer></article>\n", encoding="utf-8")
+        "<footer>{{ acknowledgement }}</footer></article>\n",
+        encoding="utf-8",
+    )
     drafts = by_channel(ws)
     blog = drafts["blog"]
     assert blog.html.startswith('<article class="unit-post" dir="ltr"><h1>Free clinics</h1><p>Read ')
@@ -582,8 +634,12 @@ def test_the_acknowledgement_is_on_every_public_kind(ws: Path, campaign: WriteCa
 def test_a_translated_acknowledgement_is_used_in_its_language(ws: Path, campaign: WriteCampaign) -> None:
     settings = ws / "kmcomms.toml"
     text = settings.read_text(encoding="utf-8")
-    settings.write_text(text.replace("\n[store]", f"acknowledgements = {{ ar = {json.dumps(ARABIC_ACK, ensure_ascii=False)} }}\n\n[store]", 1),
-                        encoding="utf-8")
+    settings.write_text(
+        text.replace(
+            "\n[store]", f"acknowledgements = {{ ar = {json.dumps(ARABIC_ACK, ensure_ascii=False)} }}\n\n[store]", 1
+        ),
+        encoding="utf-8",
+    )
     campaign(link_campaign(languages="en, ar"), files={"messages/launch.md": LINK_BODY})
     write_po(ws, "ar")
     arabic, english = by_channel(ws, language="ar"), by_channel(ws, language="en")
@@ -593,7 +649,9 @@ def test_a_translated_acknowledgement_is_used_in_its_language(ws: Path, campaign
     assert [where for where, text in public_parts(english) if ARABIC_ACK in text or ACK[:40] not in text] == []
 
 
-def test_without_a_translation_the_acknowledgement_stays_in_the_source_language(ws: Path, campaign: WriteCampaign) -> None:
+def test_without_a_translation_the_acknowledgement_stays_in_the_source_language(
+    ws: Path, campaign: WriteCampaign
+) -> None:
     campaign(link_campaign(languages="en, ar"), files={"messages/launch.md": LINK_BODY})
     write_po(ws, "ar")
     arabic = by_channel(ws, language="ar")
@@ -604,4 +662,9 @@ def test_kinds_render_to_their_draft_classes(ws: Path, campaign: WriteCampaign) 
     campaign(link_campaign(), files={"messages/launch.md": LINK_BODY})
     drafts = by_channel(ws)
     assert {channel: type(draft) for channel, draft in drafts.items()} == {
-        "blog": BlogPost, "newsletter": Newsletter, "video": VideoListing, "briefing": Briefing, "social": SocialPost}
+        "blog": BlogPost,
+        "newsletter": Newsletter,
+        "video": VideoListing,
+        "briefing": Briefing,
+        "social": SocialPost,
+    }

@@ -27,12 +27,10 @@ import pytest
 from conftest import make_workspace, write_campaign
 from workspaces import audience, campaign_yaml
 
-from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.adapters import Kind
-from kmcomms.plan.deliveries import Window
+from kmcomms.campaign.load import load_paths
+from kmcomms.plan.deliveries import Window, plan_of
 from kmcomms.render.drafts import Blocked, Draft
-from kmcomms.render.renderer import Renderer
-from kmcomms.plan.deliveries import plan_of
 from kmcomms.render.markup import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -41,6 +39,7 @@ from kmcomms.render.markup import (
     to_html,
     utm_tags,
 )
+from kmcomms.render.renderer import Renderer
 
 CORPUS = Path(__file__).resolve().parents[1] / "xss" / "vectors.txt"
 
@@ -66,20 +65,79 @@ IDS = [f"v{i:03d}" for i in range(1, len(VECTORS) + 1)]
 
 #: Elements that must never come out of a message (the templates' own <meta>, <style>
 #: and <title> in a document's head are compared with a clean render instead).
-FORBIDDEN_TAGS = frozenset({
-    "script", "iframe", "frame", "frameset", "svg", "math", "object", "embed", "applet", "base", "meta", "form",
-    "style", "link", "input", "button", "textarea", "select", "template", "portal", "noscript", "xmp", "title",
-    "isindex", "keygen", "bgsound", "video", "audio", "source", "marquee", "details", "plaintext", "noembed",
-    "noframes", "body", "html", "head",
-})
+FORBIDDEN_TAGS = frozenset(
+    {
+        "script",
+        "iframe",
+        "frame",
+        "frameset",
+        "svg",
+        "math",
+        "object",
+        "embed",
+        "applet",
+        "base",
+        "meta",
+        "form",
+        "style",
+        "link",
+        "input",
+        "button",
+        "textarea",
+        "select",
+        "template",
+        "portal",
+        "noscript",
+        "xmp",
+        "title",
+        "isindex",
+        "keygen",
+        "bgsound",
+        "video",
+        "audio",
+        "source",
+        "marquee",
+        "details",
+        "plaintext",
+        "noembed",
+        "noframes",
+        "body",
+        "html",
+        "head",
+    }
+)
 #: Raw text that is a forbidden element however a parser reads the rest.
 FORBIDDEN_OPENINGS = ("<script", "<iframe", "<svg", "<math", "<object", "<embed", "<base", "<meta", "<form", "<style")
 #: Attributes a browser fetches or navigates to.
-URL_ATTRIBUTES = frozenset({
-    "href", "src", "srcset", "action", "formaction", "background", "poster", "data", "lowsrc", "dynsrc", "code",
-    "codebase", "cite", "longdesc", "ping", "xlink:href", "usemap", "manifest", "icon", "archive", "classid", "to",
-    "values", "from", "by",
-})
+URL_ATTRIBUTES = frozenset(
+    {
+        "href",
+        "src",
+        "srcset",
+        "action",
+        "formaction",
+        "background",
+        "poster",
+        "data",
+        "lowsrc",
+        "dynsrc",
+        "code",
+        "codebase",
+        "cite",
+        "longdesc",
+        "ping",
+        "xlink:href",
+        "usemap",
+        "manifest",
+        "icon",
+        "archive",
+        "classid",
+        "to",
+        "values",
+        "from",
+        "by",
+    }
+)
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
@@ -217,8 +275,9 @@ def test_the_checker_flags_each_kind_of_payload(name: str) -> None:
 
 
 def test_url_scheme_reads_urls_as_a_browser_does() -> None:
-    assert [url_scheme(v) for v in (" \x0e javascript:x", "java\tscr\nipt:x", "HTTPS://a", "/a:b", "a b:c", "//h/x")] == [
-        "javascript", "javascript", "https", None, None, None]
+    assert [
+        url_scheme(v) for v in (" \x0e javascript:x", "java\tscr\nipt:x", "HTTPS://a", "/a:b", "a b:c", "//h/x")
+    ] == ["javascript", "javascript", "https", None, None, None]
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -275,7 +334,9 @@ def test_the_corpus_is_dangerous_without_the_sanitiser() -> None:
 
 
 def _register() -> LinkRegister:
-    return LinkRegister("d1", utm_tags(campaign="c", medium="email", source="news", content="parents-en", delivery="d1"))
+    return LinkRegister(
+        "d1", utm_tags(campaign="c", medium="email", source="news", content="parents-en", delivery="d1")
+    )
 
 
 ALLOWED_PAIRS = {(tag, name) for tag, names in ALLOWED_ATTRIBUTES.items() for name in names} | {("a", "rel")}
@@ -310,8 +371,12 @@ adapter = "mastodon"
 """
 
 #: The campaign up to `messages:`: one audience, everyone, reached on every channel.
-CAMPAIGN_HEAD = campaign_yaml("", title="XSS corpus", reached="public", audiences=audience(
-    "public", name="Everyone", intent="aware", channels="blog, newsletter, video, briefing, social"))
+CAMPAIGN_HEAD = campaign_yaml(
+    "",
+    title="XSS corpus",
+    reached="public",
+    audiences=audience("public", name="Everyone", intent="aware", channels="blog, newsletter, video, briefing, social"),
+)
 
 
 def _yaml(text: str) -> str:
@@ -364,7 +429,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     files["messages/baseline.md"] = "A clean paragraph with [a link](https://example.org/a).\n"
     for n, vector in enumerate(VECTORS, 1):
         files[f"messages/b{n:03d}.md"] = vector
-        messages.append(_message(f"b{n:03d}", title="A clean title", text="A clean sentence.", body=f"messages/b{n:03d}.md"))
+        messages.append(
+            _message(f"b{n:03d}", title="A clean title", text="A clean sentence.", body=f"messages/b{n:03d}.md")
+        )
         messages.append(_message(f"f{n:03d}", title=vector, text=vector, body="A clean body."))
     write_campaign(root, CAMPAIGN_HEAD + "".join(messages), name="xss", files=files)
     result = load_paths([root])
@@ -449,9 +516,13 @@ def test_a_vector_in_the_body_is_removed_from_every_field(rendered: Rendered, n:
     # Plain-text fields made from the body (a newsletter's text part, an excerpt, a
     # preheader, a video description) show only what the HTML shows as text.
     shown = set(problems(visible_text(to_html(vector))))
-    leaked = {name: bad for name, value in string_fields(draft)
-              if name not in DOCUMENT_FIELDS and not name.startswith("links")
-              and (bad := sorted(set(problems(value)) - shown))}
+    leaked = {
+        name: bad
+        for name, value in string_fields(draft)
+        if name not in DOCUMENT_FIELDS
+        and not name.startswith("links")
+        and (bad := sorted(set(problems(value)) - shown))
+    }
     assert leaked == {}, f"body {vector!r}"
 
 
@@ -470,8 +541,11 @@ def test_every_kind_has_an_html_document_or_none() -> None:
     # are the ones expected, so a renamed field cannot silently skip them.
     from kmcomms.render.drafts import BlogPost, Briefing, Newsletter, SocialPost, VideoListing
 
-    with_html = {cls.kind for cls in (BlogPost, Newsletter, VideoListing, Briefing, SocialPost)
-                 if "html" in {f.name for f in fields(cls)}}
+    with_html = {
+        cls.kind
+        for cls in (BlogPost, Newsletter, VideoListing, Briefing, SocialPost)
+        if "html" in {f.name for f in fields(cls)}
+    }
     assert with_html == {Kind.BLOG, Kind.NEWSLETTER, Kind.VIDEO, Kind.BRIEFING}
 
 
@@ -479,8 +553,11 @@ def plain_field_problems(draft: Draft) -> dict[str, list[str]]:
     """`problems` of each plain-text field (everything but the HTML documents and the
     registered links), read as HTML, as a platform that takes a title or an excerpt as
     HTML (WordPress) would."""
-    return {name: bad for name, value in string_fields(draft)
-            if name not in DOCUMENT_FIELDS and not name.startswith("links") and (bad := problems(value))}
+    return {
+        name: bad
+        for name, value in string_fields(draft)
+        if name not in DOCUMENT_FIELDS and not name.startswith("links") and (bad := problems(value))
+    }
 
 
 @pytest.mark.parametrize("n", range(1, len(VECTORS) + 1), ids=IDS)
@@ -488,7 +565,11 @@ def test_a_vector_in_a_short_field_is_inert_in_every_plain_field(rendered: Rende
     # Title, summary, call to action and briefing points are plain text: no platform may
     # read markup in them, in any field of any kind (a WordPress title or excerpt is HTML).
     vector = VECTORS[n - 1]
-    leaked = {f"{kind}.{name}": bad for kind in KINDS for name, bad in plain_field_problems(rendered.get(f"f{n:03d}", kind)).items()}
+    leaked = {
+        f"{kind}.{name}": bad
+        for kind in KINDS
+        for name, bad in plain_field_problems(rendered.get(f"f{n:03d}", kind)).items()
+    }
     assert leaked == {}, f"title, summary and call to action {vector!r}"
 
 
@@ -546,8 +627,11 @@ def test_a_call_to_action_address_cannot_break_out_of_its_attribute(social_works
         if html is not None:
             body = _HEAD.sub("", html)
             assert problems(body, allowed_tags={"html", "body"}) == [], html
-            cta = [dict(e.attributes)["href"] for e in parse(body).elements
-                   if e.tag == "a" and "example.org/" in (dict(e.attributes).get("href") or "")]
+            cta = [
+                dict(e.attributes)["href"]
+                for e in parse(body).elements
+                if e.tag == "a" and "example.org/" in (dict(e.attributes).get("href") or "")
+            ]
             assert cta and all(href.startswith(url) for href in cta), cta
             checked += 1
     assert checked == 4  # blog, newsletter, video (its description for a web page), briefing
@@ -555,18 +639,26 @@ def test_a_call_to_action_address_cannot_break_out_of_its_attribute(social_works
 
 @pytest.mark.parametrize("url", list(ALLOWED.values()), ids=list(ALLOWED))
 def test_a_call_to_action_address_carries_no_markup_into_plain_fields(social_workspace: Path, url: str) -> None:
-    leaked = {f"{draft.kind}.{name}": bad for draft in render_one(social_workspace, _with_url(url))
-              for name, bad in plain_field_problems(draft).items()}
+    leaked = {
+        f"{draft.kind}.{name}": bad
+        for draft in render_one(social_workspace, _with_url(url))
+        for name, bad in plain_field_problems(draft).items()
+    }
     assert leaked == {}
 
 
-@pytest.mark.parametrize("body", [
-    "`<img src=x onerror=alert(1)>` starts it.",
-    "&lt;script&gt;alert(1)&lt;/script&gt; starts it.",
-], ids=["code-span", "escaped-script"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "`<img src=x onerror=alert(1)>` starts it.",
+        "&lt;script&gt;alert(1)&lt;/script&gt; starts it.",
+    ],
+    ids=["code-span", "escaped-script"],
+)
 def test_an_excerpt_made_from_the_body_is_inert(social_workspace: Path, body: str) -> None:
     message = _message("one", title="A clean title", text="x", body="messages/one.md").replace(
-        '\n    summary: "x"\n', "\n", 1)
+        '\n    summary: "x"\n', "\n", 1
+    )
     drafts = {draft.kind: draft for draft in render_one(social_workspace, message, {"messages/one.md": body})}
     assert "starts it." in drafts[Kind.BLOG].excerpt and "starts it." in drafts[Kind.NEWSLETTER].preheader
     assert (problems(drafts[Kind.BLOG].excerpt), problems(drafts[Kind.NEWSLETTER].preheader)) == ([], [])

@@ -74,10 +74,14 @@ messages:
     body: Clinicians answer what parents ask most.
 """
 
-LATER = CAMPAIGN.replace("title: MMR conversations", "title: Flu later").replace(
-    "starts: 2027-01-11", "starts: 2027-06-01").replace("ends: 2027-03-31", "ends: 2027-08-31").replace(
-    "2027-01-12 09:00", "2027-06-02 09:00").replace("by: 2027-03-31", "by: 2027-08-31").replace(
-    "by: 2027-02-28", "by: 2027-08-31")
+LATER = (
+    CAMPAIGN.replace("title: MMR conversations", "title: Flu later")
+    .replace("starts: 2027-01-11", "starts: 2027-06-01")
+    .replace("ends: 2027-03-31", "ends: 2027-08-31")
+    .replace("2027-01-12 09:00", "2027-06-02 09:00")
+    .replace("by: 2027-03-31", "by: 2027-08-31")
+    .replace("by: 2027-02-28", "by: 2027-08-31")
+)
 
 # Deliveries: (id, audience, language, channel, state).
 DELIVERIES = [
@@ -97,14 +101,14 @@ def at(day: str, minute: int = 0) -> datetime:
 SAMPLES = [
     ("d1", "views", 30, at("2027-01-12"), "api", None),
     ("d1", "views", 70, at("2027-01-20"), "api", None),
-    ("d1", "views", 70, at("2027-01-20"), "api", None),      # the same reading sent twice: once
+    ("d1", "views", 70, at("2027-01-20"), "api", None),  # the same reading sent twice: once
     ("d2", "views", 20, at("2027-01-15"), "api", None),
-    ("d2", "views", 45, at("2027-04-10"), "api", None),      # after the as-of date: not counted
+    ("d2", "views", 45, at("2027-04-10"), "api", None),  # after the as-of date: not counted
     ("d3", "recipients", 40, at("2027-01-12"), "api", None),
     ("d3", "opens", 30, at("2027-01-14"), "api", "opens include machine opens"),
-    *[("d3", "clicks", 1, at("2027-01-12", k), "tracking", None) for k in range(12)],   # 12 events add up
+    *[("d3", "clicks", 1, at("2027-01-12", k), "tracking", None) for k in range(12)],  # 12 events add up
     ("d5", "views", 9, at("2027-01-13"), "api", None),
-    (None, "views", 10, at("2027-02-01"), "manual", None),   # leaflets read at an event: add up
+    (None, "views", 10, at("2027-02-01"), "manual", None),  # leaflets read at an event: add up
     (None, "views", 15, at("2027-02-02"), "manual", None),
     (None, "recipients", 8, at("2027-01-13"), "manual", None),
 ]
@@ -128,19 +132,70 @@ def make_ledger(root: Path, url: str, campaign: str = "mmr") -> None:
     engine = open_store(url, root)
     due = at("2027-01-12 09:00")
     with engine.begin() as db:
-        db.execute(insert(deliveries), [
-            {"id": i, "campaign": campaign, "message": "launch", "occurrence": "o1", "audiences": a, "language": lang,
-             "channel": ch, "due_at": due, "timezone": "Europe/London", "state": state, "attempts": 1,
-             "planned_at": due - timedelta(days=1), "updated_at": due} for i, a, lang, ch, state in DELIVERIES])
-        db.execute(insert(publications), [
-            {"delivery_id": i, "remote_id": f"r-{i}", "url": f"https://example.org/{i}", "published_at": due,
-             "content_hash": "0" * 64} for i, *_, state in DELIVERIES if state == "published"])
-        db.execute(insert(reach_samples), [
-            {"delivery_id": d, "campaign": campaign, "metric": m, "value": v, "observed_at": t, "source": s, "quality": q}
-            for d, m, v, t, s, q in SAMPLES])
-        db.execute(insert(evidence), [
-            {"campaign": campaign, "kind": "citation-in-clinical-guidelines", "title": "Cited in the regional guideline",
-             "happened_on": at("2027-03-01"), "source": "Overton", "url": "https://example.org/guideline", "notes": None}])
+        db.execute(
+            insert(deliveries),
+            [
+                {
+                    "id": i,
+                    "campaign": campaign,
+                    "message": "launch",
+                    "occurrence": "o1",
+                    "audiences": a,
+                    "language": lang,
+                    "channel": ch,
+                    "due_at": due,
+                    "timezone": "Europe/London",
+                    "state": state,
+                    "attempts": 1,
+                    "planned_at": due - timedelta(days=1),
+                    "updated_at": due,
+                }
+                for i, a, lang, ch, state in DELIVERIES
+            ],
+        )
+        db.execute(
+            insert(publications),
+            [
+                {
+                    "delivery_id": i,
+                    "remote_id": f"r-{i}",
+                    "url": f"https://example.org/{i}",
+                    "published_at": due,
+                    "content_hash": "0" * 64,
+                }
+                for i, *_, state in DELIVERIES
+                if state == "published"
+            ],
+        )
+        db.execute(
+            insert(reach_samples),
+            [
+                {
+                    "delivery_id": d,
+                    "campaign": campaign,
+                    "metric": m,
+                    "value": v,
+                    "observed_at": t,
+                    "source": s,
+                    "quality": q,
+                }
+                for d, m, v, t, s, q in SAMPLES
+            ],
+        )
+        db.execute(
+            insert(evidence),
+            [
+                {
+                    "campaign": campaign,
+                    "kind": "citation-in-clinical-guidelines",
+                    "title": "Cited in the regional guideline",
+                    "happened_on": at("2027-03-01"),
+                    "source": "Overton",
+                    "url": "https://example.org/guideline",
+                    "notes": None,
+                }
+            ],
+        )
     engine.dispose()
 
 
@@ -165,23 +220,41 @@ def test_json_report_has_the_hand_worked_figures(unit: Path) -> None:
     assert values == {"views": (115, "met"), "clicks": (12, "missed"), "briefed": (8, "met")}
     [part] = data["parts"]
     sections = {s["key"]: s for s in part["sections"]}
-    assert list(sections) == ["summary", "theory-of-change", "reach", "results", "channels", "influence", "inclusion",
-                              "learning", "methods"]
+    assert list(sections) == [
+        "summary",
+        "theory-of-change",
+        "reach",
+        "results",
+        "channels",
+        "influence",
+        "inclusion",
+        "learning",
+        "methods",
+    ]
     objectives = {row[0]: row[2] for row in sections["summary"]["tables"][0]["rows"]}
     assert objectives == {"parents-hear": "missed", "clinicians-know": "met"}
     reach = {(r["audience"], r["language"], r["channel"], r["metric"]): r["value"] for r in data["reach"]}
-    assert reach == {("clinicians", "en", "blog", "views"): 9, ("parents", "en", "blog", "views"): 70,
-                     ("parents", "en", "newsletter", "clicks"): 12, ("parents", "en", "newsletter", "opens"): 30,
-                     ("parents", "en", "newsletter", "recipients"): 40, ("parents", "ur", "blog", "views"): 20,
-                     (None, None, None, "recipients"): 8, (None, None, None, "views"): 25}
+    assert reach == {
+        ("clinicians", "en", "blog", "views"): 9,
+        ("parents", "en", "blog", "views"): 70,
+        ("parents", "en", "newsletter", "clicks"): 12,
+        ("parents", "en", "newsletter", "opens"): 30,
+        ("parents", "en", "newsletter", "recipients"): 40,
+        ("parents", "ur", "blog", "views"): 20,
+        (None, None, None, "recipients"): 8,
+        (None, None, None, "views"): 25,
+    }
     tables = {t["key"]: t for s in part["sections"] for t in s["tables"]}
     assert tables["gaps"]["rows"] == [["commissioners", "(all languages)", "no deliveries", 0]]
     assert tables["health"]["rows"] == [["published", 4], ["failed", 1]]
     rates = {(r[0], r[1]): (r[4], r[6]) for r in tables["channel-rates"]["rows"]}
     assert rates[("newsletter", "clicks per recipient")] == (0.3, "")
     assert rates[("blog", "views per listing")] == (33.0, "small numbers")
-    assert tables["evidence"]["rows"][0][:3] == ["citation in clinical guidelines", "2027-03-01",
-                                                 "Cited in the regional guideline"]
+    assert tables["evidence"]["rows"][0][:3] == [
+        "citation in clinical guidelines",
+        "2027-03-01",
+        "Cited in the regional guideline",
+    ]
     [urdu] = tables["translations"]["rows"]
     assert urdu[0] == "ur" and urdu[1] == urdu[2] == urdu[3] > 0 and urdu[4:] == [0, 0, 1]  # d2 only: d4 failed
     assert "Data caveat: opens include machine opens." in sections["channels"]["paragraphs"]
@@ -193,9 +266,17 @@ def test_html_report_is_self_contained_with_charts_and_accessible_tables(unit: P
     assert code == 0, err
     page = target.read_text()
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en"' in page
-    for title in ("Summary", "Campaign and theory of change", "Reach and equity", "Results by AMEC level",
-                  "Channel performance", "Policy and practice influence", "Accessibility and inclusion",
-                  "Learning: what worked", "Methods, data sources and limitations"):
+    for title in (
+        "Summary",
+        "Campaign and theory of change",
+        "Reach and equity",
+        "Results by AMEC level",
+        "Channel performance",
+        "Policy and practice influence",
+        "Accessibility and inclusion",
+        "Learning: what worked",
+        "Methods, data sources and limitations",
+    ):
         assert f">{title}</h2>" in page
     # Charts: progress, then one per reach metric (views, clicks, opens, recipients), all inline.
     assert page.count("<svg ") == page.count("<figure") == 5
@@ -222,15 +303,24 @@ def test_csv_writes_tidy_indicator_and_reach_tables(unit: Path, tmp_path: Path) 
     with (tmp_path / "csv" / "indicators.csv").open(newline="") as f:
         indicators = list(csv.DictReader(f))
     assert [(r["indicator"], r["value"], r["status"], r["by"]) for r in indicators] == [
-        ("views", "115", "met", "2027-03-31"), ("clicks", "12", "missed", "2027-03-31"),
-        ("briefed", "8", "met", "2027-02-28")]
+        ("views", "115", "met", "2027-03-31"),
+        ("clicks", "12", "missed", "2027-03-31"),
+        ("briefed", "8", "met", "2027-02-28"),
+    ]
     # views: the latest running total of d1 and of d2 (one reading each), two manual records
     assert indicators[0]["observations"] == "4"
     with (tmp_path / "csv" / "reach.csv").open(newline="") as f:
         reach = list(csv.DictReader(f))
     assert len(reach) == 8
-    assert {"campaign": "mmr", "audience": "parents", "language": "ur", "channel": "blog", "metric": "views",
-            "value": "20", "deliveries": "1"} in reach
+    assert {
+        "campaign": "mmr",
+        "audience": "parents",
+        "language": "ur",
+        "channel": "blog",
+        "metric": "views",
+        "value": "20",
+        "deliveries": "1",
+    } in reach
 
 
 def test_as_of_earlier_counts_only_what_was_seen_by_then(unit: Path) -> None:
@@ -257,14 +347,17 @@ def test_unit_report_covers_the_campaigns_running_in_the_period(unit: Path) -> N
     assert "## MMR conversations" in out and "## Flu later" in out and "### Reach and equity" in out
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    ((), "name one CAMPAIGN"),
-    (("mmr", "--unit"), "name one CAMPAIGN"),
-    (("nope",), 'no valid campaign "nope"'),
-    (("mmr", "--format", "csv"), "give -o FOLDER"),
-    (("mmr", "--from", "2027-01-01"), "--from and --to are for --unit"),
-    (("--unit", "--from", "2027-05-01", "--to", "2027-01-01"), "is after --to"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ((), "name one CAMPAIGN"),
+        (("mmr", "--unit"), "name one CAMPAIGN"),
+        (("nope",), 'no valid campaign "nope"'),
+        (("mmr", "--format", "csv"), "give -o FOLDER"),
+        (("mmr", "--from", "2027-01-01"), "--from and --to are for --unit"),
+        (("--unit", "--from", "2027-05-01", "--to", "2027-01-01"), "is after --to"),
+    ],
+)
 def test_wrong_usage_is_one_line_and_exit_2(unit: Path, args: tuple[str, ...], says: str) -> None:
     code, out, err = report(unit, *args)
     assert code == 2 and out == ""

@@ -15,7 +15,6 @@ from conftest import make_workspace, run_cli, write_campaign
 from test_report import AS_OF, CAMPAIGN, LATER, NOW, make_ledger
 from workspaces import write_translations
 
-
 #: Appended to a copy of a report: lists every chart text the browser draws outside its
 #: chart (a label cut off), into <pre id="cut-off"> for the dumped DOM.
 MEASURE = """<script>
@@ -66,8 +65,9 @@ def test_unit_report_charts_show_whole_labels_inside_the_picture(tmp_path: Path)
     write_campaign(root, LATER.replace("title: Flu later", f'title: "{long_title}"'), name="later", files={})
     make_ledger(root, f"sqlite:///{tmp_path / 'ledger.db'}")
     target = tmp_path / "unit.html"
-    code, _, err = run_cli("--now", NOW, "report", "-w", root, "--unit", "--from", "2027-01-01", "--to", "2027-09-01",
-                           "-o", target)
+    code, _, err = run_cli(
+        "--now", NOW, "report", "-w", root, "--unit", "--from", "2027-01-01", "--to", "2027-09-01", "-o", target
+    )
     assert code == 0, err
     measured = tmp_path / "measured.html"
     measured.write_text(target.read_text().replace("</body>", MEASURE + "</body>"))
@@ -78,8 +78,8 @@ def test_unit_report_charts_show_whole_labels_inside_the_picture(tmp_path: Path)
     [cut] = re.findall(r'<pre id="cut-off">(.*?)</pre>', page.dom, re.DOTALL)
     assert json.loads(cut.replace("&quot;", '"')) == []
     # The published-per-campaign chart names each campaign in full (wrapped, never shortened).
-    overview = page.dom[page.dom.index('id="published"'):]
-    drawing = overview[:overview.index("</svg>")]
+    overview = page.dom[page.dom.index('id="published"') :]
+    drawing = overview[: overview.index("</svg>")]
     texts = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text\b[^>]*>(.*?)</text>", drawing, re.DOTALL)]
     assert long_title.replace("&", "&amp;") in " ".join(texts) or long_title in " ".join(texts)
     assert "…" not in "".join(texts)

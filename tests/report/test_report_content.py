@@ -22,12 +22,11 @@ from conftest import make_workspace, run_cli, write_campaign
 from test_report import CAMPAIGN, LATER, make_ledger, report
 from workspaces import write_translations
 
-from kmcomms.report.model import Chart, Table
 from kmcomms.report.charts import svg
+from kmcomms.report.model import Chart, Table
 
 REPO = Path(__file__).resolve().parents[2]
 VNU_JAR = Path(__file__).resolve().parents[1] / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-
 
 
 @pytest.fixture
@@ -123,8 +122,11 @@ def test_one_day_of_data_is_too_early_to_project(unit: Path, tmp_path: Path) -> 
     assert code == 0, err
     data = json.loads(out)
     found = {row["indicator"]: (row["value"], row["projected"], row["status"]) for row in data["indicators"]}
-    assert found == {"views": (30, None, "too early"), "clicks": (12, None, "too early"),
-                     "briefed": (None, None, "no data")}
+    assert found == {
+        "views": (30, None, "too early"),
+        "clicks": (12, None, "too early"),
+        "briefed": (None, None, "no data"),
+    }
     [part] = data["parts"]
     summary = part["sections"][0]["paragraphs"]
     assert "Headline: views 30 of 100 (too early to project; a trend is projected from 2027-01-30)." in summary
@@ -136,7 +138,10 @@ def test_one_day_of_data_is_too_early_to_project(unit: Path, tmp_path: Path) -> 
     assert code == 0, err
     with (tmp_path / "csv" / "indicators.csv").open(newline="") as f:
         assert {r["indicator"]: (r["projected"], r["status"]) for r in csv.DictReader(f)} == {
-            "views": ("", "too early"), "clicks": ("", "too early"), "briefed": ("", "no data")}
+            "views": ("", "too early"),
+            "clicks": ("", "too early"),
+            "briefed": ("", "no data"),
+        }
 
 
 # ------------------------------------------------------- summaries agree with the details
@@ -146,7 +151,7 @@ _WORDS = {"too early to project": "too early"}
 
 
 def _counted(words: str) -> Counter[str]:
-    """"1 met, 2 too early to project" → {"met": 1, "too early": 2}."""
+    """ "1 met, 2 too early to project" → {"met": 1, "too early": 2}."""
     found: Counter[str] = Counter()
     for part in words.split(", "):
         number, _, status = part.partition(" ")
@@ -190,10 +195,16 @@ def test_the_unit_overview_adds_up_its_table(unit: Path) -> None:
     data = json.loads(out)
     overview = data["overview"]
     table = overview["tables"][0]
-    counts = Counter({status: sum(row[k] for row in table["rows"])
-                      for k, status in enumerate(table["columns"]) if k >= 2 and k < len(table["columns"]) - 2})
-    matched = re.fullmatch(r"(\d+) campaigns? active between \S+ and \S+, with (\d+) objectives?: (.+)\.",
-                           overview["paragraphs"][0])
+    counts = Counter(
+        {
+            status: sum(row[k] for row in table["rows"])
+            for k, status in enumerate(table["columns"])
+            if k >= 2 and k < len(table["columns"]) - 2
+        }
+    )
+    matched = re.fullmatch(
+        r"(\d+) campaigns? active between \S+ and \S+, with (\d+) objectives?: (.+)\.", overview["paragraphs"][0]
+    )
     assert matched, overview["paragraphs"][0]
     assert int(matched[1]) == len(table["rows"]) == len(data["parts"]) == 2
     assert int(matched[2]) == sum(row[1] for row in table["rows"])
@@ -212,8 +223,16 @@ def test_an_empty_ledger_says_what_would_fill_each_section(tmp_path: Path) -> No
     assert code == 0, err
     [part] = json.loads(out)["parts"]
     empty = {key: t["empty"] for key, t in tables(part).items() if not t["rows"]}
-    assert {"reach", "health", "channel-rates", "channel-health", "evidence", "language-rates", "audience-rates",
-            "sources"} <= set(empty)
+    assert {
+        "reach",
+        "health",
+        "channel-rates",
+        "channel-health",
+        "evidence",
+        "language-rates",
+        "audience-rates",
+        "sources",
+    } <= set(empty)
     # Each says what fills it; those the user fills name the command that does.
     assert "Nothing recorded yet." not in empty.values()
     for key in ("reach", "channel-rates", "evidence", "sources", "health"):
@@ -319,18 +338,22 @@ def test_report_unit_with_no_dates_works_in_the_repository_workspace(tmp_path: P
     assert json.loads(out)["period"] == [first, "2027-02-01"]
 
 
-@pytest.mark.parametrize(("now", "args", "period"), [
-    # the fixture's campaign runs from 2027-01-11 to 2027-03-31
-    ("2027-04-06T08:00Z", (), ["2027-01-11", "2027-04-06"]),
-    ("2027-04-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-04-06"]),
-    ("2027-04-06T08:00Z", ("--to", "2027-02-01"), ["2027-01-11", "2027-02-01"]),
-    ("2026-12-06T08:00Z", (), ["2027-01-11", "2027-03-31"]),
-    ("2026-12-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-03-31"]),
-    ("2026-12-06T08:00Z", ("--from", "2027-05-01"), ["2027-05-01", "2027-05-01"]),
-    ("2026-12-06T08:00Z", ("--to", "2027-01-05"), ["2027-01-05", "2027-01-05"]),
-])
-def test_a_date_given_alone_combines_with_the_other_default(unit: Path, now: str, args: tuple[str, ...],
-                                                            period: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("now", "args", "period"),
+    [
+        # the fixture's campaign runs from 2027-01-11 to 2027-03-31
+        ("2027-04-06T08:00Z", (), ["2027-01-11", "2027-04-06"]),
+        ("2027-04-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-04-06"]),
+        ("2027-04-06T08:00Z", ("--to", "2027-02-01"), ["2027-01-11", "2027-02-01"]),
+        ("2026-12-06T08:00Z", (), ["2027-01-11", "2027-03-31"]),
+        ("2026-12-06T08:00Z", ("--from", "2027-02-01"), ["2027-02-01", "2027-03-31"]),
+        ("2026-12-06T08:00Z", ("--from", "2027-05-01"), ["2027-05-01", "2027-05-01"]),
+        ("2026-12-06T08:00Z", ("--to", "2027-01-05"), ["2027-01-05", "2027-01-05"]),
+    ],
+)
+def test_a_date_given_alone_combines_with_the_other_default(
+    unit: Path, now: str, args: tuple[str, ...], period: list[str]
+) -> None:
     code, out, err = run_cli("--now", now, "report", "-w", unit, "--unit", *args, "--format", "json")
     assert code == 0, err
     data = json.loads(out)
@@ -354,13 +377,18 @@ def test_report_html_passes_the_nu_checker(unit: Path, tmp_path: Path) -> None:
     empty = make_workspace(tmp_path / "empty")
     write_campaign(empty, CAMPAIGN, name="mmr", files={})
     outputs = []
-    for root, args in ((unit, ("mmr", "--as-of", "2027-04-05")), (unit, ("mmr", "--as-of", "2027-01-12")),
-                       (unit, ("--unit", "--from", "2027-01-01", "--to", "2027-09-01")), (empty, ("mmr",)),
-                       (empty, ("--unit", "--to", "2026-01-01"))):
+    for root, args in (
+        (unit, ("mmr", "--as-of", "2027-04-05")),
+        (unit, ("mmr", "--as-of", "2027-01-12")),
+        (unit, ("--unit", "--from", "2027-01-01", "--to", "2027-09-01")),
+        (empty, ("mmr",)),
+        (empty, ("--unit", "--to", "2026-01-01")),
+    ):
         target = tmp_path / f"report-{len(outputs)}.html"
         code, _, err = report(root, *args, "-o", target)
         assert code == 0, err
         outputs.append(target)
-    done = subprocess.run([java, "-jar", VNU_JAR, "--errors-only", *outputs], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [java, "-jar", VNU_JAR, "--errors-only", *outputs], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr

@@ -18,13 +18,13 @@ from conftest import RunCli, write_campaign
 from smtp_inbox import Inbox, inbox_fixture  # noqa: F401 - the `inbox` fixture
 
 from kmcomms.campaign import report_formats as installed
+from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.workspace import load_workspace
 from kmcomms.errors import InvalidInput
+from kmcomms.ledger.store import open_store
 from kmcomms.report.formats import DEFAULT, ReportFormat, report_format, report_formats
 from kmcomms.report.model import Report
 from kmcomms.report.schedule import deliver
-from kmcomms.campaign.load import load_paths
-from kmcomms.ledger.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,9 +84,11 @@ def test_a_registered_format_is_offered_by_the_command(kmcomms: RunCli, workspac
 
 def test_a_registered_format_can_be_scheduled(inbox: Inbox, workspace: Path, with_tsv: None) -> None:
     settings = workspace / "kmcomms.toml"
-    settings.write_text(settings.read_text(encoding="utf-8") + '\n[report]\nevery = "monday 08:00"\nformat = "tsv"\n'
-                        f'folder = "reports"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n',
-                        encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\n[report]\nevery = "monday 08:00"\nformat = "tsv"\n'
+        f'folder = "reports"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n',
+        encoding="utf-8",
+    )
     loaded = load_workspace(workspace)
     assert loaded.settings.report is not None and loaded.settings.report.format == "tsv"
     engine = open_store(loaded.settings.store.url, workspace)
@@ -102,10 +104,15 @@ def test_a_registered_format_can_be_scheduled(inbox: Inbox, workspace: Path, wit
 
 def test_a_format_that_is_not_installed_is_refused_naming_those_that_are(workspace: Path, with_tsv: None) -> None:
     settings = workspace / "kmcomms.toml"
-    settings.write_text(settings.read_text(encoding="utf-8") + '\n[report]\nevery = "monday 08:00"\nformat = "tvs"\n'
-                        'folder = "reports"\n', encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\n[report]\nevery = "monday 08:00"\nformat = "tvs"\n'
+        'folder = "reports"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(InvalidInput) as caught:
         load_workspace(workspace)
     [found] = caught.value.diagnostics
-    assert (found.code, found.message) == ("bad-choice", 'format: "tvs" is not allowed (did you mean "tsv"?) — use one '
-                                                         "of html, md, tsv")
+    assert (found.code, found.message) == (
+        "bad-choice",
+        'format: "tvs" is not allowed (did you mean "tsv"?) — use one of html, md, tsv',
+    )

@@ -17,13 +17,15 @@ from conftest import wait_for
 from smtp_inbox import Inbox, inbox_fixture  # noqa: F401 - the `inbox` fixture
 from workspaces import campaign_yaml, settings_toml
 
+from kmcomms.campaign.workspace import load_workspace, report_cron
 from kmcomms.daemon.service import Daemon
 from kmcomms.errors import InvalidInput
 from kmcomms.report import schedule
-from kmcomms.campaign.workspace import load_workspace, report_cron
 
 BLOG = '[channels.blog]\nadapter = "folder"\nkind = "blog"\npath = "out/blog"\n'
-MESSAGE = "  - id: launch\n    audiences: [parents]\n    at: 2027-01-12 09:00\n    title: Launch\n    body: The launch.\n"
+MESSAGE = (
+    "  - id: launch\n    audiences: [parents]\n    at: 2027-01-12 09:00\n    title: Launch\n    body: The launch.\n"
+)
 #: A Monday at 08:00 UTC (London is on GMT), when a "monday 08:00" report falls due.
 MONDAY = datetime(2027, 1, 18, 8, 0, tzinfo=UTC)
 
@@ -63,44 +65,66 @@ def events(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecor
 # ------------------------------------------------------------------ settings
 
 
-@pytest.mark.parametrize(("every", "fields"), [
-    ("monday 08:00", {"day_of_week": "mon", "hour": "8", "minute": "0"}),
-    ("Mon,Thu 8:30", {"day_of_week": "mon,thu", "hour": "8", "minute": "30"}),
-    ("monday, friday 17:05", {"day_of_week": "mon,fri", "hour": "17", "minute": "5"}),
-    ("weekdays 07:45", {"day_of_week": "mon-fri", "hour": "7", "minute": "45"}),
-    ("daily 00:00", {"hour": "0", "minute": "0"}),
-    ("day 1 08:00", {"day": "1", "hour": "8", "minute": "0"}),
-])
+@pytest.mark.parametrize(
+    ("every", "fields"),
+    [
+        ("monday 08:00", {"day_of_week": "mon", "hour": "8", "minute": "0"}),
+        ("Mon,Thu 8:30", {"day_of_week": "mon,thu", "hour": "8", "minute": "30"}),
+        ("monday, friday 17:05", {"day_of_week": "mon,fri", "hour": "17", "minute": "5"}),
+        ("weekdays 07:45", {"day_of_week": "mon-fri", "hour": "7", "minute": "45"}),
+        ("daily 00:00", {"hour": "0", "minute": "0"}),
+        ("day 1 08:00", {"day": "1", "hour": "8", "minute": "0"}),
+    ],
+)
 def test_every_reads_as_cron_fields(every: str, fields: dict[str, str]) -> None:
     assert report_cron(every) == fields | {"second": "0"}
 
 
 def test_a_good_section_loads_with_its_defaults(tmp_path: Path) -> None:
-    settings = load_workspace(make_workspace(tmp_path, 'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\n')
-                              ).settings.report
+    settings = load_workspace(
+        make_workspace(tmp_path, 'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\n')
+    ).settings.report
     assert settings is not None
     assert (settings.timezone, settings.period_days, settings.format, settings.folder) == ("UTC", 7, "html", None)
     assert settings.email == ["lead@unit.example.ac.uk"]
     assert load_workspace(make_workspace(tmp_path, "")).settings.report is None
 
 
-@pytest.mark.parametrize(("lines", "at", "says"), [
-    ('every = "mondy 08:00"\nfolder = "r"\n', "every", ['every: "mondy" is not a day (did you mean "monday"?)', '"monday 08:00"']),
-    ('every = "monday 8am"\nfolder = "r"\n', "every", ['every: "8am" is not a time of day', '"HH:MM"']),
-    ('every = "monday 24:00"\nfolder = "r"\n', "every", ['every: "24:00" is not a time of day']),
-    ('every = "08:00"\nfolder = "r"\n', "every", ['every: "08:00" needs a day and a time']),
-    ('every = "day 31 08:00"\nfolder = "r"\n', "every", ['every: "day 31" is not a day of the month', "1 to 28"]),
-    ('every = "monday 08:00"\ntimezone = "Europe/Londn"\nfolder = "r"\n', "timezone",
-     ['timezone: "Europe/Londn" is not an IANA time zone (did you mean "Europe/London"?)']),
-    ('every = "monday 08:00"\nfolder = "r"\nperiod_days = 0\n', "period_days", ["period_days must be at least 1"]),
-    ('every = "monday 08:00"\nfolder = "r"\nformat = "pdf"\n', "format", ['"pdf" is not allowed', "html, md"]),
-    ('every = "monday 08:00"\nemail = ["lead@unit", "nobody"]\n', "email", ['email[1]: "nobody" is not an email address']),
-    ('every = "monday 08:00"\nfolder = "r"\nsender = "kmcomms"\n', "sender", ['sender: "kmcomms" is not an email address']),
-    ('every = "monday 08:00"\n', "[report]", ["the report goes nowhere", "email", "folder"]),
-    ('every = "monday 08:00"\nfolder = "r"\nsmtp_port = 0\n', "smtp_port", ["smtp_port must be at least 1"]),
-    ('folder = "r"\n', "[report]", ['needs the key "every"']),
-    ('every = "monday 08:00"\nfolder = "r"\ncc = "x@y.org"\n', "cc", ['unknown key "cc"']),
-])
+@pytest.mark.parametrize(
+    ("lines", "at", "says"),
+    [
+        (
+            'every = "mondy 08:00"\nfolder = "r"\n',
+            "every",
+            ['every: "mondy" is not a day (did you mean "monday"?)', '"monday 08:00"'],
+        ),
+        ('every = "monday 8am"\nfolder = "r"\n', "every", ['every: "8am" is not a time of day', '"HH:MM"']),
+        ('every = "monday 24:00"\nfolder = "r"\n', "every", ['every: "24:00" is not a time of day']),
+        ('every = "08:00"\nfolder = "r"\n', "every", ['every: "08:00" needs a day and a time']),
+        ('every = "day 31 08:00"\nfolder = "r"\n', "every", ['every: "day 31" is not a day of the month', "1 to 28"]),
+        (
+            'every = "monday 08:00"\ntimezone = "Europe/Londn"\nfolder = "r"\n',
+            "timezone",
+            ['timezone: "Europe/Londn" is not an IANA time zone (did you mean "Europe/London"?)'],
+        ),
+        ('every = "monday 08:00"\nfolder = "r"\nperiod_days = 0\n', "period_days", ["period_days must be at least 1"]),
+        ('every = "monday 08:00"\nfolder = "r"\nformat = "pdf"\n', "format", ['"pdf" is not allowed', "html, md"]),
+        (
+            'every = "monday 08:00"\nemail = ["lead@unit", "nobody"]\n',
+            "email",
+            ['email[1]: "nobody" is not an email address'],
+        ),
+        (
+            'every = "monday 08:00"\nfolder = "r"\nsender = "kmcomms"\n',
+            "sender",
+            ['sender: "kmcomms" is not an email address'],
+        ),
+        ('every = "monday 08:00"\n', "[report]", ["the report goes nowhere", "email", "folder"]),
+        ('every = "monday 08:00"\nfolder = "r"\nsmtp_port = 0\n', "smtp_port", ["smtp_port must be at least 1"]),
+        ('folder = "r"\n', "[report]", ['needs the key "every"']),
+        ('every = "monday 08:00"\nfolder = "r"\ncc = "x@y.org"\n', "cc", ['unknown key "cc"']),
+    ],
+)
 def test_each_bad_value_is_one_clear_error_at_its_line(tmp_path: Path, lines: str, at: str, says: list[str]) -> None:
     """`at`: how the line the finding points at starts."""
     text = (make_workspace(tmp_path, lines) / "kmcomms.toml").read_text(encoding="utf-8").splitlines()
@@ -125,11 +149,15 @@ def attached(inbox: Inbox) -> tuple[list[str], str, str, str]:
     return recipients, message["To"], attachment.get_filename(), attachment.get_content()
 
 
-def test_the_job_writes_the_report_to_the_folder_and_mails_it(tmp_path: Path, inbox: Inbox, daemon_at,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
-    root = make_workspace(tmp_path, f'every = "monday 08:00"\ntimezone = "Europe/London"\nfolder = "reports"\n'
-                                    f'email = ["lead@unit.example.ac.uk", "pi@unit.example.ac.uk"]\n'
-                                    f'sender = "kmcomms@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n')
+def test_the_job_writes_the_report_to_the_folder_and_mails_it(
+    tmp_path: Path, inbox: Inbox, daemon_at, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = make_workspace(
+        tmp_path,
+        f'every = "monday 08:00"\ntimezone = "Europe/London"\nfolder = "reports"\n'
+        f'email = ["lead@unit.example.ac.uk", "pi@unit.example.ac.uk"]\n'
+        f'sender = "kmcomms@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n',
+    )
     daemon = daemon_at(root, MONDAY)
     with caplog.at_level(logging.INFO, logger="kmcomms.daemon"):
         daemon._report()
@@ -154,8 +182,11 @@ def test_the_job_writes_the_report_to_the_folder_and_mails_it(tmp_path: Path, in
 
 def test_markdown_mailed_through_the_notify_relay(tmp_path: Path, inbox: Inbox, daemon_at) -> None:
     """No folder, no relay of its own: [notify]'s sender and SMTP server are used."""
-    root = make_workspace(tmp_path, 'every = "daily 18:00"\nperiod_days = 1\nformat = "md"\nemail = "lead@unit.example.ac.uk"\n'
-                                    f'\n[notify]\nsender = "notices@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n')
+    root = make_workspace(
+        tmp_path,
+        'every = "daily 18:00"\nperiod_days = 1\nformat = "md"\nemail = "lead@unit.example.ac.uk"\n'
+        f'\n[notify]\nsender = "notices@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n',
+    )
     daemon_at(root, MONDAY)._report()
     recipients, to, name, text = attached(inbox)
     assert (recipients, to, name) == (["lead@unit.example.ac.uk"], "lead@unit.example.ac.uk", "unit-2027-01-18.md")
@@ -165,10 +196,13 @@ def test_markdown_mailed_through_the_notify_relay(tmp_path: Path, inbox: Inbox, 
     assert not (root / "reports").exists()
 
 
-def test_a_refusing_relay_is_logged_and_the_daemon_carries_on(tmp_path: Path, inbox: Inbox, daemon_at,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
-    root = make_workspace(tmp_path, f'every = "monday 08:00"\nfolder = "reports"\nemail = "lead@unit.example.ac.uk"\n'
-                                    f'smtp_port = {inbox.port}\n')
+def test_a_refusing_relay_is_logged_and_the_daemon_carries_on(
+    tmp_path: Path, inbox: Inbox, daemon_at, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = make_workspace(
+        tmp_path,
+        f'every = "monday 08:00"\nfolder = "reports"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n',
+    )
     inbox.hook = lambda stage, n, server, envelope: "554 5.7.1 no reports here" if stage == "DATA" else None
     daemon = daemon_at(root, MONDAY)
     with caplog.at_level(logging.INFO, logger="kmcomms.daemon"):
@@ -185,8 +219,9 @@ def test_a_refusing_relay_is_logged_and_the_daemon_carries_on(tmp_path: Path, in
 def test_a_relay_that_is_not_there_is_logged(tmp_path: Path, daemon_at, caplog: pytest.LogCaptureFixture) -> None:
     from kmcomms.daemon.demo import free_port
 
-    root = make_workspace(tmp_path, f'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\n'
-                                    f'smtp_port = {free_port()}\ntimeout = 5\n')
+    root = make_workspace(
+        tmp_path, f'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {free_port()}\ntimeout = 5\n'
+    )
     with caplog.at_level(logging.INFO, logger="kmcomms.daemon"):
         daemon_at(root, MONDAY)._report()
     [failed] = events(caplog, "report-failed")
@@ -196,14 +231,21 @@ def test_a_relay_that_is_not_there_is_logged(tmp_path: Path, daemon_at, caplog: 
 # ------------------------------------------------------------------ the daemon's job
 
 
-@pytest.mark.parametrize(("clock", "expected"), [
-    (datetime(2027, 1, 17, 12, 0, tzinfo=UTC), datetime(2027, 1, 18, 8, 0, tzinfo=UTC)),  # GMT
-    (datetime(2027, 7, 18, 12, 0, tzinfo=UTC), datetime(2027, 7, 19, 7, 0, tzinfo=UTC)),  # BST
-    (datetime(2027, 3, 27, 12, 0, tzinfo=UTC), datetime(2027, 3, 29, 7, 0, tzinfo=UTC)),  # clocks go forward on the 28th
-    (datetime(2027, 1, 18, 8, 0, 1, tzinfo=UTC), datetime(2027, 1, 25, 8, 0, tzinfo=UTC)),  # just after: next week
-])
-def test_the_daemon_schedules_the_report_in_the_zone_of_the_settings(tmp_path: Path, daemon_at, clock: datetime,
-                                                                     expected: datetime) -> None:
+@pytest.mark.parametrize(
+    ("clock", "expected"),
+    [
+        (datetime(2027, 1, 17, 12, 0, tzinfo=UTC), datetime(2027, 1, 18, 8, 0, tzinfo=UTC)),  # GMT
+        (datetime(2027, 7, 18, 12, 0, tzinfo=UTC), datetime(2027, 7, 19, 7, 0, tzinfo=UTC)),  # BST
+        (
+            datetime(2027, 3, 27, 12, 0, tzinfo=UTC),
+            datetime(2027, 3, 29, 7, 0, tzinfo=UTC),
+        ),  # clocks go forward on the 28th
+        (datetime(2027, 1, 18, 8, 0, 1, tzinfo=UTC), datetime(2027, 1, 25, 8, 0, tzinfo=UTC)),  # just after: next week
+    ],
+)
+def test_the_daemon_schedules_the_report_in_the_zone_of_the_settings(
+    tmp_path: Path, daemon_at, clock: datetime, expected: datetime
+) -> None:
     root = make_workspace(tmp_path, 'every = "monday 08:00"\ntimezone = "Europe/London"\nfolder = "reports"\n')
     daemon = daemon_at(root, clock)
     job = daemon.scheduler.get_job(schedule.JOB_ID)
@@ -250,16 +292,22 @@ def test_period_is_the_days_ending_with_the_local_date() -> None:
 
     settings = ScheduledReport(every="monday 00:30", timezone="Europe/London", period_days=7, folder="r")
     # 23:30 UTC on Sunday 18 July is 00:30 on Monday in London
-    assert schedule.period(settings, datetime(2027, 7, 18, 23, 30, tzinfo=UTC)) == (date(2027, 7, 13), date(2027, 7, 19))
+    assert schedule.period(settings, datetime(2027, 7, 18, 23, 30, tzinfo=UTC)) == (
+        date(2027, 7, 13),
+        date(2027, 7, 19),
+    )
 
 
 def test_a_long_unit_name_reads_back_in_the_subject_as_written(tmp_path: Path, inbox: Inbox, daemon_at) -> None:
     """A Subject of about 70 to 78 characters used to be folded whole onto a continuation
     line, which mail readers show with a leading space."""
-    root = make_workspace(tmp_path, f'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n')
+    root = make_workspace(
+        tmp_path, f'every = "monday 08:00"\nemail = "lead@unit.example.ac.uk"\nsmtp_port = {inbox.port}\n'
+    )
     name = "Health Protection Research Unit in"  # a Subject of 74 characters
     settings = root / "kmcomms.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace('name = "Test unit"', f'name = "{name}"'),
-                        encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace('name = "Test unit"', f'name = "{name}"'), encoding="utf-8"
+    )
     daemon_at(root, MONDAY)._report()
     assert inbox.received[0].message["Subject"] == f"{name}: unit report, 2027-01-12 to 2027-01-18"

@@ -16,9 +16,16 @@ TESTS = Path(__file__).resolve().parents[1]
 
 def test_only_the_contract_needs_pytest() -> None:
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, kmcomms.testing.recording, kmcomms.testing.drafts, kmcomms.testing.fake_api; "
-                               "print(sorted(m for m in ('pytest', '_pytest') if m in sys.modules))"],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, kmcomms.testing.recording, kmcomms.testing.drafts, kmcomms.testing.fake_api; "
+            "print(sorted(m for m in ('pytest', '_pytest') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert loaded.stdout.strip() == "[]"
 
 
@@ -32,9 +39,13 @@ def helpers_from_tests(tree: ast.Module) -> set[str]:
 def bases(tree: ast.Module, name: str) -> tuple[list[str], set[str]]:
     """The base classes of class `name` and the names its body defines."""
     (found,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == name]
-    defined = {target.id for node in found.body if isinstance(node, ast.Assign | ast.AnnAssign)
-               for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-               if isinstance(target, ast.Name)}
+    defined = {
+        target.id
+        for node in found.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
     defined |= {node.name for node in found.body if isinstance(node, ast.FunctionDef)}
     return [ast.unparse(base) for base in found.bases], defined
 

@@ -52,8 +52,13 @@ class Noticeboard(HttpChannel):
     def publish(self, draft: Draft, key: str) -> Publication:
         if not isinstance(draft, SocialPost):
             raise PermanentError(f"{self.name} takes social drafts, not {draft.kind}", self.name)
-        notice = self._call("POST", "/api/notices", "posting the notice", headers={"Idempotency-Key": key},
-                            json={"text": draft.text, "language": draft.language})
+        notice = self._call(
+            "POST",
+            "/api/notices",
+            "posting the notice",
+            headers={"Idempotency-Key": key},
+            json={"text": draft.text, "language": draft.language},
+        )
         return Publication(notice["id"], notice["url"])
 
     def find(self, key: str) -> Publication | None:
@@ -95,7 +100,9 @@ class FakeNoticeboard(FakeApi):
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             raise Refusal(401, "bad token")
 
-    def error(self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]) -> Response:
+    def error(
+        self, status: int, message: str | None, errors: list[dict[str, str]], headers: dict[str, str]
+    ) -> Response:
         return self.answer({"message": message or HTTPStatus(status).phrase}, status, headers)
 
     def _post(self, request: Request, body: Any) -> Response:
@@ -140,13 +147,20 @@ class TestNoticeboardContract(ChannelContract):
     def harness(self, board: FakeNoticeboard) -> Iterator[Harness]:
         with requests.Session() as session:
             channel = configured(Noticeboard, "board", {**SETTINGS, "url": board.url}, session=session)
-            yield Harness(channel, social_post("The films are out", language="en", limit=500), board.items, board.fail_next,
-                          secrets=(TOKEN,))
+            yield Harness(
+                channel,
+                social_post("The films are out", language="en", limit=500),
+                board.items,
+                board.fail_next,
+                secrets=(TOKEN,),
+            )
 
 
-def test_a_wrong_token_is_named_by_check_and_never_shown(board: FakeNoticeboard, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_token_is_named_by_check_and_never_shown(
+    board: FakeNoticeboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KM_TEST_NOTICEBOARD_TOKEN", "a-revoked-token")
     for make in makers(Noticeboard, "board", {**SETTINGS, "url": board.url}, tmp_path):
-        refused_for_a_wrong_secret(make, social_post("The films are out", language="en", limit=500), "a-revoked-token", "401",
-                                   "bad token")
+        refused_for_a_wrong_secret(
+            make, social_post("The films are out", language="en", limit=500), "a-revoked-token", "401", "bad token"
+        )

@@ -16,17 +16,19 @@ from babel.support import Translations
 from conftest import VALID_CAMPAIGN, RunCli, WriteCampaign
 
 from kmcomms.campaign.load import LoadedCampaign, load_paths
+from kmcomms.campaign.workspace import load_workspace
 from kmcomms.errors import InvalidInput
 from kmcomms.translations.catalogs import incomplete, load_catalog, po_path, translation_status
 from kmcomms.translations.pofiles import MACHINE_DRAFT, read_po_file, write_file
 from kmcomms.translations.strings import SourceMessage, paragraphs, source_messages
-from kmcomms.campaign.workspace import load_workspace
 
 #: VALID_CAMPAIGN with every translatable field on "launch", and things never translated.
-RICH_CAMPAIGN = VALID_CAMPAIGN.replace("""\
+RICH_CAMPAIGN = VALID_CAMPAIGN.replace(
+    """\
     title: The films are out
     body: messages/launch.md
-""", """\
+""",
+    """\
     title: The films are out
     summary: Short films where nurses answer parents
     body: messages/launch.md
@@ -45,7 +47,8 @@ RICH_CAMPAIGN = VALID_CAMPAIGN.replace("""\
       uncertainty: Effect on uptake is not yet known
       recommendations: [Fund subtitles in more languages]
       contacts: [lead@example.org]
-""")
+""",
+)
 
 LAUNCH_MD = """\
 # The films are out
@@ -56,7 +59,9 @@ Watch them with [subtitles](https://example.org/subtitles).
 """
 
 
-def _translate(po: Path, translate: Callable[[str], str | None], flags: Callable[[str], set[str]] = lambda _: set()) -> None:
+def _translate(
+    po: Path, translate: Callable[[str], str | None], flags: Callable[[str], set[str]] = lambda _: set()
+) -> None:
     """Fill a PO file as a translator's tool would: read it, set msgstrs and flags, write it."""
     with po.open("rb") as file:
         catalog = read_po(file)
@@ -72,7 +77,9 @@ def _assert_msgfmt_accepts(path: Path) -> None:
     """GNU gettext, the reference implementation, reads the file with its strictest checks."""
     if shutil.which("msgfmt") is None:
         pytest.skip("GNU gettext's msgfmt is not installed")
-    check = subprocess.run(["msgfmt", "--check", "-o", os.devnull, str(path)], capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["msgfmt", "--check", "-o", os.devnull, str(path)], capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stderr
 
 
@@ -99,7 +106,12 @@ def test_paragraphs_split_on_blank_lines_and_strip() -> None:
 
 def test_paragraphs_keep_a_fenced_code_block_whole() -> None:
     text = "Before.\n\n```python\nx = 1\n\n\ny = 2\n```\n\nAfter.\n\n~~~\nz\n\n```\nnot a close\n~~~\n"
-    assert paragraphs(text) == ["Before.", "```python\nx = 1\n\n\ny = 2\n```", "After.", "~~~\nz\n\n```\nnot a close\n~~~"]
+    assert paragraphs(text) == [
+        "Before.",
+        "```python\nx = 1\n\n\ny = 2\n```",
+        "After.",
+        "~~~\nz\n\n```\nnot a close\n~~~",
+    ]
     # An unclosed fence runs to the end, as in CommonMark; a longer fence needs a long close.
     assert paragraphs("````\na\n\n```\n\nb") == ["````\na\n\n```\n\nb"]
     # Inline code with three backticks is not a fence.
@@ -129,7 +141,7 @@ def test_source_messages_give_every_field_in_order_once(workspace: Path, campaig
     ]
     everything = source_messages(loaded)
     assert everything[: len(launch)] == launch
-    assert [m.context for m in everything[len(launch):]] == ["reminder/title", "reminder/body", "reminder/body"]
+    assert [m.context for m in everything[len(launch) :]] == ["reminder/title", "reminder/body", "reminder/body"]
     texts = " ".join(m.text for m in everything)
     assert "https://example.org/films/" not in texts and "lead@example.org" not in texts and "hpvLaunch01" not in texts
     with pytest.raises(KeyError, match="nope"):
@@ -139,8 +151,9 @@ def test_source_messages_give_every_field_in_order_once(workspace: Path, campaig
 # -------------------------------------------------------------------- extract
 
 
-def test_extract_writes_a_pot_with_contexts_locations_and_comments(workspace: Path, campaign: WriteCampaign,
-                                                                    kmcomms: RunCli) -> None:
+def test_extract_writes_a_pot_with_contexts_locations_and_comments(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign(RICH_CAMPAIGN, files={"messages/launch.md": LAUNCH_MD})
     code, out, err = kmcomms("translations", "extract", workspace)
     assert code == 0, err
@@ -158,7 +171,7 @@ def test_extract_writes_a_pot_with_contexts_locations_and_comments(workspace: Pa
     assert "Markdown" in " ".join(link.auto_comments)
     yaml_lines = (workspace / "campaigns/example/campaign.yaml").read_text().splitlines()
     title = entries[("launch/title", "The films are out")]
-    (where, line), = title.locations
+    ((where, line),) = title.locations
     assert where == "campaigns/example/campaign.yaml" and yaml_lines[line - 1].strip() == "title: The films are out"
     point = entries[("launch/briefing.key_points", "Films reach parents who do not read English")]
     assert len(point.locations) == 2 and point.auto_comments[1] == 'message "launch": briefing key point 2'
@@ -183,8 +196,9 @@ def test_extract_refuses_invalid_campaigns(workspace: Path, campaign: WriteCampa
 # --------------------------------------------------------------------- update
 
 
-def test_update_makes_changed_sources_fuzzy_and_keeps_the_rest(workspace: Path, campaign: WriteCampaign,
-                                                               kmcomms: RunCli) -> None:
+def test_update_makes_changed_sources_fuzzy_and_keeps_the_rest(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign()
     code, out, err = kmcomms("translations", "update", workspace)
     assert code == 0, err
@@ -192,8 +206,11 @@ def test_update_makes_changed_sources_fuzzy_and_keeps_the_rest(workspace: Path, 
     assert "ur/LC_MESSAGES/example.po: created (0 translated, 0 fuzzy, 6 missing)" in out
     _translate(po, lambda source: f"[ur] {source}")
     body = workspace / "campaigns/example/messages/launch.md"
-    body.write_text("# The films are out\n\nClinicians answer every question parents ask most.\n\n"
-                    "Zebras, tides and the 42 bus timetable.\n", encoding="utf-8")
+    body.write_text(
+        "# The films are out\n\nClinicians answer every question parents ask most.\n\n"
+        "Zebras, tides and the 42 bus timetable.\n",
+        encoding="utf-8",
+    )
 
     code, out, err = kmcomms("translations", "update", workspace)
     assert code == 0, err
@@ -222,11 +239,15 @@ def test_update_makes_changed_sources_fuzzy_and_keeps_the_rest(workspace: Path, 
     body.write_text("# The films are out\n", encoding="utf-8")
     assert kmcomms("translations", "update", workspace)[0] == 0
     text = po.read_text(encoding="utf-8")
-    assert '#~ msgctxt "launch/body"\n#~ msgid "Clinicians answer what parents ask most."' not in text  # fuzzy-matched away
+    assert (
+        '#~ msgctxt "launch/body"\n#~ msgid "Clinicians answer what parents ask most."' not in text
+    )  # fuzzy-matched away
     assert '#~ msgid "Clinicians answer every question parents ask most."' in text
 
 
-def test_a_string_used_again_gets_its_translation_back(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_a_string_used_again_gets_its_translation_back(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign()
     assert kmcomms("translations", "update", workspace)[0] == 0
     _translate(_ur(workspace), lambda source: f"[ur] {source}")
@@ -241,7 +262,10 @@ def test_a_string_used_again_gets_its_translation_back(workspace: Path, campaign
     assert "#~" not in text  # not left behind as a duplicate, which msgfmt refuses
     catalog = load_catalog(workspace / "translations", "example", "ur")
     assert catalog is not None
-    assert catalog.get("launch/body", "Clinicians answer what parents ask most.") == "[ur] Clinicians answer what parents ask most."
+    assert (
+        catalog.get("launch/body", "Clinicians answer what parents ask most.")
+        == "[ur] Clinicians answer what parents ask most."
+    )
     _assert_msgfmt_accepts(_ur(workspace))
 
 
@@ -256,7 +280,9 @@ def test_update_only_the_languages_asked_for(workspace: Path, campaign: WriteCam
     assert code == 2 and "fr" in err and "pt-BR, ur" in err
 
 
-def test_update_writes_nothing_when_a_po_file_is_broken(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli) -> None:
+def test_update_writes_nothing_when_a_po_file_is_broken(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign(VALID_CAMPAIGN.replace("languages: [en, ur]", "languages: [en, ur, pl]"))
     assert kmcomms("translations", "update", workspace)[0] == 0
     pl = po_path(workspace / "translations", "example", "pl")
@@ -276,8 +302,12 @@ def test_get_state_and_reviewed(workspace: Path, campaign: WriteCampaign, kmcomm
     campaign()
     assert load_catalog(workspace / "translations", "example", "ur") is None  # no PO file yet
     assert kmcomms("translations", "update", workspace)[0] == 0
-    answers = {"The films are out": "فلمیں آ گئی ہیں", "It is not too late.": "ابھی دیر نہیں ہوئی",
-               "Ask your school nurse or GP.": "اپنی اسکول نرس سے پوچھیں", "# The films are out": "# فلمیں"}
+    answers = {
+        "The films are out": "فلمیں آ گئی ہیں",
+        "It is not too late.": "ابھی دیر نہیں ہوئی",
+        "Ask your school nurse or GP.": "اپنی اسکول نرس سے پوچھیں",
+        "# The films are out": "# فلمیں",
+    }
     flags = {"It is not too late.": {"fuzzy"}, "Ask your school nurse or GP.": {MACHINE_DRAFT}}
     _translate(_ur(workspace), answers.get, lambda source: flags.get(source, set()))
     catalog = load_catalog(workspace / "translations", "example", "ur")
@@ -298,15 +328,18 @@ def test_get_state_and_reviewed(workspace: Path, campaign: WriteCampaign, kmcomm
 
     messages = source_messages(_loaded(workspace)[0])
     reminder = [m for m in messages if m.context.startswith("reminder/")]
-    assert incomplete(catalog, reminder) == ('2 of 3 strings of message "reminder" are not translated into ur'
-                                            ' (1 missing, 1 fuzzy) — run `kmcomms translations status`')
+    assert incomplete(catalog, reminder) == (
+        '2 of 3 strings of message "reminder" are not translated into ur'
+        " (1 missing, 1 fuzzy) — run `kmcomms translations status`"
+    )
     done = [SourceMessage("launch/title", "The films are out"), SourceMessage("launch/body", "# The films are out")]
     assert incomplete(catalog, done) is None
     assert "no translation into yi" in (incomplete(None, done, language="yi") or "")
 
 
-def test_load_catalog_reads_each_file_once_until_it_changes(workspace: Path, campaign: WriteCampaign,
-                                                          kmcomms: RunCli) -> None:
+def test_load_catalog_reads_each_file_once_until_it_changes(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign()
     assert kmcomms("translations", "update", workspace)[0] == 0
     first = load_catalog(workspace / "translations", "example", "ur")
@@ -326,8 +359,11 @@ def test_status_json_counts_drafts_as_not_reviewed(workspace: Path, campaign: Wr
     campaign(VALID_CAMPAIGN.replace("languages: [en, ur]", "languages: [en, ur, pl]"))
     assert kmcomms("translations", "update", workspace, "--language", "ur")[0] == 0
     # Two of the five translations are machine drafts ("The films are out", "# The films are out").
-    _translate(_ur(workspace), lambda source: None if source.startswith("Ask") else f"ur: {source}",
-               lambda source: {MACHINE_DRAFT} if "films" in source else set())
+    _translate(
+        _ur(workspace),
+        lambda source: None if source.startswith("Ask") else f"ur: {source}",
+        lambda source: {MACHINE_DRAFT} if "films" in source else set(),
+    )
     code, out, err = kmcomms("translations", "status", workspace, "--format", "json")
     assert code == 0, err
     assert json.loads(out) == [
@@ -365,8 +401,9 @@ def test_compile_writes_mo_files_gettext_can_read(workspace: Path, campaign: Wri
     assert compiled.pgettext("reminder/title", "The films are out") == "The films are out"  # context matters
 
 
-def test_compile_refuses_a_broken_file_and_compiles_the_others(workspace: Path, campaign: WriteCampaign,
-                                                               kmcomms: RunCli) -> None:
+def test_compile_refuses_a_broken_file_and_compiles_the_others(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli
+) -> None:
     campaign(VALID_CAMPAIGN.replace("languages: [en, ur]", "languages: [en, ur, pl]"))
     assert kmcomms("translations", "update", workspace)[0] == 0
     pl = po_path(workspace / "translations", "example", "pl")
@@ -384,24 +421,32 @@ def test_compile_refuses_a_broken_file_and_compiles_the_others(workspace: Path, 
 HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
 
 
-@pytest.mark.parametrize(("content", "line", "words"), [
-    (HEADER + 'msgid "a"\nmsgstr "b\n', 6, "not closed"),
-    (HEADER + 'msgid "a"\nmsgstr "b"\nfoo bar\n', 7, "not a PO keyword"),
-    (HEADER + 'msgid a\nmsgstr "b"\n', 5, "double quotes"),
-    (HEADER + 'msgid "a"\n\nmsgid "c"\nmsgstr "d"\n', 5, "no msgstr"),
-    (HEADER + 'msgctxt "x"\nmsgid "a"\nmsgstr "1"\n\nmsgctxt "x"\nmsgid "a"\nmsgstr "2"\n', 10, "second entry"),
-    (HEADER + 'msgid "a"\nmsgstr "x\\q"\n', 6, "escape"),
-    (HEADER + '<<<<<<< HEAD\nmsgid "a"\nmsgstr "b"\n=======\n', 5, "merge conflict"),
-    (HEADER + 'msgstr "b"\n', 5, "without a msgid"),
-    (HEADER + '#. a comment ends the entry\n"stray"\n', 6, "must continue"),
-    (HEADER + 'msgid "a"\nmsgstr[0] "b"\n', 6, "does not match"),
-    (HEADER + 'msgid "a"\nmsgstr "b"\n\n#~ msgid "a"\n#~ msgstr "c"\n', 8, "second entry"),
-    (HEADER.encode() + b'msgid "a"\nmsgstr "\xe9t\xe9"\n', 6, "not UTF-8"),
-    ('msgid ""\nmsgstr ""\n"POT-Creation-Date: tomorrow\\n"\n\nmsgid "a"\nmsgstr "b"\n', 3, "tomorrow"),
-    ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=ISO-8859-1\\n"\n\nmsgid "a"\nmsgstr "b"\n', 3, "UTF-8"),
-])
-def test_a_broken_po_file_is_reported_with_its_line(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli,
-                                                    content: str | bytes, line: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "line", "words"),
+    [
+        (HEADER + 'msgid "a"\nmsgstr "b\n', 6, "not closed"),
+        (HEADER + 'msgid "a"\nmsgstr "b"\nfoo bar\n', 7, "not a PO keyword"),
+        (HEADER + 'msgid a\nmsgstr "b"\n', 5, "double quotes"),
+        (HEADER + 'msgid "a"\n\nmsgid "c"\nmsgstr "d"\n', 5, "no msgstr"),
+        (HEADER + 'msgctxt "x"\nmsgid "a"\nmsgstr "1"\n\nmsgctxt "x"\nmsgid "a"\nmsgstr "2"\n', 10, "second entry"),
+        (HEADER + 'msgid "a"\nmsgstr "x\\q"\n', 6, "escape"),
+        (HEADER + '<<<<<<< HEAD\nmsgid "a"\nmsgstr "b"\n=======\n', 5, "merge conflict"),
+        (HEADER + 'msgstr "b"\n', 5, "without a msgid"),
+        (HEADER + '#. a comment ends the entry\n"stray"\n', 6, "must continue"),
+        (HEADER + 'msgid "a"\nmsgstr[0] "b"\n', 6, "does not match"),
+        (HEADER + 'msgid "a"\nmsgstr "b"\n\n#~ msgid "a"\n#~ msgstr "c"\n', 8, "second entry"),
+        (HEADER.encode() + b'msgid "a"\nmsgstr "\xe9t\xe9"\n', 6, "not UTF-8"),
+        ('msgid ""\nmsgstr ""\n"POT-Creation-Date: tomorrow\\n"\n\nmsgid "a"\nmsgstr "b"\n', 3, "tomorrow"),
+        (
+            'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=ISO-8859-1\\n"\n\nmsgid "a"\nmsgstr "b"\n',
+            3,
+            "UTF-8",
+        ),
+    ],
+)
+def test_a_broken_po_file_is_reported_with_its_line(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli, content: str | bytes, line: int, words: str
+) -> None:
     campaign()
     po = _ur(workspace)
     po.parent.mkdir(parents=True)
@@ -418,16 +463,20 @@ def test_a_broken_po_file_is_reported_with_its_line(workspace: Path, campaign: W
 
 def test_a_file_gettext_accepts_reads_cleanly(tmp_path: Path) -> None:
     po = tmp_path / "ok.po"
-    po.write_text(HEADER + '# translator\n#. extracted\n#: a.md:1\n#, fuzzy, machine-draft\n#| msgid "old"\n'
-                  'msgctxt "m/body"\nmsgid ""\n"two "\n"lines \\"quoted\\"\\n"\nmsgstr "deux"\n\n'
-                  '#~ msgctxt "m/body"\n#~ msgid "a"\n#~ msgstr "b"\n\n#~ msgctxt "m/other"\n#~ msgid "a"\n#~ msgstr "c"\n',
-                  encoding="utf-8")
+    po.write_text(
+        HEADER + '# translator\n#. extracted\n#: a.md:1\n#, fuzzy, machine-draft\n#| msgid "old"\n'
+        'msgctxt "m/body"\nmsgid ""\n"two "\n"lines \\"quoted\\"\\n"\nmsgstr "deux"\n\n'
+        '#~ msgctxt "m/body"\n#~ msgid "a"\n#~ msgstr "b"\n\n#~ msgctxt "m/other"\n#~ msgid "a"\n#~ msgstr "c"\n',
+        encoding="utf-8",
+    )
     catalog = read_po_file(po)
     message = catalog.get('two lines "quoted"\n', context="m/body")
     assert message is not None and message.previous_id == ["old"] and message.user_comments == ["translator"]
     assert message.flags >= {"fuzzy", MACHINE_DRAFT}
     if shutil.which("msgfmt"):  # the reference implementation agrees
-        check = subprocess.run(["msgfmt", "--check-format", "-o", os.devnull, str(po)], capture_output=True, text=True, check=False)
+        check = subprocess.run(
+            ["msgfmt", "--check-format", "-o", os.devnull, str(po)], capture_output=True, text=True, check=False
+        )
         assert check.returncode == 0, check.stderr
 
 
@@ -451,13 +500,16 @@ def test_files_round_trip_through_standard_tools(workspace: Path, campaign: Writ
     # kmcomms reads what a tool wrote and keeps the translations and flags.
     assert kmcomms("translations", "update", workspace)[0] == 0
     assert read_po_file(po).get("Watch the films", context="launch/call_to_action").string == "ur: Watch the films"
-    assert "python-format" not in po.read_text(encoding="utf-8") and "#, machine-draft" in po.read_text(encoding="utf-8")
+    assert "python-format" not in po.read_text(encoding="utf-8") and "#, machine-draft" in po.read_text(
+        encoding="utf-8"
+    )
     _assert_msgfmt_accepts(workspace / "translations/templates/example.pot")
     _assert_msgfmt_accepts(po)
 
 
-def test_nothing_is_written_outside_translations(workspace: Path, campaign: WriteCampaign, kmcomms: RunCli,
-                                                 tmp_path: Path) -> None:
+def test_nothing_is_written_outside_translations(
+    workspace: Path, campaign: WriteCampaign, kmcomms: RunCli, tmp_path: Path
+) -> None:
     campaign()
     outside = tmp_path / "elsewhere"
     outside.mkdir()

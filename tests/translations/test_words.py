@@ -45,8 +45,9 @@ def used_words() -> dict[str, list[str]]:
     sources += [(babel_extract, path) for path in (PACKAGE / "templates").rglob("*.j2")]
     for method, path in sorted(sources, key=lambda source: source[1]):
         with path.open("rb") as handle:
-            for line, message, _, _ in extract(method, handle, keywords=KEYWORDS,
-                                               options={"trim_blocks": "true", "lstrip_blocks": "true"}):
+            for line, message, _, _ in extract(
+                method, handle, keywords=KEYWORDS, options={"trim_blocks": "true", "lstrip_blocks": "true"}
+            ):
                 found.setdefault(message, []).append(f"{path.relative_to(PACKAGE)}:{line}")
     return found
 
@@ -112,7 +113,9 @@ def test_unknown_language_falls_back_to_english():
 def test_words_as_html_escape_the_translation_and_the_values():
     say = words("ur")
     assert say.html("Unsubscribe {email}", email="<a@b.org>") == "&lt;a@b.org&gt; کی سبسکرپشن ختم کریں"
-    assert say.html("Unsubscribe {email}", email=Markup("<bdi>a@b.org</bdi>")) == "<bdi>a@b.org</bdi> کی سبسکرپشن ختم کریں"
+    assert (
+        say.html("Unsubscribe {email}", email=Markup("<bdi>a@b.org</bdi>")) == "<bdi>a@b.org</bdi> کی سبسکرپشن ختم کریں"
+    )
     assert words("xx").html("Watch on {platform}", platform="A & B") == "Watch on A &amp; B"
 
 

@@ -72,8 +72,11 @@ class Entry:
             found.append(f'direction "{self.direction}" must be "ltr" or "rtl"')
         if self.published.utcoffset() is None:
             found.append("published must be an aware datetime")
-        found += [f'file name "{name}" must be letters, digits, "-", "_" or "." (no folders)'
-                  for name in self.files if not is_name(name)]
+        found += [
+            f'file name "{name}" must be letters, digits, "-", "_" or "." (no folders)'
+            for name in self.files
+            if not is_name(name)
+        ]
         return found
 
 
@@ -122,8 +125,18 @@ class Record:
 
     def content(self) -> tuple[object, ...]:
         """Everything a reader sees but the times: equal content means nothing changed."""
-        return (self.section, self.language, self.direction, self.title, self.summary, self.html,
-                self.acknowledgement, self.path, dict(self.files), dict(self.extra))
+        return (
+            self.section,
+            self.language,
+            self.direction,
+            self.title,
+            self.summary,
+            self.html,
+            self.acknowledgement,
+            self.path,
+            dict(self.files),
+            dict(self.extra),
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -133,8 +146,13 @@ class Record:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Record:
-        return cls(**{**data, "published": datetime.fromisoformat(data["published"]),
-                      "updated": datetime.fromisoformat(data["updated"])})
+        return cls(
+            **{
+                **data,
+                "published": datetime.fromisoformat(data["published"]),
+                "updated": datetime.fromisoformat(data["updated"]),
+            }
+        )
 
 
 def utc(moment: datetime) -> datetime:

@@ -60,8 +60,12 @@ def sitemap(records: list[Record], base_url: str) -> bytes:
     """The sitemap (sitemaps.org 0.9): the language chooser, every list page and every entry."""
     pages: dict[str, Record] = {}  # path → the most recently updated record it shows: its lastmod
     for record in records:
-        for path in ("index.html", section_index(record.language, "posts"),
-                     section_index(record.language, record.section), record.path):
+        for path in (
+            "index.html",
+            section_index(record.language, "posts"),
+            section_index(record.language, record.section),
+            record.path,
+        ):
             if path not in pages or pages[path].updated < record.updated:
                 pages[path] = record
     root = ElementTree.Element("urlset", xmlns=_SITEMAP_NS)
@@ -72,4 +76,3 @@ def sitemap(records: list[Record], base_url: str) -> bytes:
     ElementTree.indent(root)
     # Typed Any for a named encoding: it is bytes for any encoding but "unicode".
     return cast(bytes, ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"
-

@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 
 from kmcomms.channels.site.about import About, in_page
-from kmcomms.channels.site.entry import Record, SECTIONS, newest_first
+from kmcomms.channels.site.entry import SECTIONS, Record, newest_first
 from kmcomms.translations.words import format_day, words
 
 __all__ = ["CSS_PATH", "environment", "href", "language_name", "render_pages", "section_index"]
@@ -91,11 +91,18 @@ class _Language:
         """The language's navigation from the page at `here`: its sections, and the
         language chooser when there is another language. The link to the `current`
         section's list is marked as the page the reader is on."""
-        items = [{"href": href(here, section_index(self.code, section)), "label": section_label(section, self.code),
-                  "current": section == current}
-                 for section in self.shown()]
+        items = [
+            {
+                "href": href(here, section_index(self.code, section)),
+                "label": section_label(section, self.code),
+                "current": section == current,
+            }
+            for section in self.shown()
+        ]
         if multilingual:
-            items.append({"href": href(here, "index.html"), "label": words(self.code).gettext("Languages"), "current": False})
+            items.append(
+                {"href": href(here, "index.html"), "label": words(self.code).gettext("Languages"), "current": False}
+            )
         return items
 
 
@@ -141,18 +148,43 @@ def render_pages(records: list[Record], title: str, about: About) -> Iterator[tu
             path = section_index(language.code, section)
             entries = language.sections[section]
             purpose = in_page(about.purpose_in(language.code), language.code) if section == "posts" else None
-            yield path, site.page("list.html.j2", path, language, section, heading=title if section == "posts" else
-                                  section_label(section, language.code), purpose=purpose,
-                                  entries=[_item(r, path) for r in entries])
+            yield (
+                path,
+                site.page(
+                    "list.html.j2",
+                    path,
+                    language,
+                    section,
+                    heading=title if section == "posts" else section_label(section, language.code),
+                    purpose=purpose,
+                    entries=[_item(r, path) for r in entries],
+                ),
+            )
         for records_of_section in language.sections.values():
             for record in records_of_section:
-                yield record.path, site.page("entry.html.j2", record.path, language, "", record, direction=record.direction,
-                                             heading=record.title, has_h1=bool(_H1.search(record.html)))
+                yield (
+                    record.path,
+                    site.page(
+                        "entry.html.j2",
+                        record.path,
+                        language,
+                        "",
+                        record,
+                        direction=record.direction,
+                        heading=record.title,
+                        has_h1=bool(_H1.search(record.html)),
+                    ),
+                )
 
 
 def _item(record: Record, here: str) -> dict[str, object]:
-    return {"href": href(here, record.path), "title": record.title, "summary": record.summary,
-            "date": format_day(record.published.date(), record.language), "iso": record.published.date().isoformat()}
+    return {
+        "href": href(here, record.path),
+        "title": record.title,
+        "summary": record.summary,
+        "date": format_day(record.published.date(), record.language),
+        "iso": record.published.date().isoformat(),
+    }
 
 
 @dataclass(frozen=True)
@@ -175,16 +207,30 @@ class _Pages:
             return escape(newest.acknowledgement) if newest.acknowledgement else None
         return in_page(said, language.code)
 
-    def page(self, template: str, path: str, language: _Language, current: str, record: Record | None = None,
-             **context: object) -> str:
+    def page(
+        self,
+        template: str,
+        path: str,
+        language: _Language,
+        current: str,
+        record: Record | None = None,
+        **context: object,
+    ) -> str:
         """A page of `language` at `path`: the list of the section `current`, or ("") the
         page of the entry `record`."""
         context.setdefault("direction", language.direction)
         return self.env.get_template(template).render(
-            _=words(language.code).gettext, language=language.code, site_title=self.title, css=href(path, CSS_PATH),
-            home=href(path, section_index(language.code, "posts")), feed=href(path, feed_path(language.code)),
-            nav=language.nav(path, current, self.multilingual), entry=record,
-            acknowledgement=self.acknowledgement(language, record), **context)
+            _=words(language.code).gettext,
+            language=language.code,
+            site_title=self.title,
+            css=href(path, CSS_PATH),
+            home=href(path, section_index(language.code, "posts")),
+            feed=href(path, feed_path(language.code)),
+            nav=language.nav(path, current, self.multilingual),
+            entry=record,
+            acknowledgement=self.acknowledgement(language, record),
+            **context,
+        )
 
     def home(self, languages: list[_Language], records: list[Record]) -> str:
         """The home page: the unit's name and purpose, and for each language (in its own
@@ -194,20 +240,41 @@ class _Pages:
         chosen = min(counts, key=lambda code: (-counts[code], code != self.about.language, code))
         main = next(lang for lang in languages if lang.code == chosen)
         return self.env.get_template("home.html.j2").render(
-            _=words(main.code).gettext, language=main.code, direction=main.direction, site_title=self.title,
-            css=CSS_PATH, home="index.html", feed=None, nav=[], heading=self.title,
+            _=words(main.code).gettext,
+            language=main.code,
+            direction=main.direction,
+            site_title=self.title,
+            css=CSS_PATH,
+            home="index.html",
+            feed=None,
+            nav=[],
+            heading=self.title,
             acknowledgement=self.acknowledgement(main, None),
             purpose=in_page(self.about.purpose_in(main.code), main.code),
             # The page's own language first: its readers come for it.
-            languages=[_overview(lang) for lang in sorted(languages, key=lambda lang: lang is not main)])
+            languages=[_overview(lang) for lang in sorted(languages, key=lambda lang: lang is not main)],
+        )
 
 
 def _overview(language: _Language) -> dict[str, object]:
     """A language's part of the home page, in its own words."""
     code = language.code
-    sections = [{"label": section_label(section, code), "href": section_index(code, section),
-                 "every": _every_label(section, code), "entries": [_item(r, "index.html") for r in records[:LATEST]]}
-                for section, records in language.sections.items() if records]
-    return {"code": code, "name": language_name(code), "direction": language.direction,
-            "href": section_index(code, "posts"), "feed": feed_path(code),
-            "feed_label": words(code).gettext("Atom feed"), "sections": sections}
+    sections = [
+        {
+            "label": section_label(section, code),
+            "href": section_index(code, section),
+            "every": _every_label(section, code),
+            "entries": [_item(r, "index.html") for r in records[:LATEST]],
+        }
+        for section, records in language.sections.items()
+        if records
+    ]
+    return {
+        "code": code,
+        "name": language_name(code),
+        "direction": language.direction,
+        "href": section_index(code, "posts"),
+        "feed": feed_path(code),
+        "feed_label": words(code).gettext("Atom feed"),
+        "sections": sections,
+    }

@@ -13,11 +13,11 @@ from importlib.resources import files as package_files
 from pathlib import Path
 
 from kmcomms.channels.site.about import About
-from kmcomms.channels.site.entry import Entry, Record, SECTIONS, SiteError, absolute_url, is_name, slug_of, utc
+from kmcomms.channels.site.entry import SECTIONS, Entry, Record, SiteError, absolute_url, is_name, slug_of, utc
 from kmcomms.channels.site.feeds import feeds, sitemap
 from kmcomms.channels.site.files import digest, locked
-from kmcomms.files import write_atomic
 from kmcomms.channels.site.pages import CSS_PATH, render_pages
+from kmcomms.files import write_atomic
 
 __all__ = ["Site"]
 
@@ -55,10 +55,18 @@ class Site:
             records = self._records()
             old = records.get(entry.key)
             record = Record(
-                section=entry.section, key=entry.key, language=entry.language, direction=entry.direction,
-                title=entry.title, summary=entry.summary, html=entry.html, acknowledgement=entry.acknowledgement,
-                path=self._place(entry, records), published=old.published if old else utc(entry.published),
-                updated=utc(entry.published), files={name: digest(content) for name, content in entry.files.items()},
+                section=entry.section,
+                key=entry.key,
+                language=entry.language,
+                direction=entry.direction,
+                title=entry.title,
+                summary=entry.summary,
+                html=entry.html,
+                acknowledgement=entry.acknowledgement,
+                path=self._place(entry, records),
+                published=old.published if old else utc(entry.published),
+                updated=utc(entry.published),
+                files={name: digest(content) for name, content in entry.files.items()},
                 extra=dict(entry.extra),
             )
             if old is not None and old.content() == record.content():
@@ -72,7 +80,9 @@ class Site:
                 # A file already there with this content (this entry's, or shared) stays as it is.
                 if not (target.is_file() and digest(target) == record.files[name]):
                     writes[target] = content
-            writes[self._entries / f"{entry.key}.json"] = json.dumps(record.to_json(), ensure_ascii=False, indent=1).encode()
+            writes[self._entries / f"{entry.key}.json"] = json.dumps(
+                record.to_json(), ensure_ascii=False, indent=1
+            ).encode()
             self._write(outputs, records, writes)
         return absolute_url(self.base_url, record.path)
 
@@ -135,11 +145,15 @@ class Site:
             for name, sha in record.files.items():
                 path = f"{record.folder}/{name}"
                 if path in outputs:
-                    raise SiteError(f'{path} would be both a page and a file of "{record.key}" — rename the file or change the slug')
+                    raise SiteError(
+                        f'{path} would be both a page and a file of "{record.key}" — rename the file or change the slug'
+                    )
                 first = owners.setdefault(path, record)
                 if first.files[name] != sha:
-                    raise SiteError(f'"{first.key}" and "{record.key}" publish different files as {path}'
-                                    " — give each a name of its own")
+                    raise SiteError(
+                        f'"{first.key}" and "{record.key}" publish different files as {path}'
+                        " — give each a name of its own"
+                    )
 
     def _render(self, records: dict[str, Record]) -> dict[str, bytes]:
         """Every generated file of the site with these records, by path; nothing at all
