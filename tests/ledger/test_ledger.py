@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Clock
 from sqlalchemy import Engine, select
-from workspaces import FOLDER_CHANNELS, audience, campaign_yaml, settings_toml
+from trial import LAUNCH, make, trial
 
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
@@ -27,42 +27,6 @@ from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.publish.dispatch import LEASE, Dispatcher
 from kmcomms.publish.workers import worker_name
 from kmcomms.testing.recording import RecordingChannel
-
-CHANNELS = FOLDER_CHANNELS + "grace_minutes = 120\n"
-
-MESSAGES = """\
-  - id: launch
-    audiences: [parents]
-    at: 2027-01-11 09:00
-    title: Launch
-    body: Hello.
-  - id: weekly
-    audiences: [parents]
-    channels: [news]
-    repeat: {every: 1 week, on: [monday], at: "10:00", starts: 2027-01-11, until: 2027-02-28}
-    title: Weekly
-    body: Again.
-"""
-
-
-def trial(languages: str = "en") -> str:
-    """The campaign: a launch on the blog and the newsletter, then the newsletter weekly."""
-    return campaign_yaml(
-        MESSAGES, audiences=audience(languages=languages, channels="blog, news"), starts="2027-01-04", ends="2027-06-30"
-    )
-
-
-LAUNCH = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
-
-
-def make(root: Path, url: str, *, languages: str = "en", approval: str = "false", campaign: str | None = None) -> Path:
-    (root / "campaigns" / "trial").mkdir(parents=True, exist_ok=True)
-    policy = f'[policy]\nrequire_approval = {approval}\nmissing_translation = "block"\n'
-    (root / "kmcomms.toml").write_text(settings_toml(url, policy=policy, channels=CHANNELS), encoding="utf-8")
-    text = campaign if campaign is not None else trial(languages)
-    (root / "campaigns" / "trial" / "campaign.yaml").write_text(text, encoding="utf-8")
-    return root
-
 
 ENGINES: list[Engine] = []
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select, update
-from test_ledger import make
+from trial import make
 
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import approvals, deliveries, publications
