@@ -52,6 +52,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,7 +217,7 @@ class Bluesky(HttpChannel):
         assert isinstance(self.settings, BlueskyOptions)
         self.options: BlueskyOptions = self.settings
         #: What `createdAt` is taken from; tests set a fixed one.
-        self.clock = lambda: datetime.now(UTC)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._login: dict[str, str] | None = None
         # The daemon's jobs run in two threads: one login (or refresh) at a time.
         self._lock = threading.Lock()

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, case, func, or_, select
@@ -73,6 +74,16 @@ class Contact:
     consent_date: date
     line: int
     """Where the row starts in its file."""
+
+
+class _Stored(TypedDict):
+    """A contact as the ledger keeps it: what an import compares with what was there."""
+
+    email: str
+    name: str | None
+    language: str
+    audience: str
+    consent_date: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +238,7 @@ def import_contacts(
         raise InvalidInput([_error(path, 0, "contacts-list", f"the list name {reason}")])
     # Consent given "today" anywhere on Earth is not in the future: UTC+14 is furthest ahead.
     rows = read_contacts(path, (now.astimezone(UTC) + timedelta(hours=14)).date(), data)
-    values = [
+    values: list[_Stored] = [
         {
             "email": c.email,
             "name": c.name or None,

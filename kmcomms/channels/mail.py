@@ -270,6 +270,7 @@ class Mailer:
                 if attempt == 2:
                     raise self._transient(f"connection lost ({type(exc).__name__}: {exc})") from None
         assert self._smtp is not None
+        text: bytes | str  # bytes from DATA's answer; a refusal may carry either
         try:
             code, text = self._smtp.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused: nothing was handed over

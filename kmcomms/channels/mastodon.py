@@ -53,6 +53,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,7 +141,7 @@ class Mastodon(HttpChannel):
         assert isinstance(self.settings, MastodonOptions)
         self.options: MastodonOptions = self.settings
         #: The time journal entries are written with; tests set a fixed one.
-        self.clock = lambda: datetime.now(UTC)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._limits_found: tuple[int, int] | None = None
         self._account: str | None = None
 

@@ -189,8 +189,9 @@ def check_channel(
     ]
     # A setting whose variable is not set cannot be judged: its value is not known.
     unknown = {loc[0] for loc in unset if not _is_secret(model, loc[0]) and loc[0] in model.model_fields}
+    settings: ChannelOptions | None
     try:
-        settings: ChannelOptions | None = model.model_validate(data)
+        settings = model.model_validate(data)
     except ValidationError as exc:
         settings = None
         errors = explain(exc, model, path, lambda loc, key: toml_position(workspace.text, loc), within, ignore=unknown)

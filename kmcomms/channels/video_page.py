@@ -152,7 +152,8 @@ class VideoPage(SiteChannel):
     def _campaign_file(self, draft: VideoListing, key: str) -> Path:
         """The campaign's file that the draft's `video.<key>` names (`file`, `poster`),
         relative to the campaign's folder."""
-        name, what = getattr(draft, key), _FILES[key]
+        name: str = getattr(draft, key)  # asked for only when the draft names one
+        what = _FILES[key]
         # The folder is usually named after the campaign; a campaign may set another id.
         paths = sorted(campaign_files(self.root), key=lambda p: p.parent.name != draft.campaign)
         for path in paths:

@@ -71,7 +71,7 @@ log = logging.getLogger("kmcomms.channels.webhook")
 class WebhookOptions(ChannelOptions):
     url: str
     """Where drafts are POSTed: https, or http on the loopback interface."""
-    kind: Kind  # type: ignore[assignment]  # required here: a webhook has no kind of its own
+    kind: Kind  # required here: a webhook has no kind of its own
     token: SecretStr | None = None
     """Sent as `Authorization: Bearer`; write "${VAR}" and set VAR."""
     timeout: float = Field(default=10.0, gt=0, le=300)

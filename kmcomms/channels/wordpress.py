@@ -211,6 +211,7 @@ class WordPress(HttpChannel):
         if not body:  # not WordPress speaking: a proxy, a firewall, the host
             return self.refused(response, what)
         said = f"{error_message(response)} ({body['code']})"
+        hint: str | None
         if _signed_out(body):
             said, hint = f"{said}: WordPress did not sign user {self.options.user!r} in", HINTS[401]
         else:
