@@ -96,15 +96,16 @@ def list_command(path: Path | None, fmt: str) -> None:
     from kmcomms.campaign.adapters import GROUP
 
     workspace = _workspace(path, required=False)
-    report = {"adapters": _adapters(), "channels": _instances(workspace) if workspace else None}
+    adapters = _adapters()
+    instances = _instances(workspace) if workspace else None
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"adapters": adapters, "channels": instances}, indent=2, ensure_ascii=False))
         return
     out = console()
     table = Table(title=f"adapters installed ({GROUP})", title_justify="left")
     for column in ("adapter", "kind", "can also", "loads"):
         table.add_column(column)
-    for row in report["adapters"]:
+    for row in adapters:
         table.add_row(
             *_cells(
                 row["name"],
@@ -120,7 +121,7 @@ def list_command(path: Path | None, fmt: str) -> None:
     table = Table(title=f"channels of {workspace.settings_path}", title_justify="left")
     for column in ("channel", "adapter", "kind", "usable"):
         table.add_column(column)
-    for row in report["channels"] or []:
+    for row in instances or []:
         table.add_row(
             *_cells(
                 row["name"],

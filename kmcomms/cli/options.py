@@ -15,6 +15,9 @@ import click
 from kmcomms.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from click.decorators import FC
     from rich.console import Console
 
 __all__ = ["State", "console", "format_option", "parse_instant", "paths_argument", "refuse", "workspace_option"]
@@ -38,7 +41,7 @@ workspace_option = click.option(
 )
 
 
-def format_option(*choices: str) -> click.Option:
+def format_option(*choices: str) -> Callable[[FC], FC]:
     """`--format` with the first choice as default."""
     return click.option(
         "--format",

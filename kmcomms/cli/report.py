@@ -15,6 +15,10 @@ from kmcomms.report.formats import DEFAULT, ReportFormat, report_format, report_
 if TYPE_CHECKING:
     from kmcomms.report.model import Report
 
+    _Choice = click.Choice[str]
+else:
+    _Choice = click.Choice  # click is generic only from 8.4, and kmcomms allows 8.1
+
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
@@ -25,7 +29,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
         raise click.BadParameter(f"{value!r} is not a date — write YYYY-MM-DD, e.g. 2027-03-31") from None
 
 
-class _Formats(click.Choice):  # unsubscripted: click is generic only from 8.4, and kmcomms allows 8.1
+class _Formats(_Choice):
     """The report formats installed when the command runs rather than when it was
     defined, so that one a plugin registers is offered with no edit here."""
 

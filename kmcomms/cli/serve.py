@@ -7,7 +7,7 @@ import functools
 import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -74,7 +74,7 @@ ATOM = "application/atom+xml"
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Files of the site; its records and lock (`_data/`) are not for readers."""
 
-    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}  # noqa: RUF012 - never changed; the base class declares it per instance (not a ClassVar) and handlers override it here
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
         return ATOM if Path(path).name == "feed.xml" else super().guess_type(path)

@@ -32,9 +32,10 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     out = console()
-    out.print(
-        "  ".join(f"{name} {count}" for name, count in report["counts"].items() if count) or "the ledger is empty"
-    )
+    # summary() types each part only as an object.
+    counts = report["counts"]
+    assert isinstance(counts, dict)
+    out.print("  ".join(f"{name} {count}" for name, count in counts.items() if count) or "the ledger is empty")
     for title, rows in (
         ("next", report["next"]),
         ("needs a person", report["needs_a_person"]),
@@ -42,6 +43,7 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
     ):
         if not rows:
             continue
+        assert isinstance(rows, list)
         table = Table(title=title, title_justify="left")
         for column in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason"):
             table.add_column(column)
