@@ -146,7 +146,7 @@ class TextFormatter(logging.Formatter):
         return one_line(line)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler[TextIO]):
     """A stream handler that redacts the finished line once more, in case a formatter
     put a secret together from pieces (e.g. a URL and its password)."""
 

@@ -75,7 +75,8 @@ else:  # the C loader where PyYAML was built with libyaml: same constructor, fas
 class _Loader(_SafeLoader):
     """Safe loading with YAML 1.2 scalars and duplicate keys refused."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+    # Empty, so only the YAML 1.2 resolvers added below apply, not SafeLoader's YAML 1.1 ones.
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}  # type: ignore[misc]  # types-PyYAML declares it an instance variable
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # A tag such as `!!set [a]` puts a non-mapping here: let SafeConstructor say so.

@@ -124,11 +124,11 @@ class Notify(_Section):
     sender: str = "kmcomms@localhost"
     """The From address of those mails."""
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
     webhook: str | None = None
     """A URL to POST JSON to. It often holds a token: write it as "${VAR}" (or put "${VAR}"
     in the part that is secret) and set the variable."""
-    timeout: float = Field(10.0, gt=0, le=300)
+    timeout: float = Field(default=10.0, gt=0, le=300)
     """Seconds for the SMTP conversation and for the webhook request."""
 
     @field_validator("sender")
@@ -200,7 +200,7 @@ class ScheduledReport(_Section):
     or "day 1 08:00" (monthly)."""
     timezone: TimeZoneName = "UTC"
     """The IANA zone `every` is read in (summer time is followed), e.g. "Europe/London"."""
-    period_days: int = Field(7, ge=1, le=366)
+    period_days: int = Field(default=7, ge=1, le=366)
     """The report covers this many days, the day it is made the last."""
     format: str = "html"
     """A report format that can be scheduled: html or md (or one a plugin adds)."""
@@ -212,9 +212,9 @@ class ScheduledReport(_Section):
     """The From address; default: [notify]'s sender, else kmcomms@localhost."""
     smtp_host: str | None = None
     """Default: [notify]'s smtp_host, else 127.0.0.1."""
-    smtp_port: int | None = Field(None, ge=1, le=65535)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
     """Default: [notify]'s smtp_port, else 25."""
-    timeout: float = Field(30.0, gt=0, le=300)
+    timeout: float = Field(default=30.0, gt=0, le=300)
     """Seconds for the SMTP conversation."""
 
     @field_validator("every")

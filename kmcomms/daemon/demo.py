@@ -24,10 +24,11 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from kmcomms.campaign.adapters import Kind, channel_kind
 from kmcomms.campaign.load import load_paths
@@ -35,6 +36,9 @@ from kmcomms.channels.contacts import import_contacts
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import deliveries, publications, tracked_links
 from kmcomms.ledger.tracking import tracker_for
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 __all__ = ["DemoResult", "MailCatcher", "build_workspace", "run_demo"]
 
@@ -84,7 +88,8 @@ adapter = "folder"
 kind = "blog"
 path = "print"
 """
-LISTS = {Kind.NEWSLETTER: "news", Kind.BRIEFING: "policy-leads"}
+#: The contact list each kind of mailing channel sends to (a channel of no kind: none).
+LISTS: dict[Kind | None, str] = {Kind.NEWSLETTER: "news", Kind.BRIEFING: "policy-leads"}
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _ONE_OFF = re.compile(r"^(\s+at:\s*)['\"]?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}['\"]?", re.MULTILINE)
@@ -169,7 +174,7 @@ def write_contacts(root: Path, today: date) -> dict[str, Path]:
     for campaign in (c.campaign for c in loaded.campaigns):
         for audience_id, audience in campaign.audiences.items():
             for channel in audience.channels:
-                contact_list = LISTS.get(channel_kind(settings.channels[channel]))  # type: ignore[arg-type]
+                contact_list = LISTS.get(channel_kind(settings.channels[channel]))
                 if contact_list is None:
                     continue
                 for language in audience.languages:
@@ -204,11 +209,12 @@ class MailCatcher:
         folder.mkdir(parents=True, exist_ok=True)
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self._lock:
             self.received += 1
             number = self.received
-        data = envelope.original_content or envelope.content  # type: ignore[attr-defined]
+        # aiosmtpd types the content Optional; after a DATA command it is always there.
+        data = envelope.original_content or envelope.content or b""
         (self.folder / f"{number:04d}.eml").write_bytes(data if isinstance(data, bytes) else data.encode())
         return "250 OK"
 
@@ -275,10 +281,10 @@ def run_demo(
 
 
 def _wait_for_wave(
-    engine,
+    engine: Engine,
     wave: datetime,
     clock: Callable[[], datetime],
-    deadline: float,  # type: ignore[no-untyped-def]
+    deadline: float,
     progress: Callable[[str, int, int], None],
 ) -> None:
     due = deliveries.c.due_at <= wave
@@ -298,12 +304,12 @@ def _wait_for_wave(
         time.sleep(0.5)
 
 
-def _states(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _states(engine: Engine) -> dict[str, int]:
     with engine.connect() as db:
         return dict(db.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all())
 
 
-def _click_urls(engine, root: Path, clock: Callable[[], datetime], limit: int = 3) -> list[str]:  # type: ignore[no-untyped-def]
+def _click_urls(engine: Engine, root: Path, clock: Callable[[], datetime], limit: int = 3) -> list[str]:
     """A few tracking links of published deliveries: opened while `kmcomms track` runs,
     each counts a click."""
     loaded = load_paths([root])

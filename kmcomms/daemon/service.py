@@ -56,14 +56,14 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import and_, or_, select
 
 from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace, secrets_of
 from kmcomms.channels.base import Channel
 from kmcomms.errors import KmcommsError, Severity, display_path
 from kmcomms.ledger.ledger import State
 from kmcomms.ledger.store import parsed_safe
-from kmcomms.ledger.tables import deliveries
+from kmcomms.ledger.tables import LedgerRow, deliveries
 from kmcomms.logs import Redactor, event
 from kmcomms.publish.notify import Notifier
 from kmcomms.publish.runtime import Runtime, open_runtime
@@ -303,7 +303,9 @@ class Daemon:
         report = runtime.dispatcher.publish_due(now)
         self.passes += 1
         if report.outcomes:
-            event(log, "pass", f"pass ({why}): {report}", why=why, **dict(report.outcomes))
+            # A field per outcome (published=3, failed=1), beside `why`.
+            fields: dict[str, Any] = {"why": why, **report.outcomes}
+            event(log, "pass", f"pass ({why}): {report}", **fields)
         if self.notifier is not None and not self.stopping:  # a stopping daemon leaves notices to the next start
             self.notifier.run(runtime.engine, self.clock())
         if not self.stopping:
@@ -574,7 +576,7 @@ class Daemon:
 
     # ------------------------------------------------------------------ events
 
-    def _on_outcome(self, row: Row, outcome: str) -> None:
+    def _on_outcome(self, row: LedgerRow, outcome: str) -> None:
         fields: dict[str, Any] = {
             "delivery": row.id,
             "campaign": row.campaign,

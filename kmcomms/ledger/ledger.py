@@ -30,13 +30,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Integer,
-    Row,
     and_,
     bindparam,
     func,
@@ -47,8 +47,11 @@ from sqlalchemy import (
 )
 
 from kmcomms.ledger.sql import upsert
-from kmcomms.ledger.tables import UTCDateTime, attempts, deliveries, publications
+from kmcomms.ledger.tables import LedgerRow, UTCDateTime, attempts, deliveries, publications
 from kmcomms.plan.deliveries import Delivery, other_shape_ids
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import ReturningUpdate
 
 __all__ = [
     "FINISHED",
@@ -151,13 +154,13 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
-def _went_out(row: Row) -> bool:
+def _went_out(row: LedgerRow) -> bool:
     """Whether a delivery went out, may have, or was settled by a person: anything but
     still open, or cancelled because its message left the campaign."""
     return row.state not in OPEN and not (row.state == State.CANCELLED and row.reason == REMOVED)
 
 
-def replaced(delivery: Delivery, known: Mapping[str, Row]) -> bool:
+def replaced(delivery: Delivery, known: Mapping[str, LedgerRow]) -> bool:
     """Whether `delivery`, not in the ledger, is an item that already went out under its
     other shape's id (`other_shape_ids`): then it is never planned. `known`: the ledger's
     rows (with state and reason) by id."""
@@ -249,7 +252,7 @@ _CLAIM_VALUES = {
 }
 
 
-def _claim_statement(skip_locked: bool):  # type: ignore[no-untyped-def]
+def _claim_statement(skip_locked: bool) -> ReturningUpdate[*tuple[Any, ...]]:
     # One statement takes the whole batch: on SQLite it runs under the database's single
     # write lock; on PostgreSQL SKIP LOCKED lets other workers take the rows next to it.
     candidates = select(deliveries.c.id).where(_CLAIMABLE).order_by(deliveries.c.due_at).limit(bindparam("limit"))
@@ -270,7 +273,7 @@ _CLAIM = {"postgresql": _claim_statement(skip_locked=True), "sqlite": _claim_sta
 
 def claim(
     engine: Engine, worker: str, now: datetime, lease: timedelta, limit: int = 50, *, start: datetime | None = None
-) -> list[Row]:
+) -> list[LedgerRow]:
     """Take up to `limit` deliveries due by `now` for `worker`, earliest first, each with a
     lease until `start + lease` (`start` defaults to `now`; a pass that claims again long
     after it began gives the real time). No delivery is ever taken by two workers: the
@@ -489,7 +492,9 @@ def mark_missed(engine: Engine, now: datetime, grace: dict[str, timedelta]) -> i
 def counts(engine: Engine) -> dict[str, int]:
     """How many deliveries are in each state."""
     with engine.connect() as db:
-        found = dict(db.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all())
+        found: dict[str, int] = dict(
+            db.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all()
+        )
     return {state.value: found.get(state.value, 0) for state in State}
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, Row, and_, delete, select
+from sqlalchemy import Engine, and_, delete, select
 
 from kmcomms.ledger.ledger import NEEDS_A_PERSON
 from kmcomms.ledger.sql import upsert
-from kmcomms.ledger.tables import deliveries, notifications
+from kmcomms.ledger.tables import LedgerRow, deliveries, notifications
 
 __all__ = ["forget", "give_back", "pending", "take"]
 
 
-def pending(engine: Engine) -> list[Row]:
+def pending(engine: Engine) -> list[LedgerRow]:
     """Deliveries that need a person and have not been told about in their current state."""
     told = select(notifications.c.delivery_id).where(
         and_(notifications.c.delivery_id == deliveries.c.id, notifications.c.state == deliveries.c.state)
@@ -30,7 +30,7 @@ def pending(engine: Engine) -> list[Row]:
         )
 
 
-def take(engine: Engine, rows: Sequence[Row], now: datetime, via: str) -> list[Row]:
+def take(engine: Engine, rows: Sequence[LedgerRow], now: datetime, via: str) -> list[LedgerRow]:
     """Take the delivery `rows` (of `pending`) to tell about `via` (how): a row another
     daemon took first is skipped. Returns those taken."""
     taken = []
@@ -47,7 +47,7 @@ def take(engine: Engine, rows: Sequence[Row], now: datetime, via: str) -> list[R
     return taken
 
 
-def give_back(engine: Engine, rows: Sequence[Row]) -> None:
+def give_back(engine: Engine, rows: Sequence[LedgerRow]) -> None:
     """Untake `rows` (a notice that reached nobody): they are pending again."""
     with engine.begin() as db:
         for row in rows:

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, select
 
 from kmcomms.ledger.ledger import State
-from kmcomms.ledger.tables import deliveries, publications
+from kmcomms.ledger.tables import LedgerRow, deliveries, publications
 
 __all__ = ["due_by", "in_state", "published", "published_content"]
 
 
-def in_state(engine: Engine, state: State) -> list[Row]:
+def in_state(engine: Engine, state: State) -> list[LedgerRow]:
     """Every delivery in `state`."""
     with engine.connect() as db:
         return list(db.execute(select(deliveries).where(deliveries.c.state == state)))
 
 
-def due_by(engine: Engine, until: datetime) -> list[Row]:
+def due_by(engine: Engine, until: datetime) -> list[LedgerRow]:
     """The deliveries planned or retrying that are due by `until`."""
     with engine.connect() as db:
         return list(
@@ -32,7 +32,7 @@ def due_by(engine: Engine, until: datetime) -> list[Row]:
         )
 
 
-def published_content(engine: Engine) -> list[Row]:
+def published_content(engine: Engine) -> list[LedgerRow]:
     """Every published delivery, with where it is (`remote_id`, `url`) and the fingerprint
     of what was published (`content_hash`; empty when it was recorded by hand or found)."""
     with engine.connect() as db:
@@ -64,4 +64,4 @@ def published(
     if campaign is not None:
         query = query.where(deliveries.c.campaign == campaign)
     with engine.connect() as db:
-        return [tuple(row) for row in db.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in db.execute(query)]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, Row, insert
 
 from kmcomms.ledger.sql import transaction
 from kmcomms.ledger.tables import evidence, reach_samples
@@ -52,16 +53,16 @@ def add_evidence(
 ) -> int:
     """Store one evidence record; returns its id."""
     with engine.begin() as db:
-        return int(
-            db.execute(
-                insert(evidence).values(
-                    campaign=campaign,
-                    kind=kind,
-                    title=title,
-                    happened_on=happened_on,
-                    source=source,
-                    url=url,
-                    notes=notes,
-                )
-            ).inserted_primary_key[0]
+        added = db.execute(
+            insert(evidence).values(
+                campaign=campaign,
+                kind=kind,
+                title=title,
+                happened_on=happened_on,
+                source=source,
+                url=url,
+                notes=notes,
+            )
         )
+        # A single-row INSERT always has its key; SQLAlchemy types the accessor Optional[Any].
+        return int(cast(Row[int], added.inserted_primary_key)[0])

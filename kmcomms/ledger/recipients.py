@@ -61,7 +61,7 @@ def interrupted(db: Connection, delivery: str) -> int:
     ).rowcount
 
 
-def pending(engine: Engine, delivery: str) -> list[Row]:
+def pending(engine: Engine, delivery: str) -> list[Row[str, str | None]]:
     """The (email, name) of the recipients of `delivery` still to send, by address."""
     with engine.connect() as db:
         return list(

@@ -21,8 +21,9 @@ def transaction(bind: Engine | Connection) -> Iterator[Connection]:
         yield bind
 
 
-def upsert(bind: Engine | Connection, table: Table):  # type: ignore[no-untyped-def]
+def upsert(bind: Engine | Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """`INSERT` into `table` that can end `.on_conflict_do_nothing()` or
     `.on_conflict_do_update(…)`: PostgreSQL's and SQLite's, which are spelt alike."""
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

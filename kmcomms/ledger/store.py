@@ -8,6 +8,7 @@ ledger safely.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from kmcomms.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 __all__ = ["current_revision", "head_revision", "migrate", "open_store", "store_url"]
 
@@ -45,8 +50,8 @@ def parsed_safe(url: str) -> str:
         return url.split("@")[-1]
 
 
-def _sqlite_pragmas(connection: object, _record: object) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = connection.cursor()
     # WAL: readers (status, reports) never block the daemon's writes; busy_timeout makes a
     # second writer wait instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")

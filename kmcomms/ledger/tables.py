@@ -4,6 +4,7 @@ migrations in `migrations/`; these definitions are what the code reads and write
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     Column,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     Text,
@@ -22,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "LedgerRow",
     "UTCDateTime",
     "approvals",
     "attempts",
@@ -59,6 +62,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+LedgerRow: TypeAlias = Row[*tuple[Any, ...]]
+"""A row read from a ledger table (a whole one, or joined with more columns): its columns
+by name (`row.id`, `row.state`). Core tables carry no Python types, so each reads as Any."""
 
 metadata = MetaData()
 

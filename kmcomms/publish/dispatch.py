@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from kmcomms.campaign.load import LoadResult
 from kmcomms.campaign.placeholders import first_placeholders
@@ -55,6 +55,7 @@ from kmcomms.ledger.ledger import (
 )
 from kmcomms.ledger.queries import due_by, in_state, published_content
 from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
+from kmcomms.ledger.tables import LedgerRow
 from kmcomms.ledger.tracking import register_links
 from kmcomms.logs import event
 from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan_of
@@ -143,7 +144,7 @@ def held_campaigns(loaded: LoadResult, workspace: Workspace) -> set[str]:
     return held - good
 
 
-def _delivery(row: Row) -> Delivery:
+def _delivery(row: LedgerRow) -> Delivery:
     return Delivery(
         row.id,
         row.campaign,
@@ -188,7 +189,7 @@ class Dispatcher:
         self._drafts: dict[str, Draft | Blocked] = {}
         self.held = held_campaigns(loaded, workspace)
         #: Called with each claimed row and its outcome ("published", "failed", …), e.g. to log it.
-        self.on_outcome: Callable[[Row, str], None] | None = None
+        self.on_outcome: Callable[[LedgerRow, str], None] | None = None
         self.embargo = {
             c.campaign.id: c.campaign.embargo.replace(tzinfo=ZoneInfo(c.campaign.timezone)).astimezone(UTC)
             for c in loaded.campaigns
@@ -308,11 +309,13 @@ class Dispatcher:
             if not rows or not self._publish_claimed(rows, start + self.lease, now, report):
                 break
 
-    def _publish_claimed(self, rows: list[Row], held_until: datetime, now: datetime, report: DispatchReport) -> bool:
+    def _publish_claimed(
+        self, rows: list[LedgerRow], held_until: datetime, now: datetime, report: DispatchReport
+    ) -> bool:
         """Publish claimed `rows` (leased until `held_until`), recording outcomes as they
         come. False when the pass must end: a stop was asked, or the leases ran out."""
         self._held_until = held_until
-        pending: list[tuple[Row, Outcome]] = []
+        pending: list[tuple[LedgerRow, Outcome]] = []
         for index, row in enumerate(rows):
             if self.stopping or self._lapsed():  # the rest, untouched, is given back if still ours
                 self._record(pending, report)
@@ -346,7 +349,7 @@ class Dispatcher:
         channel = self.channels.get(name)
         return channel is None or channel.idempotent or Capability.FIND in channel.capabilities
 
-    def _record(self, pending: list[tuple[Row, Outcome]], report: DispatchReport) -> None:
+    def _record(self, pending: list[tuple[LedgerRow, Outcome]], report: DispatchReport) -> None:
         """Write the outcomes in `pending` in one transaction (a group commit), then empty it."""
         if not pending:
             return
@@ -383,7 +386,7 @@ class Dispatcher:
             return f"awaiting approval — run `kmcomms approve {campaign} --message {message} --by NAME`"
         return None
 
-    def _publish(self, row: Row, now: datetime) -> Outcome:
+    def _publish(self, row: LedgerRow, now: datetime) -> Outcome:
         """Render (or take the draft rendered ahead), gate and publish one claimed delivery."""
         started = self.clock()
         channel = self.channels.get(row.channel)
@@ -436,7 +439,9 @@ class Dispatcher:
             content_hash=content_hash(draft),
         )
 
-    def _retry(self, row: Row, channel: Channel, started: datetime, error: str, retry_after: float | None) -> Outcome:
+    def _retry(
+        self, row: LedgerRow, channel: Channel, started: datetime, error: str, retry_after: float | None
+    ) -> Outcome:
         now = self.clock()
         if row.attempts >= channel.attempt_limit:
             return Outcome(

@@ -29,12 +29,13 @@ from email.message import EmailMessage
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from kmcomms import __version__
 from kmcomms.campaign.workspace import Notify, expand
 from kmcomms.channels.letters import subject_header
 from kmcomms.ledger.notifications import give_back, pending, take
+from kmcomms.ledger.tables import LedgerRow
 from kmcomms.logs import event
 
 __all__ = ["Notifier", "notice_text"]
@@ -56,11 +57,12 @@ WHAT_TO_DO = {
 }
 
 
-def _due(row: Row) -> str:
-    return row.due_at.strftime("%Y-%m-%d %H:%M UTC")
+def _due(row: LedgerRow) -> str:
+    due: datetime = row.due_at
+    return due.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _describe(row: Row) -> dict[str, Any]:
+def _describe(row: LedgerRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "state": row.state,
@@ -74,7 +76,7 @@ def _describe(row: Row) -> dict[str, Any]:
     }
 
 
-def notice_text(rows: Sequence[Row], unit: str) -> tuple[str, str]:
+def notice_text(rows: Sequence[LedgerRow], unit: str) -> tuple[str, str]:
     """The subject and plain-text body of a notice about `rows`."""
     count = len(rows)
     subject = f"kmcomms: {count} {'delivery needs' if count == 1 else 'deliveries need'} a person ({unit})"
@@ -137,7 +139,7 @@ class Notifier:
         with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=self.settings.timeout) as smtp:
             smtp.send_message(message)
 
-    def send_webhook(self, subject: str, body: str, rows: Sequence[Row]) -> None:
+    def send_webhook(self, subject: str, body: str, rows: Sequence[LedgerRow]) -> None:
         assert self.webhook is not None and self.settings is not None
         payload = {
             "text": f"{subject}\n\n{body}",
@@ -157,7 +159,7 @@ class Notifier:
                 f"the webhook answered {response.status_code} {response.reason}", response=response
             )
 
-    def send(self, rows: Sequence[Row]) -> list[str]:
+    def send(self, rows: Sequence[LedgerRow]) -> list[str]:
         """Send one notice about `rows` to every target; returns those that took it.
         Logs each target that failed; raises nothing."""
         subject, body = notice_text(rows, self.unit)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select
 
 from kmcomms.ledger.ledger import NEEDS_A_PERSON, OPEN, State, counts, replaced
-from kmcomms.ledger.tables import deliveries
+from kmcomms.ledger.tables import LedgerRow, deliveries
 from kmcomms.plan.deliveries import ALL_TIME, plan_of
 
 if TYPE_CHECKING:
@@ -17,18 +17,18 @@ if TYPE_CHECKING:
 __all__ = ["due_now", "summary"]
 
 
-def _row(row: object) -> dict[str, object]:
+def _row(row: LedgerRow) -> dict[str, object]:
     return {
         "id": row.id,
         "campaign": row.campaign,
-        "message": row.message,  # type: ignore[attr-defined]
-        "audiences": row.audiences.split(),  # type: ignore[attr-defined]
+        "message": row.message,
+        "audiences": row.audiences.split(),
         "language": row.language,
         "channel": row.channel,
-        "state": row.state,  # type: ignore[attr-defined]
+        "state": row.state,
         "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "attempts": row.attempts,
-        "reason": row.reason,  # type: ignore[attr-defined]
+        "reason": row.reason,
     }
 
 
@@ -60,7 +60,7 @@ def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
     plan is read from the campaigns, so it also shows deliveries not yet in the ledger."""
     with runtime.engine.connect() as db:
         known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.reason))}
-    rows = []
+    rows: list[dict[str, object]] = []
     for delivery in plan_of(runtime.loaded, ALL_TIME, now).deliveries:
         row = known.get(delivery.id)
         if delivery.due > now or (row.state not in OPEN if row else replaced(delivery, known)):

@@ -299,7 +299,9 @@ def _reach_problems(
 ) -> tuple[ReachRecord | None, list[str]]:
     """The record in `fields` (every column, stripped), or what is wrong with it."""
     campaign, problem = _campaign(fields, known)
-    problems = [problem] if problem else _reach_fit(fields, campaign, known)  # type: ignore[arg-type]
+    problems = [problem] if problem else []
+    if campaign is not None:
+        problems += _reach_fit(fields, campaign, known)
     metric = fields.get("metric", "")
     metrics = sorted({i.metric for a in campaign.aims for o in a.objectives for i in o.indicators}) if campaign else []
     if not metric:
@@ -339,9 +341,12 @@ def _reach_problems(
         metric,
         value,
         day,
-        *(fields.get(k) or None for k in ("message", "audience", "language", "channel")),
-        note or None,
-        line,
+        message=fields.get("message") or None,
+        audience=fields.get("audience") or None,
+        language=fields.get("language") or None,
+        channel=fields.get("channel") or None,
+        note=note or None,
+        line=line,
     ), []
 
 
@@ -468,7 +473,8 @@ def store_reach(engine: Engine, records: Sequence[ReachRecord]) -> StoredReach:
     linked to its delivery when it names exactly one (see the module)."""
     campaigns = sorted({r.campaign for r in records})
     with engine.begin() as db:
-        matches: dict[tuple[str, ...], list[str]] = {}
+        # By what a record names: campaign, message, audience, language, channel.
+        matches: dict[tuple[str, str | None, str | None, str | None, str | None], list[str]] = {}
         if campaigns:
             query = select(
                 deliveries.c.id,

@@ -428,6 +428,9 @@ class TrackingServer(ThreadingHTTPServer):
     """The running server: `url` is where it listens; `shutdown()` stops it and frees the port."""
 
     daemon_threads = True
+    # Bound to an AF_INET or AF_INET6 address, the socket names its host as a str
+    # (typeshed's type also allows the bytes a caller may give to bind).
+    server_address: tuple[str, int] | tuple[str, int, int, int]
 
     def __init__(self, address: tuple[str, int], engine: Engine, tracker: Tracker, clock: Clock, sender: str) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET

@@ -5,6 +5,7 @@ idempotency key, and can be told to fail: the fake to test a dispatcher or a plu
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import Channel, Publication
@@ -22,8 +23,8 @@ class RecordingChannel(Channel):
     idempotent = True
     fail: Callable[[Draft, str], None] | None = None
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # as `Channel` takes them
+        super().__init__(*args, **kwargs)
         self.calls: dict[str, int] = {}
         self.published: dict[str, Draft] = {}
 
