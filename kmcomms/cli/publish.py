@@ -36,10 +36,8 @@ def publish(state: State, due: bool, dry_run: bool, path: Path | None, fmt: str)
             if fmt == "json":
                 click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
             for row in rows if fmt == "text" else []:
-                audiences = row["audiences"]
-                assert isinstance(audiences, list)  # due_now() says only that each value is an object
                 click.echo(
-                    f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {', '.join(audiences)}, "
+                    f"{row['due']}  {row['id']}  {row['campaign']}/{row['message']} → {', '.join(row['audiences'])}, "
                     f"{row['language']}, {row['channel']}: {row['would']}"
                 )
             if fmt == "text":

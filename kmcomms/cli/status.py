@@ -32,9 +32,7 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     out = console()
-    # summary() types each part only as an object.
     counts = report["counts"]
-    assert isinstance(counts, dict)
     out.print("  ".join(f"{name} {count}" for name, count in counts.items() if count) or "the ledger is empty")
     for title, rows in (
         ("next", report["next"]),
@@ -43,15 +41,19 @@ def status(state: State, path: Path | None, upcoming: int, fmt: str) -> None:
     ):
         if not rows:
             continue
-        assert isinstance(rows, list)
         table = Table(title=title, title_justify="left")
         for column in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason"):
             table.add_column(column)
         for row in rows:
             table.add_row(
-                *(
-                    ", ".join(row[c]) if c == "audiences" else str(row[c] or "")
-                    for c in ("due", "id", "campaign", "message", "audiences", "language", "channel", "state", "reason")
-                )
+                row["due"],
+                row["id"],
+                row["campaign"],
+                row["message"],
+                ", ".join(row["audiences"]),
+                row["language"],
+                row["channel"],
+                row["state"],
+                row["reason"] or "",
             )
         out.print(table)

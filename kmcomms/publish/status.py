@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Engine, select
 
@@ -14,10 +14,45 @@ from kmcomms.plan.deliveries import ALL_TIME, plan_of
 if TYPE_CHECKING:
     from kmcomms.publish.runtime import Runtime
 
-__all__ = ["due_now", "summary"]
+__all__ = ["DeliveryLine", "DueLine", "Summary", "due_now", "summary"]
 
 
-def _row(row: LedgerRow) -> dict[str, object]:
+class DeliveryLine(TypedDict):
+    """One delivery as `status` shows it."""
+
+    id: str
+    campaign: str
+    message: str
+    audiences: list[str]
+    language: str
+    channel: str
+    state: str
+    due: str
+    attempts: int
+    reason: str | None
+
+
+class Summary(TypedDict):
+    counts: dict[str, int]
+    next: list[DeliveryLine]
+    needs_a_person: list[DeliveryLine]
+    blocked: list[DeliveryLine]
+
+
+class DueLine(TypedDict):
+    """One delivery a pass would handle now, and what it would do (`would`)."""
+
+    id: str
+    campaign: str
+    message: str
+    audiences: list[str]
+    language: str
+    channel: str
+    due: str
+    would: str
+
+
+def _row(row: LedgerRow) -> DeliveryLine:
     return {
         "id": row.id,
         "campaign": row.campaign,
@@ -32,7 +67,7 @@ def _row(row: LedgerRow) -> dict[str, object]:
     }
 
 
-def summary(engine: Engine, now: datetime, upcoming: int = 10) -> dict[str, object]:
+def summary(engine: Engine, now: datetime, upcoming: int = 10) -> Summary:
     """Counts per state, the next `upcoming` open deliveries, and every one that needs a person."""
     with engine.connect() as db:
         nxt = db.execute(
@@ -55,12 +90,12 @@ def summary(engine: Engine, now: datetime, upcoming: int = 10) -> dict[str, obje
     }
 
 
-def due_now(runtime: Runtime, now: datetime) -> list[dict[str, object]]:
+def due_now(runtime: Runtime, now: datetime) -> list[DueLine]:
     """What a pass at `now` would publish and how each renders, claiming nothing. The
     plan is read from the campaigns, so it also shows deliveries not yet in the ledger."""
     with runtime.engine.connect() as db:
         known = {row.id: row for row in db.execute(select(deliveries.c.id, deliveries.c.state, deliveries.c.reason))}
-    rows: list[dict[str, object]] = []
+    rows: list[DueLine] = []
     for delivery in plan_of(runtime.loaded, ALL_TIME, now).deliveries:
         row = known.get(delivery.id)
         if delivery.due > now or (row.state not in OPEN if row else replaced(delivery, known)):
