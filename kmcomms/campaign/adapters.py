@@ -12,10 +12,9 @@ by its name.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
+from kmcomms import plugins
 from kmcomms.campaign.workspace import ChannelSettings
 
 __all__ = ["GROUP", "Kind", "adapter_fact", "adapter_names", "broadcast_channels", "channel_kind", "find_adapter"]
@@ -42,15 +41,13 @@ class Kind(StrEnum):
 
 def adapter_names() -> list[str]:
     """The names of the installed adapters."""
-    return sorted(ep.name for ep in entry_points(group=GROUP))
+    return plugins.names(GROUP)
 
 
-@cache
 def find_adapter(name: str) -> Any:
     """The object the entry point `name` names (an adapter class, unchecked), or None when
     no installed adapter has that name. Raises whatever importing it raises."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    return found[0].load() if found else None
+    return plugins.load(GROUP, name)
 
 
 def adapter_fact(name: str, fact: str) -> Any:

@@ -10,9 +10,9 @@ and a list of names kept here by hand would be a second place to edit for each f
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
+
+from kmcomms import plugins
 
 __all__ = ["GROUP", "find_format", "format_names", "scheduled_format_names"]
 
@@ -22,15 +22,13 @@ GROUP = "kmcomms.report_formats"
 
 def format_names() -> list[str]:
     """The names of the installed report formats, sorted."""
-    return sorted(ep.name for ep in entry_points(group=GROUP))
+    return plugins.names(GROUP)
 
 
-@cache
 def find_format(name: str) -> Any:
     """The object the entry point `name` names (a `ReportFormat`, unchecked), or None when
     no installed format has that name. Raises whatever importing it raises."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    return found[0].load() if found else None
+    return plugins.load(GROUP, name)
 
 
 def scheduled_format_names() -> list[str]:

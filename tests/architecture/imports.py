@@ -17,6 +17,7 @@ STAGES = (
     "errors",
     "files",
     "logs",
+    "plugins",
     "campaign",
     "plan",
     "translations",

@@ -20,7 +20,7 @@ from conftest import VALID_CAMPAIGN, RunCli, write_campaign
 from fake_bluesky import FakeBluesky
 from fake_mastodon import FakeMastodon
 
-from kmcomms.campaign import adapters
+from kmcomms import plugins
 from kmcomms.campaign.adapters import GROUP
 from kmcomms.channels import registry
 from kmcomms.testing.contract import ChannelContract
@@ -83,7 +83,7 @@ def test_the_contract_scan_finds_contract_classes_and_reports_the_missing() -> N
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """mastodon and bluesky installed (as the lead's pyproject lines will), and a third-party
     adapter whose package is broken."""
-    real = adapters.entry_points
+    real = plugins.entry_points
     extra = [
         EntryPoint("mastodon", "kmcomms.channels.mastodon:Mastodon", GROUP),
         EntryPoint("bluesky", "kmcomms.channels.bluesky:Bluesky", GROUP),
@@ -94,10 +94,10 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         found = list(real(group=group))
         return found + [ep for ep in extra if group == GROUP and ep.name not in {e.name for e in found}]
 
-    monkeypatch.setattr(adapters, "entry_points", entry_points_with_extra)
-    adapters.find_adapter.cache_clear()  # found before with the real entry points, or found here
+    monkeypatch.setattr(plugins, "entry_points", entry_points_with_extra)
+    plugins.load.cache_clear()  # found before with the real entry points, or found here
     yield
-    adapters.find_adapter.cache_clear()
+    plugins.load.cache_clear()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from conftest import RunCli, write_campaign
 from smtp_inbox import Inbox, inbox_fixture  # noqa: F401 - the `inbox` fixture
 
+from kmcomms import plugins
 from kmcomms.campaign import report_formats as installed
 from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.workspace import load_workspace
@@ -40,16 +41,16 @@ TSV = ReportFormat("tsv", ".tsv", "text/tab-separated-values", render=tab_separa
 @pytest.fixture
 def with_tsv(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """TSV registered under the entry-point group, as a plugin's pyproject.toml would."""
-    real = installed.entry_points
+    real = plugins.entry_points
 
     def entry_points_with_tsv(*, group: str) -> list[EntryPoint]:
         extra = [EntryPoint("tsv", f"{__name__}:TSV", group)] if group == installed.GROUP else []
         return [*real(group=group), *extra]
 
-    monkeypatch.setattr(installed, "entry_points", entry_points_with_tsv)
-    installed.find_format.cache_clear()
+    monkeypatch.setattr(plugins, "entry_points", entry_points_with_tsv)
+    plugins.load.cache_clear()
     yield
-    installed.find_format.cache_clear()
+    plugins.load.cache_clear()
 
 
 def test_the_registry_is_what_pyproject_registers() -> None:
