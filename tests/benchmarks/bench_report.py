@@ -151,7 +151,7 @@ def fill_ledger(engine: Engine, campaigns: int, samples: int) -> None:
         raw.close()
 
 
-def best(repeat: int, work):  # type: ignore[no-untyped-def]
+def best(repeat: int, work):
     times, result = [], None
     for _ in range(repeat):
         started = time.perf_counter()
@@ -201,7 +201,7 @@ def main() -> int:
         )
         report_time, (made, md, page) = best(args.repeat, report)
         found: dict[tuple[str, str], float] = defaultdict(float)
-        for r in made.reach:  # type: ignore[attr-defined]
+        for r in made.reach:
             found[(r.campaign, r.metric)] += r.value
         if dict(found) != totals:
             print("MISMATCH: the report's reach totals differ from the GROUP BY query's", file=sys.stderr)

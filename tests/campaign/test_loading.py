@@ -420,8 +420,8 @@ def test_a_secret_is_read_from_the_environment_only_when_used(workspace: Path, m
     monkeypatch.setenv("KM_TEST_SMTP_PASSWORD", "correct-horse-battery")
     check = check_channel(load_workspace(workspace), "newsletter")
     assert check.usable and check.settings is not None
-    assert check.settings.username == "news"  # type: ignore[attr-defined]
-    assert check.settings.password.get_secret_value() == "${KM_TEST_SMTP_PASSWORD}"  # type: ignore[attr-defined]
+    assert check.settings.username == "news"
+    assert check.settings.password.get_secret_value() == "${KM_TEST_SMTP_PASSWORD}"
     monkeypatch.delenv("KM_TEST_SMTP_PASSWORD")
     check = check_channel(load_workspace(workspace), "newsletter")
     assert not check.usable and [d.code for d in check.diagnostics] == ["env-unset"]

@@ -221,7 +221,7 @@ def test_another_campaign_mentioning_the_id_is_not_taken_for_it(fake: FakeListmo
 def test_scheduling_hands_the_campaign_over_with_its_time(fake: FakeListmonk, make: Callable[..., Listmonk]) -> None:
     channel = make(send="schedule", delay_minutes=90)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    channel.now = lambda: start  # type: ignore[method-assign]
+    channel.now = lambda: start
     assert channel.publish(letter(), KEY) == Publication("1")
     assert fake.seen[1].body["send_at"] == (start + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert fake.seen[2].body == {"status": "scheduled"} and fake.campaigns[1]["status"] == "scheduled"

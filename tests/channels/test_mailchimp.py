@@ -200,7 +200,7 @@ def test_the_lookup_pages_through_a_busy_account(fake: FakeMailchimp, channel: M
 def test_scheduling_is_on_the_quarter_hour_after_the_delay(fake: FakeMailchimp, make: Callable[..., Mailchimp]) -> None:
     channel = make(send="schedule", delay_minutes=60)
     start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=7, second=31, microsecond=0)
-    channel.now = lambda: start  # type: ignore[method-assign]
+    channel.now = lambda: start
     publication = channel.publish(letter(), KEY)
     schedule = fake.seen[-1]
     assert schedule.path.endswith("/actions/schedule")

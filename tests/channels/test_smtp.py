@@ -134,7 +134,7 @@ class Newsroom:
         assert isinstance(draft, Newsletter), draft
         return draft
 
-    def publish(self, message: str = "launch", language: str = "en"):  # type: ignore[no-untyped-def]
+    def publish(self, message: str = "launch", language: str = "en"):
         return self.channel.publish(self.draft(message, language), self.key(message, language))
 
     def key(self, message: str = "launch", language: str = "en") -> str:

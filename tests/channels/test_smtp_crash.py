@@ -114,7 +114,7 @@ def publish_due(root: Path, now: str, inbox: Inbox) -> int:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    inbox.victim = process.pid  # type: ignore[attr-defined]
+    inbox.victim = process.pid
     out, err = process.communicate(timeout=300)
     if process.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(f"publish --due exited {process.returncode}: {out.decode()} {err.decode()}")

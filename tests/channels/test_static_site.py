@@ -99,7 +99,7 @@ def entry(key: str, *, language: str = "en", published: datetime = T0, slug: str
         "published": published,
         "acknowledgement": "Funded by the NIHR.",
     }
-    return Entry(**{**fields, **changes})  # type: ignore[arg-type]
+    return Entry(**{**fields, **changes})
 
 
 # ============================================================================ pages

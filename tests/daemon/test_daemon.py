@@ -160,7 +160,7 @@ class SMTPRecorder(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), SMTPConversation)
 
     def mails(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(m, policy=email.policy.default) for m in self.messages]  # type: ignore[misc]
+        return [email.message_from_bytes(m, policy=email.policy.default) for m in self.messages]
 
 
 class SMTPConversation(socketserver.StreamRequestHandler):
@@ -170,7 +170,7 @@ class SMTPConversation(socketserver.StreamRequestHandler):
         while line := self.rfile.readline():
             if lines is not None:
                 if line.rstrip(b"\r\n") == b".":
-                    self.server.messages.append(b"".join(lines))  # type: ignore[attr-defined]
+                    self.server.messages.append(b"".join(lines))
                     lines = None
                     self.wfile.write(b"250 queued\r\n")
                 else:
@@ -285,7 +285,7 @@ class Gate(RecordingChannel):
     started = threading.Event()
     release = threading.Event()
 
-    def publish(self, draft, key):  # type: ignore[no-untyped-def]
+    def publish(self, draft, key):
         if not self.calls:
             type(self).started.set()
             assert type(self).release.wait(10)
@@ -642,13 +642,13 @@ def test_daemons_starting_together_on_a_new_postgresql_store_migrate_it_once(tmp
     try:
         wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 4, "the processes to start", 30)
         (tmp_path / "go").touch()
-        results = [(p.wait(timeout=60), p.stdout.read().decode()) for p in procs]  # type: ignore[union-attr]
+        results = [(p.wait(timeout=60), p.stdout.read().decode()) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-            p.stdout.close()  # type: ignore[union-attr]
+            p.stdout.close()
     assert [code for code, _ in results] == [0, 0, 0, 0], [out[-1500:] for _, out in results]
     engine = open_store(postgres_url, tmp_path, upgrade=False)
     try:

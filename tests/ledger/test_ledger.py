@@ -113,7 +113,7 @@ def test_transient_errors_retry_with_backoff_then_publish(tmp_path: Path, store_
     recorder = RecordingChannel("blog", d.channels["blog"].settings, root)
     failures = iter([TransientError("503", "blog", retry_after=120), TransientError("timeout", "blog")])
 
-    def fail(draft, key):  # type: ignore[no-untyped-def]
+    def fail(draft, key):
         error = next(failures, None)
         if error:
             raise error
@@ -142,10 +142,10 @@ def test_permanent_errors_fail_and_attempts_run_out(tmp_path: Path, store_url: s
     blog = RecordingChannel("blog", d.channels["blog"].settings, root)
     news = RecordingChannel("news", d.channels["news"].settings.model_copy(update={"max_attempts": 2}), root)
 
-    def refuse(draft, key):  # type: ignore[no-untyped-def]
+    def refuse(draft, key):
         raise PermanentError("400 the title is too long", "blog")
 
-    def flaky(draft, key):  # type: ignore[no-untyped-def]
+    def flaky(draft, key):
         raise TransientError("502", "news")
 
     blog.fail, news.fail = refuse, flaky
@@ -225,7 +225,7 @@ def test_an_expired_lease_is_retried_on_an_idempotent_channel_and_reconciled_oth
         claimed = claim(d.engine, "dead-worker", clock.now, timedelta(minutes=10))
         assert len(claimed) == 2
         # The dead worker had published the newsletter before dying.
-        news.published[next(r.id for r in claimed if r.channel == "news")] = None  # type: ignore[assignment]
+        news.published[next(r.id for r in claimed if r.channel == "news")] = None
         assert d.publish_due().outcomes == {}  # leases still held
         clock.now += timedelta(minutes=11)
         report = d.publish_due()
@@ -244,11 +244,11 @@ def test_two_dispatchers_never_publish_the_same_delivery(tmp_path: Path, postgre
     lock = threading.Lock()
     original = shared.publish
 
-    def publish(draft, key):  # type: ignore[no-untyped-def]
+    def publish(draft, key):
         with lock:
             return original(draft, key)
 
-    shared.publish = publish  # type: ignore[method-assign]
+    shared.publish = publish
     workers = [dispatcher(root, clock, worker=f"w{i}", channels={"news": shared, "blog": shared}) for i in range(2)]
     for w in workers:
         w.channels["news"].settings = w.channels["news"].settings.model_copy(update={"grace_minutes": 100_000})
@@ -285,7 +285,7 @@ class Slow(RecordingChannel):
 
     seconds = 2.0
 
-    def publish(self, draft, key):  # type: ignore[no-untyped-def]
+    def publish(self, draft, key):
         time.sleep(self.seconds)
         return super().publish(draft, key)
 
@@ -413,7 +413,7 @@ def test_a_claim_late_in_a_long_pass_gets_a_whole_lease(tmp_path: Path, store_ur
     class Watched(Slow):
         seconds = 1.3
 
-        def publish(self, draft, key):  # type: ignore[no-untyped-def]
+        def publish(self, draft, key):
             with d.engine.connect() as db:
                 left.append(
                     db.execute(select(deliveries.c.lease_until).where(deliveries.c.id == key)).scalar_one() - clock()
@@ -440,7 +440,7 @@ def test_a_worker_whose_leases_ran_out_unrenewed_publishes_no_more(tmp_path: Pat
     d = dispatcher(root, clock)
 
     class Paused(RecordingChannel):
-        def publish(self, draft, key):  # type: ignore[no-untyped-def]
+        def publish(self, draft, key):
             clock.now += LEASE + timedelta(seconds=1)
             return super().publish(draft, key)
 
@@ -452,4 +452,4 @@ def test_a_worker_whose_leases_ran_out_unrenewed_publishes_no_more(tmp_path: Pat
             select(deliveries).where(deliveries.c.due_at == LAUNCH, deliveries.c.state != "published")
         ).one()
     assert (left.state, left.lease_owner, left.attempts) == ("planned", None, 0)
-    assert sum(len(c.calls) for c in d.channels.values()) == 1  # type: ignore[attr-defined]
+    assert sum(len(c.calls) for c in d.channels.values()) == 1

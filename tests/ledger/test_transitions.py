@@ -116,7 +116,7 @@ def test_every_update_of_a_delivery_state_is_conditional_on_the_diagram() -> Non
     assert checked >= 10  # claim, finish, release, reap ×2, mark_missed, sync ×2, reconcile ×2, resolve
 
 
-def _published_delivery(url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _published_delivery(url: str, tmp_path: Path):
     engine = open_store(url, tmp_path)
     sync(
         engine,

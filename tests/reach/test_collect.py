@@ -219,7 +219,7 @@ def test_a_failing_channel_or_publication_never_stops_the_others(engine: Engine)
 )
 def test_an_answer_that_is_not_running_totals_is_an_error_not_a_sample(engine: Engine, answer: object) -> None:
     publish(engine, "b1", "blog")
-    result = collect_channel(engine, Counting("blog", {"r-b1": answer}), NOW)  # type: ignore[dict-item]
+    result = collect_channel(engine, Counting("blog", {"r-b1": answer}), NOW)
     assert (result.asked, result.samples, len(result.errors)) == (1, 0, 1)
     assert result.errors[0][1].startswith(("ValueError: collect() gave", "TypeError: collect() gave"))
     assert samples(engine) == []

@@ -506,7 +506,7 @@ def test_kmcomms_track_serves_until_sigterm(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
+        line = process.stdout.readline()
         assert f"listening on http://127.0.0.1:{port}" in line, line
         assert healthy(f"http://127.0.0.1:{port}")
         process.send_signal(signal.SIGTERM)

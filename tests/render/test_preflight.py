@@ -194,7 +194,7 @@ def video(**changes: object) -> VideoListing:
         "transcript": None,
         **changes,
     }
-    return VideoListing(**fields)  # type: ignore[arg-type]
+    return VideoListing(**fields)
 
 
 def blog(html: str, **changes: object) -> BlogPost:
@@ -206,7 +206,7 @@ def blog(html: str, **changes: object) -> BlogPost:
         **changes,
         "html": f"<article><h1>The films are out</h1>{html}<footer><p>{ACK}</p></footer></article>",
     }
-    return BlogPost(**fields)  # type: ignore[arg-type]
+    return BlogPost(**fields)
 
 
 def test_a_clean_draft_has_no_problems() -> None:
@@ -234,9 +234,9 @@ def test_youtube_counts_tags_with_commas_and_quotes() -> None:
 
 
 def test_social_post_over_its_limit() -> None:
-    post = SocialPost(**{**COMMON, "text": "x" * 301, "limit": 300})  # type: ignore[arg-type]
+    post = SocialPost(**{**COMMON, "text": "x" * 301, "limit": 300})
     assert [(p.severity, p.code) for p in check_draft(post, PUBLIC, ACK)] == [(Severity.ERROR, "post-too-long")]
-    assert check_draft(SocialPost(**{**COMMON, "text": "x" * 300, "limit": 300}), PUBLIC, ACK) == []  # type: ignore[arg-type]
+    assert check_draft(SocialPost(**{**COMMON, "text": "x" * 300, "limit": 300}), PUBLIC, ACK) == []
 
 
 def test_newsletter_acknowledgement_is_checked_in_both_parts() -> None:
@@ -245,7 +245,7 @@ def test_newsletter_acknowledgement_is_checked_in_both_parts() -> None:
             **COMMON,
             "subject": "Hello",
             "preheader": "",
-            "html": f"<p>Hi</p><p>{ACK}</p>",  # type: ignore[arg-type]
+            "html": f"<p>Hi</p><p>{ACK}</p>",
             "text": "Hi",
         }
     )
@@ -497,14 +497,14 @@ def test_an_escaped_or_rewrapped_acknowledgement_counts() -> None:
     escaped = "Funded by the NIHR&#39;s &lt;Programme&gt; &amp; partners."
     post = BlogPost(
         **{**COMMON, "slug": "s", "excerpt": "", "tags": (), "html": f"<p>Hi.</p><footer><p>{escaped}</p></footer>"}
-    )  # type: ignore[arg-type]
+    )
     assert check_draft(post, PUBLIC, acknowledgement) == []
     letter = Newsletter(
         **{
             **COMMON,
             "subject": "Hi",
             "preheader": "",
-            "html": f"<p>{escaped}</p>",  # type: ignore[arg-type]
+            "html": f"<p>{escaped}</p>",
             "text": "Hi.\n\n--\nFunded by the NIHR's <Programme>\n& partners.",
         }
     )

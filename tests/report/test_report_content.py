@@ -285,7 +285,7 @@ def _texts(picture: str) -> list[str]:
 
 def _chart(labels: tuple[str, ...], values: tuple[float, ...], **more: object) -> Chart:
     data = Table("data", "Data", ("Label", "Value"), tuple(zip(labels, values, strict=True)))
-    return Chart("c", "A chart", "Its data.", labels, values, "units", data, **more)  # type: ignore[arg-type]
+    return Chart("c", "A chart", "Its data.", labels, values, "units", data, **more)
 
 
 def test_a_chart_of_zeros_has_an_axis_and_its_values() -> None:

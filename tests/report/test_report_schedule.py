@@ -176,7 +176,7 @@ def test_the_job_writes_the_report_to_the_folder_and_mails_it(
     assert message["Subject"] == "Test unit: unit report, 2027-01-12 to 2027-01-18"
     assert "2027-01-12 to 2027-01-18" in message.get_body(("plain",)).get_content()
     [sent] = events(caplog, "report-sent")
-    assert sent.kmcomms_fields["period"] == ["2027-01-12", "2027-01-18"]  # type: ignore[attr-defined]
+    assert sent.kmcomms_fields["period"] == ["2027-01-12", "2027-01-18"]
     assert not events(caplog, "report-failed")
 
 
