@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kmcomms.campaign.fields import close_match, parse_every
-from kmcomms.campaign.models import Campaign, Message
+from kmcomms.campaign.models import Campaign, Message, Repeat
 from kmcomms.campaign.schedule import message_channels, occurrences, to_utc
 from kmcomms.campaign.source import YamlDocument
 from kmcomms.errors import Diagnostic, Severity
@@ -161,26 +161,32 @@ def _daylight_saving(c: Campaign, m: Message, walls: list[datetime], where: tupl
 
 
 def _schedule(c: Campaign, m: Message, loc: tuple[Any, ...], f: _Findings) -> None:
+    """A message's time (`at`) or repeat: inside the campaign, after the embargo, real."""
     embargo = c.embargo or datetime.combine(c.starts, time.min)
     if m.at is not None:
-        where = (*loc, "at")
-        _daylight_saving(c, m, [m.at], where, f)
-        if not c.starts <= m.at.date() <= c.ends:
-            f.error(
-                where,
-                "outside-campaign",
-                f"{m.at:%Y-%m-%d %H:%M} is outside the campaign ({c.starts} to {c.ends}) — move it or change `starts`/`ends`",
-            )
-        elif m.at < embargo:
-            f.error(
-                where,
-                "before-embargo",
-                f"{m.at:%Y-%m-%d %H:%M} is before the embargo ({embargo:%Y-%m-%d %H:%M}) — move it after the embargo",
-            )
-        return
-    repeat = m.repeat
-    assert repeat is not None
-    where = (*loc, "repeat")
+        _at(c, m, m.at, (*loc, "at"), embargo, f)
+    else:
+        assert m.repeat is not None
+        _repeat(c, m, m.repeat, (*loc, "repeat"), embargo, f)
+
+
+def _at(c: Campaign, m: Message, at: datetime, where: tuple[Any, ...], embargo: datetime, f: _Findings) -> None:
+    _daylight_saving(c, m, [at], where, f)
+    if not c.starts <= at.date() <= c.ends:
+        f.error(
+            where,
+            "outside-campaign",
+            f"{at:%Y-%m-%d %H:%M} is outside the campaign ({c.starts} to {c.ends}) — move it or change `starts`/`ends`",
+        )
+    elif at < embargo:
+        f.error(
+            where,
+            "before-embargo",
+            f"{at:%Y-%m-%d %H:%M} is before the embargo ({embargo:%Y-%m-%d %H:%M}) — move it after the embargo",
+        )
+
+
+def _repeat(c: Campaign, m: Message, repeat: Repeat, where: tuple[Any, ...], embargo: datetime, f: _Findings) -> None:
     for key, day in (("starts", repeat.starts), ("until", repeat.until)):
         if day is not None and not c.starts <= day <= c.ends:
             f.error(

@@ -224,26 +224,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
             )
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "cannot parse"
-        hint = _yaml_hint(problem)
-        # An unclosed bracket or quote is found lines later, where the parser gives up;
-        # name the line where it was opened too, which is the line to fix.
-        opened = exc.context_mark
-        what = next((words for jargon, words in _OPENED.items() if jargon in (exc.context or "")), None)
-        if exc.problem and what and opened and "end of stream" in exc.problem:
-            # Where the file ends says nothing; where the unclosed thing opened does.
-            problem, hint = f"{what} opened here is never closed", "close it"
-            line, column = opened.line + 1, opened.column + 1
-        elif exc.problem and what and opened and opened.line + 1 != line:
-            problem += f" ({what} opened on line {opened.line + 1}: is it closed?)"
-        elif mark and (start := _runaway_quote(text, mark.line)) is not None:
-            # A quote left open runs on to the next quote, lines later, and the parser
-            # stumbles only there: the line to fix is the one where it opened.
-            problem, hint = f"the quote opened here runs on to line {line}", "close it on this line"
-            line, column = start.line + 1, start.column + 1
-        raise file_error(path, f"YAML syntax: {problem} — {hint}", "yaml-syntax", line, column) from exc
+        raise _syntax_error(path, text, exc) from exc
     except yaml.reader.ReaderError as exc:
         # Its text spans lines and its position counts UTF-8 bytes; the character itself
         # is never allowed anywhere in YAML, so its first occurrence is the culprit.
@@ -267,6 +248,31 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(path, text, data, root)
+
+
+def _syntax_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> InvalidInput:
+    """The parser's complaint about `text`, at the line to fix: where an unclosed bracket or
+    quote opened rather than where the parser gave up."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or exc.context or "cannot parse"
+    hint = _yaml_hint(problem)
+    # An unclosed bracket or quote is found lines later, where the parser gives up;
+    # name the line where it was opened too, which is the line to fix.
+    opened = exc.context_mark
+    what = next((words for jargon, words in _OPENED.items() if jargon in (exc.context or "")), None)
+    if exc.problem and what and opened and "end of stream" in exc.problem:
+        # Where the file ends says nothing; where the unclosed thing opened does.
+        problem, hint = f"{what} opened here is never closed", "close it"
+        line, column = opened.line + 1, opened.column + 1
+    elif exc.problem and what and opened and opened.line + 1 != line:
+        problem += f" ({what} opened on line {opened.line + 1}: is it closed?)"
+    elif mark and (start := _runaway_quote(text, mark.line)) is not None:
+        # A quote left open runs on to the next quote, lines later, and the parser
+        # stumbles only there: the line to fix is the one where it opened.
+        problem, hint = f"the quote opened here runs on to line {line}", "close it on this line"
+        line, column = start.line + 1, start.column + 1
+    return file_error(path, f"YAML syntax: {problem} — {hint}", "yaml-syntax", line, column)
 
 
 def _runaway_quote(text: str, line: int) -> yaml.Mark | None:

@@ -1,7 +1,8 @@
 """The workspace: a folder with `kmcomms.toml`, `campaigns/` and `translations/`.
 
-Settings name the unit, the store, tracking, policy and the channel instances that
-campaigns refer to by name. Secrets are never written in files: a value `${VAR}` is read
+Settings name the unit, the store, tracking, policy, who is notified, the scheduled report
+(`kmcomms.campaign.report_settings`) and the channel instances that campaigns refer to by
+name. Secrets are never written in files: a value `${VAR}` is read
 from the environment (`expand`), a secret only when a channel needs it, any other channel
 setting when its adapter checks the settings (`kmcomms.channels.registry.check_channel`).
 """
@@ -14,25 +15,16 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from kmcomms.campaign.explain import explain
-from kmcomms.campaign.fields import LanguageCode, Slug, TimeZoneName, Url, _url, close_match
-from kmcomms.campaign.report_formats import scheduled_format_names
+from kmcomms.campaign.fields import LanguageCode, Slug, Url, _url
+from kmcomms.campaign.report_settings import ScheduledReport
+from kmcomms.campaign.settings_fields import Addresses, SettingsSection, email_address
 from kmcomms.campaign.source import file_error, read_text, toml_position
 from kmcomms.errors import Diagnostic, InvalidInput, NoWorkspace, SettingError, Severity, display_path
 
@@ -41,7 +33,6 @@ __all__ = [
     "SETTINGS_FILE",
     "ChannelSettings",
     "Notify",
-    "ScheduledReport",
     "Settings",
     "Workspace",
     "campaign_files",
@@ -62,11 +53,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|private[_-]?key|credentials?)$", re.IGNORECASE)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Unit(_Section):
+class Unit(SettingsSection):
     id: Slug
     name: str
     acknowledgement: str
@@ -82,40 +69,24 @@ class Unit(_Section):
     stand untranslated on a page in another language, they are marked as this one."""
 
 
-class Store(_Section):
+class Store(SettingsSection):
     url: str = "sqlite:///kmcomms.db"
     """SQLAlchemy URL; a relative SQLite path is relative to the workspace."""
 
 
-class Tracking(_Section):
+class Tracking(SettingsSection):
     base_url: Url
     listen: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
     """"host:port" the tracking server listens on, when it is not the host and port of
     `base_url` (behind a reverse proxy that terminates TLS, e.g. "127.0.0.1:8750")."""
 
 
-class Policy(_Section):
+class Policy(SettingsSection):
     require_approval: bool = False
     missing_translation: Literal["block", "source"] = "block"
 
 
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
-
-
-def _address(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f'"{value}" is not an email address — write name@example.org')
-    return value
-
-
-#: Email addresses: one, or a list.
-Addresses = Annotated[
-    list[Annotated[str, AfterValidator(_address)]],
-    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
-]
-
-
-class Notify(_Section):
+class Notify(SettingsSection):
     """Who is told when a delivery needs a person (it ended failed, unknown or missed):
     by email through an SMTP server, and/or by a JSON POST to a webhook."""
 
@@ -134,9 +105,7 @@ class Notify(_Section):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError(f'"{value}" is not an email address — write name@example.org')
-        return value
+        return email_address(value)
 
     @field_validator("webhook")
     @classmethod
@@ -144,121 +113,6 @@ class Notify(_Section):
         if value is not None and not _ENV.fullmatch(value):
             _url(_ENV.sub("x", value))  # the address as written, a ${VAR} standing for its part
         return value
-
-
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_EVERY_HINT = (
-    'write a weekday and a time ("monday 08:00", "monday,thursday 08:00"), "weekdays 08:00", '
-    '"daily 08:00" or a day of the month ("day 1 08:00")'
-)
-
-
-def report_cron(every: str) -> dict[str, str]:
-    """The cron fields (APScheduler's `CronTrigger` keywords) of a `[report]` `every`:
-    "monday 08:00", "mon,thu 8:30", "weekdays 08:00", "daily 08:00" or "day 1 08:00"
-    (monthly, days 1 to 28). Raises `ValueError` saying what is wrong and how to write it."""
-    words = every.lower().split()
-    if len(words) < 2:
-        raise ValueError(f'"{every}" needs a day and a time — {_EVERY_HINT}')
-    *days, clock = words
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", clock)
-    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f'"{clock}" is not a time of day — write "HH:MM" (24-hour), e.g. "08:00"')
-    fields = {"hour": str(int(match[1])), "minute": str(int(match[2])), "second": "0"}
-    if days == ["daily"]:
-        return fields
-    if days == ["weekdays"]:
-        return fields | {"day_of_week": "mon-fri"}
-    if days[0] == "day":
-        if len(days) != 2 or not days[1].isdigit() or not 1 <= int(days[1]) <= 28:
-            raise ValueError(
-                f'"{" ".join(days)}" is not a day of the month — write "day N" with N from 1 to 28 '
-                '(every month has it), e.g. "day 1 08:00"'
-            )
-        return fields | {"day": str(int(days[1]))}
-    chosen = []
-    for word in ",".join(days).split(","):
-        if not word:
-            continue
-        found = next((d for d in _WEEKDAYS if word in (d, d[:3])), None)
-        if found is None:
-            raise ValueError(
-                f'"{word}" is not a day{close_match(word, (*_WEEKDAYS, "daily", "weekdays"))} — {_EVERY_HINT}'
-            )
-        if found[:3] not in chosen:
-            chosen.append(found[:3])
-    if not chosen:
-        raise ValueError(f'"{every}" names no day — {_EVERY_HINT}')
-    return fields | {"day_of_week": ",".join(chosen)}
-
-
-class ScheduledReport(_Section):
-    """The unit report the daemon delivers on a schedule: mailed and/or written to a folder."""
-
-    every: str
-    """When, in `timezone`: "monday 08:00", "mon,thu 08:00", "weekdays 08:00", "daily 08:00"
-    or "day 1 08:00" (monthly)."""
-    timezone: TimeZoneName = "UTC"
-    """The IANA zone `every` is read in (summer time is followed), e.g. "Europe/London"."""
-    period_days: int = Field(default=7, ge=1, le=366)
-    """The report covers this many days, the day it is made the last."""
-    format: str = "html"
-    """A report format that can be scheduled: html or md (or one a plugin adds)."""
-    email: Addresses = []
-    """Addresses to mail it to (one, or a list), as an attachment."""
-    folder: str | None = None
-    """A folder (relative to the workspace, or absolute) to write it to as unit-YYYY-MM-DD.html."""
-    sender: str | None = None
-    """The From address; default: [notify]'s sender, else kmcomms@localhost."""
-    smtp_host: str | None = None
-    """Default: [notify]'s smtp_host, else 127.0.0.1."""
-    smtp_port: int | None = Field(default=None, ge=1, le=65535)
-    """Default: [notify]'s smtp_port, else 25."""
-    timeout: float = Field(default=30.0, gt=0, le=300)
-    """Seconds for the SMTP conversation."""
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, value: str) -> str:
-        report_cron(value)
-        return value
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, value: str) -> str:
-        # The formats are those installed (kmcomms.campaign.report_formats), not a Literal
-        # written here: a new format needs no edit in the settings. Refused as a Literal
-        # would be, so the finding reads the same ("bad-choice", "use one of html, md").
-        known = scheduled_format_names()
-        if value not in known:
-            raise PydanticCustomError(
-                "literal_error", "Input should be {expected}", {"expected": ", ".join(f"'{name}'" for name in known)}
-            )
-        return value
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
-            raise ValueError(f'"{value}" is not an email address — write name@example.org')
-        return value
-
-    @field_validator("folder")
-    @classmethod
-    def _folder(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError('the folder is empty — name one, e.g. "reports"')
-        return value
-
-    @model_validator(mode="after")
-    def _somewhere(self) -> ScheduledReport:
-        if not self.email and self.folder is None:
-            raise ValueError('the report goes nowhere — give email = ["name@example.org"] and/or folder = "reports"')
-        return self
-
-    @property
-    def cron(self) -> dict[str, str]:
-        return report_cron(self.every)
 
 
 class ChannelSettings(BaseModel):
@@ -273,7 +127,7 @@ class ChannelSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
-class Settings(_Section):
+class Settings(SettingsSection):
     unit: Unit
     store: Store = Store()
     tracking: Tracking | None = None

@@ -261,6 +261,37 @@ def _rates(deliveries: Sequence[DeliveryRow], placed: list[_Where]) -> tuple[Rat
     return tuple(cells)
 
 
+def _placed(samples: Iterable[Sample], own: Sequence[DeliveryRow]) -> list[_Where]:
+    """Where each sample counts: its delivery's audiences, language and channel (`own`: the
+    campaign's deliveries), or those it names itself when tied to no delivery."""
+    by_id = {d.id: d for d in own}
+    placed = []
+    for s in samples:
+        if s.delivery_id is None:
+            placed.append(_Where(s, (s.audience,) if s.audience else (), s.language, s.channel))
+        elif (d := by_id.get(s.delivery_id)) is not None:
+            placed.append(_Where(s, d.audiences, d.language, d.channel, linked=True))
+        else:
+            placed.append(_Where(s, (), None, None))
+    return placed
+
+
+def _objectives(campaign: Campaign, placed: list[_Where], as_of: datetime) -> list[ObjectiveResult]:
+    """Each objective with its indicators' results; its status is the worst of theirs."""
+    start = _local_midnight(campaign.starts, campaign.timezone)
+    objectives = []
+    for aim in campaign.aims:
+        for objective in aim.objectives:
+            results = tuple(
+                _indicator(campaign, aim.id, objective, i, placed, start, as_of) for i in objective.indicators
+            )
+            status = min((r.status for r in results), key=lambda s: s.rank, default=Status.NO_DATA)
+            objectives.append(
+                ObjectiveResult(aim.id, objective.id, objective.statement, tuple(objective.audiences), status, results)
+            )
+    return objectives
+
+
 def evaluate(
     campaign: Campaign,
     deliveries: Sequence[DeliveryRow],
@@ -280,26 +311,8 @@ def evaluate(
     if as_of.tzinfo is None:
         raise ValueError("evaluate() needs an aware `as_of`")
     own = [d for d in deliveries if d.campaign == campaign.id]
-    by_id = {d.id: d for d in own}
-    placed = []
-    for s in reduce_samples(samples, campaign.id, as_of):
-        if s.delivery_id is None:
-            placed.append(_Where(s, (s.audience,) if s.audience else (), s.language, s.channel))
-        elif (d := by_id.get(s.delivery_id)) is not None:
-            placed.append(_Where(s, d.audiences, d.language, d.channel, linked=True))
-        else:
-            placed.append(_Where(s, (), None, None))
-    start = _local_midnight(campaign.starts, campaign.timezone)
-    objectives = []
-    for aim in campaign.aims:
-        for objective in aim.objectives:
-            results = tuple(
-                _indicator(campaign, aim.id, objective, i, placed, start, as_of) for i in objective.indicators
-            )
-            status = min((r.status for r in results), key=lambda s: s.rank, default=Status.NO_DATA)
-            objectives.append(
-                ObjectiveResult(aim.id, objective.id, objective.statement, tuple(objective.audiences), status, results)
-            )
+    placed = _placed(reduce_samples(samples, campaign.id, as_of), own)
+    objectives = _objectives(campaign, placed, as_of)
     indicators = [r for o in objectives for r in o.indicators]
     health = dict.fromkeys(STATES, 0) | Counter(d.state for d in own)
     by_channel: dict[str, dict[str, int]] = defaultdict(dict)

@@ -146,12 +146,14 @@ def _exact_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Samp
     ]
 
 
-def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
+def _sqlite_query(keep: list[ColumnElement[bool]]) -> _Query:
+    """One row per group: its latest value and sum, and whether any time repeats in it
+    (`times` below `rows`)."""
     rs = reach_samples
     attributes = _attributes()
     group = [rs.c.campaign, rs.c.delivery_id, rs.c.metric, rs.c.source, *attributes]
     # Exactly one max() in the query, so the bare `value` is the one of the latest row.
-    query = (
+    return (
         select(
             rs.c.campaign,
             rs.c.delivery_id,
@@ -168,9 +170,13 @@ def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sam
         .where(*keep)
         .group_by(*group)
     )
+
+
+def _sqlite_samples(db: Connection, keep: list[ColumnElement[bool]]) -> list[Sample]:
+    rs = reach_samples
     found: dict[_Key, Sample] = {}
     tied: list[_Key] = []
-    for row in db.execute(query.execution_options(yield_per=_BATCH)):
+    for row in db.execute(_sqlite_query(keep).execution_options(yield_per=_BATCH)):
         key = (
             row.campaign,
             row.delivery_id,

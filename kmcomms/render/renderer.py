@@ -172,26 +172,7 @@ class Renderer:
         )
         say = words(text.language)
         unit = self.workspace.settings.unit
-        common: _Common = {
-            "delivery": delivery.id,
-            "campaign": delivery.campaign,
-            "message": message.id,
-            "audiences": delivery.audiences,
-            "channel": delivery.channel,
-            "language": text.language,
-            "direction": direction(text.language),
-            "fallback": text.fallback,
-            "title": text.title,
-            "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
-            "source_language": loaded.campaign.language,
-            "audience_languages": tuple(
-                dict.fromkeys(
-                    language
-                    for audience in delivery.audiences
-                    for language in loaded.campaign.audiences[audience].languages
-                )
-            ),
-        }
+        common = self._common(delivery, loaded, text)
         # A social post carries no body, so the body's links are not registered for it.
         body_html = to_html(text.body_markdown, None if kind is Kind.SOCIAL else register)
         cta_url = (
@@ -222,6 +203,30 @@ class Renderer:
         }
         adapter = self.workspace.settings.channels[delivery.channel].adapter
         return _BUILDERS[kind](_Job(self.templates.get_template, context, common, register, delivery, message, adapter))
+
+    def _common(self, delivery: Delivery, loaded: LoadedCampaign, text: _Text) -> _Common:
+        """The fields every draft of `delivery` has, its words being `text`."""
+        unit = self.workspace.settings.unit
+        return {
+            "delivery": delivery.id,
+            "campaign": delivery.campaign,
+            "message": delivery.message,
+            "audiences": delivery.audiences,
+            "channel": delivery.channel,
+            "language": text.language,
+            "direction": direction(text.language),
+            "fallback": text.fallback,
+            "title": text.title,
+            "acknowledgement": unit.acknowledgements.get(text.language, unit.acknowledgement),
+            "source_language": loaded.campaign.language,
+            "audience_languages": tuple(
+                dict.fromkeys(
+                    language
+                    for audience in delivery.audiences
+                    for language in loaded.campaign.audiences[audience].languages
+                )
+            ),
+        }
 
     def _text(self, loaded: LoadedCampaign, message: Message, language: str) -> _Text | str:
         """The message's words in `language`, in the source language under the

@@ -28,22 +28,9 @@ from kmcomms.report.model import (
     Table,
     format_number,
 )
-from kmcomms.report.sections import (
-    COLLECT,
-    by_date,
-    channels,
-    count,
-    describe,
-    inclusion,
-    indicator_specs,
-    influence,
-    learning,
-    levels,
-    methods,
-    reach,
-    status_words,
-    theory_of_change,
-)
+from kmcomms.report.reach_sections import channels, learning, reach
+from kmcomms.report.sections import inclusion, influence, levels, methods, theory_of_change
+from kmcomms.report.words import COLLECT, by_date, count, describe, indicator_specs, status_words
 from kmcomms.translations.catalogs import Status as TranslationStatus
 
 __all__ = ["STATUS_ORDER", "campaign_part", "campaign_report", "indicator_values", "reach_values", "unit_report"]

@@ -54,6 +54,16 @@ def svg(chart: Chart, prefix: str = "") -> str:
     The margins are worked out from the measured text, not by a tight or constrained
     layout, which draws every chart twice.
     """
+    # The XML prologue and doctype are not allowed inside an HTML document.
+    text = _PROLOGUE.sub("", _drawing(chart), count=1)
+    text = _METADATA.sub("", text, count=1)  # RDF about the file, not the chart
+    text = _own_ids(text, prefix)
+    # The figure/figcaption/table carry the meaning; the picture is labelled, not read out twice.
+    return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(chart.title)}" ', 1)
+
+
+def _drawing(chart: Chart) -> str:
+    """The SVG document matplotlib draws of `chart` (see `svg`)."""
     # Imported here: matplotlib takes a while to load, and only HTML reports draw charts.
     from matplotlib import rc_context
     from matplotlib.figure import Figure
@@ -96,12 +106,7 @@ def svg(chart: Chart, prefix: str = "") -> str:
         )
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    # The XML prologue and doctype are not allowed inside an HTML document.
-    text = _PROLOGUE.sub("", buffer.getvalue(), count=1)
-    text = _METADATA.sub("", text, count=1)  # RDF about the file, not the chart
-    text = _own_ids(text, prefix)
-    # The figure/figcaption/table carry the meaning; the picture is labelled, not read out twice.
-    return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(chart.title)}" ', 1)
+    return buffer.getvalue()
 
 
 def _value_axis(axes: Axes, low: float, high: float, chart: Chart, *, integers: bool) -> None:

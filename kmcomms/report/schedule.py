@@ -29,7 +29,8 @@ from sqlalchemy import Engine
 
 from kmcomms import __version__
 from kmcomms.campaign.load import LoadedCampaign
-from kmcomms.campaign.workspace import Notify, ScheduledReport, Workspace
+from kmcomms.campaign.report_settings import ScheduledReport
+from kmcomms.campaign.workspace import Notify, Workspace
 from kmcomms.channels.letters import subject_header
 from kmcomms.channels.mail import Mailer, Server
 from kmcomms.files import write_atomic

@@ -1,5 +1,6 @@
 """PO and MO files: building, merging and writing catalogs deterministically, and reading
-them strictly (what msgfmt would refuse or Babel would misread is an error with its line)."""
+them strictly (what msgfmt would refuse or Babel would misread is an error with its line:
+the syntax is checked by `kmcomms.translations.po_syntax`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kmcomms.campaign.load import LoadedCampaign
 from kmcomms.campaign.models import Campaign
 from kmcomms.campaign.source import file_error, read_text
 from kmcomms.files import write_atomic
+from kmcomms.translations.po_syntax import KEYWORD, string_problem, syntax_problem
 from kmcomms.translations.strings import located_strings
 
 
@@ -182,152 +184,6 @@ def write_file(path: Path, data: bytes, translations_dir: Path) -> bool:
 
 # ------------------------------------------------------------------ reading catalogs
 
-_KEYWORD = re.compile(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)(?=[\s\"]|$)")
-_ESCAPES = set('\\"abfnrtv')
-
-
-def _string_problem(text: str) -> tuple[int, str] | None:
-    """(0-based column, reason) when `text` is not exactly one C string, else None."""
-    if not text.startswith('"'):
-        return 0, 'the text must be in double quotes: "…"'
-    i = 1
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            if i + 1 >= len(text):
-                break
-            if text[i + 1] not in _ESCAPES:
-                return i, f'"\\{text[i + 1]}" is not an escape PO files know — write "\\\\" for a backslash'
-            i += 2
-            continue
-        if char == '"':
-            if text[i + 1 :].strip():
-                return i, 'a " inside the text must be written \\" (or the line has text after its closing quote)'
-            return None
-        i += 1
-    return len(text), 'the quoted text is not closed — end it with "'
-
-
-_Problem = tuple[int, int, str]  # (1-based line, 1-based column, reason)
-
-
-class _Scanner:
-    """Reads a PO file line by line as msgfmt does, remembering the open entry, so that
-    `line` can say the first thing msgfmt would refuse."""
-
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str | None, str], int] = {}
-        self.state = "start"  # start | msgctxt | msgid | plural | msgstr
-        self.context: list[str] | None = None
-        self.msgid: list[str] = []
-        self.current: list[str] = []
-        self.entry_line = 0  # where the open entry's msgid is
-        self.number = 0  # the line being read
-
-    def finish(self) -> _Problem | None:
-        """Close the open entry: a problem when it has no msgstr or repeats an earlier one."""
-        if self.state in ("msgctxt", "msgid", "plural"):
-            return (
-                self.entry_line or self.number,
-                1,
-                'this entry has no msgstr — add a msgstr line (msgstr "" when not yet translated)',
-            )
-        if self.state == "msgstr":
-            # msgfmt refuses a repeated entry, obsolete (#~) ones included.
-            key = (None if self.context is None else "".join(self.context), "".join(self.msgid))
-            if key in self.seen:
-                what = f'msgctxt "{key[0]}"' if key[0] is not None else f'msgid "{key[1][:40]}"'
-                return (
-                    self.entry_line,
-                    1,
-                    f"a second entry for {what} (the first is on line {self.seen[key]}) — keep one",
-                )
-            self.seen[key] = self.entry_line
-        self.state, self.context = "start", None
-        self.msgid.clear()
-        return None
-
-    def line(self, number: int, raw: str) -> _Problem | None:
-        """Read one line of the file."""
-        self.number = number
-        line = raw.strip()
-        if not line:
-            return None
-        if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
-            return number, 1, "a merge conflict marker — resolve the conflict (keep one version of each entry)"
-        if line.startswith("#-"):
-            return number, 1, "a msgcat conflict marker — choose one translation and delete the markers"
-        if line.startswith("#~"):
-            line = line[2:].strip()
-            if not line or line.startswith("|"):
-                return None
-        elif line.startswith("#"):
-            return self.finish()
-        column = raw.find(line) + 1
-        if keyword := _KEYWORD.match(line):
-            return self._keyword(keyword[1], line[keyword.end() :].strip(), line, column)
-        if line.startswith('"'):
-            problem = _string_problem(line)
-            if problem:
-                return number, column + problem[0], problem[1]
-            if self.state == "start":
-                return number, column, "a quoted line must continue a msgctxt, msgid or msgstr"
-            self.current.append(unescape(line))
-            return None
-        word = line.split()[0][:30]
-        return (
-            number,
-            column,
-            (
-                f'"{word}" is not a PO keyword: each line is a # comment, msgctxt, msgid,'
-                " msgstr or a quoted continuation"
-            ),
-        )
-
-    def _keyword(self, word: str, rest: str, line: str, column: int) -> _Problem | None:
-        number, state = self.number, self.state
-        offset = line.index(rest) if rest else len(line)
-        problem = _string_problem(rest)
-        if problem:
-            return number, column + offset + problem[0], f"{word}: {problem[1]}"
-        value = unescape(rest)
-        starts_entry = word == "msgctxt" or (word == "msgid" and state != "msgctxt")
-        if starts_entry and (unfinished := self.finish()) is not None:
-            return unfinished
-        if word == "msgctxt":
-            self.context = self.current = [value]
-        elif word == "msgid":
-            self.msgid.append(value)
-            self.current, self.entry_line = self.msgid, number
-        elif word == "msgid_plural":
-            if state != "msgid":
-                return number, column, "msgid_plural must follow a msgid"
-            self.current = []
-            word = "plural"
-        elif (word == "msgstr" and state != "msgid") or (word != "msgstr" and state not in ("plural", "msgstr")):
-            if state in ("msgid", "plural"):
-                return (
-                    number,
-                    column,
-                    f"{word} does not match the msgid: msgstr for one msgid, msgstr[N] after msgid_plural",
-                )
-            return number, column, f'{word} without a msgid before it — each entry is msgid "…" then msgstr "…"'
-        else:
-            self.current, word = [], "msgstr"
-        self.state = word
-        return None
-
-
-def _syntax_problem(lines: list[str]) -> _Problem | None:
-    """The first thing msgfmt would refuse that Babel lets through (or reports with a
-    poorer position): (1-based line, 1-based column, reason), or None."""
-    scanner = _Scanner()
-    for number, raw in enumerate(lines, 1):
-        if (problem := scanner.line(number, raw)) is not None:
-            return problem
-    return scanner.finish()
-
-
 _HEADER_FIELD = {
     "time data": ("POT-Creation-Date", "PO-Revision-Date"),
     "int()": ("Plural-Forms",),
@@ -350,7 +206,7 @@ def read_po_file(path: Path, language: str | None = None) -> BabelCatalog:
     or a charset other than UTF-8."""
     text = read_text(path, "PO file")
     lines = text.splitlines()
-    problem = _syntax_problem(lines)
+    problem = syntax_problem(lines)
     if problem:
         line, column, reason = problem
         raise file_error(path, f"PO syntax: {reason}", "po-syntax", line, column)
@@ -392,11 +248,11 @@ def _restore_previous(catalog: BabelCatalog) -> None:
         target: list[str] | None = None
         for comment in marked:
             line = comment[1:].strip()
-            keyword = _KEYWORD.match(line)
+            keyword = KEYWORD.match(line)
             if keyword:
                 target = parts if keyword[1] == "msgid" else None
                 line = line[keyword.end() :].strip()
-            if target is not None and line.startswith('"') and not _string_problem(line):
+            if target is not None and line.startswith('"') and not string_problem(line):
                 target.append(unescape(line))
         if parts:
             message.previous_id = ["".join(parts)]

@@ -13,8 +13,10 @@ from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.models import Audience
 from kmcomms.channels.youtube import YouTube, tags_length
 from kmcomms.errors import Severity
-from kmcomms.render.drafts import Blocked, BlogPost, Newsletter, SocialPost, VideoListing
-from kmcomms.render.preflight import Problem, check_draft, flesch_kincaid_grade, preflight, reading_age
+from kmcomms.render.checks import check_draft
+from kmcomms.render.drafts import Blocked, BlogPost, Newsletter, Problem, SocialPost, VideoListing
+from kmcomms.render.preflight import preflight
+from kmcomms.render.readability import flesch_kincaid_grade, reading_age
 
 ACK = "Funded by the NIHR."
 

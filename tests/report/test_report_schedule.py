@@ -17,7 +17,8 @@ from conftest import wait_for
 from smtp_inbox import Inbox, inbox_fixture  # noqa: F401 - the `inbox` fixture
 from workspaces import campaign_yaml, settings_toml
 
-from kmcomms.campaign.workspace import load_workspace, report_cron
+from kmcomms.campaign.report_settings import report_cron
+from kmcomms.campaign.workspace import load_workspace
 from kmcomms.daemon.service import Daemon
 from kmcomms.errors import InvalidInput
 from kmcomms.report import schedule
@@ -288,7 +289,7 @@ def test_the_running_scheduler_runs_the_job(tmp_path: Path, caplog: pytest.LogCa
 
 
 def test_period_is_the_days_ending_with_the_local_date() -> None:
-    from kmcomms.campaign.workspace import ScheduledReport
+    from kmcomms.campaign.report_settings import ScheduledReport
 
     settings = ScheduledReport(every="monday 00:30", timezone="Europe/London", period_days=7, folder="r")
     # 23:30 UTC on Sunday 18 July is 00:30 on Monday in London
