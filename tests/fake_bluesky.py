@@ -22,7 +22,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from kmcomms.channels.bluesky import graphemes
+from kmcomms.channels.social_text import graphemes
 from kmcomms.testing.fake_api import FakeApi, Seen
 
 __all__ = ["ERROR_BODIES", "FakeBluesky"]

@@ -27,6 +27,7 @@ How it talks to Bluesky:
   `createdAt` (UTC), `langs` (the delivery's language) and a link facet for every
   address in the text, at UTF-8 *byte* offsets (links are only clickable with facets).
   The text must fit 300 graphemes and 3000 bytes; a longer one is refused before any call.
+  (Graphemes and facets are counted and made in `kmcomms.channels.social_text`.)
 - The record key (`rkey`) is `record_key(delivery id)`: a string in TID syntax (13
   characters of base32-sortable) made from the first 60 bits of the SHA-256 of the
   delivery id, so the same delivery always gets the same key (two deliveries share one
@@ -51,7 +52,6 @@ import hashlib
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -68,9 +68,10 @@ from kmcomms.channels.base import (
     TransientError,
 )
 from kmcomms.channels.http import HttpChannel, secure_url, shorten
+from kmcomms.channels.social_text import facets, graphemes
 from kmcomms.render.drafts import Draft, SocialPost
 
-__all__ = ["Bluesky", "BlueskyOptions", "facets", "graphemes", "links", "record_key"]
+__all__ = ["Bluesky", "BlueskyOptions", "record_key"]
 
 log = logging.getLogger("kmcomms.channels.bluesky")
 
@@ -82,67 +83,6 @@ WEB = "https://bsky.app"
 _HANDLE = re.compile(r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 _DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]+")
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
-_URL = re.compile(r"https?://[^\s<>\"]+")
-# Punctuation that ends a sentence rather than an address (Latin, Arabic script, CJK).
-_TRAILING = ".,;:!?'\")]}»”’۔،。、"
-
-
-# ---------------------------------------------------------------------------- text
-
-
-def links(text: str) -> list[tuple[int, int, str]]:
-    """Every http(s) address in `text` as (start, end, address), in character offsets,
-    without the punctuation that closes a sentence (a ")" stays when the address opened one)."""
-    found = []
-    for match in _URL.finditer(text):
-        url = match[0]
-        while url and url[-1] in _TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
-            url = url[:-1]
-        found.append((match.start(), match.start() + len(url), url))
-    return found
-
-
-def facets(text: str) -> list[dict[str, Any]]:
-    """Link facets for `text`: each address's UTF-8 byte range and its `#link` feature."""
-    result = []
-    for start, end, url in links(text):
-        first = len(text[:start].encode("utf-8"))
-        result.append(
-            {
-                "index": {"byteStart": first, "byteEnd": first + len(text[start:end].encode("utf-8"))},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
-            }
-        )
-    return result
-
-
-def graphemes(text: str) -> int:
-    """How many user-perceived characters `text` has, as Bluesky and Mastodon count them.
-
-    Python has no grapheme segmentation, so this follows the rules of Unicode extended
-    grapheme clusters that matter in the scripts kmcomms writes: combining and spacing
-    marks (Urdu and Arabic diacritics, Indic vowel signs), joiners and emoji sequences
-    (skin tones, ZWJ families, tags), flags (regional indicator pairs) and CR LF each stay
-    with what they follow. Hangul jamo and prepended marks are counted apart, which can
-    only overcount: a post this passes, the platform accepts.
-    """
-    count, previous, flag_open = 0, "", False
-    for char in text:
-        point = ord(char)
-        regional = 0x1F1E6 <= point <= 0x1F1FF
-        joins = bool(previous) and (
-            unicodedata.category(char) in ("Mn", "Mc", "Me")
-            or char in "\u200c\u200d"
-            or 0x1F3FB <= point <= 0x1F3FF
-            or 0xE0020 <= point <= 0xE007F
-            or previous == "\u200d"
-            or (previous == "\r" and char == "\n")
-            or (regional and flag_open)
-        )
-        flag_open = regional and not flag_open
-        count += not joins
-        previous = char
-    return count
 
 
 def record_key(key: str) -> str:

@@ -70,8 +70,8 @@ from kmcomms.channels.base import (
     Publication,
     TransientError,
 )
-from kmcomms.channels.bluesky import graphemes, links
 from kmcomms.channels.http import HttpChannel, secure_url
+from kmcomms.channels.social_text import graphemes, links
 from kmcomms.files import write_atomic
 from kmcomms.render.drafts import Draft, SocialPost
 

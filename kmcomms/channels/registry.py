@@ -116,6 +116,24 @@ def _read(
     return value
 
 
+def _read_settings(
+    model: type[BaseModel], settings: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], list[str]], dict[str, str]]:
+    """A channel's `settings` with the `${VAR}`s of all but its secrets read from `environ`
+    (see `_read`); then where a variable is not set (secrets too), and what was read."""
+    unset: dict[tuple[str, ...], list[str]] = {}
+    read: dict[str, str] = {}
+    data = {}
+    for key, value in settings.items():
+        if not _is_secret(model, key):
+            data[key] = _read(value, (key,), environ, unset, read)
+            continue
+        data[key] = value  # kept as written: read from the environment only when it is used
+        if isinstance(value, str) and (missing := [n for n in variables(value) if n not in environ]):
+            unset[(key,)] = missing
+    return data, unset, read
+
+
 def _unquoted(found: Diagnostic, read: Mapping[str, str], where: str, adapter: str) -> Diagnostic:
     """`found` without any value read from the environment: each quoted one is written as
     the `${VAR}` text it came from; where one still shows, the finding says only where."""
@@ -152,31 +170,13 @@ def check_channel(
     except SettingError as exc:
         return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "unknown-adapter", str(exc)),))
     except Exception as exc:  # noqa: BLE001 - a third party's package may fail to import in any way
-        return ChannelCheck(
-            name,
-            None,
-            None,
-            (
-                at(
-                    ("adapter",),
-                    Severity.ERROR,
-                    "adapter-broken",
-                    f'the adapter "{channel.adapter}" cannot be loaded ({type(exc).__name__}: {exc}) — reinstall the package '
-                    "that provides it, or use another adapter",
-                ),
-            ),
+        broken = (
+            f'the adapter "{channel.adapter}" cannot be loaded ({type(exc).__name__}: {exc}) — reinstall the package '
+            "that provides it, or use another adapter"
         )
+        return ChannelCheck(name, None, None, (at(("adapter",), Severity.ERROR, "adapter-broken", broken),))
     model = cls.Settings
-    unset: dict[tuple[str, ...], list[str]] = {}
-    read: dict[str, str] = {}
-    data = {}
-    for key, value in channel.model_dump().items():
-        if not _is_secret(model, key):
-            data[key] = _read(value, (key,), env, unset, read)
-            continue
-        data[key] = value  # kept as written: read from the environment only when it is used
-        if isinstance(value, str) and (missing := [n for n in variables(value) if n not in env]):
-            unset[(key,)] = missing
+    data, unset, read = _read_settings(model, channel.model_dump(), env)
     found = [
         at(
             loc,
@@ -199,19 +199,14 @@ def check_channel(
     else:
         if unknown:
             settings = None
-        elif (
-            settings.kind is None and getattr(cls, "kind", None) is None
-        ):  # a third party's adapter may leave it to the setting
+        # A third party's adapter may leave the kind to the setting.
+        elif settings.kind is None and getattr(cls, "kind", None) is None:
             settings = None
-            found.append(
-                at(
-                    ("adapter",),
-                    Severity.ERROR,
-                    "no-kind",
-                    f'the "{channel.adapter}" adapter says no kind of its own — set kind = "blog" (or newsletter, '
-                    "video, briefing, social)",
-                )
+            no_kind = (
+                f'the "{channel.adapter}" adapter says no kind of its own — set kind = "blog" (or newsletter, '
+                "video, briefing, social)"
             )
+            found.append(at(("adapter",), Severity.ERROR, "no-kind", no_kind))
     return ChannelCheck(name, cls, settings, tuple(found))
 
 

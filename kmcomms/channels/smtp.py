@@ -22,7 +22,7 @@ a resumed send uses those rows, so contacts imported later do not join a half-se
 delivery. Then, one recipient at a time in address order: the row is taken (`sending`,
 committed), the message handed to the server, and the row marked `sent` in the same
 commit that takes the next one (one commit per recipient; on SQLite most of them without
-an fsync, see `_Commits`). A refusal marks the row
+an fsync: see `_Commits` in `kmcomms.channels.smtp_send`). A refusal marks the row
 `rejected` with the server's answer; a hard bounce (5.1.x) also suppresses the address.
 An address suppressed after the freeze is skipped (`suppressed`). When the process dies,
 at most the one row in `sending` is in doubt: the resumed send marks it `unknown` and
@@ -66,13 +66,13 @@ from sqlalchemy import Connection, Engine
 from kmcomms.campaign.adapters import Kind
 from kmcomms.campaign.fields import Slug
 from kmcomms.campaign.workspace import expand
-from kmcomms.channels.base import Channel, ChannelError, ChannelOptions, PermanentError, Publication, TransientError
+from kmcomms.channels.base import Channel, ChannelOptions, PermanentError, Publication, TransientError
 from kmcomms.channels.contacts import recipients_for
 from kmcomms.channels.letters import Attachment, Composer, list_id_header, message_id, split_sender
-from kmcomms.channels.mail import Deferred, Mailer, Refused, Server, Uncertain
+from kmcomms.channels.mail import Mailer, Server
+from kmcomms.channels.smtp_send import SendLoop
 from kmcomms.errors import SettingError
 from kmcomms.ledger import recipients
-from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import planned_language
 from kmcomms.logs import event
 from kmcomms.render.drafts import Draft, Newsletter
@@ -141,56 +141,6 @@ class SmtpOptions(ChannelOptions):
     @property
     def sender_domain(self) -> str:
         return self.sender_address.rpartition("@")[2].lower()
-
-
-#: On SQLite, the longest stretch of the send loop's record a power cut can undo (seconds).
-DURABLE_EVERY = 0.1
-
-
-class _Commits:
-    """How the send loop's commits reach the disk.
-
-    On SQLite (WAL mode), a commit durable against a power cut costs an fsync: more than
-    handing a message to a local server. So while it sends, the loop commits with
-    `synchronous = NORMAL` (atomic, and durable against the process being killed at any
-    moment, which is what exactly-once needs: test_smtp_crash.py), and at least every
-    DURABLE_EVERY seconds, and last, with FULL, which makes every commit before it durable
-    too. A power cut can undo at most that last stretch of the record (whose recipients
-    could then get a second copy). On other databases every commit is as durable as the
-    server is configured to make it; nothing changes.
-    """
-
-    def __init__(self, db: Connection, clock: Callable[[], float] = time.monotonic) -> None:
-        self.db = db
-        self.clock = clock
-        self.sqlite = db.dialect.name == "sqlite"
-        self.mode = ""
-        self.due = 0.0
-        if self.sqlite:
-            self.before = int(db.exec_driver_sql("PRAGMA synchronous").scalar_one())
-            db.commit()
-
-    def next_commit(self, durable: bool = False) -> None:
-        """Call inside each of the loop's transactions: sets how its commit is made."""
-        if not self.sqlite:
-            return
-        now = self.clock()
-        want = "FULL" if durable or now >= self.due else "NORMAL"
-        if want == "FULL":
-            self.due = now + DURABLE_EVERY
-        if want != self.mode:
-            self.db.exec_driver_sql(f"PRAGMA synchronous = {want}")
-            self.mode = want
-
-    def __enter__(self) -> _Commits:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Give the pooled connection back as it was."""
-        if self.sqlite and self.mode:
-            self.db.rollback()
-            self.db.exec_driver_sql(f"PRAGMA synchronous = {self.before}")
-            self.db.commit()
 
 
 def _publication(key: str, counts: dict[str, int]) -> Publication:
@@ -368,7 +318,11 @@ class Smtp(Channel):
                 channel=self.name,
                 count=interrupted,
             )
-        deferred = self._send(engine, key, composer, recipients.pending(engine, key))
+        todo = recipients.pending(engine, key)
+        mailer = Mailer(self.server(), rate=options.rate, channel=self.name, sleep=self.sleep)
+        deferred = SendLoop(engine, key, self.name, options.host, self.clock).run(
+            mailer, options.sender_address, composer, todo
+        )
         if deferred:
             raise TransientError(
                 f"{len(deferred)} recipients of {key} were deferred by the server ({deferred[-1]}); "
@@ -376,69 +330,6 @@ class Smtp(Channel):
                 self.name,
             )
         return _publication(key, recipients.counts(engine, key))
-
-    def _send(self, engine: Engine, key: str, composer: Composer, todo: list[Any]) -> list[str]:
-        """Send to each row of `todo` once; returns the replies of those deferred (4xx)."""
-        deferred: list[str] = []
-        mailer = Mailer(self.server(), rate=self.options.rate, channel=self.name, sleep=self.sleep)
-        sender = self.options.sender_address
-        sent: tuple[str, datetime] | None = None  # handed over, its row not yet marked
-        with mailer, engine.connect() as db, _Commits(db) as commits:
-            try:
-                for row in todo:
-                    letter = composer.compose(row.email, row.name)  # before the take: a failure leaves it pending
-                    with db.begin():
-                        commits.next_commit()
-                        if sent is not None:
-                            recipients.sent(db, key, *sent)
-                            sent = None
-                        taken = recipients.take(db, key, row.email)
-                    if taken != "sending":  # suppressed since the freeze, or another worker has it
-                        continue
-                    try:
-                        mailer.send(sender, row.email, letter.data)
-                    except Refused as exc:
-                        self._refused(db, key, row.email, exc)
-                        continue
-                    except Deferred as exc:
-                        self._settle(db, key, row.email, "pending", exc.reply)
-                        deferred.append(exc.reply)
-                        continue
-                    except Uncertain as exc:
-                        self._settle(db, key, row.email, "unknown", str(exc))
-                        raise
-                    except ChannelError as exc:  # nothing was handed over: it stays to send
-                        self._settle(db, key, row.email, "pending", str(exc))
-                        raise
-                    sent = (row.email, self.clock())
-            finally:
-                with db.begin():
-                    commits.next_commit(durable=True)
-                    if sent is not None:
-                        recipients.sent(db, key, *sent)
-        return deferred
-
-    @staticmethod
-    def _settle(db: Connection, key: str, email: str, state: str, error: str) -> None:
-        with db.begin():
-            recipients.settle(db, key, email, state, error)
-
-    def _refused(self, db: Connection, key: str, email: str, exc: Refused) -> None:
-        with db.begin():
-            recipients.settle(db, key, email, "rejected", exc.reply)
-            if exc.bounce:
-                suppress(db, email, "bounced", exc.reply, self.clock())
-        # The address stays in the ledger; logs get the server's reason without it.
-        event(
-            log,
-            "recipient-rejected",
-            f"{self.options.host} refused a recipient of {key}: "
-            f"{exc.reply.replace(email, '<recipient>')}" + ("; the address is suppressed" if exc.bounce else ""),
-            level=logging.WARNING,
-            delivery=key,
-            channel=self.name,
-            bounce=exc.bounce,
-        )
 
     # ------------------------------------------------------------------ the ledger's view
 

@@ -81,32 +81,7 @@ class VideoPage(SiteChannel):
         options = self.options
         assert isinstance(options, VideoPageOptions)
         files: dict[str, Path] = {}
-        if draft.file:
-            name = self._site_name(draft, draft.file)
-            files[name] = self._campaign_file(draft, "file")
-            player = {"file": name, "watch": None, "platform": None}
-        elif draft.peertube_id and options.peertube_url:
-            player = {
-                "file": None,
-                "watch": f"{options.peertube_url}/videos/watch/{quote(draft.peertube_id, safe='')}",
-                "platform": urlsplit(options.peertube_url).hostname,
-            }
-        elif draft.youtube_id:
-            player = {
-                "file": None,
-                "watch": f"https://www.youtube.com/watch?v={quote(draft.youtube_id, safe='')}",
-                "platform": "YouTube",
-            }
-        elif draft.peertube_id:
-            raise PermanentError(
-                f"the video is on PeerTube but [channels.{self.name}] has no peertube_url"
-                " — set it to the instance's address",
-                self.name,
-            )
-        else:
-            raise PermanentError(
-                "the message has no video — give it video.youtube_id, video.peertube_id or video.file", self.name
-            )
+        player = self._player(draft, options, files)
         poster = None
         if draft.poster:
             poster = self._site_name(draft, draft.poster)
@@ -141,6 +116,35 @@ class VideoPage(SiteChannel):
             html=page,
             files=files,
             extra={name: value for name, value in extra.items() if value},
+        )
+
+    def _player(self, draft: VideoListing, options: VideoPageOptions, files: dict[str, Path]) -> dict[str, str | None]:
+        """How the page plays the video: the message's own file (added to `files`, to be
+        copied into the site), else a link to it on PeerTube or YouTube."""
+        if draft.file:
+            name = self._site_name(draft, draft.file)
+            files[name] = self._campaign_file(draft, "file")
+            return {"file": name, "watch": None, "platform": None}
+        if draft.peertube_id and options.peertube_url:
+            return {
+                "file": None,
+                "watch": f"{options.peertube_url}/videos/watch/{quote(draft.peertube_id, safe='')}",
+                "platform": urlsplit(options.peertube_url).hostname,
+            }
+        if draft.youtube_id:
+            return {
+                "file": None,
+                "watch": f"https://www.youtube.com/watch?v={quote(draft.youtube_id, safe='')}",
+                "platform": "YouTube",
+            }
+        if draft.peertube_id:
+            raise PermanentError(
+                f"the video is on PeerTube but [channels.{self.name}] has no peertube_url"
+                " — set it to the instance's address",
+                self.name,
+            )
+        raise PermanentError(
+            "the message has no video — give it video.youtube_id, video.peertube_id or video.file", self.name
         )
 
     @staticmethod

@@ -55,24 +55,23 @@ or 503 with `Retry-After`, which is honoured. 5xx, 408, 409 and 425 are retried;
 user or password refused), 403 (not allowed) and other 4xx fail the delivery with
 WordPress's own message and what to change. Redirects are not followed: set `url` to the
 final address. Calls go to `{url}/?rest_route=/wp/v2/…`, which works whatever the site's
-permalink setting (`/wp-json/` needs "pretty" permalinks).
+permalink setting (`/wp-json/` needs "pretty" permalinks). The calls, the refusals' hints
+and the term and media look-ups are in `kmcomms.channels.wordpress_api`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
-import mimetypes
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import requests
 from pydantic import Field, SecretStr, field_validator
 
 from kmcomms.campaign.adapters import Kind
 from kmcomms.channels.base import ChannelError, ChannelOptions, PermanentError, Publication
-from kmcomms.channels.http import HttpChannel, error_message, secure_url
+from kmcomms.channels.http import HttpChannel, secure_url
+from kmcomms.channels.wordpress_api import Site, error_code
 from kmcomms.logs import event
 from kmcomms.render.drafts import BlogPost, Draft
 
@@ -82,13 +81,6 @@ log = logging.getLogger("kmcomms.channels.wordpress")
 
 #: WordPress keeps slugs to 200 characters.
 SLUG_LIMIT = 200
-#: What to change, for the refusals people meet (by WordPress error code, else by status).
-HINTS: dict[str | int, str] = {
-    401: "check `user` and `password` (an application password: Users → Profile → Application Passwords; "
-    "WordPress accepts them only over https)",
-    "rest_cannot_publish": 'the user may not publish: give them the Author role or above, or set status = "pending"',
-    "rest_no_route": "no such REST route: is `url` the address of the WordPress site, with its REST API on?",
-}
 #: Capabilities `check` asks for, with what they are for and the least role that has them.
 NEEDS = {
     "edit_posts": ("write posts", "Contributor"),
@@ -132,31 +124,6 @@ def _gmt(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _error(response: requests.Response) -> dict[str, Any]:
-    """WordPress's error body (`{"code": …, "message": …, "data": {"status": …}}`), or {}
-    when something else answered."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) and isinstance(body.get("code"), str) else {}
-
-
-def _code(response: requests.Response) -> str | None:
-    return _error(response).get("code")
-
-
-def _signed_out(body: dict[str, Any]) -> bool:
-    """Whether WordPress answered as to someone not signed in. A wrong application password
-    does not make it answer 401: it serves the request anonymously, which for a post
-    look-up is a 400 whose details say 401 (rest_forbidden_status)."""
-    details = (body.get("data") or {}).get("details") if isinstance(body.get("data"), dict) else None
-    return isinstance(details, dict) and any(
-        isinstance(d, dict) and isinstance(d.get("data"), dict) and d["data"].get("status") == 401
-        for d in details.values()
-    )
-
-
 class WordPress(HttpChannel):
     """Publishes blog posts to a WordPress site (see the module for settings and behaviour)."""
 
@@ -167,71 +134,15 @@ class WordPress(HttpChannel):
         super().__init__(*args, **kwargs)
         assert isinstance(self.settings, WordPressOptions)
         self.options: WordPressOptions = self.settings
-        # Looked up once per instance: term ids by (taxonomy, name), the featured image's
-        # media id, and whether the site has Jetpack's stats.
-        self._terms: dict[tuple[str, str], int] = {}
-        self._media: int | None = None
+        self.site = Site(self, self.options.url, self.options.user, self.options.password)
+        # Looked for once per instance: whether the site has Jetpack's stats.
         self._jetpack = True
 
-    # ------------------------------------------------------------------ requests
-
-    def _call(
-        self,
-        method: str,
-        route: str,
-        what: str,
-        *,
-        params: dict[str, Any] | None = None,
-        ok: tuple[int, ...] = (200, 201),
-        **kwargs: Any,
-    ) -> requests.Response:
-        """One REST call to `route` (e.g. "/wp/v2/posts"), signed in; a status not in `ok`
-        raises the error it means."""
-        auth = (self.options.user, self.secret("password", self.options.password))
-        response = self.request(
-            method, f"{self.options.url}/", what, params={"rest_route": route, **(params or {})}, auth=auth, **kwargs
-        )
-        log.debug("%s %s (%s): %s", method, route, what, response.status_code)
-        if response.status_code in ok:
-            return response
-        raise self._refused(response, what)
-
-    def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise PermanentError(
-                f"{what}: {response.url} answered {response.status_code} with something that is not "
-                "JSON — is `url` the address of a WordPress site?",
-                self.name,
-            ) from None
-
-    def _refused(self, response: requests.Response, what: str) -> ChannelError:
-        body = _error(response)
-        if not body:  # not WordPress speaking: a proxy, a firewall, the host
-            return self.refused(response, what)
-        said = f"{error_message(response)} ({body['code']})"
-        hint: str | None
-        if _signed_out(body):
-            said, hint = f"{said}: WordPress did not sign user {self.options.user!r} in", HINTS[401]
-        else:
-            hint = HINTS.get(body["code"]) or HINTS.get(response.status_code)
-        return self.refused(response, what, f"{said} — {hint}" if hint else said)
-
-    def _id(self, item: Any, what: str) -> int:
-        """The id of the post, term or media item an answer describes."""
-        found = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(found, int) or isinstance(found, bool):
-            raise PermanentError(
-                f"{what}: the answer names nothing by id — is `url` the address of a WordPress site?", self.name
-            )
-        return found
+    # ------------------------------------------------------------------ what a post is made of
 
     def _publication(self, post: Any, what: str) -> Publication:
         link = post.get("link") if isinstance(post, dict) else None
-        return Publication(str(self._id(post, what)), link if isinstance(link, str) else None)
-
-    # ------------------------------------------------------------------ what a post is made of
+        return Publication(str(self.site.id_of(post, what)), link if isinstance(link, str) else None)
 
     def _blog(self, draft: Draft) -> BlogPost:
         if not isinstance(draft, BlogPost):
@@ -241,8 +152,8 @@ class WordPress(HttpChannel):
     def _posts(self, key: str) -> list[dict[str, Any]]:
         """The posts (in any status but the trash) that carry `key`, oldest first."""
         what = f"looking up {key}"
-        found = self._json(
-            self._call(
+        found = self.site.json(
+            self.site.call(
                 "GET",
                 "/wp/v2/posts",
                 what,
@@ -267,77 +178,17 @@ class WordPress(HttpChannel):
             if isinstance(post, dict) and marker in str((post.get("content") or {}).get("raw", ""))
         ]
 
-    def _term(self, taxonomy: str, name: str, *, make: bool = True) -> int | None:
-        """The id of the category or tag called `name` (as WordPress compares names: case
-        aside), made when missing if `make`."""
-        if (taxonomy, name) in self._terms:
-            return self._terms[(taxonomy, name)]
-        what = f"looking up the {taxonomy} {name!r}"
-        found = self._json(
-            self._call("GET", f"/wp/v2/{taxonomy}", what, params={"search": name, "per_page": 100}), what
-        )
-        same = (
-            [
-                term
-                for term in found
-                if isinstance(term, dict) and html.unescape(str(term.get("name"))).casefold() == name.casefold()
-            ]
-            if isinstance(found, list)
-            else []
-        )
-        if same:
-            term_id = self._id(same[0], what)
-        elif not make:
-            return None
-        else:
-            what = f"making the {taxonomy} {name!r}"
-            response = self._call("POST", f"/wp/v2/{taxonomy}", what, json={"name": name}, ok=(201, 400))
-            body = self._json(response, what)
-            if response.status_code == 400 and _code(response) == "term_exists":  # made meanwhile by someone else
-                body = {"id": (body.get("data") or {}).get("term_id")}
-            elif response.status_code == 400:
-                raise self._refused(response, what)
-            term_id = self._id(body, what)
-        self._terms[(taxonomy, name)] = term_id
-        return term_id
-
-    def _featured_image(self, path_setting: str) -> int:
-        """The media id of the featured image, uploaded if the library lacks it."""
-        if self._media is not None:
-            return self._media
-        path = self.root / path_setting
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(f"featured_image: cannot read {path}: {exc.strerror or exc}", self.name) from None
-        # WordPress makes the media item's slug from its file name: the hash finds it again.
-        slug = f"kmcomms-{hashlib.sha256(data).hexdigest()[:16]}"
-        what = f"looking up the featured image {path.name}"
-        found = self._json(self._call("GET", "/wp/v2/media", what, params={"slug": slug}), what)
-        if isinstance(found, list) and found:
-            self._media = self._id(found[0], what)
-            return self._media
-        what = f"uploading the featured image {path.name}"
-        headers = {
-            "Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            "Content-Disposition": f'attachment; filename="{slug}{path.suffix.lower()}"',
-        }
-        self._media = self._id(
-            self._json(self._call("POST", "/wp/v2/media", what, data=data, headers=headers), what), what
-        )
-        return self._media
-
     def _fields(self, post: BlogPost, key: str) -> dict[str, Any]:
         """What a post is made of (see the module); title and excerpt are text, WordPress's are HTML."""
         fields: dict[str, Any] = {
             "title": html.escape(post.title, quote=False),
             "content": f"{post.html}\n{_marker(key)}",
             "excerpt": html.escape(post.excerpt, quote=False),
-            "categories": [self._term("categories", name) for name in self.options.categories],
-            "tags": [self._term("tags", name) for name in dict.fromkeys(post.tags)],
+            "categories": [self.site.term("categories", name) for name in self.options.categories],
+            "tags": [self.site.term("tags", name) for name in dict.fromkeys(post.tags)],
         }
         if self.options.featured_image:
-            fields["featured_media"] = self._featured_image(self.options.featured_image)
+            fields["featured_media"] = self.site.featured_image(self.root / self.options.featured_image)
         return fields
 
     # ------------------------------------------------------------------ publishing
@@ -351,12 +202,12 @@ class WordPress(HttpChannel):
             return self._settle(existing[0], key, state)
         what = f"publishing {key}"
         slug = f"{post.slug[: SLUG_LIMIT - len(key) - 1]}-{key}"
-        response = self._call("POST", "/wp/v2/posts", what, json={**self._fields(post, key), "slug": slug, **state})
-        created = self._publication(self._json(response, what), what)
+        response = self.site.call("POST", "/wp/v2/posts", what, json={**self._fields(post, key), "slug": slug, **state})
+        created = self._publication(self.site.json(response, what), what)
         # A publisher racing on the same key may have created one too: the oldest stays.
         kept = next(iter(self._posts(key)), None)
         if kept is not None and str(kept.get("id")) != created.remote_id:
-            self._call(
+            self.site.call(
                 "DELETE",
                 f"/wp/v2/posts/{created.remote_id}",
                 f"removing the duplicate post {created.remote_id}",
@@ -384,8 +235,8 @@ class WordPress(HttpChannel):
         if state["status"] == "publish" and post.get("status") == "future":
             # Due now (the dispatcher publishes at the due time), and WordPress's cron has
             # not published it: the date goes with the status, else WordPress keeps it future.
-            post = self._json(
-                self._call(
+            post = self.site.json(
+                self.site.call(
                     "POST",
                     f"/wp/v2/posts/{post['id']}",
                     what,
@@ -413,24 +264,24 @@ class WordPress(HttpChannel):
     def update(self, publication: Publication, draft: Draft) -> Publication:
         post = self._blog(draft)
         what = f"updating post {publication.remote_id}"
-        response = self._call(
+        response = self.site.call(
             "POST", f"/wp/v2/posts/{publication.remote_id}", what, json=self._fields(post, post.delivery)
         )
-        return self._publication(self._json(response, what), what)
+        return self._publication(self.site.json(response, what), what)
 
     def withdraw(self, publication: Publication) -> None:
         """Move the post to the trash; one already trashed or deleted is left so."""
         what = f"withdrawing post {publication.remote_id}"
-        response = self._call("DELETE", f"/wp/v2/posts/{publication.remote_id}", what, ok=(200, 404, 410))
-        if response.status_code != 200 and _code(response) not in ("rest_post_invalid_id", "rest_already_trashed"):
-            raise self._refused(response, what)
+        response = self.site.call("DELETE", f"/wp/v2/posts/{publication.remote_id}", what, ok=(200, 404, 410))
+        if response.status_code != 200 and error_code(response) not in ("rest_post_invalid_id", "rest_already_trashed"):
+            raise self.site.refused(response, what)
 
     # ------------------------------------------------------------------ reach and settings
 
     def collect(self, publication: Publication) -> dict[str, float]:
         post = publication.remote_id
         what = f"counting the comments on post {post}"
-        response = self._call("GET", "/wp/v2/comments", what, params={"post": post, "per_page": 1, "_fields": "id"})
+        response = self.site.call("GET", "/wp/v2/comments", what, params={"post": post, "per_page": 1, "_fields": "id"})
         try:
             totals = {"comments": float(int(response.headers["X-WP-Total"]))}
         except (KeyError, ValueError):
@@ -439,13 +290,13 @@ class WordPress(HttpChannel):
             ) from None
         if self._jetpack:
             what = f"reading Jetpack's views of post {post}"
-            response = self._call("GET", "/wpcom/v2/blog-stats", what, params={"post_id": post}, ok=(200, 404))
-            if response.status_code == 404 and _code(response) == "rest_no_route":
+            response = self.site.call("GET", "/wpcom/v2/blog-stats", what, params={"post_id": post}, ok=(200, 404))
+            if response.status_code == 404 and error_code(response) == "rest_no_route":
                 self._jetpack = False  # no Jetpack stats on this site
             elif response.status_code == 404:
-                raise self._refused(response, what)
+                raise self.site.refused(response, what)
             else:
-                stats = self._json(response, what)
+                stats = self.site.json(response, what)
                 views = stats.get("post-views") if isinstance(stats, dict) else None
                 if isinstance(views, int | float) and not isinstance(views, bool) and views >= 0:
                     totals["views"] = float(views)
@@ -457,8 +308,8 @@ class WordPress(HttpChannel):
         if image and not (self.root / image).is_file():
             problems.append(f"featured_image: {self.root / image} is not a file")
         try:
-            me = self._json(
-                self._call("GET", "/wp/v2/users/me", "checking the user", params={"context": "edit"}),
+            me = self.site.json(
+                self.site.call("GET", "/wp/v2/users/me", "checking the user", params={"context": "edit"}),
                 "checking the user",
             )
             can = me.get("capabilities") if isinstance(me, dict) else None
@@ -475,7 +326,7 @@ class WordPress(HttpChannel):
                 needed.append("publish_posts")
             if image:
                 needed.append("upload_files")
-            if any(self._term("categories", name, make=False) is None for name in self.options.categories):
+            if any(self.site.term("categories", name, make=False) is None for name in self.options.categories):
                 needed.append("manage_categories")
         except ChannelError as exc:
             return [*problems, str(exc)]

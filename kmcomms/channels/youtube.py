@@ -62,7 +62,8 @@ video). A collect costs 1. `quotaExceeded` and `dailyLimitExceeded` become a
 `TransientError` that retries at midnight Pacific time. This is why the adapter's grace
 period is 25 hours. `rateLimitExceeded`, 429 and 5xx are transient, and `Retry-After` is
 honoured when sent. Other refusals are permanent: a wrong `youtube_id` (`videoNotFound`),
-a video the account does not own (`forbidden`), or an `invalid…` field.
+a video the account does not own (`forbidden`), or an `invalid…` field. The tokens, the
+calls and these mappings are in `kmcomms.channels.youtube_api`.
 
 Reach: `collect` reads `videos.list?part=statistics` and returns `views`, `likes` and
 `comments` (running totals; likes and comments only when the video shows them). It does
@@ -75,12 +76,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo
 
-import requests
 from pydantic import SecretStr, field_validator
 
 from kmcomms.campaign.adapters import Kind
@@ -89,20 +87,16 @@ from kmcomms.channels.base import (
     ChannelOptions,
     PermanentError,
     Publication,
-    TransientError,
 )
-from kmcomms.channels.http import HttpChannel, error_message, retry_after, secure_url
+from kmcomms.channels.http import HttpChannel, secure_url
+from kmcomms.channels.youtube_api import DataApi
 from kmcomms.errors import Severity
 from kmcomms.render.drafts import Draft, Problem, VideoListing
 
-__all__ = ["YouTube", "YouTubeOptions", "tags_length", "until_quota_reset"]
+__all__ = ["YouTube", "YouTubeOptions", "tags_length"]
 
 log = logging.getLogger("kmcomms.channels.youtube")
 
-#: Google resets its API quotas at midnight in this zone.
-PACIFIC = ZoneInfo("America/Los_Angeles")
-#: An access token is replaced this long before it expires, so that none expires in flight.
-REFRESH_MARGIN = timedelta(seconds=60)
 DEFAULT_CATEGORY = "27"  # Education
 WATCH = "https://www.youtube.com/watch?v="
 #: The writable fields of a video's snippet and status. YouTube sets the others, and an
@@ -121,41 +115,12 @@ STATUS_FIELDS = frozenset(
 )
 METRICS = {"views": "viewCount", "likes": "likeCount", "comments": "commentCount"}
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-#: What a person can do about a refusal, by Google's error reason.
-HINTS = {
-    "videoNotFound": "check video.youtube_id in the campaign",
-    "forbidden": "the authorised account must own the video, or manage its channel",
-    "insufficientPermissions": "authorise kmcomms again with the youtube.force-ssl scope",
-    "playlistNotFound": "check playlist_id",
-    "authError": "authorise kmcomms again and set refresh_token",
-}
-
-
-def until_quota_reset(now: datetime) -> float:
-    """Seconds from `now` (aware) to the next midnight Pacific time, when Google resets
-    the day's quota."""
-    local = now.astimezone(PACIFIC)
-    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=PACIFIC)
-    return (midnight - now).total_seconds()
 
 
 def tags_length(tags: Iterable[str]) -> int:
     """Tags as YouTube counts them: joined by commas, a tag with a space in quotes."""
     tags = list(tags)
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
-
-
-def _google_reasons(response: requests.Response) -> set[str]:
-    """The `reason`s in Google's error body `{"error": {"errors": [{"reason": …}]}}`."""
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return set()
-    if not isinstance(error, dict) or not isinstance(error.get("errors"), list):
-        return set()
-    return {str(e.get("reason")) for e in error["errors"] if isinstance(e, dict)}
 
 
 class YouTubeOptions(ChannelOptions):
@@ -183,12 +148,6 @@ class YouTubeOptions(ChannelOptions):
         if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise ValueError('must be a YouTube category number, e.g. "27" (Education)')
         return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
-    expires: datetime
 
 
 class YouTube(HttpChannel):
@@ -257,103 +216,14 @@ class YouTube(HttpChannel):
         assert isinstance(self.settings, YouTubeOptions)
         self.options: YouTubeOptions = self.settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._token: _Token | None = None
+        self.api = DataApi(self, self.options, self.clock)
         #: delivery → (video id, language, title): the listings this process set or began to set.
         self._listings: dict[str, tuple[str, str, str]] = {}
-
-    # ------------------------------------------------------------------ OAuth and requests
-
-    def _access_token(self) -> str:
-        now = self.clock()
-        if self._token is None or now >= self._token.expires - REFRESH_MARGIN:
-            self._token = self._refresh(now)
-        return self._token.value
-
-    def _refresh(self, now: datetime) -> _Token:
-        what = "getting an access token"
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self.options.client_id,
-            "client_secret": self.secret("client_secret", self.options.client_secret),
-            "refresh_token": self.secret("refresh_token", self.options.refresh_token),
-        }
-        response = self.request("POST", self.options.token_url, what, data=form)
-        if response.status_code == 200:
-            data = self._json(response, what)
-            if not isinstance(data.get("access_token"), str):
-                raise TransientError(f"{what}: {self.options.token_url} answered without an access_token", self.name)
-            return _Token(data["access_token"], now + timedelta(seconds=float(data.get("expires_in") or 3600)))
-        try:
-            body = response.json()
-            code, said = str(body.get("error")), str(body.get("error_description") or "")
-        except (ValueError, AttributeError):
-            raise self.refused(response, what) from None
-        where = f"[channels.{self.name}]"
-        if code == "invalid_grant":
-            raise PermanentError(
-                f"{where} Google refused the refresh token ({code}: {said}): it was revoked or has "
-                "expired — authorise kmcomms again and set refresh_token",
-                self.name,
-            )
-        if code in ("invalid_client", "unauthorized_client"):
-            raise PermanentError(
-                f"{where} Google refused the OAuth client ({code}: {said}) — check client_id and client_secret",
-                self.name,
-            )
-        raise self.refused(response, what)
-
-    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
-        try:
-            data = response.json() if response.content else {}
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise TransientError(
-                f"{what}: {response.url} answered {response.status_code} without a JSON object", self.name
-            )
-        return data
-
-    def _call(
-        self, method: str, resource: str, what: str, params: dict[str, str], body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """One Data API call with a fresh-enough token; a 401 gets a new token and one retry
-        (the token may have been revoked or expired early); refusals mapped to errors."""
-        url = f"{self.options.api_url}/{resource}"
-        for first in (True, False):
-            headers = {"Authorization": f"Bearer {self._access_token()}"}
-            response = self.request(method, url, what, params=params, json=body, headers=headers)
-            log.debug("%s %s (%s): %s", method, resource, what, response.status_code)
-            if response.status_code != 401 or not first:
-                break
-            self._token = None
-        if 200 <= response.status_code < 300:
-            return self._json(response, what)
-        raise self._refusal(response, what)
-
-    def _refusal(self, response: requests.Response, what: str) -> ChannelError:
-        reasons = _google_reasons(response)
-        said = error_message(response)
-        if reasons & QUOTA_REASONS:
-            wait = until_quota_reset(self.clock())
-            return TransientError(
-                f"{what}: YouTube's daily quota is used up ({said}); it resets at midnight Pacific "
-                f"time, in {wait / 3600:.1f} h",
-                self.name,
-                retry_after=wait,
-            )
-        if reasons & RATE_REASONS:
-            return TransientError(
-                f"{what}: YouTube asks to slow down ({said})",
-                self.name,
-                retry_after=retry_after(response.headers.get("Retry-After")),
-            )
-        hint = next((HINTS[reason] for reason in sorted(reasons) if reason in HINTS), None)
-        return self.refused(response, what, f"{said} — {hint}" if hint else None)
 
     # ------------------------------------------------------------------ the listing
 
     def _video(self, video_id: str, parts: str, what: str) -> dict[str, Any]:
-        found = self._call("GET", "videos", what, {"part": parts, "id": video_id}).get("items") or []
+        found = self.api.call("GET", "videos", what, {"part": parts, "id": video_id}).get("items") or []
         if not found:
             raise PermanentError(
                 f"{what}: YouTube has no video {video_id} that this account can see — check "
@@ -433,7 +303,7 @@ class YouTube(HttpChannel):
             body["status"] = changed
             parts.append("status")
         self._listings[key] = (video_id, listing.language, listing.title)
-        self._call(
+        self.api.call(
             "PUT",
             "videos",
             f"setting the {listing.language} listing of video {video_id} for {key}",
@@ -446,10 +316,10 @@ class YouTube(HttpChannel):
 
     def _add_to_playlist(self, video_id: str, playlist: str, key: str) -> None:
         what = f"adding video {video_id} to playlist {playlist} for {key}"
-        there = self._call("GET", "playlistItems", what, {"part": "id", "playlistId": playlist, "videoId": video_id})
+        there = self.api.call("GET", "playlistItems", what, {"part": "id", "playlistId": playlist, "videoId": video_id})
         if there.get("items"):
             return
-        self._call(
+        self.api.call(
             "POST",
             "playlistItems",
             what,
@@ -481,7 +351,9 @@ class YouTube(HttpChannel):
             return None  # unknown to this process: publishing again is harmless (see the module)
         video_id, language, title = self._listings[key]
         what = f"looking up the {language} listing of video {video_id} for {key}"
-        found = self._call("GET", "videos", what, {"part": "snippet,localizations", "id": video_id}).get("items") or []
+        found = (
+            self.api.call("GET", "videos", what, {"part": "snippet,localizations", "id": video_id}).get("items") or []
+        )
         if not found:
             return None
         snippet = found[0].get("snippet") or {}
@@ -506,13 +378,13 @@ class YouTube(HttpChannel):
     def _account_problem(self) -> str | None:
         """What is wrong with the account or the playlist: a token is fetched and the
         account's channel listed (1 quota unit), and the playlist's owner compared."""
-        mine = self._call("GET", "channels", "checking the account", {"part": "id", "mine": "true"}).get("items")
+        mine = self.api.call("GET", "channels", "checking the account", {"part": "id", "mine": "true"}).get("items")
         if not mine:
             return "the authorised Google account has no YouTube channel — authorise the account that owns the videos"
         playlist = self.options.playlist_id
         if playlist is None:
             return None
-        found = self._call(
+        found = self.api.call(
             "GET", "playlists", f"checking playlist {playlist}", {"part": "snippet", "id": playlist}
         ).get("items")
         if not found:

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kmcomms.cli.options import State, format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError
+
+if TYPE_CHECKING:
+    from kmcomms.campaign.load import LoadResult
+    from kmcomms.campaign.models import Campaign
+    from kmcomms.campaign.workspace import Workspace
+
+
+def _campaign(loaded: LoadResult, workspace: Workspace, campaign_id: str) -> Campaign:
+    """The campaign `campaign_id` as loaded; a `KmcommsError` saying why when it cannot be approved."""
+    from kmcomms.campaign.fields import close_match
+    from kmcomms.publish.dispatch import held_campaigns
+
+    found = {c.campaign.id: c for c in loaded.campaigns}
+    if campaign_id in found:
+        return found[campaign_id].campaign
+    if campaign_id in held_campaigns(loaded, workspace):
+        raise KmcommsError(f"campaign {campaign_id} has errors — run `kmcomms validate` and fix them before approving")
+    names = sorted(found)
+    raise KmcommsError(
+        f'no campaign "{campaign_id}"{close_match(campaign_id, names)} — campaigns: {", ".join(names) or "none"}'
+    )
 
 
 @click.command()
@@ -28,7 +50,7 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     from kmcomms.campaign.fields import close_match
     from kmcomms.ledger.store import open_store
     from kmcomms.publish.approvals import approve as record_approval
-    from kmcomms.publish.dispatch import held_campaigns, message_hash
+    from kmcomms.publish.dispatch import message_hash
     from kmcomms.publish.runtime import load_here
     from kmcomms.render.renderer import Renderer
     from kmcomms.translations.catalogs import target_languages
@@ -36,17 +58,7 @@ def approve(state: State, campaign_id: str, messages: tuple[str, ...], by: str, 
     if not by.strip():
         raise UsageError("--by needs the name of who approves")
     workspace, loaded = load_here(path)
-    found = {c.campaign.id: c for c in loaded.campaigns}
-    if campaign_id not in found:
-        if campaign_id in held_campaigns(loaded, workspace):
-            raise KmcommsError(
-                f"campaign {campaign_id} has errors — run `kmcomms validate` and fix them before approving"
-            )
-        names = sorted(found)
-        raise KmcommsError(
-            f'no campaign "{campaign_id}"{close_match(campaign_id, names)} — campaigns: {", ".join(names) or "none"}'
-        )
-    campaign = found[campaign_id].campaign
+    campaign = _campaign(loaded, workspace, campaign_id)
     ids = [m.id for m in campaign.messages]
     for message in messages:
         if message not in ids:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kmcomms.cli.options import State, format_option
 from kmcomms.errors import UsageError
+
+if TYPE_CHECKING:
+    from kmcomms.plan.deliveries import Delivery
+    from kmcomms.render.renderer import Renderer
 
 
 def _campaign_path(campaign: str) -> Path:
@@ -54,9 +59,8 @@ def preview(
     """
     from kmcomms.campaign.load import load_paths
     from kmcomms.plan.deliveries import ALL_TIME, plan_of
-    from kmcomms.render.drafts import Blocked
-    from kmcomms.render.preview import draft_fields, draft_json, write_site
-    from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER, Renderer
+    from kmcomms.render.preview import write_site
+    from kmcomms.render.renderer import Renderer
 
     result = load_paths([_campaign_path(campaign)])
     result.raise_for_errors()
@@ -76,7 +80,21 @@ def preview(
         count = write_site(renderer, deliveries, out)
         click.echo(f"wrote {count} deliveries: open {out / 'index.html'}")
         return
-    delivery = deliveries[0]
+    _show(deliveries[0], renderer, fmt)
+    if len(deliveries) > 1:
+        click.echo(
+            f"({len(deliveries) - 1} more deliveries match: narrow with --message, --audience, --language,"
+            " --channel, or write them all with --out DIR)",
+            err=True,
+        )
+
+
+def _show(delivery: Delivery, renderer: Renderer, fmt: str) -> None:
+    """Print `delivery` as `renderer` renders it for its channel: JSON, or field by field."""
+    from kmcomms.render.drafts import Blocked
+    from kmcomms.render.preview import draft_fields, draft_json
+    from kmcomms.render.renderer import UNSUBSCRIBE_PLACEHOLDER
+
     draft = renderer.render(delivery)
     if fmt == "json":
         click.echo(json.dumps(draft_json(draft), indent=2, ensure_ascii=False))
@@ -93,9 +111,3 @@ def preview(
                 " is sent)",
                 err=True,
             )
-    if len(deliveries) > 1:
-        click.echo(
-            f"({len(deliveries) - 1} more deliveries match: narrow with --message, --audience, --language,"
-            " --channel, or write them all with --out DIR)",
-            err=True,
-        )

@@ -14,14 +14,8 @@ from fake_bluesky import ERROR_BODIES, TID, FakeBluesky
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
-from kmcomms.channels.bluesky import (
-    Bluesky,
-    BlueskyOptions,
-    facets,
-    graphemes,
-    links,
-    record_key,
-)
+from kmcomms.channels.bluesky import Bluesky, BlueskyOptions, record_key
+from kmcomms.channels.social_text import facets, graphemes, links
 from kmcomms.render.drafts import SocialPost
 from kmcomms.testing.contract import (
     ChannelContract,

@@ -38,7 +38,8 @@ from kmcomms.channels.contacts import import_contacts
 from kmcomms.channels.letters import Composer, message_id
 from kmcomms.channels.mail import Mailer, Server
 from kmcomms.channels.registry import open_channels
-from kmcomms.channels.smtp import Smtp, SmtpOptions, _Commits
+from kmcomms.channels.smtp import Smtp, SmtpOptions
+from kmcomms.channels.smtp_send import _Commits
 from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.contacts import suppress
 from kmcomms.ledger.ledger import sync

@@ -17,7 +17,8 @@ from fake_youtube import Discovery, FakeYouTube
 from pydantic import ValidationError
 
 from kmcomms.channels.base import PermanentError, Publication, TransientError
-from kmcomms.channels.youtube import YouTube, YouTubeOptions, until_quota_reset
+from kmcomms.channels.youtube import YouTube, YouTubeOptions
+from kmcomms.channels.youtube_api import until_quota_reset
 from kmcomms.render.drafts import VideoListing
 from kmcomms.testing.contract import ChannelContract, Harness, configured
 from kmcomms.testing.drafts import blog_post
