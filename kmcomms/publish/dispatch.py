@@ -38,11 +38,9 @@ from kmcomms.campaign.placeholders import first_placeholders
 from kmcomms.campaign.workspace import Workspace
 from kmcomms.channels.base import Capability, Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.approvals import approved
-from kmcomms.ledger.ledger import (
+from kmcomms.ledger.claims import (
     Attempt,
     Outcome,
-    State,
-    SyncReport,
     claim,
     finish,
     holders,
@@ -51,10 +49,11 @@ from kmcomms.ledger.ledger import (
     release,
     renew,
     republished,
-    sync,
 )
+from kmcomms.ledger.ledger import State
 from kmcomms.ledger.queries import due_by, in_state, published_content
 from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
+from kmcomms.ledger.sync import SyncReport, sync
 from kmcomms.ledger.tables import LedgerRow
 from kmcomms.ledger.tracking import register_links
 from kmcomms.logs import event
