@@ -1,40 +1,30 @@
 """The daemon: APScheduler as the clock, the ledger as the truth.
 
-`Daemon.run()` starts a `BlockingScheduler` (UTC, in-memory job store, no delivery in any
-job) with two kinds of job, both running the same `tick`:
+`Daemon.run()` starts a scheduler (`kmcomms.daemon.jobs`) whose sweep, every `sweep`
+seconds and first at once (catch-up after downtime), and wake-ups, at due times and lease
+ends within `horizon`, run the same `tick`; besides, a reach-collection job per channel and
+the unit report when `[report]` asks for it.
 
-- the sweep, every `sweep` seconds, first at once (catch-up after downtime);
-- wake-ups: a date job at each distinct due time (or retry time) in the next `horizon`,
-  and at the end of each lease another worker holds, read from the ledger and re-armed
-  after every pass, so a delivery goes out on time (and one a stopped worker on another
-  host left is taken over as its lease ends) instead of up to one sweep late.
-  `misfire_grace_time=None`: a late wake-up still runs.
-
-Besides: a reach-collection job per channel (`collect:NAME`), and with a `[report]` section
-the unit report (`report:unit`, kmcomms.report.schedule) at the times it names in its zone.
-
-A tick reloads the workspace when a file under campaigns/, translations/ or templates/,
-or kmcomms.toml, changed (a fingerprint of paths, sizes and modification times) or a
-SIGHUP asked for it; syncs the ledger after a (re)load (and updates publications edited
-since, where the channel can); runs one dispatcher pass; tells the comms officer about
-deliveries that need a person; and re-arms the wake-ups. Running it twice at once is
-harmless (the ledger's claims decide), but ticks take a lock so a reload never swaps the
-campaigns under a running pass.
+A tick reloads the workspace when a file that makes the campaigns changed or a SIGHUP
+asked for it (`kmcomms.daemon.watch`); syncs the ledger after a (re)load (and updates
+publications edited since, where the channel can); runs one dispatcher pass; tells the
+comms officer about deliveries that need a person; and re-arms the wake-ups. Running it
+twice at once is harmless (the ledger's claims decide), but ticks take a lock so a reload
+never swaps the campaigns under a running pass. What it logs about deliveries, loads and
+the report: `kmcomms.daemon.events`.
 
 Stopping (SIGTERM, SIGINT): the dispatcher finishes the publication in flight and gives
 the rest of its claims back; the scheduler shuts down waiting for the running tick; the
-process exits 0. Signals are read by a small thread through `signal.set_wakeup_fd`, so
-nothing runs inside a signal handler. A daemon killed instead leaves its claims `sending`:
-a daemon (or `publish --due`) started again on the same host takes them back at its first
-pass, as the process that held them has ended; one on another host when their lease runs
-out (`kmcomms.publish.dispatch.LEASE`).
+process exits 0. A daemon killed instead leaves its claims `sending`: a daemon (or
+`publish --due`) started again on the same host takes them back at its first pass, as the
+process that held them has ended; one on another host when their lease runs out
+(`kmcomms.publish.dispatch.LEASE`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -42,28 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
-    EVENT_SCHEDULER_STARTED,
-    JobExecutionEvent,
-    SchedulerEvent,
-)
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import and_, or_, select
 
-from kmcomms.campaign.workspace import SETTINGS_FILE, load_workspace, require_workspace, secrets_of
+from kmcomms.campaign.workspace import load_workspace, require_workspace, secrets_of
 from kmcomms.channels.base import Channel
-from kmcomms.errors import KmcommsError, Severity, display_path
-from kmcomms.ledger.ledger import State
+from kmcomms.daemon import events
+from kmcomms.daemon.jobs import arm_wake_ups, new_scheduler, schedule_collection, schedule_report
+from kmcomms.daemon.watch import Fingerprint, fingerprint, listen_for_signals
+from kmcomms.errors import KmcommsError, display_path
 from kmcomms.ledger.store import parsed_safe
-from kmcomms.ledger.tables import LedgerRow, deliveries
+from kmcomms.ledger.tables import LedgerRow
 from kmcomms.logs import Redactor, event
 from kmcomms.publish.notify import Notifier
 from kmcomms.publish.runtime import Runtime, open_runtime
@@ -72,44 +52,12 @@ from kmcomms.reach.collect import collect_channel, collect_interval
 from kmcomms.reach.tracking import TrackingServer, start_for
 from kmcomms.report import schedule
 
-__all__ = ["HORIZON", "SWEEP", "Daemon", "fingerprint"]
+__all__ = ["HORIZON", "SWEEP", "Daemon"]
 
 log = logging.getLogger("kmcomms.daemon")
 
 SWEEP = 30.0
 HORIZON = timedelta(hours=2)
-#: At most this many wake-up jobs are armed at once (the sweep covers the rest).
-MAX_WAKES = 200
-#: Folders whose files change what goes out.
-WATCHED = ("campaigns", "translations", "templates")
-
-Fingerprint = tuple[tuple[str, int, int, int], ...]
-
-
-def fingerprint(root: Path) -> Fingerprint:
-    """A cheap summary of the files that make the campaigns: each path with its size,
-    modification time and inode (an editor that saves by renaming changes the inode)."""
-    found = []
-
-    def add(path: str) -> None:
-        try:
-            info = os.stat(path)
-        except OSError:
-            return
-        found.append((os.path.relpath(path, root), info.st_size, info.st_mtime_ns, info.st_ino))
-
-    add(str(root / SETTINGS_FILE))
-    for name in WATCHED:
-        for folder, dirs, files in os.walk(root / name):
-            dirs.sort()
-            add(folder)  # a removed file changes its folder's mtime
-            for file in sorted(files):
-                add(os.path.join(folder, file))
-    return tuple(found)
-
-
-def _ceil_second(moment: datetime) -> datetime:
-    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 class Daemon:
@@ -144,13 +92,7 @@ class Daemon:
         self.passes = 0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self.scheduler = BlockingScheduler(
-            timezone=UTC,
-            jobstores={"default": MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(2)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-        )
-        self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        self.scheduler = new_scheduler()
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
 
     # ------------------------------------------------------------------ lifecycle
@@ -159,7 +101,7 @@ class Daemon:
         """Load, then run until stopped; returns the exit code (0). A workspace that cannot
         be loaded at all raises `KmcommsError` before anything starts."""
         if install_signals:  # first: a SIGHUP or SIGTERM while loading must not kill the process
-            self._install_signals()
+            listen_for_signals(self.request_reload, self.stop, lambda: self.stopping)
         try:
             self.fingerprint = fingerprint(self.root)
             self._load("start")
@@ -237,31 +179,6 @@ class Daemon:
                 self.tick, args=["SIGHUP"], id="reload", replace_existing=True, misfire_grace_time=None
             )
 
-    def _install_signals(self) -> None:
-        read, write = os.pipe()
-        os.set_blocking(write, False)
-        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, lambda *_: None)  # the wakeup fd carries it to `_watch`
-        threading.Thread(target=self._watch, args=(read,), name="kmcomms-signals", daemon=True).start()
-
-    def _watch(self, fd: int) -> None:
-        while True:
-            for signum in os.read(fd, 64):
-                if signum == signal.SIGHUP:
-                    self.request_reload()
-                elif signum in (signal.SIGTERM, signal.SIGINT):
-                    if self.stopping:  # asked twice: a person wants out now
-                        event(
-                            log,
-                            "killed",
-                            "stopped at once (second signal): a delivery in flight stays `sending` "
-                            "until kmcomms starts again on this host, or its lease runs out",
-                            level=logging.WARNING,
-                        )
-                        os._exit(1)
-                    threading.Thread(target=self.stop, args=[signal.Signals(signum).name], name="kmcomms-stop").start()
-
     # ------------------------------------------------------------------ one pass
 
     def tick(self, why: str = "sweep") -> None:
@@ -327,77 +244,13 @@ class Daemon:
                 exc_info=True,
             )
             return
-        for delivery in changed["updated"]:
-            event(log, "updated", f"updated {delivery}: its content was edited after publication", delivery=delivery)
-        for delivery in changed["edited"]:
-            event(
-                log,
-                "edited-after-publication",
-                f"{delivery} was edited after publication and its channel cannot "
-                "update it: check the published version",
-                level=logging.WARNING,
-                delivery=delivery,
-            )
+        events.refreshed(changed)
 
     def _arm(self, now: datetime) -> None:
-        """Date jobs at the next due (and retry) times and lease ends within the horizon;
+        """Wake-ups at the next due (and retry) times and lease ends within the horizon;
         stale ones removed."""
         assert self.runtime is not None
-        end = now + self.horizon
-        with self.runtime.engine.connect() as db:
-            rows = db.execute(
-                select(deliveries.c.due_at, deliveries.c.not_before).where(
-                    deliveries.c.state.in_((State.PLANNED, State.RETRYING)),
-                    or_(
-                        and_(deliveries.c.due_at > now, deliveries.c.due_at <= end),
-                        and_(deliveries.c.not_before > now, deliveries.c.not_before <= end),
-                    ),
-                )
-            ).all()
-            # A lease renewed since is looked at again for nothing; one that ran out is settled.
-            ends = (
-                db.execute(
-                    select(deliveries.c.lease_until)
-                    .distinct()
-                    .where(
-                        deliveries.c.state == State.SENDING,
-                        deliveries.c.lease_until > now,
-                        deliveries.c.lease_until <= end,
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        times = sorted(
-            {_ceil_second(max(r.due_at, r.not_before or r.due_at)) for r in rows}
-            | {_ceil_second(moment) for moment in ends}
-        )
-        wanted = {f"wake:{t:%Y%m%dT%H%M%SZ}": t for t in times if now < t <= end + timedelta(seconds=1)}
-        wanted = dict(list(wanted.items())[:MAX_WAKES])
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("wake:") and job.id not in wanted:
-                job.remove()
-        for job_id, moment in wanted.items():
-            self.scheduler.add_job(
-                self.tick,
-                DateTrigger(moment, timezone=UTC),
-                args=["wake-up"],
-                id=job_id,
-                misfire_grace_time=None,
-                coalesce=True,
-                max_instances=1,
-                replace_existing=True,
-            )
-        if wanted:
-            first = next(iter(wanted.values()))
-            event(
-                log,
-                "armed",
-                f"next wake-up at {first:%Y-%m-%d %H:%M:%S} UTC ({len(wanted)} armed)",
-                level=logging.DEBUG,
-                next=first.isoformat(),
-                armed=len(wanted),
-            )
+        arm_wake_ups(self.scheduler, self.runtime.engine, self.tick, now, self.horizon)
 
     # ------------------------------------------------------------------ loading
 
@@ -447,29 +300,10 @@ class Daemon:
         runtime.dispatcher.on_outcome = self._on_outcome
         if old is not None and old.engine is not runtime.engine:
             old.close()
+        events.load_problems(runtime)
+        schedule_collection(self.scheduler, runtime.channels, self._collect)
+        schedule_report(self.scheduler, runtime.workspace.settings.report, self._report, self.clock())
         loaded = runtime.loaded
-        for diagnostic in loaded.diagnostics:
-            if diagnostic.severity is Severity.ERROR:
-                event(
-                    log,
-                    "campaign-error",
-                    str(diagnostic),
-                    level=logging.ERROR,
-                    path=display_path(diagnostic.path),
-                    line=diagnostic.line,
-                    code=diagnostic.code,
-                )
-        if runtime.dispatcher.held:
-            event(
-                log,
-                "campaigns-held",
-                f"left out until their errors are fixed: {', '.join(sorted(runtime.dispatcher.held))} "
-                "(their deliveries are kept, and blocked when due)",
-                level=logging.ERROR,
-                campaigns=sorted(runtime.dispatcher.held),
-            )
-        self._schedule_collection(runtime)
-        self._schedule_report(runtime)
         count = len(loaded.campaigns)
         event(
             log,
@@ -480,57 +314,6 @@ class Daemon:
             channels=sorted(runtime.channels),
             notify=notifier.targets if notifier else [],
         )
-
-    def _schedule_collection(self, runtime: Runtime) -> None:
-        """A reach-collection job per channel instance on its own interval; jobs of channels
-        no longer defined are removed."""
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("collect:") and job.id.removeprefix("collect:") not in runtime.channels:
-                job.remove()
-        for name, channel in runtime.channels.items():
-            self.scheduler.add_job(
-                self._collect,
-                IntervalTrigger(seconds=collect_interval(channel).total_seconds(), timezone=UTC),
-                args=[name],
-                id=f"collect:{name}",
-                replace_existing=True,
-                max_instances=1,
-                coalesce=True,
-            )
-
-    def _schedule_report(self, runtime: Runtime) -> None:
-        """The unit report's job (`report:unit`) as `[report]` says, replaced on every
-        (re)load; removed when the section goes. Its first run is computed from the
-        daemon's clock."""
-        settings = runtime.workspace.settings.report
-        for job in self.scheduler.get_jobs():  # before the start, replaced jobs are all still pending
-            if job.id == schedule.JOB_ID:
-                job.remove()
-        if settings is None:
-            return
-        trigger = schedule.trigger(settings)
-        first = trigger.get_next_fire_time(None, self.clock())
-        self.scheduler.add_job(
-            self._report,
-            trigger,
-            id=schedule.JOB_ID,
-            replace_existing=True,
-            next_run_time=first,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        if first is not None:
-            event(
-                log,
-                "report-scheduled",
-                f"unit report {settings.every} ({settings.timezone}): next at "
-                f"{first.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-                level=logging.DEBUG,
-                every=settings.every,
-                timezone=settings.timezone,
-                next=first.astimezone(UTC).isoformat(),
-            )
 
     def _report(self) -> None:
         """Build and deliver the unit report (the `report:unit` job). Never raises: a
@@ -550,16 +333,7 @@ class Daemon:
                 exc_info=True,
             )
             return
-        first, last = done.period
-        where = [*([display_path(done.path)] if done.path else []), *done.mailed]
-        event(
-            log,
-            "report-sent",
-            f"unit report {first} to {last} delivered to {', '.join(where)}",
-            period=[first.isoformat(), last.isoformat()],
-            path=str(done.path) if done.path else None,
-            email=list(done.mailed),
-        )
+        events.report_sent(done)
 
     def _collect(self, name: str) -> None:
         """Ask one channel for the reach of its publications (the daemon's collection job)."""
@@ -577,45 +351,4 @@ class Daemon:
     # ------------------------------------------------------------------ events
 
     def _on_outcome(self, row: LedgerRow, outcome: str) -> None:
-        fields: dict[str, Any] = {
-            "delivery": row.id,
-            "campaign": row.campaign,
-            "message": row.message,
-            "audiences": row.audiences.split(),
-            "language": row.language,
-            "channel": row.channel,
-            "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "outcome": outcome,
-        }
-        if outcome == "published":
-            event(log, "published", f"published {row.id} ({row.campaign}/{row.message} → {row.channel})", **fields)
-            return
-        level = {"blocked": logging.DEBUG, "retrying": logging.WARNING}.get(outcome, logging.ERROR)
-        if not log.isEnabledFor(level):
-            return
-        reason = None
-        if self.runtime is not None:
-            with self.runtime.engine.connect() as db:
-                reason = db.execute(select(deliveries.c.reason).where(deliveries.c.id == row.id)).scalar()
-        event(
-            log,
-            outcome,
-            f"{outcome} {row.id} ({row.campaign}/{row.message} → {row.channel}): {reason or ''}",
-            level=level,
-            reason=reason,
-            **fields,
-        )
-
-    def _on_job_event(self, ev: JobExecutionEvent) -> None:
-        if ev.code == EVENT_JOB_MAX_INSTANCES:
-            event(log, "skipped", f"{ev.job_id}: the previous run is still going", level=logging.DEBUG, job=ev.job_id)
-        elif ev.code == EVENT_JOB_MISSED:
-            event(
-                log,
-                "job-missed",
-                f"{ev.job_id} ran too late and was skipped; the next sweep covers it",
-                level=logging.WARNING,
-                job=ev.job_id,
-            )
-        else:
-            event(log, "job-error", f"{ev.job_id} failed: {ev.exception!r}", level=logging.ERROR, job=ev.job_id)
+        events.outcome(row, outcome, self.runtime.engine if self.runtime is not None else None)

@@ -1,6 +1,7 @@
 """Reach and evidence in the ledger: samples appended to `reach_samples` (a channel's
-running totals, a person's records, the tracking server's counts) and evidence records.
-Samples are only ever appended; reports read them (`kmcomms.evaluate`)."""
+running totals, a person's records, the tracking server's counts) and evidence records;
+and the deliveries a person's record may be linked to. Samples are only ever appended;
+reports read them (`kmcomms.evaluate`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Row, insert
+from sqlalchemy import Connection, Engine, Row, insert, select
 
+from kmcomms.ledger.ledger import State
 from kmcomms.ledger.sql import transaction
-from kmcomms.ledger.tables import evidence, reach_samples
+from kmcomms.ledger.tables import deliveries, evidence, reach_samples
 
-__all__ = ["add_evidence", "add_samples", "count"]
+__all__ = ["add_evidence", "add_samples", "count", "deliveries_by_name"]
+
+#: What a manual reach record names: campaign, message, audience, language, channel.
+Named = tuple[str, str | None, str | None, str | None, str | None]
 
 
 def add_samples(bind: Engine | Connection, rows: Sequence[Mapping[str, object]]) -> None:
@@ -23,6 +28,29 @@ def add_samples(bind: Engine | Connection, rows: Sequence[Mapping[str, object]])
     if rows:
         with transaction(bind) as db:
             db.execute(insert(reach_samples), rows)
+
+
+def deliveries_by_name(db: Connection, campaigns: Sequence[str]) -> dict[Named, list[str]]:
+    """The ids of the deliveries of `campaigns` (cancelled ones aside) by what a manual
+    record names, read inside the caller's transaction."""
+    matches: dict[Named, list[str]] = {}
+    if not campaigns:
+        return matches
+    query = select(
+        deliveries.c.id,
+        deliveries.c.campaign,
+        deliveries.c.message,
+        deliveries.c.audiences,
+        deliveries.c.language,
+        deliveries.c.channel,
+    ).where(deliveries.c.campaign.in_(campaigns), deliveries.c.state != State.CANCELLED)
+    for row in db.execute(query):
+        # An item shared by several audiences is named by message, language and
+        # channel alone; a record naming one of its audiences stays with that one.
+        audiences = row.audiences.split()
+        audience = audiences[0] if len(audiences) == 1 else None
+        matches.setdefault((row.campaign, row.message, audience, row.language, row.channel), []).append(row.id)
+    return matches
 
 
 def count(db: Connection, delivery: str, campaign: str, metric: str, now: datetime, quality: str | None = None) -> None:

@@ -16,16 +16,14 @@ harmless (an idempotency key, or a newsletter that resumes its frozen recipients
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import random
 import re
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,27 +36,17 @@ from kmcomms.campaign.placeholders import first_placeholders
 from kmcomms.campaign.workspace import Workspace
 from kmcomms.channels.base import Capability, Channel, ChannelError, PermanentError, Publication, TransientError
 from kmcomms.ledger.approvals import approved
-from kmcomms.ledger.ledger import (
-    Attempt,
-    Outcome,
-    State,
-    SyncReport,
-    claim,
-    finish,
-    holders,
-    mark_missed,
-    reap,
-    release,
-    renew,
-    republished,
-    sync,
-)
+from kmcomms.ledger.claims import Outcome, claim, finish, holders, mark_missed, reap, release, republished
+from kmcomms.ledger.ledger import State
 from kmcomms.ledger.queries import due_by, in_state, published_content
 from kmcomms.ledger.resolve import reconcile_found, reconcile_unsent
+from kmcomms.ledger.sync import SyncReport, sync
 from kmcomms.ledger.tables import LedgerRow
 from kmcomms.ledger.tracking import register_links
 from kmcomms.logs import event
 from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan_of
+from kmcomms.publish import outcomes
+from kmcomms.publish.leases import heartbeat, lapsed
 from kmcomms.publish.workers import gone
 from kmcomms.render.drafts import Blocked, Draft
 from kmcomms.render.renderer import Renderer
@@ -70,16 +58,9 @@ __all__ = ["LEASE", "DispatchReport", "Dispatcher", "content_hash", "held_campai
 
 log = logging.getLogger("kmcomms.dispatch")
 
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=1)
 #: How long a claim holds without a heartbeat: a worker that stopped on another host (or in
 #: another container) loses its claims this long after its last renewal.
 LEASE = timedelta(seconds=60)
-#: Heartbeats per lease: several in a row may fail (a database restarting) before a live
-#: worker's lease runs out.
-HEARTBEATS = 4
-#: A blocked delivery is looked at again from the next pass on, not within the same one.
-RECHECK = timedelta(seconds=1)
 #: Outcomes are written together (one transaction per claimed batch), but never held
 #: longer than this: a crash loses at most this long of outcomes, which reaping settles.
 GROUP_COMMIT = timedelta(seconds=0.5)
@@ -184,7 +165,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.renderer = Renderer(workspace, loaded.campaigns, tracker)
         self.stopping = False
-        #: When the leases this worker holds run out unless renewed (see `_lapsed`).
+        #: When the leases this worker holds run out unless renewed (see `leases.lapsed`).
         self._held_until = datetime.min.replace(tzinfo=UTC)
         self._drafts: dict[str, Draft | Blocked] = {}
         self.held = held_campaigns(loaded, workspace)
@@ -271,36 +252,16 @@ class Dispatcher:
         report.outcomes["missed"] += mark_missed(
             self.engine, now, {n: c.grace_period for n, c in self.channels.items()}
         )
-        with self._keeping_leases():
+        # Between passes the worker holds no lease: one left by a pass that could not
+        # record its outcomes runs out, and is settled like any other.
+        with heartbeat(self.engine, self.worker, self.lease, self.clock, self._renewed):
             self._claim_and_publish(now, limit, report)
         report.outcomes = Counter({k: v for k, v in report.outcomes.items() if v})
         return report
 
-    @contextlib.contextmanager
-    def _keeping_leases(self) -> Iterator[None]:
-        """While a pass runs, a heartbeat renews this worker's leases HEARTBEATS times a
-        lease, so that a publish longer than a lease is not taken for a stopped worker's.
-        Between passes the worker holds no lease: one left by a pass that could not record
-        its outcomes runs out, and is settled like any other."""
-        done = threading.Event()
-
-        def keep() -> None:
-            while not done.wait(self.lease.total_seconds() / HEARTBEATS):
-                until = self.clock() + self.lease
-                try:
-                    renew(self.engine, self.worker, until)
-                except Exception:
-                    log.warning("could not renew the leases of %s", self.worker, exc_info=True)
-                    continue
-                self._held_until = until
-
-        keeper = threading.Thread(target=keep, name="kmcomms-leases", daemon=True)
-        keeper.start()
-        try:
-            yield
-        finally:
-            done.set()
-            keeper.join()
+    def _renewed(self, until: datetime) -> None:
+        """The heartbeat renewed this worker's leases until `until`."""
+        self._held_until = until
 
     def _claim_and_publish(self, now: datetime, limit: int, report: DispatchReport) -> None:
         while not self.stopping:
@@ -317,7 +278,8 @@ class Dispatcher:
         self._held_until = held_until
         pending: list[tuple[LedgerRow, Outcome]] = []
         for index, row in enumerate(rows):
-            if self.stopping or self._lapsed():  # the rest, untouched, is given back if still ours
+            # A stop, or leases run out: the rest, untouched, is given back if still ours.
+            if self.stopping or lapsed(self.worker, self._held_until, self.clock()):
                 self._record(pending, report)
                 release(self.engine, self.worker, [row.id for row in rows[index:]])
                 return False
@@ -325,22 +287,6 @@ class Dispatcher:
             if not self._settles_itself(row.channel) or self.clock() - pending[0][1].at >= GROUP_COMMIT:
                 self._record(pending, report)
         self._record(pending, report)
-        return True
-
-    def _lapsed(self) -> bool:
-        """Whether this worker's leases went a whole lease without renewal (the process was
-        paused, or the store could not be reached): another worker may have taken them
-        over, so publishing on could make a second copy."""
-        if self.clock() < self._held_until:
-            return False
-        event(
-            log,
-            "leases-lapsed",
-            f"the leases of {self.worker} ran out before they could be renewed: the rest of this "
-            "pass is left to the next one",
-            level=logging.WARNING,
-            worker=self.worker,
-        )
         return True
 
     def _settles_itself(self, name: str) -> bool:
@@ -390,73 +336,40 @@ class Dispatcher:
         """Render (or take the draft rendered ahead), gate and publish one claimed delivery."""
         started = self.clock()
         channel = self.channels.get(row.channel)
-
-        def held(reason: str) -> Outcome:
-            return Outcome(row.id, State.BLOCKED, started, reason=reason, counted=False, not_before=now + RECHECK)
-
         if channel is None or row.campaign not in self.renderer.campaigns:
-            return held(
+            return outcomes.held(
+                row,
+                started,
+                now,
                 f'campaign "{row.campaign}" has errors — run `kmcomms validate` and fix them'
                 if row.campaign in self.held
-                else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined'
+                else f'channel "{row.channel}" or campaign "{row.campaign}" is no longer defined',
             )
         draft = self._drafts.pop(row.id, None)
         if draft is None:
             try:
                 draft = self.renderer.render(_delivery(row))
             except Exception as exc:  # noqa: BLE001 - a template or settings fault: the delivery waits for a person
-                return held(f"cannot render: {exc}")
+                return outcomes.held(row, started, now, f"cannot render: {exc}")
             if self.renderer.tracker is not None and isinstance(draft, Draft):
                 register_links(self.engine, [draft])
         reason = self.gate(row.campaign, row.message, draft, started)
         if reason is not None:
-            return held(reason)
+            return outcomes.held(row, started, now, reason)
         assert isinstance(draft, Draft)
         try:
             publication = channel.publish(draft, row.id)
         except TransientError as exc:
-            return self._retry(row, channel, started, str(exc), exc.retry_after)
+            return outcomes.retrying(row, channel, started, self.clock(), str(exc), exc.retry_after, self.rng)
         except PermanentError as exc:
-            return Outcome(row.id, State.FAILED, self.clock(), Attempt(started, "permanent", str(exc)), reason=str(exc))
+            return outcomes.failed(row, started, self.clock(), str(exc))
         except Exception as exc:
             log.exception("channel %s raised while publishing %s", row.channel, row.id)
             if channel.idempotent:
-                return self._retry(row, channel, started, f"{type(exc).__name__}: {exc}", None)
-            return Outcome(
-                row.id,
-                State.UNKNOWN,
-                self.clock(),
-                Attempt(started, "unknown", repr(exc)),
-                reason=f"the channel failed mid-publish ({type(exc).__name__}): check it, then `kmcomms resolve`",
-            )
-        return Outcome(
-            row.id,
-            State.PUBLISHED,
-            self.clock(),
-            Attempt(started, "published"),
-            remote_id=publication.remote_id,
-            url=publication.url,
-            content_hash=content_hash(draft),
-        )
-
-    def _retry(
-        self, row: LedgerRow, channel: Channel, started: datetime, error: str, retry_after: float | None
-    ) -> Outcome:
-        now = self.clock()
-        if row.attempts >= channel.attempt_limit:
-            return Outcome(
-                row.id,
-                State.FAILED,
-                now,
-                Attempt(started, "transient", error),
-                reason=f"gave up after {row.attempts} attempts: {error}",
-            )
-        wait = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (row.attempts - 1)) * self.rng.uniform(0.8, 1.2)
-        if retry_after is not None:
-            wait = max(wait, timedelta(seconds=retry_after))
-        return Outcome(
-            row.id, State.RETRYING, now, Attempt(started, "transient", error), reason=error, not_before=now + wait
-        )
+                error = f"{type(exc).__name__}: {exc}"
+                return outcomes.retrying(row, channel, started, self.clock(), error, None, self.rng)
+            return outcomes.uncertain(row, started, self.clock(), exc)
+        return outcomes.published(row, started, self.clock(), publication, content_hash(draft))
 
     def _reconcile(self, report: DispatchReport) -> None:
         """Ask channels about `unknown` deliveries: found means published, absent means

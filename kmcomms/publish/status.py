@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Engine, select
 
-from kmcomms.ledger.ledger import NEEDS_A_PERSON, OPEN, State, counts, replaced
+from kmcomms.ledger.ledger import NEEDS_A_PERSON, OPEN, State, counts
+from kmcomms.ledger.sync import replaced
 from kmcomms.ledger.tables import LedgerRow, deliveries
 from kmcomms.plan.deliveries import ALL_TIME, plan_of
 

@@ -48,6 +48,7 @@ RESULTS = {
     ("kmcomms.cli.channels", "check_command"): "`channels check` shows a check that could not be made as its result",
     ("kmcomms.render.preflight", "_render"): "a delivery that cannot be rendered is itself a pre-flight finding",
     ("kmcomms.logs", "Redactor.filter"): "a log record with a broken format string is still logged",
+    ("kmcomms.publish.leases", "heartbeat.keep"): "a failed lease renewal is logged; the next heartbeat tries again",
 }
 
 _BROAD = {"Exception", "BaseException", "KmcommsError"}

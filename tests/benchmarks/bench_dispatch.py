@@ -11,7 +11,7 @@ call to action) is planned once; for each repetition and each database a fresh l
 SQLite file, or a new PostgreSQL schema) is synced with the N due deliveries (untimed), then
 timed:
 
-  (a)  baseline  `kmcomms.ledger.ledger.claim` (limit 50, as `publish_due` uses) and
+  (a)  baseline  `kmcomms.ledger.claims.claim` (limit 50, as `publish_due` uses) and
        `finish` of each claimed batch as published, with attempt and publication rows, in
        a bare loop: the very claim and completion SQL kmcomms runs, through its own
        functions, with no rendering and no channel
@@ -81,8 +81,10 @@ from workspaces import BENCHMARK_UNIT, audience, campaign_yaml, settings_toml
 from kmcomms.campaign.load import LoadResult, load_paths
 from kmcomms.channels.base import Channel
 from kmcomms.channels.registry import open_channels
-from kmcomms.ledger.ledger import Attempt, Outcome, State, claim, counts, finish, sync
+from kmcomms.ledger.claims import Attempt, Outcome, claim, finish
+from kmcomms.ledger.ledger import State, counts
 from kmcomms.ledger.store import open_store
+from kmcomms.ledger.sync import sync
 from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.plan.deliveries import ALL_TIME, Delivery, plan_of
 from kmcomms.publish.dispatch import Dispatcher, content_hash

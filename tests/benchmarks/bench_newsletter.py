@@ -63,8 +63,8 @@ from kmcomms.channels.letters import Composer, list_id_header
 from kmcomms.channels.registry import open_channels
 from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.daemon.demo import free_port
-from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
+from kmcomms.ledger.sync import sync
 from kmcomms.ledger.tables import recipients
 from kmcomms.plan.deliveries import Window, plan_of
 from kmcomms.render.drafts import Newsletter

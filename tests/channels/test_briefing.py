@@ -43,8 +43,8 @@ from kmcomms.channels.letters import message_id
 from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.smtp import SmtpOptions
 from kmcomms.ledger.contacts import suppress
-from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
+from kmcomms.ledger.sync import sync
 from kmcomms.ledger.tables import contacts, recipients
 from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import Briefing

@@ -42,8 +42,8 @@ from kmcomms.channels.smtp import Smtp, SmtpOptions
 from kmcomms.channels.smtp_send import _Commits
 from kmcomms.daemon.demo import free_port
 from kmcomms.ledger.contacts import suppress
-from kmcomms.ledger.ledger import sync
 from kmcomms.ledger.store import open_store
+from kmcomms.ledger.sync import sync
 from kmcomms.ledger.tables import contacts, recipients, suppressions
 from kmcomms.plan.deliveries import Delivery, Window, plan_of
 from kmcomms.render.drafts import BlogPost, Draft, Newsletter

@@ -38,8 +38,10 @@ from kmcomms.campaign.load import load_paths
 from kmcomms.campaign.workspace import load_workspace, secrets_of
 from kmcomms.channels.base import Publication
 from kmcomms.channels.registry import open_channels
-from kmcomms.daemon.service import Daemon, fingerprint
-from kmcomms.ledger.ledger import State, claim, counts
+from kmcomms.daemon.service import Daemon
+from kmcomms.daemon.watch import fingerprint
+from kmcomms.ledger.claims import claim
+from kmcomms.ledger.ledger import State, counts
 from kmcomms.ledger.notifications import forget, pending
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, notifications, publications, reach_samples

@@ -21,7 +21,8 @@ from trial import LAUNCH, make, trial
 from kmcomms.campaign.load import load_paths
 from kmcomms.channels.base import PermanentError, TransientError
 from kmcomms.channels.registry import open_channels
-from kmcomms.ledger.ledger import claim, counts, renew
+from kmcomms.ledger.claims import claim, renew
+from kmcomms.ledger.ledger import counts
 from kmcomms.ledger.store import open_store
 from kmcomms.ledger.tables import attempts, deliveries, publications
 from kmcomms.publish.dispatch import LEASE, Dispatcher
@@ -331,7 +332,7 @@ def leases(d: Dispatcher) -> dict[str, str | None]:
 HOLDER = """
 import sys
 from datetime import datetime, timedelta
-from kmcomms.ledger.ledger import claim
+from kmcomms.ledger.claims import claim
 from kmcomms.ledger.store import open_store
 from kmcomms.publish.workers import worker_name
 url, root, now = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])

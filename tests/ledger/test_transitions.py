@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 import kmcomms.ledger.resolve
-from kmcomms.ledger.ledger import MOVES, TRANSITIONS, Outcome, State, claim, finish, moving, sync
+from kmcomms.ledger.claims import Outcome, claim, finish
+from kmcomms.ledger.ledger import MOVES, TRANSITIONS, State, moving
 from kmcomms.ledger.resolve import RESOLVABLE, resolve
 from kmcomms.ledger.store import open_store
+from kmcomms.ledger.sync import sync
 from kmcomms.ledger.tables import deliveries, publications
 from kmcomms.plan.deliveries import Delivery
 

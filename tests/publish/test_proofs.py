@@ -66,7 +66,8 @@ from kmcomms.channels.http import retry_after
 from kmcomms.channels.registry import adapter_class, open_channels
 from kmcomms.channels.webhook import Webhook, WebhookOptions
 from kmcomms.ledger import store
-from kmcomms.ledger.ledger import OPEN, claim, counts
+from kmcomms.ledger.claims import claim
+from kmcomms.ledger.ledger import OPEN, counts
 from kmcomms.ledger.tables import (
     approvals,
     attempts,

@@ -45,7 +45,8 @@ from kmcomms.ledger.tables import (
     tracked_links,
 )
 from kmcomms.ledger.tracking import tracker_for
-from kmcomms.reach.tracking import MACHINE_OPENS, TrackingServer, serve
+from kmcomms.reach.tracking import TrackingServer, serve
+from kmcomms.reach.tracking_answers import MACHINE_OPENS
 from kmcomms.render.tracking import Tracker
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
