@@ -27,7 +27,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, and_, or_, select
 
-from kmcomms.campaign.workspace import ScheduledReport
+from kmcomms.campaign.report_settings import ScheduledReport
 from kmcomms.channels.base import Channel
 from kmcomms.ledger.ledger import State
 from kmcomms.ledger.tables import deliveries
