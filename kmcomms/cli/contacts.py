@@ -15,7 +15,7 @@ from kmcomms.campaign.workspace import find_workspace, load_workspace
 from kmcomms.channels.contacts import addresses, import_contacts, summary
 from kmcomms.channels.letters import address_problem
 from kmcomms.cli.options import State, console, format_option, refuse, workspace_option
-from kmcomms.cli.resolve import open_ledger
+from kmcomms.cli.resolve import with_ledger
 from kmcomms.errors import InvalidInput, UsageError
 from kmcomms.ledger.contacts import REASONS, normal_address, suppress
 
@@ -46,13 +46,10 @@ def import_command(state: State, file: Path, contact_list: str, path: Path | Non
     email,name,language,audience,consent_date. Every row is checked first: a file with any
     bad row is refused whole, each bad row named with its line. Addresses not in FILE are
     left as they are; an unsubscribed or bounced address stays suppressed."""
-    engine = open_ledger(path)
     try:
-        report = import_contacts(engine, file, contact_list, state.clock())
+        report = with_ledger(path, lambda engine: import_contacts(engine, file, contact_list, state.clock()))
     except InvalidInput as exc:
         return refuse(exc, fmt, "nothing was imported")
-    finally:
-        engine.dispose()
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -95,11 +92,7 @@ def list_command(contact_list: str | None, show_addresses: bool, path: Path | No
     are suppressed. No addresses unless --show-addresses."""
     from rich.table import Table
 
-    engine = open_ledger(path)
-    try:
-        rows = addresses(engine, contact_list) if show_addresses else summary(engine, contact_list)
-    finally:
-        engine.dispose()
+    rows = with_ledger(path, lambda engine: (addresses if show_addresses else summary)(engine, contact_list))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -132,11 +125,7 @@ def suppress_command(state: State, email: str, reason: str, detail: str | None, 
     problem = address_problem(email.strip())
     if problem:
         raise UsageError(f'"{email}" is not an e-mail address: {problem}')
-    engine = open_ledger(path)
-    try:
-        added = suppress(engine, email, reason, detail, state.clock())
-    finally:
-        engine.dispose()
+    added = with_ledger(path, lambda engine: suppress(engine, email, reason, detail, state.clock()))
     address = normal_address(email)
     click.echo(
         f"suppressed {address} ({reason}): never sent anything again"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli.options import State, workspace_option
+from kmcomms.cli.options import State, log_format_option, workspace_option
 from kmcomms.errors import KmcommsError, UsageError
 from kmcomms.logs import event, setup, teardown
 
@@ -22,14 +22,7 @@ from kmcomms.logs import event, setup, teardown
     metavar="SECONDS",
     help="How often to look at the ledger whatever happens (catch-up, retries, file changes).",
 )
-@click.option(
-    "--log-format",
-    "log_format",
-    type=click.Choice(["json", "text"]),
-    default="json",
-    show_default=True,
-    help="Log lines on stderr: JSON objects, or text for a person at a terminal.",
-)
+@log_format_option
 @click.option("-v", "--verbose", is_flag=True, help="Also log debug events (wake-ups armed, blocked deliveries).")
 @click.pass_obj
 def daemon(state: State, path: Path | None, sweep: float, log_format: str, verbose: bool) -> int:

@@ -11,7 +11,7 @@ import click
 
 from kmcomms.cli.options import State, console, format_option, workspace_option
 from kmcomms.cli.reach import store_checked
-from kmcomms.cli.resolve import open_ledger
+from kmcomms.cli.resolve import with_ledger
 from kmcomms.errors import UsageError
 from kmcomms.publish.runtime import load_here
 
@@ -86,11 +86,7 @@ def list_command(campaign: str | None, path: Path | None, fmt: str) -> None:
     """Evidence records, oldest first."""
     from rich.table import Table
 
-    engine = open_ledger(path)
-    try:
-        rows = list_evidence(engine, campaign)
-    finally:
-        engine.dispose()
+    rows = with_ledger(path, lambda engine: list_evidence(engine, campaign))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -134,11 +130,7 @@ def export_command(researchfish: bool, output: Path, campaign: str | None, path:
         raise UsageError("say the shape of the export: --researchfish")
     _, loaded = load_here(path)
     awards = {c.campaign.id: [o.award for o in c.campaign.outputs if o.award] for c in loaded.campaigns}
-    engine = open_ledger(path)
-    try:
-        records = list_evidence(engine, campaign)
-    finally:
-        engine.dispose()
+    records = with_ledger(path, lambda engine: list_evidence(engine, campaign))
     rows = researchfish_rows(records, awards)
     try:
         with output.open("w", encoding="utf-8-sig", newline="") as out:

@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from click.decorators import FC
     from rich.console import Console
 
-__all__ = ["State", "console", "format_option", "parse_instant", "paths_argument", "refuse", "workspace_option"]
+__all__ = [
+    "State",
+    "console",
+    "format_option",
+    "log_format_option",
+    "parse_instant",
+    "paths_argument",
+    "refuse",
+    "workspace_option",
+]
 
 
 @dataclass
@@ -36,6 +45,14 @@ class State:
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+log_format_option = click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Log lines on stderr: JSON objects, or text for a person at a terminal.",
+)
 workspace_option = click.option(
     "-w", "--workspace", "path", type=click.Path(file_okay=False, path_type=Path), help="The workspace (default: here)."
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -13,7 +13,11 @@ from kmcomms.cli.options import State, workspace_option
 from kmcomms.errors import KmcommsError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
+
+T = TypeVar("T")
 
 _URL_BREAKERS = re.compile(r"[\s\"<>`{}|\\^\x00-\x1f\x7f]")
 
@@ -26,6 +30,15 @@ def open_ledger(path: Path | None) -> Engine:
 
     workspace = load_workspace(require_workspace(path))
     return open_store(workspace.settings.store.url, workspace.root)
+
+
+def with_ledger(path: Path | None, work: Callable[[Engine], T]) -> T:
+    """What `work` makes of the workspace's ledger (opened as `open_ledger` does, closed after)."""
+    engine = open_ledger(path)
+    try:
+        return work(engine)
+    finally:
+        engine.dispose()
 
 
 def _check_url(url: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kmcomms.cli.options import State, workspace_option
+from kmcomms.cli.options import State, log_format_option, workspace_option
 from kmcomms.errors import SettingError, UsageError
 from kmcomms.logs import setup, teardown
 
@@ -20,14 +20,7 @@ from kmcomms.logs import setup, teardown
     type=click.IntRange(0, 65535),
     help="Listen on this port (default: the port of [tracking] base_url; 0: any free one).",
 )
-@click.option(
-    "--log-format",
-    "log_format",
-    type=click.Choice(["json", "text"]),
-    default="json",
-    show_default=True,
-    help="Log lines on stderr: JSON objects, or text for a person at a terminal.",
-)
+@log_format_option
 @click.pass_obj
 def track(state: State, path: Path | None, host: str | None, port: int | None, log_format: str) -> None:
     """Serve the tracking addresses until stopped (SIGTERM or Ctrl-C).

@@ -1,7 +1,7 @@
 """What the daemon tells its log about the work it runs, beyond its own comings and goings:
 each delivery's outcome (`outcome`), what a (re)load could not take (`load_problems`),
 publications edited after they went out (`refreshed`), the unit report sent
-(`report_sent`). Each is a line for a person with structured fields (`kmcomms.logs.event`),
+(`report_sent`), and work that failed and is tried again later (`failed`). Each is a line for a person with structured fields (`kmcomms.logs.event`),
 under the `kmcomms.daemon` logger."""
 
 from __future__ import annotations
@@ -17,9 +17,15 @@ from kmcomms.logs import event
 from kmcomms.publish.runtime import Runtime
 from kmcomms.report.schedule import Delivered
 
-__all__ = ["load_problems", "outcome", "refreshed", "report_sent"]
+__all__ = ["failed", "load_problems", "outcome", "refreshed", "report_sent"]
 
 log = logging.getLogger("kmcomms.daemon")
+
+
+def failed(name: str, what: str, exc: Exception, **fields: Any) -> None:
+    """Log the event `name`: `what` could not be done, and the error (with its traceback),
+    from a job the daemon goes on after."""
+    event(log, name, f"{what}: {type(exc).__name__}: {exc}", level=logging.ERROR, exc_info=True, **fields)
 
 
 def outcome(row: LedgerRow, name: str, engine: Engine | None) -> None:

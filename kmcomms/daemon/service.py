@@ -190,14 +190,7 @@ class Daemon:
             try:
                 self._pass(why)
             except Exception as exc:  # noqa: BLE001 - the daemon outlives any one pass
-                event(
-                    log,
-                    "pass-failed",
-                    f"the pass failed: {type(exc).__name__}: {exc}",
-                    level=logging.ERROR,
-                    exc_info=True,
-                    why=why,
-                )
+                events.failed("pass-failed", "the pass failed", exc, why=why)
 
     def _pass(self, why: str) -> None:
         now = self.clock()
@@ -236,13 +229,7 @@ class Daemon:
         try:
             changed = runtime.dispatcher.refresh(now)
         except Exception as exc:  # noqa: BLE001 - publishing what is due matters more
-            event(
-                log,
-                "refresh-failed",
-                f"cannot check publications for edits: {type(exc).__name__}: {exc}",
-                level=logging.ERROR,
-                exc_info=True,
-            )
+            events.failed("refresh-failed", "cannot check publications for edits", exc)
             return
         events.refreshed(changed)
 
@@ -325,13 +312,7 @@ class Daemon:
         try:
             done = schedule.deliver(runtime.workspace, runtime.loaded.campaigns, runtime.engine, now)
         except Exception as exc:  # noqa: BLE001 - the daemon outlives any one report
-            event(
-                log,
-                "report-failed",
-                f"cannot deliver the unit report: {type(exc).__name__}: {exc}",
-                level=logging.ERROR,
-                exc_info=True,
-            )
+            events.failed("report-failed", "cannot deliver the unit report", exc)
             return
         events.report_sent(done)
 
