@@ -7,6 +7,8 @@ ledger safely.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -72,14 +74,41 @@ _MIGRATION_LOCK = 0x6B6D636F6D6D73  # "kmcomms"
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (Alembic); a no-op when it is there already.
-    On PostgreSQL, several processes starting at once (two daemons) take turns: the
-    first migrates, the others then find the schema up to date."""
+    All of it or none of it: a process killed while migrating leaves the schema as it was,
+    for the next start to migrate again. On PostgreSQL, several processes starting at once
+    (two daemons) take turns: the first migrates, the others then find the schema up to date."""
     config = _config(engine)
+    if engine.dialect.name != "postgresql":
+        with engine.connect() as connection, _sqlite_transaction(connection):
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextmanager
+def _sqlite_transaction(connection: Connection) -> Iterator[None]:
+    """One SQLite transaction around DDL: Python's sqlite3 opens a transaction only before
+    INSERT, UPDATE and DELETE, so CREATE TABLE would otherwise commit on its own, and a kill
+    half-way through a migration would leave tables behind for the next start to trip on.
+    IMMEDIATE: a second process migrating at once waits (busy_timeout) instead of failing."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None  # an open connection has its DB-API connection
+    legacy = raw.isolation_level
+    raw.isolation_level = None  # sqlite3 leaves the transaction to us
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    finally:
+        raw.isolation_level = legacy
 
 
 def current_revision(engine: Engine) -> str | None:
