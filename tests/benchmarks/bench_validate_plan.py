@@ -702,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
             assert not result.errors and len(result.campaigns) == gen.campaigns
             runs["validate"].append(seconds)
             in_gc["validate"].append(collecting)
-            seconds, planned, collecting = timed(functools.partial(result.plan, WINDOW, NOW))
+            seconds, planned, collecting = timed(functools.partial(plan_of, result, WINDOW, NOW))
             assert len(planned.deliveries) == deliveries
             runs["plan"].append(seconds)
             in_gc["plan"].append(collecting)
