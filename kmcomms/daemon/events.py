@@ -15,6 +15,7 @@ from kmcomms.errors import Severity, display_path
 from kmcomms.ledger.tables import LedgerRow, deliveries
 from kmcomms.logs import event
 from kmcomms.publish.runtime import Runtime
+from kmcomms.publish.status import placement
 from kmcomms.report.schedule import Delivered
 
 __all__ = ["failed", "load_problems", "outcome", "refreshed", "report_sent"]
@@ -31,16 +32,7 @@ def failed(name: str, what: str, exc: Exception, **fields: Any) -> None:
 def outcome(row: LedgerRow, name: str, engine: Engine | None) -> None:
     """What became of the delivery `row` (`name`: published, failed, …), with its reason
     read from the ledger on `engine` when the line is logged at all."""
-    fields: dict[str, Any] = {
-        "delivery": row.id,
-        "campaign": row.campaign,
-        "message": row.message,
-        "audiences": row.audiences.split(),
-        "language": row.language,
-        "channel": row.channel,
-        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "outcome": name,
-    }
+    fields: dict[str, Any] = {"delivery": row.id, **placement(row), "outcome": name}
     if name == "published":
         event(log, "published", f"published {row.id} ({row.campaign}/{row.message} → {row.channel})", **fields)
         return

@@ -37,6 +37,7 @@ from kmcomms.channels.letters import subject_header
 from kmcomms.ledger.notifications import give_back, pending, take
 from kmcomms.ledger.tables import LedgerRow
 from kmcomms.logs import event
+from kmcomms.publish.status import placement
 
 __all__ = ["Notifier", "notice_text"]
 
@@ -63,17 +64,7 @@ def _due(row: LedgerRow) -> str:
 
 
 def _describe(row: LedgerRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "state": row.state,
-        "campaign": row.campaign,
-        "message": row.message,
-        "audiences": row.audiences.split(),
-        "language": row.language,
-        "channel": row.channel,
-        "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reason": row.reason,
-    }
+    return {"id": row.id, "state": row.state, **placement(row), "reason": row.reason}
 
 
 def notice_text(rows: Sequence[LedgerRow], unit: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from kmcomms.plan.deliveries import ALL_TIME, plan_of
 if TYPE_CHECKING:
     from kmcomms.publish.runtime import Runtime
 
-__all__ = ["DeliveryLine", "DueLine", "Summary", "due_now", "summary"]
+__all__ = ["DeliveryLine", "DueLine", "Placement", "Summary", "due_now", "placement", "summary"]
 
 
 class DeliveryLine(TypedDict):
@@ -53,19 +53,31 @@ class DueLine(TypedDict):
     would: str
 
 
-def _row(row: LedgerRow) -> DeliveryLine:
+class Placement(TypedDict):
+    """Which delivery a row is, in the words every report of one uses."""
+
+    campaign: str
+    message: str
+    audiences: list[str]
+    language: str
+    channel: str
+    due: str
+
+
+def placement(row: LedgerRow) -> Placement:
+    """What `status`, the notices to people and the daemon's log say of the delivery `row`."""
     return {
-        "id": row.id,
         "campaign": row.campaign,
         "message": row.message,
         "audiences": row.audiences.split(),
         "language": row.language,
         "channel": row.channel,
-        "state": row.state,
         "due": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "attempts": row.attempts,
-        "reason": row.reason,
     }
+
+
+def _row(row: LedgerRow) -> DeliveryLine:
+    return DeliveryLine(id=row.id, state=row.state, attempts=row.attempts, reason=row.reason, **placement(row))
 
 
 def summary(engine: Engine, now: datetime, upcoming: int = 10) -> Summary:
